@@ -1,0 +1,190 @@
+//! Warnings about kept rows with suspicious content (SPEC §2) → `data_quality.parquet`.
+//!
+//! Grain: one row per (table, input row, check, column). Columns: `table`, `source_file`, `row_number`, `key`
+//! (the row's id), `check`, `column`, `value`, `message`. Checks:
+//! - `unknown_order`: a case, shipment or refund whose order_id is not in orders;
+//! - `unknown_order_line`: a case whose order exists but has no line with the case's sku;
+//! - `unknown_case`: a shipment or refund whose case_id is not in cases;
+//! - `stop_before_start`: a stop time before its start time (e.g. merchant_ack_at before opened_at);
+//! - `after_as_of`: a timestamp later than as_of (only possible when as_of is set by hand).
+//!
+//! Warned rows stay in the tables; each metric leaves out what a warning would corrupt (an SLA clock whose stop is
+//! before its start is `invalid`, not `met`).
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use chrono_tz::Tz;
+use polars::prelude::*;
+
+use crate::input::LoadedTable;
+use crate::input::load::{ROW_NUMBER, SOURCE_IDX};
+use crate::tables::{TableKind, cases, refunds, shipments};
+use crate::time::Micros;
+
+fn show_ts(name: &str, tz: Tz) -> Expr {
+    let ptz = polars::prelude::TimeZone::opt_try_new(Some(tz.name())).ok().flatten().expect("IANA zone");
+    col(name).dt().convert_time_zone(ptz).dt().strftime("%Y-%m-%d %H:%M:%S")
+}
+
+fn key_of(kind: TableKind) -> Expr {
+    match kind {
+        TableKind::Orders => concat_str([col("order_id"), lit("#"), col("line_no").cast(DataType::String)], "", true),
+        k => col(k.schema().key[0]),
+    }
+}
+
+struct Warn<'a> {
+    t: &'a LoadedTable,
+    lf: LazyFrame,
+}
+
+impl Warn<'_> {
+    fn finish(self, check: &str, column: &str, value: Expr, message: Expr) -> LazyFrame {
+        let files = DataFrame::new_infer_height(vec![
+            UInt32Chunked::from_vec(SOURCE_IDX.into(), (0..self.t.files.len() as u32).collect()).into_series().into_column(),
+            StringChunked::from_iter_values("source_file".into(), self.t.files.iter().map(|f| f.file.as_str()))
+                .into_series()
+                .into_column(),
+        ])
+        .expect("file table");
+        self.lf
+            .select([
+                lit(self.t.kind.name()).alias("table"),
+                col(SOURCE_IDX),
+                col(ROW_NUMBER).alias("row_number"),
+                key_of(self.t.kind).alias("key"),
+                lit(check.to_string()).alias("check"),
+                lit(column.to_string()).alias("column"),
+                value.cast(DataType::String).alias("value"),
+                message.alias("message"),
+            ])
+            .join(files.lazy(), [col(SOURCE_IDX)], [col(SOURCE_IDX)], JoinArgs::new(JoinType::Left))
+            .select([
+                col("table"),
+                col("source_file"),
+                col("row_number"),
+                col("key"),
+                col("check"),
+                col("column"),
+                col("value"),
+                col("message"),
+            ])
+    }
+}
+
+/// All warnings, sorted by table, file and row. `as_of` is only checked when it was set by hand (`explicit_as_of`).
+pub fn data_quality(
+    tables: &BTreeMap<TableKind, LoadedTable>,
+    as_of: Micros,
+    explicit_as_of: bool,
+    tz: Tz,
+) -> Result<DataFrame> {
+    let mut parts: Vec<LazyFrame> = Vec::new();
+    let orders = tables.get(&TableKind::Orders).map(|t| t.df.clone().lazy());
+    let case_ids = tables.get(&TableKind::Cases).map(|t| t.df.clone().lazy().select([col("case_id")]));
+
+    for kind in [TableKind::Cases, TableKind::Shipments, TableKind::Refunds] {
+        let Some(t) = tables.get(&kind) else { continue };
+        let lf = t.df.clone().lazy();
+        if let Some(o) = &orders {
+            let ids = o.clone().select([col("order_id")]).unique(None, UniqueKeepStrategy::Any);
+            let unknown = lf.clone().join(ids.clone(), [col("order_id")], [col("order_id")], JoinArgs::new(JoinType::Anti));
+            parts.push(Warn { t, lf: unknown }.finish(
+                "unknown_order",
+                "order_id",
+                col("order_id"),
+                concat_str([lit("order_id '"), col("order_id"), lit("' is not in orders: the row is kept but reaches no order line")], "", true),
+            ));
+            if kind == TableKind::Cases {
+                let lines = o.clone().select([col("order_id"), col("sku")]).unique(None, UniqueKeepStrategy::Any);
+                let known_order = lf.clone().join(ids, [col("order_id")], [col("order_id")], JoinArgs::new(JoinType::Semi));
+                let no_line = known_order.join(
+                    lines,
+                    [col("order_id"), col("sku")],
+                    [col("order_id"), col("sku")],
+                    JoinArgs::new(JoinType::Anti),
+                );
+                parts.push(Warn { t, lf: no_line }.finish(
+                    "unknown_order_line",
+                    "sku",
+                    col("sku"),
+                    concat_str(
+                        [lit("order '"), col("order_id"), lit("' has no line with sku '"), col("sku"), lit("': the case counts in no category, merchant or sku rate")],
+                        "",
+                        true,
+                    ),
+                ));
+            }
+        }
+        if kind != TableKind::Cases
+            && let Some(cids) = &case_ids
+        {
+            let unknown = lf
+                .clone()
+                .filter(col("case_id").is_not_null())
+                .join(cids.clone(), [col("case_id")], [col("case_id")], JoinArgs::new(JoinType::Anti));
+            parts.push(Warn { t, lf: unknown }.finish(
+                "unknown_case",
+                "case_id",
+                col("case_id"),
+                concat_str([lit("case_id '"), col("case_id"), lit("' is not in cases")], "", true),
+            ));
+        }
+        let pairs: &[(&str, &str)] = match kind {
+            TableKind::Cases => cases::ORDERED_PAIRS,
+            TableKind::Shipments => shipments::ORDERED_PAIRS,
+            _ => refunds::ORDERED_PAIRS,
+        };
+        for (start, stop) in pairs {
+            let bad = lf.clone().filter(col(*stop).lt(col(*start)));
+            parts.push(Warn { t, lf: bad }.finish(
+                "stop_before_start",
+                stop,
+                show_ts(stop, tz),
+                concat_str(
+                    [lit(format!("{stop} ")), show_ts(stop, tz), lit(format!(" is before {start} ")), show_ts(start, tz), lit(": clocks between them are invalid")],
+                    "",
+                    true,
+                ),
+            ));
+        }
+    }
+    if explicit_as_of {
+        let as_of_lit = lit(as_of).cast(crate::time::ts_dtype());
+        let shown = crate::time::format_local(as_of, tz);
+        for (kind, t) in tables {
+            for c in kind.schema().ts_columns() {
+                let late = t.df.clone().lazy().filter(col(c).gt(as_of_lit.clone()));
+                parts.push(Warn { t, lf: late }.finish(
+                    "after_as_of",
+                    c,
+                    show_ts(c, tz),
+                    concat_str([lit(format!("{c} ")), show_ts(c, tz), lit(format!(" is after as_of {shown}: the export moment"))], "", true),
+                ));
+            }
+        }
+    }
+    if parts.is_empty() {
+        return Ok(empty_data_quality());
+    }
+    let all = concat(parts, UnionArgs::default())?
+        .sort(["table", "source_file", "row_number", "check"], SortMultipleOptions::default().with_maintain_order(true))
+        .collect()?;
+    Ok(all)
+}
+
+pub fn empty_data_quality() -> DataFrame {
+    let s = |n: &str| Series::new_empty(n.into(), &DataType::String).into_column();
+    DataFrame::new_infer_height(vec![
+        s("table"),
+        s("source_file"),
+        Series::new_empty("row_number".into(), &DataType::UInt64).into_column(),
+        s("key"),
+        s("check"),
+        s("column"),
+        s("value"),
+        s("message"),
+    ])
+    .expect("schema")
+}

@@ -1,0 +1,78 @@
+//! The command line (SPEC §6).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "aftersales", version, about = "E-commerce after-sales figures from order, case, shipment and refund exports")]
+pub struct Cli {
+    /// No progress or summary on stderr.
+    #[arg(long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The whole pipeline: load, check, compute, write the output folder.
+    Run(RunArgs),
+    /// Load and check only: print a summary and write the rejected rows and warnings.
+    Validate(ValidateArgs),
+    /// Write deterministic synthetic exports with planted patterns.
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Folder with orders, cases, shipments, refunds (and optionally merchants) exports.
+    #[arg(long, default_value = "sample_data")]
+    pub data: PathBuf,
+    /// TOML config; default: <data>/aftersales.toml when it exists, else built-in defaults.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The export moment, e.g. "2026-12-31 23:59:59" (local time) or with an offset; default: config, else the
+    /// latest timestamp in the inputs.
+    #[arg(long = "as-of")]
+    pub as_of: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output folder, replaced atomically.
+    #[arg(long, default_value = "out")]
+    pub out: PathBuf,
+    /// The report's quarter, e.g. 2026Q3; default: the quarter of as_of.
+    #[arg(long)]
+    pub quarter: Option<String>,
+    /// Go on even when more than max_reject_rate of a table's rows are rejected (exit 0 instead of 1).
+    #[arg(long = "keep-going")]
+    pub keep_going: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Folder for rejects/, data_quality.parquet and run.json, replaced atomically.
+    #[arg(long, default_value = "validation")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Folder to write the exports into (created; existing export files are overwritten).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// 1.0 ≈ 1 million order lines; 0.03 ≈ 30 thousand.
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Also write a copy of the cases table as a Chinese-header GBK export (cases_zh_gbk.csv) with its config.
+    #[arg(long = "zh-copy")]
+    pub zh_copy: bool,
+}

@@ -1,0 +1,65 @@
+//! `aftersales run`: the whole pipeline.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use crate::cli::RunArgs;
+use crate::output::OutputDir;
+use crate::pipeline::{self, CannotStart, RunInfo};
+use crate::progress::Progress;
+
+/// Returns the exit code.
+pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
+    let started = Instant::now();
+    let opts = super::resolve_inputs(&args.input)?;
+    if let Some(q) = &args.quarter
+        && !is_quarter(q)
+    {
+        return Err(anyhow::anyhow!("--quarter '{q}': expected a quarter like 2026Q3")).context(CannotStart);
+    }
+    let progress = Progress::new(quiet);
+    let loaded = pipeline::load_and_check(&opts, &progress)?;
+    let over = loaded.over_reject_limit(opts.config.max_reject_rate);
+    let status = if over.is_empty() { "ok" } else { "ok_with_too_many_rejects" };
+    if !over.is_empty() && !args.keep_going {
+        progress.finish();
+        eprintln!("{}", pipeline::reject_limit_message(&over, opts.config.max_reject_rate));
+        eprintln!("Nothing was written: {} is as it was.", args.out.display());
+        return Ok(1);
+    }
+    let mut timings = loaded.timings.clone();
+    pipeline::failpoint("load")?;
+
+    let write_started = Instant::now();
+    progress.set_message("writing outputs".into());
+    let mut out = OutputDir::create(&args.out)?;
+    pipeline::write_checks(&mut out, &loaded)?;
+    std::fs::create_dir_all(out.path().join("tables"))?;
+    pipeline::failpoint("write")?;
+    timings.push(("write".into(), write_started.elapsed().as_secs_f64()));
+    timings.push(("total".into(), started.elapsed().as_secs_f64()));
+    let info = RunInfo {
+        command: "run",
+        data_dir: &opts.data_dir,
+        config: &opts.config,
+        quarter: args.quarter.as_deref(),
+        status,
+    };
+    let json = pipeline::run_json(&info, &loaded, &out, &timings);
+    out.write_bytes("run.json", serde_json::to_string_pretty(&json)?.as_bytes())?;
+    out.commit()?;
+    progress.finish();
+    progress.println(format!(
+        "as_of {} · {} warnings · wrote {}",
+        json["as_of"].as_str().unwrap_or(""),
+        loaded.data_quality.height(),
+        args.out.display()
+    ));
+    Ok(0)
+}
+
+pub fn is_quarter(q: &str) -> bool {
+    let b = q.as_bytes();
+    b.len() == 6 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'Q' && (b'1'..=b'4').contains(&b[5])
+}

@@ -1,0 +1,325 @@
+//! Configuration: the TOML file as written (`Raw*`, serde, unknown keys refused) checked once into typed values
+//! (`Config`). Every problem in a file is reported together, so a user fixes a config in one pass.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use chrono::{Datelike, NaiveDate, Weekday};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::tables::{ColumnKind, TableKind};
+use crate::time::{self, Micros};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub timezone: Option<String>,
+    pub as_of: Option<String>,
+    pub max_reject_rate: Option<f64>,
+    pub maturity_days: Option<i64>,
+    #[serde(default)]
+    pub calendar: RawCalendar,
+    #[serde(default)]
+    pub tables: BTreeMap<String, RawTable>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCalendar {
+    #[serde(default)]
+    pub holidays: Vec<String>,
+    #[serde(default)]
+    pub extra_workdays: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTable {
+    /// A file or a folder of parts; relative paths are taken from the config file's folder.
+    pub path: Option<String>,
+    pub encoding: Option<String>,
+    pub delimiter: Option<String>,
+    /// Export header → canonical column name.
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+    /// Canonical enum column → (export label → canonical value).
+    #[serde(default)]
+    pub values: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Gbk,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableConfig {
+    pub path: Option<PathBuf>,
+    pub encoding: Encoding,
+    pub delimiter: u8,
+    /// Export header → canonical column.
+    pub renames: HashMap<String, String>,
+    /// Canonical column → export label → canonical value.
+    pub value_maps: HashMap<String, HashMap<String, String>>,
+}
+
+impl Default for TableConfig {
+    fn default() -> Self {
+        TableConfig {
+            path: None,
+            encoding: Encoding::Utf8,
+            delimiter: b',',
+            renames: HashMap::new(),
+            value_maps: HashMap::new(),
+        }
+    }
+}
+
+/// The business calendar of SPEC §3: Monday–Friday, minus holidays, plus make-up workdays (调休).
+#[derive(Debug, Clone, Default)]
+pub struct Calendar {
+    pub holidays: BTreeSet<NaiveDate>,
+    pub extra_workdays: BTreeSet<NaiveDate>,
+}
+
+impl Calendar {
+    pub fn is_workday(&self, d: NaiveDate) -> bool {
+        if self.extra_workdays.contains(&d) {
+            return true;
+        }
+        if self.holidays.contains(&d) {
+            return false;
+        }
+        !matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub timezone: Tz,
+    pub as_of: Option<Micros>,
+    pub max_reject_rate: f64,
+    pub maturity_days: i64,
+    pub calendar: Calendar,
+    pub tables: HashMap<TableKind, TableConfig>,
+    /// Where the config came from (None: built-in defaults).
+    pub source: Option<PathBuf>,
+    /// sha256 of the config file's bytes, or of the empty string for the defaults.
+    pub digest: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::from_raw(RawConfig::default(), None, b"").expect("defaults are valid")
+    }
+}
+
+impl Config {
+    pub fn table(&self, t: TableKind) -> TableConfig {
+        self.tables.get(&t).cloned().unwrap_or_default()
+    }
+
+    pub fn load(path: &Path) -> Result<Config> {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| anyhow::anyhow!("config file {} is not valid UTF-8", path.display()))?;
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| anyhow::anyhow!("config file {} is not valid: {e}", path.display()))?;
+        Config::from_raw(raw, Some(path), &bytes)
+    }
+
+    /// Checks the raw config into typed values; all problems are collected and reported in one error.
+    pub fn from_raw(raw: RawConfig, source: Option<&Path>, bytes: &[u8]) -> Result<Config> {
+        let mut problems: Vec<String> = Vec::new();
+        let tz_name = raw.timezone.clone().unwrap_or_else(|| "Asia/Shanghai".to_string());
+        let timezone: Tz = match tz_name.parse() {
+            Ok(tz) => tz,
+            Err(_) => {
+                problems.push(format!("timezone '{tz_name}' is not an IANA time zone name (e.g. Asia/Shanghai, Europe/Berlin)"));
+                chrono_tz::Asia::Shanghai
+            }
+        };
+        let as_of = match &raw.as_of {
+            None => None,
+            Some(s) => match time::parse_ts(s, timezone) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    problems.push(format!("as_of: {e}"));
+                    None
+                }
+            },
+        };
+        let max_reject_rate = raw.max_reject_rate.unwrap_or(0.01);
+        if !(0.0..=1.0).contains(&max_reject_rate) {
+            problems.push(format!("max_reject_rate = {max_reject_rate}: expected a fraction between 0 and 1 (0.01 = 1%)"));
+        }
+        let maturity_days = raw.maturity_days.unwrap_or(30);
+        if maturity_days < 0 {
+            problems.push(format!("maturity_days = {maturity_days}: expected 0 or more days"));
+        }
+        let mut calendar = Calendar::default();
+        for (list, set, name) in [
+            (&raw.calendar.holidays, &mut calendar.holidays, "calendar.holidays"),
+            (&raw.calendar.extra_workdays, &mut calendar.extra_workdays, "calendar.extra_workdays"),
+        ] {
+            for d in list {
+                match time::parse_date(d) {
+                    Ok(d) => {
+                        set.insert(d);
+                    }
+                    Err(e) => problems.push(format!("{name}: {e}")),
+                }
+            }
+        }
+        for d in calendar.holidays.intersection(&calendar.extra_workdays) {
+            problems.push(format!("calendar: {d} is listed both as a holiday and as an extra workday"));
+        }
+
+        let base = source.and_then(|p| p.parent()).map(Path::to_path_buf).unwrap_or_default();
+        let mut tables = HashMap::new();
+        for (name, rt) in &raw.tables {
+            let Some(kind) = TableKind::from_name(name) else {
+                problems.push(format!(
+                    "[tables.{name}]: unknown table; valid tables are {}",
+                    TableKind::ALL.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
+                ));
+                continue;
+            };
+            let mut tc = TableConfig { path: rt.path.as_ref().map(|p| base.join(p)), ..TableConfig::default() };
+            match rt.encoding.as_deref().map(|e| e.trim().to_ascii_lowercase()) {
+                None => {}
+                Some(e) if e == "utf-8" || e == "utf8" => tc.encoding = Encoding::Utf8,
+                Some(e) if e == "gbk" || e == "gb2312" || e == "gb18030" => tc.encoding = Encoding::Gbk,
+                Some(e) => problems.push(format!("[tables.{name}] encoding = '{e}': expected one of utf-8, gbk")),
+            }
+            match rt.delimiter.as_deref() {
+                None => {}
+                Some("\\t") | Some("tab") | Some("\t") => tc.delimiter = b'\t',
+                Some(d) if d.len() == 1 && d.is_ascii() => tc.delimiter = d.as_bytes()[0],
+                Some(d) => problems.push(format!(
+                    "[tables.{name}] delimiter = '{d}': expected one ASCII character such as ',', ';', '|' or \"tab\""
+                )),
+            }
+            let schema = kind.schema();
+            let valid_cols = || schema.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", ");
+            for (export, canonical) in &rt.columns {
+                if schema.column(canonical).is_none() {
+                    problems.push(format!(
+                        "[tables.{name}.columns] '{export}' = '{canonical}': no column named '{canonical}' in {name}. Valid columns are {}",
+                        valid_cols()
+                    ));
+                } else {
+                    tc.renames.insert(export.trim().to_string(), canonical.clone());
+                }
+            }
+            for (col, map) in &rt.values {
+                match schema.column(col).map(|c| &c.kind) {
+                    Some(ColumnKind::Enum(allowed)) => {
+                        let mut m = HashMap::new();
+                        for (label, value) in map {
+                            let v = value.trim().to_lowercase();
+                            if !allowed.contains(&v.as_str()) {
+                                problems.push(format!(
+                                    "[tables.{name}.values.{col}] '{label}' = '{value}': not a {col} value; expected one of {}",
+                                    allowed.join(", ")
+                                ));
+                            }
+                            m.insert(label.trim().to_string(), v);
+                        }
+                        tc.value_maps.insert(col.clone(), m);
+                    }
+                    Some(_) => problems.push(format!("[tables.{name}.values.{col}]: {col} is not an enum column, so it has no values to map")),
+                    None => problems.push(format!(
+                        "[tables.{name}.values.{col}]: no column named '{col}' in {name}. Valid columns are {}",
+                        valid_cols()
+                    )),
+                }
+            }
+            tables.insert(kind, tc);
+        }
+
+        let shown = source.map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into());
+        if !problems.is_empty() {
+            let n = problems.len();
+            anyhow::bail!(
+                "config {shown} has {n} problem{}:\n  - {}",
+                if n == 1 { "" } else { "s" },
+                problems.join("\n  - ")
+            );
+        }
+        let digest = format!("sha256:{:x}", Sha256::digest(bytes));
+        Ok(Config {
+            timezone,
+            as_of,
+            max_reject_rate,
+            maturity_days,
+            calendar,
+            tables,
+            source: source.map(Path::to_path_buf),
+            digest,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        let raw: RawConfig = toml::from_str(text)?;
+        Config::from_raw(raw, None, text.as_bytes())
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let err = parse(
+            r#"
+timezone = "Mars/Olympus"
+max_reject_rate = 5
+[calendar]
+holidays = ["2026-10-01", "2026-13-01"]
+[tables.orderz]
+[tables.cases]
+encoding = "latin1"
+[tables.cases.columns]
+"售后单号" = "case_no"
+[tables.cases.values.case_type]
+"退货" = "refund"
+"#,
+        )
+        .unwrap_err()
+        .to_string();
+        for part in [
+            "7 problems",
+            "timezone 'Mars/Olympus'",
+            "max_reject_rate = 5",
+            "'2026-13-01' is not a date",
+            "[tables.orderz]: unknown table; valid tables are orders, cases, shipments, refunds, merchants",
+            "encoding = 'latin1'",
+            "no column named 'case_no' in cases. Valid columns are case_id, order_id",
+            "'退货' = 'refund': not a case_type value; expected one of return, exchange",
+        ] {
+            assert!(err.contains(part), "missing {part:?} in:\n{err}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = parse("timezon = \"UTC\"").unwrap_err().to_string();
+        assert!(err.contains("unknown field `timezon`"), "{err}");
+    }
+
+    #[test]
+    fn calendar_counts_makeup_days_and_holidays() {
+        let c = parse("[calendar]\nholidays = [\"2026-10-01\"]\nextra_workdays = [\"2026-09-27\"]").unwrap();
+        let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert!(!c.calendar.is_workday(d("2026-10-01"))); // Thursday, National Day
+        assert!(c.calendar.is_workday(d("2026-09-27"))); // Sunday, make-up workday
+        assert!(!c.calendar.is_workday(d("2026-09-26"))); // plain Saturday
+        assert!(c.calendar.is_workday(d("2026-09-28"))); // plain Monday
+    }
+}

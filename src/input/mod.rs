@@ -1,0 +1,10 @@
+//! Reading the exports: finding each table's files, reading them row by row (CSV in UTF-8 or GBK, gzip,
+//! Parquet), parsing every cell into its canonical type, and sorting rows into accepted and rejected.
+
+pub mod discover;
+pub mod load;
+pub mod parse;
+pub mod reader;
+
+pub use discover::{SourceFile, SourceFormat, discover};
+pub use load::{FileStats, LoadedTable, Reject, load_table};

@@ -1,0 +1,198 @@
+//! Parsing one cell into its canonical type (SPEC §1 types). A failure is a sentence naming the value and what
+//! was expected; the caller adds the file, row and column.
+
+use std::collections::HashMap;
+
+use chrono::TimeZone as _;
+use chrono_tz::Tz;
+
+use super::reader::Cell;
+use crate::tables::ColumnKind;
+use crate::time::{self, Micros};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Str(String),
+    Int(i64),
+    /// Money in cents.
+    Cents(i128),
+    Ts(Micros),
+}
+
+/// `map`: the config's export label → canonical value for this column, if any.
+pub fn parse_cell(cell: &Cell<'_>, kind: &ColumnKind, tz: Tz, map: Option<&HashMap<String, String>>) -> Result<Value, String> {
+    if let Cell::BadUtf8(_) = cell {
+        return Err("is not valid UTF-8 text; if the export is GBK (common for Chinese spreadsheets), set encoding = \"gbk\" for this table".into());
+    }
+    if let Cell::Null = cell {
+        return Ok(Value::Null);
+    }
+    match kind {
+        ColumnKind::Id | ColumnKind::Text => Ok(match cell {
+            Cell::Str(s) => {
+                let t = s.trim();
+                if t.is_empty() { Value::Null } else { Value::Str(t.to_string()) }
+            }
+            other => Value::Str(other.show()),
+        }),
+        ColumnKind::Int { min, max } => {
+            let v = match cell {
+                Cell::Int(i) => *i,
+                Cell::Float(f) if f.fract() == 0.0 && f.abs() < 9e15 => *f as i64,
+                Cell::Str(s) => {
+                    let t = s.trim();
+                    if t.is_empty() {
+                        return Ok(Value::Null);
+                    }
+                    t.parse::<i64>().map_err(|_| format!("'{t}' is not a whole number"))?
+                }
+                other => return Err(format!("'{}' is not a whole number", other.show())),
+            };
+            if v < *min || v > *max {
+                return Err(if *max >= crate::tables::MAX_QTY {
+                    format!("{v} is out of range: expected a whole number ≥ {min}")
+                } else {
+                    format!("{v} is out of range: expected a whole number from {min} to {max}")
+                });
+            }
+            Ok(Value::Int(v))
+        }
+        ColumnKind::Money { positive } => {
+            let cents = match cell {
+                Cell::Str(s) => {
+                    let t = s.trim();
+                    if t.is_empty() {
+                        return Ok(Value::Null);
+                    }
+                    parse_money(t)?
+                }
+                Cell::Int(i) => *i as i128 * 100,
+                Cell::Float(f) => {
+                    // Spreadsheet-made Parquet stores prices as doubles; accept them only when they are whole cents.
+                    let c = (f * 100.0).round();
+                    if (f * 100.0 - c).abs() > 1e-6 || !f.is_finite() {
+                        return Err(format!("{f} is not an amount with at most 2 decimal places"));
+                    }
+                    c as i128
+                }
+                other => return Err(format!("'{}' is not an amount", other.show())),
+            };
+            if *positive && cents <= 0 {
+                return Err(format!("{} is out of range: expected an amount > 0", show_cents(cents)));
+            }
+            if !*positive && cents < 0 {
+                return Err(format!("{} is out of range: expected an amount ≥ 0", show_cents(cents)));
+            }
+            Ok(Value::Cents(cents))
+        }
+        ColumnKind::Ts => match cell {
+            Cell::Str(s) => {
+                if s.trim().is_empty() {
+                    return Ok(Value::Null);
+                }
+                time::parse_ts(s, tz).map(Value::Ts)
+            }
+            Cell::Utc(t) => Ok(Value::Ts(*t)),
+            Cell::Naive(_) | Cell::Date(_) => {
+                let wall = match cell {
+                    Cell::Date(d) => *d as i64 * 86_400_000_000,
+                    Cell::Naive(t) => *t,
+                    _ => unreachable!(),
+                };
+                let naive = chrono::DateTime::from_timestamp_micros(wall).ok_or("timestamp out of range")?.naive_utc();
+                match tz.from_local_datetime(&naive) {
+                    chrono::LocalResult::Single(x) | chrono::LocalResult::Ambiguous(x, _) => Ok(Value::Ts(x.timestamp_micros())),
+                    chrono::LocalResult::None => Err(format!("'{naive}' does not exist in {tz} (daylight-saving gap)")),
+                }
+            }
+            other => Err(format!("'{}' is not a timestamp", other.show())),
+        },
+        ColumnKind::Enum(allowed) => {
+            let raw = cell.show();
+            let t = raw.trim();
+            if t.is_empty() {
+                return Ok(Value::Null);
+            }
+            if let Some(v) = map.and_then(|m| m.get(t)) {
+                return Ok(Value::Str(v.clone()));
+            }
+            let lower = t.to_lowercase();
+            if let Some(v) = map.and_then(|m| m.get(&lower)) {
+                return Ok(Value::Str(v.clone()));
+            }
+            if allowed.contains(&lower.as_str()) {
+                Ok(Value::Str(lower))
+            } else {
+                Err(format!(
+                    "'{t}' is not a known value: expected one of {} (map export labels under [tables.<table>.values.<column>] in the config)",
+                    allowed.join(", ")
+                ))
+            }
+        }
+    }
+}
+
+/// `12`, `12.5`, `12.50`, `-3.00`, `+1` → cents. More than 2 fraction digits is refused, never rounded.
+pub fn parse_money(t: &str) -> Result<i128, String> {
+    let err = || format!("'{t}' is not an amount: expected a decimal number with at most 2 decimal places, e.g. 129.90");
+    let (neg, body) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (int, frac) = match body.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (body, ""),
+    };
+    if int.is_empty() && frac.is_empty() || !int.bytes().all(|c| c.is_ascii_digit()) || !frac.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(err());
+    }
+    if frac.len() > 2 {
+        return Err(format!("'{t}' has more than 2 decimal places: money must be exact to the cent"));
+    }
+    if int.len() > 16 {
+        return Err(err());
+    }
+    let i: i128 = if int.is_empty() { 0 } else { int.parse().map_err(|_| err())? };
+    let f: i128 = match frac.len() {
+        0 => 0,
+        1 => frac.parse::<i128>().map_err(|_| err())? * 10,
+        _ => frac.parse().map_err(|_| err())?,
+    };
+    let c = i * 100 + f;
+    Ok(if neg { -c } else { c })
+}
+
+pub fn show_cents(c: i128) -> String {
+    let sign = if c < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", c.abs() / 100, c.abs() % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_exact_to_the_cent() {
+        assert_eq!(parse_money("129.9"), Ok(12990));
+        assert_eq!(parse_money("0.05"), Ok(5));
+        assert_eq!(parse_money("-3"), Ok(-300));
+        assert_eq!(parse_money(".5"), Ok(50));
+        assert!(parse_money("1.005").unwrap_err().contains("more than 2 decimal places"));
+        assert!(parse_money("12,50").is_err());
+        assert!(parse_money("¥5").is_err());
+        assert_eq!(show_cents(-305), "-3.05");
+    }
+
+    #[test]
+    fn enums_ignore_case_and_spaces_and_follow_the_map() {
+        let kind = ColumnKind::Enum(crate::tables::cases::CASE_TYPES);
+        let tz = chrono_tz::Asia::Shanghai;
+        assert_eq!(parse_cell(&Cell::Str(" Return "), &kind, tz, None), Ok(Value::Str("return".into())));
+        let map: HashMap<String, String> = [("退货".to_string(), "return".to_string())].into();
+        assert_eq!(parse_cell(&Cell::Str("退货"), &kind, tz, Some(&map)), Ok(Value::Str("return".into())));
+        let err = parse_cell(&Cell::Str("refund"), &kind, tz, None).unwrap_err();
+        assert!(err.starts_with("'refund' is not a known value: expected one of return, exchange, refund_only"), "{err}");
+    }
+}

@@ -1,0 +1,180 @@
+//! Row-by-row reading of one source file into cells, whatever its format and encoding. Cells stay borrowed from
+//! the reader's buffers: parsing decides what is copied.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+
+use anyhow::{Context, Result, bail};
+use encoding_rs_io::DecodeReaderBytesBuilder;
+use polars::prelude::*;
+
+use super::discover::{SourceFile, SourceFormat};
+use crate::config::{Encoding, TableConfig};
+
+/// One cell as found in the file, before parsing.
+#[derive(Debug, Clone, Copy)]
+pub enum Cell<'a> {
+    Null,
+    Str(&'a str),
+    /// Bytes that are not valid UTF-8 (a GBK file read as UTF-8, usually).
+    BadUtf8(&'a [u8]),
+    Int(i64),
+    Float(f64),
+    /// A Parquet timestamp with a zone: microseconds UTC.
+    Utc(i64),
+    /// A Parquet timestamp without a zone: microseconds of local wall time.
+    Naive(i64),
+    /// A Parquet date: days since the epoch.
+    Date(i32),
+}
+
+impl Cell<'_> {
+    /// The cell as text for reject rows and messages.
+    pub fn show(&self) -> String {
+        match self {
+            Cell::Null => String::new(),
+            Cell::Str(s) => s.to_string(),
+            Cell::BadUtf8(b) => String::from_utf8_lossy(b).into_owned(),
+            Cell::Int(i) => i.to_string(),
+            Cell::Float(f) => f.to_string(),
+            Cell::Utc(t) => chrono::DateTime::from_timestamp_micros(*t).map(|d| d.to_rfc3339()).unwrap_or_default(),
+            Cell::Naive(t) => chrono::DateTime::from_timestamp_micros(*t)
+                .map(|d| d.naive_utc().format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default(),
+            Cell::Date(d) => chrono::NaiveDate::from_num_days_from_ce_opt(*d + 719_163).map(|d| d.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
+/// Receives a file's header once, then its rows.
+pub trait RowSink {
+    fn header(&mut self, names: &[String]) -> Result<()>;
+    /// `row_number` is the 1-based data row (the header is not counted).
+    fn row(&mut self, row_number: u64, cells: &[Cell<'_>]);
+}
+
+pub fn read_file(file: &SourceFile, tc: &TableConfig, sink: &mut dyn RowSink) -> Result<()> {
+    match file.format {
+        SourceFormat::Csv | SourceFormat::CsvGz => read_csv(file, tc, sink),
+        SourceFormat::Parquet => read_parquet(file, sink),
+    }
+}
+
+fn read_csv(file: &SourceFile, tc: &TableConfig, sink: &mut dyn RowSink) -> Result<()> {
+    let f = File::open(&file.path).with_context(|| format!("cannot open {}", file.display()))?;
+    let raw: Box<dyn Read> = match file.format {
+        SourceFormat::CsvGz => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, f))),
+        _ => Box::new(f),
+    };
+    let decoded: Box<dyn Read> = match tc.encoding {
+        // Bytes pass through untouched (invalid UTF-8 is caught per cell); a UTF-8 BOM is dropped.
+        Encoding::Utf8 => Box::new(DecodeReaderBytesBuilder::new().utf8_passthru(true).strip_bom(true).build(raw)),
+        Encoding::Gbk => Box::new(DecodeReaderBytesBuilder::new().encoding(Some(encoding_rs::GBK)).build(raw)),
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(tc.delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(1 << 20)
+        .from_reader(decoded);
+    let mut rec = csv::ByteRecord::new();
+    let read_err = |e: csv::Error| anyhow::anyhow!("{}: cannot read the file: {e}", file.display());
+    if !rdr.read_byte_record(&mut rec).map_err(read_err)? {
+        bail!("{}: the file is empty; expected a header row naming the columns", file.display());
+    }
+    let header: Vec<String> = rec
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            std::str::from_utf8(h).map(|s| s.trim().to_string()).map_err(|_| {
+                anyhow::anyhow!(
+                    "{}: header column {} is not valid UTF-8; if the export is GBK (common for Chinese spreadsheets), set encoding = \"gbk\" for this table",
+                    file.display(),
+                    i + 1
+                )
+            })
+        })
+        .collect::<Result<_>>()?;
+    sink.header(&header)?;
+    let mut row: u64 = 0;
+    loop {
+        let more = rdr
+            .read_byte_record(&mut rec)
+            .map_err(|e| anyhow::anyhow!("{}: cannot read data row {}: {e}", file.display(), row + 1))?;
+        if !more {
+            break;
+        }
+        row += 1;
+        let cells: Vec<Cell<'_>> = rec
+            .iter()
+            .map(|field| match std::str::from_utf8(field) {
+                Ok("") => Cell::Null,
+                Ok(s) => Cell::Str(s),
+                Err(_) => Cell::BadUtf8(field),
+            })
+            .collect();
+        sink.row(row, &cells);
+    }
+    Ok(())
+}
+
+enum ColReader {
+    Str(StringChunked),
+    Int(Int64Chunked),
+    Float(Float64Chunked),
+    Utc(Int64Chunked),
+    Naive(Int64Chunked),
+    Date(Int32Chunked),
+}
+
+fn read_parquet(file: &SourceFile, sink: &mut dyn RowSink) -> Result<()> {
+    let f = File::open(&file.path).with_context(|| format!("cannot open {}", file.display()))?;
+    let df = ParquetReader::new(f)
+        .finish()
+        .map_err(|e| anyhow::anyhow!("{}: cannot read as Parquet: {e}", file.display()))?;
+    let header: Vec<String> = df.get_column_names().iter().map(|s| s.trim().to_string()).collect();
+    sink.header(&header)?;
+    let mut cols = Vec::with_capacity(df.width());
+    for c in df.columns() {
+        let s = c.as_materialized_series().rechunk();
+        let r = match s.dtype() {
+            DataType::String => ColReader::Str(s.str()?.clone()),
+            DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt8 | DataType::UInt16
+            | DataType::UInt32 | DataType::UInt64 => ColReader::Int(s.cast(&DataType::Int64)?.i64()?.clone()),
+            DataType::Float32 | DataType::Float64 => ColReader::Float(s.cast(&DataType::Float64)?.f64()?.clone()),
+            DataType::Datetime(_, tz) => {
+                let us = s.cast(&DataType::Datetime(TimeUnit::Microseconds, tz.clone()))?;
+                let phys = us.to_physical_repr().i64()?.clone();
+                if tz.is_some() { ColReader::Utc(phys) } else { ColReader::Naive(phys) }
+            }
+            DataType::Date => ColReader::Date(s.to_physical_repr().i32()?.clone()),
+            _ => ColReader::Str(s.cast(&DataType::String)?.str()?.clone()),
+        };
+        cols.push(r);
+    }
+    let mut iters: Vec<Box<dyn Iterator<Item = Cell<'_>> + '_>> = cols
+        .iter()
+        .map(|c| -> Box<dyn Iterator<Item = Cell<'_>> + '_> {
+            match c {
+                ColReader::Str(ca) => Box::new(ca.iter().map(|v| match v {
+                    None | Some("") => Cell::Null,
+                    Some(s) => Cell::Str(s),
+                })),
+                ColReader::Int(ca) => Box::new(ca.iter().map(|v| v.map_or(Cell::Null, Cell::Int))),
+                ColReader::Float(ca) => Box::new(ca.iter().map(|v| v.map_or(Cell::Null, Cell::Float))),
+                ColReader::Utc(ca) => Box::new(ca.iter().map(|v| v.map_or(Cell::Null, Cell::Utc))),
+                ColReader::Naive(ca) => Box::new(ca.iter().map(|v| v.map_or(Cell::Null, Cell::Naive))),
+                ColReader::Date(ca) => Box::new(ca.iter().map(|v| v.map_or(Cell::Null, Cell::Date))),
+            }
+        })
+        .collect();
+    let mut cells: Vec<Cell<'_>> = Vec::with_capacity(iters.len());
+    for row in 1..=df.height() as u64 {
+        cells.clear();
+        for it in iters.iter_mut() {
+            cells.push(it.next().unwrap_or(Cell::Null));
+        }
+        sink.row(row, &cells);
+    }
+    Ok(())
+}

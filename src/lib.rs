@@ -1,0 +1,22 @@
+//! aftersales: e-commerce after-sales exports → return rates, reasons, SLA clocks, risk flags, carrier
+//! performance and the gold after-sales badge. The contract is SPEC.md; module map:
+//!
+//! - `config`: the TOML file, raw → typed, and the business calendar;
+//! - `tables`: the five input tables' schemas, one module each;
+//! - `input`: finding, reading and parsing exports into accepted and rejected rows;
+//! - `checks`: warnings about kept rows (data_quality);
+//! - `pipeline`: wiring of the stages; `output`: the atomic output folder;
+//! - `generate`: synthetic exports with planted patterns;
+//! - `commands` + `cli`: the thin command line.
+
+pub mod checks;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod generate;
+pub mod input;
+pub mod output;
+pub mod pipeline;
+pub mod progress;
+pub mod tables;
+pub mod time;

@@ -1,0 +1,23 @@
+use std::process::ExitCode;
+
+use aftersales::cli::{Cli, Command};
+use aftersales::commands;
+use aftersales::pipeline::CannotStart;
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Run(a) => commands::run::run(a, cli.quiet),
+        Command::Validate(a) => commands::validate::validate(a, cli.quiet),
+        Command::Generate(a) => commands::generate::generate(a, cli.quiet),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            // Input or config that cannot be used: a usage error, nothing was written.
+            if e.downcast_ref::<CannotStart>().is_some() { ExitCode::from(2) } else { ExitCode::from(1) }
+        }
+    }
+}

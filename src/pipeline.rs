@@ -1,0 +1,217 @@
+//! Wiring only: load → check → (metrics, in later stages) → write. Each stage is timed for run.json.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use polars::prelude::*;
+use serde_json::json;
+
+use crate::checks;
+use crate::config::Config;
+use crate::input::{LoadedTable, load_table};
+use crate::output::{OutputDir, rejects_frame};
+use crate::progress::Progress;
+use crate::tables::TableKind;
+use crate::time::{self, Micros};
+
+/// Marks an error that happened before any output was touched because the inputs or the config cannot be used:
+/// exit code 2.
+#[derive(Debug)]
+pub struct CannotStart;
+
+impl std::fmt::Display for CannotStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the run cannot start")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub data_dir: PathBuf,
+    pub config: Config,
+    /// From the command line; wins over the config's as_of.
+    pub as_of: Option<Micros>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsOfSource {
+    CommandLine,
+    Config,
+    LatestInInputs,
+}
+
+pub struct Loaded {
+    pub tables: BTreeMap<TableKind, LoadedTable>,
+    pub as_of: Micros,
+    pub as_of_source: AsOfSource,
+    pub data_quality: DataFrame,
+    pub timings: Vec<(String, f64)>,
+}
+
+impl Loaded {
+    /// Tables whose reject rate is above the limit.
+    pub fn over_reject_limit(&self, limit: f64) -> Vec<&LoadedTable> {
+        self.tables.values().filter(|t| t.reject_rate() > limit).collect()
+    }
+}
+
+pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded> {
+    let tz = opts.config.timezone;
+    let mut timings = Vec::new();
+    let mut tables = BTreeMap::new();
+    for kind in TableKind::ALL {
+        let started = Instant::now();
+        progress.reset();
+        progress.set_message(format!("loading {}", kind.name()));
+        let tc = opts.config.table(kind);
+        let loaded = load_table(&opts.data_dir, kind, &tc, tz, progress).context(CannotStart)?;
+        if let Some(t) = loaded {
+            progress.println(summary_line(&t));
+            tables.insert(kind, t);
+        }
+        timings.push((format!("load_{}", kind.name()), started.elapsed().as_secs_f64()));
+    }
+    let (as_of, as_of_source) = match (opts.as_of, opts.config.as_of) {
+        (Some(t), _) => (t, AsOfSource::CommandLine),
+        (None, Some(t)) => (t, AsOfSource::Config),
+        (None, None) => (latest_timestamp(&tables)?.unwrap_or(0), AsOfSource::LatestInInputs),
+    };
+    let started = Instant::now();
+    progress.set_message("checking references and clocks".into());
+    let data_quality = checks::data_quality(&tables, as_of, as_of_source != AsOfSource::LatestInInputs, tz)?;
+    timings.push(("checks".into(), started.elapsed().as_secs_f64()));
+    Ok(Loaded { tables, as_of, as_of_source, data_quality, timings })
+}
+
+pub fn summary_line(t: &LoadedTable) -> String {
+    format!(
+        "{:<10} {:>10} read = {:>10} accepted + {:>8} rejected ({:.2}%)",
+        t.kind.name(),
+        t.rows_read(),
+        t.rows_accepted(),
+        t.rows_rejected(),
+        t.reject_rate() * 100.0
+    )
+}
+
+/// The latest timestamp among all accepted rows: the default as_of (SPEC §3).
+fn latest_timestamp(tables: &BTreeMap<TableKind, LoadedTable>) -> Result<Option<Micros>> {
+    let mut best: Option<Micros> = None;
+    for (kind, t) in tables {
+        for c in kind.schema().ts_columns() {
+            let s = t.df.column(c)?.as_materialized_series().to_physical_repr().into_owned();
+            if let Some(m) = s.i64()?.max() {
+                best = Some(best.map_or(m, |b: i64| b.max(m)));
+            }
+        }
+    }
+    Ok(best)
+}
+
+/// A message for tables over the reject limit, with the first problems of each so the user can act at once.
+pub fn reject_limit_message(over: &[&LoadedTable], limit: f64) -> String {
+    let mut msg = String::new();
+    for t in over {
+        msg.push_str(&format!(
+            "{}: {} of {} rows rejected ({:.2}%), more than max_reject_rate {:.2}%. First problems:\n",
+            t.kind.name(),
+            t.rows_rejected(),
+            t.rows_read(),
+            t.reject_rate() * 100.0,
+            limit * 100.0
+        ));
+        for r in t.rejects.iter().take(5) {
+            msg.push_str(&format!("  {} row {}, column {}, value '{}': {}\n", r.source_file, r.row_number, r.column, r.value, r.problem));
+        }
+    }
+    msg.push_str("Fix the export or the config mapping, raise max_reject_rate, or pass --keep-going to use the accepted rows.");
+    msg
+}
+
+/// Writes what loading and checking produced: rejects/<table>.parquet (every table, empty when none was rejected)
+/// and data_quality.parquet.
+pub fn write_checks(out: &mut OutputDir, loaded: &Loaded) -> Result<()> {
+    for (kind, t) in &loaded.tables {
+        out.write_parquet(&format!("rejects/{}.parquet", kind.name()), &mut rejects_frame(&t.rejects))?;
+    }
+    let mut dq = loaded.data_quality.clone();
+    out.write_parquet("data_quality.parquet", &mut dq)?;
+    Ok(())
+}
+
+pub struct RunInfo<'a> {
+    pub command: &'a str,
+    pub data_dir: &'a Path,
+    pub config: &'a Config,
+    pub quarter: Option<&'a str>,
+    pub status: &'a str,
+}
+
+pub fn run_json(info: &RunInfo<'_>, loaded: &Loaded, out: &OutputDir, timings: &[(String, f64)]) -> serde_json::Value {
+    let tz = info.config.timezone;
+    let inputs: Vec<_> = loaded
+        .tables
+        .values()
+        .flat_map(|t| {
+            t.files.iter().map(move |f| {
+                json!({
+                    "table": t.kind.name(),
+                    "file": f.file,
+                    "rows_read": f.rows_read,
+                    "rows_accepted": f.rows_accepted,
+                    "rows_rejected": f.rows_rejected,
+                })
+            })
+        })
+        .collect();
+    let tables: serde_json::Map<String, serde_json::Value> = loaded
+        .tables
+        .values()
+        .map(|t| {
+            (
+                t.kind.name().to_string(),
+                json!({"rows_read": t.rows_read(), "rows_accepted": t.rows_accepted(), "rows_rejected": t.rows_rejected()}),
+            )
+        })
+        .collect();
+    let mut warnings: BTreeMap<String, u64> = BTreeMap::new();
+    if let Ok(c) = loaded.data_quality.column("check").and_then(|c| c.str().cloned()) {
+        for v in c.iter().flatten() {
+            *warnings.entry(v.to_string()).or_default() += 1;
+        }
+    }
+    json!({
+        "command": info.command,
+        "version": env!("CARGO_PKG_VERSION"),
+        "status": info.status,
+        "as_of": time::format_local(loaded.as_of, tz),
+        "as_of_source": match loaded.as_of_source {
+            AsOfSource::CommandLine => "command line",
+            AsOfSource::Config => "config",
+            AsOfSource::LatestInInputs => "latest timestamp in the inputs",
+        },
+        "timezone": tz.name(),
+        "quarter": info.quarter,
+        "data_dir": info.data_dir.display().to_string(),
+        "config": {
+            "path": info.config.source.as_ref().map(|p| p.display().to_string()),
+            "digest": info.config.digest,
+        },
+        "inputs": inputs,
+        "tables": tables,
+        "warnings": warnings,
+        "outputs": out.written.iter().map(|(p, n)| json!({"path": p, "rows": n})).collect::<Vec<_>>(),
+        "stage_seconds": timings.iter().map(|(s, t)| json!({"stage": s, "seconds": (t * 1000.0).round() / 1000.0})).collect::<Vec<_>>(),
+    })
+}
+
+/// Test hook: `AFTERSALES_FAILPOINT=<stage>` makes the run fail after that stage, to prove that a failed run
+/// leaves the previous output untouched.
+pub fn failpoint(stage: &str) -> Result<()> {
+    if std::env::var("AFTERSALES_FAILPOINT").as_deref() == Ok(stage) {
+        anyhow::bail!("failpoint '{stage}' reached (AFTERSALES_FAILPOINT is set)");
+    }
+    Ok(())
+}
