@@ -68,7 +68,6 @@ pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded>
         let tc = opts.config.table(kind);
         let loaded = load_table(&opts.data_dir, kind, &tc, tz, progress).context(CannotStart)?;
         if let Some(t) = loaded {
-            progress.println(summary_line(&t));
             tables.insert(kind, t);
         }
         timings.push((format!("load_{}", kind.name()), started.elapsed().as_secs_f64()));
@@ -96,11 +95,12 @@ pub fn summary_line(t: &LoadedTable) -> String {
     )
 }
 
-/// The latest timestamp among all accepted rows: the default as_of (SPEC §3).
+/// The latest timestamp among all accepted rows: the default as_of (SPEC §3). A promised delivery deadline is a
+/// promise about the future, not an event the export saw, so `promised_at` does not count.
 fn latest_timestamp(tables: &BTreeMap<TableKind, LoadedTable>) -> Result<Option<Micros>> {
     let mut best: Option<Micros> = None;
     for (kind, t) in tables {
-        for c in kind.schema().ts_columns() {
+        for c in kind.schema().ts_columns().filter(|c| *c != "promised_at") {
             let s = t.df.column(c)?.as_materialized_series().to_physical_repr().into_owned();
             if let Some(m) = s.i64()?.max() {
                 best = Some(best.map_or(m, |b: i64| b.max(m)));

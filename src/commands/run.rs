@@ -20,6 +20,9 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
     }
     let progress = Progress::new(quiet);
     let loaded = pipeline::load_and_check(&opts, &progress)?;
+    for t in loaded.tables.values() {
+        progress.println(pipeline::summary_line(t));
+    }
     let over = loaded.over_reject_limit(opts.config.max_reject_rate);
     let status = if over.is_empty() { "ok" } else { "ok_with_too_many_rejects" };
     if !over.is_empty() && !args.keep_going {

@@ -1,0 +1,80 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use polars::prelude::*;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn data(rel: &str) -> PathBuf {
+    repo().join("tests/data").join(rel)
+}
+
+/// A temporary data folder: the hand-made base set, with the files of `tests/data/bad/<case>` laid over it.
+pub fn case_dir(case: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&data("base"), dir.path());
+    if let Some(c) = case {
+        copy_dir(&data(&format!("bad/{c}")), dir.path());
+    }
+    dir
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+pub fn aftersales(args: &[&str]) -> Output {
+    aftersales_env(args, &[])
+}
+
+pub fn aftersales_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_aftersales"));
+    c.args(args).arg("--quiet").current_dir(repo());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run aftersales")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn read_parquet(path: &Path) -> DataFrame {
+    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    ParquetReader::new(f).finish().unwrap()
+}
+
+pub fn run_json(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap()
+}
+
+/// Every table in run.json keeps read = accepted + rejected, and so does every input file.
+pub fn assert_counts_balance(run: &serde_json::Value) {
+    for f in run["inputs"].as_array().unwrap() {
+        let (r, a, j) = (f["rows_read"].as_u64().unwrap(), f["rows_accepted"].as_u64().unwrap(), f["rows_rejected"].as_u64().unwrap());
+        assert_eq!(r, a + j, "{f}");
+    }
+    for (name, t) in run["tables"].as_object().unwrap() {
+        let (r, a, j) = (t["rows_read"].as_u64().unwrap(), t["rows_accepted"].as_u64().unwrap(), t["rows_rejected"].as_u64().unwrap());
+        assert_eq!(r, a + j, "{name}: {t}");
+    }
+}
+
+pub fn str_col(df: &DataFrame, name: &str) -> Vec<String> {
+    df.column(name).unwrap().as_materialized_series().cast(&DataType::String).unwrap().str().unwrap().iter().map(|v| v.unwrap_or("").to_string()).collect()
+}
