@@ -22,6 +22,9 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Write deterministic synthetic exports with planted patterns.
     Generate(GenerateArgs),
+    /// Load and check the exports, and write the accepted rows as typed Parquet (<out>/<table>.parquet): a
+    /// working copy that later runs scan far faster than CSV.
+    Convert(ConvertArgs),
 }
 
 #[derive(Debug, Args)]
@@ -75,4 +78,16 @@ pub struct GenerateArgs {
     /// Also write a copy of the cases table as a Chinese-header GBK export (cases_zh_gbk.csv) with its config.
     #[arg(long = "zh-copy")]
     pub zh_copy: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Folder for <table>.parquet, replaced atomically.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Write even when more than max_reject_rate of a table's rows are rejected.
+    #[arg(long = "keep-going")]
+    pub keep_going: bool,
 }

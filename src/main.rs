@@ -11,6 +11,7 @@ fn main() -> ExitCode {
         Command::Run(a) => commands::run::run(a, cli.quiet),
         Command::Validate(a) => commands::validate::validate(a, cli.quiet),
         Command::Generate(a) => commands::generate::generate(a, cli.quiet),
+        Command::Convert(a) => commands::convert::convert(a, cli.quiet),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

@@ -170,3 +170,16 @@ fn a_source_file_can_be_loaded_directly() {
     let t = load_files(TableKind::Orders, &[f], &TableConfig::default(), TZ, &Progress::hidden()).unwrap();
     assert_eq!((t.rows_read(), t.rows_accepted(), t.rows_rejected()), (5, 5, 0));
 }
+
+#[test]
+fn convert_writes_a_parquet_copy_that_loads_to_the_same_frames() {
+    let out = tempfile::tempdir().unwrap();
+    let o = common::aftersales(&["convert", "--data", common::data("base").to_str().unwrap(), "--out", out.path().join("pq").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    for kind in [TableKind::Orders, TableKind::Cases, TableKind::Shipments, TableKind::Refunds] {
+        let csv = load_table(&common::data("base"), kind, &TableConfig::default(), TZ, &Progress::hidden()).unwrap().unwrap();
+        let pq = load_table(&out.path().join("pq"), kind, &TableConfig::default(), TZ, &Progress::hidden()).unwrap().unwrap();
+        assert!(pq.files[0].file.ends_with(".parquet"));
+        assert!(csv.data().equals_missing(&pq.data()), "{}", kind.name());
+    }
+}

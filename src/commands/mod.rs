@@ -1,5 +1,6 @@
 //! One file per subcommand.
 
+pub mod convert;
 pub mod generate;
 pub mod run;
 pub mod validate;

@@ -188,7 +188,7 @@ impl RowSink for TableSink<'_> {
 
     fn row(&mut self, row_number: u64, cells: &[Cell<'_>]) {
         self.stats.rows_read += 1;
-        if row_number % 65_536 == 0 {
+        if row_number.is_multiple_of(65_536) {
             self.progress.inc(65_536);
         }
         if cells.len() != self.header_len {

@@ -1,0 +1,37 @@
+//! `aftersales convert`: exports → typed Parquet working copy (accepted rows only; rejects beside them).
+
+use anyhow::Result;
+
+use crate::cli::ConvertArgs;
+use crate::output::{OutputDir, rejects_frame};
+use crate::pipeline;
+use crate::progress::Progress;
+
+pub fn convert(args: &ConvertArgs, quiet: bool) -> Result<i32> {
+    let opts = super::resolve_inputs(&args.input)?;
+    let progress = Progress::new(quiet);
+    let loaded = pipeline::load_and_check(&opts, &progress)?;
+    for t in loaded.tables.values() {
+        progress.println(pipeline::summary_line(t));
+    }
+    let over = loaded.over_reject_limit(opts.config.max_reject_rate);
+    if !over.is_empty() && !args.keep_going {
+        progress.finish();
+        eprintln!("{}", pipeline::reject_limit_message(&over, opts.config.max_reject_rate));
+        return Ok(1);
+    }
+    progress.set_message("writing Parquet".into());
+    let mut out = OutputDir::create(&args.out)?;
+    for (kind, t) in &loaded.tables {
+        out.write_parquet(&format!("{}.parquet", kind.name()), &mut t.data())?;
+        out.write_parquet(&format!("rejects/{}.parquet", kind.name()), &mut rejects_frame(&t.rejects))?;
+    }
+    // The calendar and zone travel with the data, so the copy runs with the same config.
+    if let Some(src) = &opts.config.source {
+        out.write_bytes("aftersales.toml", &std::fs::read(src)?)?;
+    }
+    out.commit()?;
+    progress.finish();
+    progress.println(format!("wrote {}", args.out.display()));
+    Ok(0)
+}
