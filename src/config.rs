@@ -24,6 +24,10 @@ pub struct RawConfig {
     pub calendar: RawCalendar,
     #[serde(default)]
     pub tables: BTreeMap<String, RawTable>,
+    /// reason_code → responsible party (merchant, carrier, buyer, platform, other); unlisted reasons keep the
+    /// spec's default.
+    #[serde(default)]
+    pub responsibility: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -49,6 +53,21 @@ pub struct RawTable {
     #[serde(default)]
     pub values: BTreeMap<String, BTreeMap<String, String>>,
 }
+
+/// Who is responsible for a case, by its reason (SPEC §4.2).
+pub const DEFAULT_RESPONSIBILITY: &[(&str, &str)] = &[
+    ("quality_defect", "merchant"),
+    ("not_as_described", "merchant"),
+    ("wrong_item", "merchant"),
+    ("missing_parts", "merchant"),
+    ("damaged_in_transit", "carrier"),
+    ("lost_in_transit", "carrier"),
+    ("late_delivery", "carrier"),
+    ("size_fit", "buyer"),
+    ("changed_mind", "buyer"),
+    ("other", "other"),
+];
+pub const PARTIES: &[&str] = &["merchant", "carrier", "buyer", "platform", "other"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
@@ -106,6 +125,8 @@ pub struct Config {
     pub maturity_days: i64,
     pub calendar: Calendar,
     pub tables: HashMap<TableKind, TableConfig>,
+    /// reason_code → responsible party, for every reason code.
+    pub responsibility: BTreeMap<String, String>,
     /// Where the config came from (None: built-in defaults).
     pub source: Option<PathBuf>,
     /// sha256 of the config file's bytes, or of the empty string for the defaults.
@@ -242,6 +263,21 @@ impl Config {
             tables.insert(kind, tc);
         }
 
+        let mut responsibility: BTreeMap<String, String> =
+            DEFAULT_RESPONSIBILITY.iter().map(|(r, p)| (r.to_string(), p.to_string())).collect();
+        for (reason, party) in &raw.responsibility {
+            if !crate::tables::cases::REASON_CODES.contains(&reason.as_str()) {
+                problems.push(format!(
+                    "[responsibility] '{reason}': not a reason_code; expected one of {}",
+                    crate::tables::cases::REASON_CODES.join(", ")
+                ));
+            } else if !PARTIES.contains(&party.as_str()) {
+                problems.push(format!("[responsibility] {reason} = '{party}': expected one of {}", PARTIES.join(", ")));
+            } else {
+                responsibility.insert(reason.clone(), party.clone());
+            }
+        }
+
         let shown = source.map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into());
         if !problems.is_empty() {
             let n = problems.len();
@@ -259,6 +295,7 @@ impl Config {
             maturity_days,
             calendar,
             tables,
+            responsibility,
             source: source.map(Path::to_path_buf),
             digest,
         })
@@ -305,6 +342,16 @@ encoding = "latin1"
         ] {
             assert!(err.contains(part), "missing {part:?} in:\n{err}");
         }
+    }
+
+    #[test]
+    fn responsibility_map_overrides_the_default_reason_by_reason() {
+        let c = parse("[responsibility]\nlate_delivery = \"merchant\"").unwrap();
+        assert_eq!(c.responsibility["late_delivery"], "merchant");
+        assert_eq!(c.responsibility["lost_in_transit"], "carrier");
+        assert_eq!(c.responsibility.len(), 10);
+        let err = parse("[responsibility]\nlate = \"merchant\"\nsize_fit = \"shop\"").unwrap_err().to_string();
+        assert!(err.contains("2 problems") && err.contains("'late': not a reason_code") && err.contains("size_fit = 'shop'"), "{err}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod commands;
 pub mod config;
 pub mod generate;
 pub mod input;
+pub mod metrics;
 pub mod output;
 pub mod pipeline;
 pub mod progress;

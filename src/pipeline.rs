@@ -9,6 +9,7 @@ use polars::prelude::*;
 use serde_json::json;
 
 use crate::checks;
+use crate::metrics;
 use crate::config::Config;
 use crate::input::{LoadedTable, load_table};
 use crate::output::{OutputDir, rejects_frame};
@@ -128,6 +129,37 @@ pub fn reject_limit_message(over: &[&LoadedTable], limit: f64) -> String {
     }
     msg.push_str("Fix the export or the config mapping, raise max_reject_rate, or pass --keep-going to use the accepted rows.");
     msg
+}
+
+/// The metric tables of SPEC §4, in the order they are written, each timed as its own stage.
+pub fn compute_metrics(loaded: &Loaded, config: &Config, progress: &Progress, timings: &mut Vec<(String, f64)>) -> Result<Vec<(&'static str, DataFrame)>> {
+    let table = |k: TableKind| loaded.tables.get(&k).map(|t| t.df.clone()).expect("required tables are loaded");
+    let started = Instant::now();
+    progress.set_message("preparing order lines and cases".into());
+    let prepared = metrics::Prepared::new(
+        &table(TableKind::Orders),
+        &table(TableKind::Cases),
+        &table(TableKind::Shipments),
+        &table(TableKind::Refunds),
+        config,
+        loaded.as_of,
+    )?;
+    timings.push(("prepare".into(), started.elapsed().as_secs_f64()));
+    let mut out = Vec::new();
+    type Metric = fn(&metrics::Prepared) -> Result<DataFrame>;
+    let families: [(&'static str, Metric); 4] = [
+        ("return_rates", metrics::return_rates::return_rates),
+        ("reason_breakdown", metrics::reasons::reason_breakdown),
+        ("carrier_performance", metrics::carriers::carrier_performance),
+        ("carrier_lanes", metrics::carriers::carrier_lanes),
+    ];
+    for (name, f) in families {
+        let started = Instant::now();
+        progress.set_message(format!("computing {name}"));
+        out.push((name, f(&prepared).with_context(|| format!("computing {name}"))?));
+        timings.push((name.to_string(), started.elapsed().as_secs_f64()));
+    }
+    Ok(out)
 }
 
 /// Writes what loading and checking produced: rejects/<table>.parquet (every table, empty when none was rejected)

@@ -33,12 +33,15 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
     }
     let mut timings = loaded.timings.clone();
     pipeline::failpoint("load")?;
+    let tables = pipeline::compute_metrics(&loaded, &opts.config, &progress, &mut timings)?;
 
     let write_started = Instant::now();
     progress.set_message("writing outputs".into());
     let mut out = OutputDir::create(&args.out)?;
     pipeline::write_checks(&mut out, &loaded)?;
-    std::fs::create_dir_all(out.path().join("tables"))?;
+    for (name, mut df) in tables {
+        out.write_parquet(&format!("tables/{name}.parquet"), &mut df)?;
+    }
     pipeline::failpoint("write")?;
     timings.push(("write".into(), write_started.elapsed().as_secs_f64()));
     timings.push(("total".into(), started.elapsed().as_secs_f64()));

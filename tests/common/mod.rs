@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -77,4 +78,51 @@ pub fn assert_counts_balance(run: &serde_json::Value) {
 
 pub fn str_col(df: &DataFrame, name: &str) -> Vec<String> {
     df.column(name).unwrap().as_materialized_series().cast(&DataType::String).unwrap().str().unwrap().iter().map(|v| v.unwrap_or("").to_string()).collect()
+}
+
+/// The one row of `df` where every (column, value) matches (string comparison), as column → text.
+pub fn row(df: &DataFrame, keys: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let mut mask = BooleanChunked::full("m".into(), true, df.height());
+    for (c, v) in keys {
+        let s = df.column(c).unwrap().as_materialized_series().cast(&DataType::String).unwrap();
+        let eq: BooleanChunked = s.str().unwrap().iter().map(|x| Some(x == Some(*v))).collect();
+        mask = &mask & &eq;
+    }
+    let hit = df.filter(&mask).unwrap();
+    assert_eq!(hit.height(), 1, "expected one row for {keys:?}, found {}:\n{hit}", hit.height());
+    hit.columns()
+        .iter()
+        .map(|c| {
+            let v = c.as_materialized_series().cast(&DataType::String).unwrap().str().unwrap().get(0).map(str::to_string);
+            (c.name().to_string(), v.unwrap_or_else(|| "null".into()))
+        })
+        .collect()
+}
+
+/// Asserts a float column of a row (given as text) within 1e-6.
+pub fn assert_close(r: &BTreeMap<String, String>, col: &str, want: f64) {
+    let got: f64 = r[col].parse().unwrap_or_else(|_| panic!("{col} = {} is not a number", r[col]));
+    assert!((got - want).abs() < 1e-6, "{col}: got {got}, want {want}");
+}
+
+pub fn count_rows(df: &DataFrame, keys: &[(&str, &str)]) -> usize {
+    let mut mask = BooleanChunked::full("m".into(), true, df.height());
+    for (c, v) in keys {
+        let s = df.column(c).unwrap().as_materialized_series().cast(&DataType::String).unwrap();
+        let eq: BooleanChunked = s.str().unwrap().iter().map(|x| Some(x == Some(*v))).collect();
+        mask = &mask & &eq;
+    }
+    df.filter(&mask).unwrap().height()
+}
+
+/// Runs the pipeline on a data folder into a fresh temporary output folder.
+pub fn run_pipeline(data: &Path) -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    let o = aftersales(&["run", "--data", data.to_str().unwrap(), "--out", out.path().join("out").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    out
+}
+
+pub fn table(out: &tempfile::TempDir, name: &str) -> DataFrame {
+    read_parquet(&out.path().join(format!("out/tables/{name}.parquet")))
 }

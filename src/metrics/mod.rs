@@ -1,0 +1,211 @@
+//! The metric families of SPEC §4, one module each; each module's `//!` states its grain and columns.
+//!
+//! `Prepared` is computed once per run and shared: order lines with their periods and GMV, cases joined to their
+//! order line with `counted` / `is_return` / `responsibility`, refunds attributed to an order line. Every metric
+//! starts from these frames, so a join is done once, not once per table.
+
+pub mod carriers;
+pub mod reasons;
+pub mod return_rates;
+
+use anyhow::Result;
+use chrono_tz::Tz;
+use polars::prelude::*;
+
+use crate::config::Config;
+use crate::time::{self, Micros};
+
+/// The z of a two-sided 95% interval.
+pub const Z95: f64 = 1.959_963_984_540_054;
+
+/// Key used for the platform-level rows.
+pub const ALL: &str = "all";
+
+pub struct Prepared {
+    /// One row per order line: order_id, line_no, merchant_id, sku, category, quantity, unit_price, ordered_at,
+    /// gmv (Decimal), month, quarter, week, and the line's after-sales facts: returned_units (capped at the line's
+    /// quantity), counted_cases, refunded (completed refunds attributed to the line, Decimal).
+    pub lines: DataFrame,
+    /// One row per case: every case column, plus counted, is_return, responsibility, line_no (null when the case
+    /// reaches no order line), line_category, line_merchant_id, line_ordered_at.
+    pub cases: DataFrame,
+    pub shipments: DataFrame,
+    /// One row per refund, plus line_order_id / line_no: the order line it is attributed to.
+    pub refunds: DataFrame,
+    pub tz: Tz,
+    pub as_of: Micros,
+    pub maturity_days: i64,
+}
+
+pub fn local_tz(tz: Tz) -> polars::prelude::TimeZone {
+    polars::prelude::TimeZone::opt_try_new(Some(tz.name())).ok().flatten().expect("IANA zone")
+}
+
+/// `(low, high)` of the Wilson score interval for `x` successes in `n` trials; null where n = 0. Unlike the normal
+/// approximation it stays inside [0, 1] and gives a real interval at 0/n and n/n.
+pub fn wilson(x: Expr, n: Expr) -> (Expr, Expr) {
+    let n = n.cast(DataType::Float64);
+    let x = x.cast(DataType::Float64);
+    let z2 = Z95 * Z95;
+    let p = x / n.clone();
+    let denom = lit(1.0) + lit(z2) / n.clone();
+    let center = (p.clone() + lit(z2) / (lit(2.0) * n.clone())) / denom.clone();
+    let half = lit(Z95) * (p.clone() * (lit(1.0) - p) / n.clone() + lit(z2) / (lit(4.0) * n.clone() * n.clone())).sqrt() / denom;
+    let ok = n.gt(lit(0.0));
+    (
+        when(ok.clone()).then((center.clone() - half.clone()).clip_min(lit(0.0))).otherwise(lit(NULL).cast(DataType::Float64)),
+        when(ok).then((center + half).clip_max(lit(1.0))).otherwise(lit(NULL).cast(DataType::Float64)),
+    )
+}
+
+/// `x / n` as a float, null when n = 0.
+pub fn ratio(x: Expr, n: Expr) -> Expr {
+    let n = n.cast(DataType::Float64);
+    when(n.clone().gt(lit(0.0))).then(x.cast(DataType::Float64) / n).otherwise(lit(NULL).cast(DataType::Float64))
+}
+
+/// Start and end (exclusive) of the month or quarter of a timestamp, in the configured zone, as UTC instants.
+pub fn period_bounds(ts: Expr, kind: &str, tz: Tz) -> (Expr, Expr) {
+    let every = if kind == "month" { "1mo" } else { "1q" };
+    let start = ts.dt().convert_time_zone(local_tz(tz)).dt().truncate(lit(every));
+    let end = start.clone().dt().offset_by(lit(every));
+    (
+        start.dt().convert_time_zone(polars::prelude::TimeZone::UTC),
+        end.dt().convert_time_zone(polars::prelude::TimeZone::UTC),
+    )
+}
+
+pub fn period_expr(ts: Expr, kind: &str, tz: Tz) -> Expr {
+    match kind {
+        "month" => time::month_expr(ts, tz),
+        "quarter" => time::quarter_expr(ts, tz),
+        _ => time::iso_week_expr(ts, tz),
+    }
+}
+
+pub fn as_of_lit(as_of: Micros) -> Expr {
+    lit(as_of).cast(time::ts_dtype())
+}
+
+fn responsibility_frame(config: &Config) -> DataFrame {
+    DataFrame::new_infer_height(vec![
+        StringChunked::from_iter_values("reason_code".into(), config.responsibility.keys().map(String::as_str)).into_column(),
+        StringChunked::from_iter_values("responsibility".into(), config.responsibility.values().map(String::as_str)).into_column(),
+    ])
+    .expect("equal lengths")
+}
+
+fn zero_money() -> Expr {
+    lit(0i64).cast(DataType::Decimal(38, 2))
+}
+
+impl Prepared {
+    pub fn new(orders: &DataFrame, cases: &DataFrame, shipments: &DataFrame, refunds: &DataFrame, config: &Config, as_of: Micros) -> Result<Prepared> {
+        let tz = config.timezone;
+        let base_lines = orders.clone().lazy().select([
+            col("order_id"),
+            col("line_no"),
+            col("merchant_id"),
+            col("sku"),
+            col("category"),
+            col("quantity"),
+            col("unit_price"),
+            col("ordered_at"),
+        ]);
+        // A case names its line by (order_id, sku); when an order has the sku on two lines, the first line is meant.
+        let line_keys = base_lines
+            .clone()
+            .group_by([col("order_id"), col("sku")])
+            .agg([col("line_no").min()]);
+        let first_line = base_lines.clone().group_by([col("order_id")]).agg([col("line_no").min().alias("first_line_no")]);
+        let line_facts = base_lines.clone().select([
+            col("order_id"),
+            col("line_no"),
+            col("category").alias("line_category"),
+            col("merchant_id").alias("line_merchant_id"),
+            col("ordered_at").alias("line_ordered_at"),
+        ]);
+        let cases_p = cases
+            .clone()
+            .lazy()
+            .drop(cols([crate::input::load::SOURCE_IDX, crate::input::load::ROW_NUMBER]))
+            .with_columns([
+                col("status").neq(lit("cancelled")).alias("counted"),
+            ])
+            .with_column(
+                (col("counted")
+                    .and(col("case_type").eq(lit("return")).or(col("case_type").eq(lit("exchange"))))
+                    .and(col("decision").neq(lit("rejected")).fill_null(lit(true))))
+                .alias("is_return"),
+            )
+            .join(responsibility_frame(config).lazy(), [col("reason_code")], [col("reason_code")], JoinArgs::new(JoinType::Left))
+            .join(line_keys, [col("order_id"), col("sku")], [col("order_id"), col("sku")], JoinArgs::new(JoinType::Left))
+            .join(line_facts, [col("order_id"), col("line_no")], [col("order_id"), col("line_no")], JoinArgs::new(JoinType::Left))
+            .collect()?;
+
+        // Refunds: a refund in a case belongs to the case's line; one outside a case (or whose case reaches no line)
+        // to the first line of its order.
+        let case_lines = cases_p
+            .clone()
+            .lazy()
+            .select([col("case_id"), col("order_id").alias("case_order_id"), col("line_no").alias("case_line_no")]);
+        let refunds_p = refunds
+            .clone()
+            .lazy()
+            .drop(cols([crate::input::load::SOURCE_IDX, crate::input::load::ROW_NUMBER]))
+            .join(case_lines, [col("case_id")], [col("case_id")], JoinArgs::new(JoinType::Left))
+            .join(first_line, [col("order_id")], [col("order_id")], JoinArgs::new(JoinType::Left))
+            .with_columns([
+                when(col("case_line_no").is_not_null()).then(col("case_order_id")).otherwise(col("order_id")).alias("line_order_id"),
+                when(col("case_line_no").is_not_null()).then(col("case_line_no")).otherwise(col("first_line_no")).alias("line_no"),
+            ])
+            .drop(cols(["case_order_id", "case_line_no", "first_line_no"]))
+            .collect()?;
+
+        let returned = cases_p
+            .clone()
+            .lazy()
+            .filter(col("is_return").and(col("line_no").is_not_null()))
+            .group_by([col("order_id"), col("line_no")])
+            .agg([col("quantity").sum().alias("return_units")]);
+        let counted = cases_p
+            .clone()
+            .lazy()
+            .filter(col("counted").and(col("line_no").is_not_null()))
+            .group_by([col("order_id"), col("line_no")])
+            .agg([len().alias("counted_cases")]);
+        let refunded = refunds_p
+            .clone()
+            .lazy()
+            .filter(col("status").eq(lit("completed")).and(col("line_no").is_not_null()))
+            .group_by([col("line_order_id"), col("line_no")])
+            .agg([col("amount").sum().alias("refunded")]);
+        let lines = base_lines
+            .join(returned, [col("order_id"), col("line_no")], [col("order_id"), col("line_no")], JoinArgs::new(JoinType::Left))
+            .join(counted, [col("order_id"), col("line_no")], [col("order_id"), col("line_no")], JoinArgs::new(JoinType::Left))
+            .join(refunded, [col("order_id"), col("line_no")], [col("line_order_id"), col("line_no")], JoinArgs::new(JoinType::Left))
+            .with_columns([
+                (col("unit_price") * col("quantity")).alias("gmv"),
+                // Two return cases on one line cannot return more units than were sold on it.
+                col("return_units").fill_null(lit(0i64)).clip_max(col("quantity")).alias("returned_units"),
+                col("counted_cases").fill_null(lit(0u32)).cast(DataType::UInt32).alias("counted_cases"),
+                col("refunded").fill_null(zero_money()).alias("refunded"),
+                period_expr(col("ordered_at"), "month", tz).alias("month"),
+                period_expr(col("ordered_at"), "quarter", tz).alias("quarter"),
+                period_expr(col("ordered_at"), "week", tz).alias("week"),
+            ])
+            .drop(cols(["return_units"]))
+            .collect()?;
+        let shipments = shipments.drop_many([crate::input::load::SOURCE_IDX, crate::input::load::ROW_NUMBER]);
+        Ok(Prepared { lines, cases: cases_p, shipments, refunds: refunds_p, tz, as_of, maturity_days: config.maturity_days })
+    }
+}
+
+/// Sorts a metric table for reading: levels and directions in their natural order, then keys.
+pub fn level_rank(level: Expr, order: &[&str]) -> Expr {
+    let mut e = lit(order.len() as u32);
+    for (i, l) in order.iter().enumerate().rev() {
+        e = when(level.clone().eq(lit(*l))).then(lit(i as u32)).otherwise(e);
+    }
+    e
+}

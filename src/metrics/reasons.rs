@@ -1,0 +1,69 @@
+//! `reason_breakdown` (SPEC §4.2).
+//!
+//! Grain: one row per (period_kind ∈ {month, quarter}, period of the case's opened_at, level ∈ {platform,
+//! category, merchant}, key, reason_code), over counted cases (status not cancelled).
+//!
+//! Columns: period_kind, period, level, key, reason_code, responsibility, cases, units, share.
+//!
+//! - category and merchant come from the case's order line. A case that reaches no order line (its sku is not on
+//!   its order, or its order is unknown — both warned in data_quality) keeps its own merchant_id and has category
+//!   `(unknown)`, so every level adds up to the platform.
+//! - share = cases / all counted cases of the same (period_kind, period, level, key).
+//! - responsibility: from the config's reason → party map (default: the spec's).
+
+use anyhow::Result;
+use polars::prelude::*;
+
+use super::{ALL, Prepared, level_rank, period_expr};
+
+pub const LEVELS: [&str; 3] = ["platform", "category", "merchant"];
+pub const UNKNOWN_CATEGORY: &str = "(unknown)";
+
+pub fn reason_breakdown(p: &Prepared) -> Result<DataFrame> {
+    let cases = p.cases.clone().lazy().filter(col("counted")).with_columns([
+        col("line_category").fill_null(lit(UNKNOWN_CATEGORY)).alias("category"),
+        col("line_merchant_id").fill_null(col("merchant_id")).alias("merchant"),
+    ]);
+    let mut parts = Vec::new();
+    for kind in ["month", "quarter"] {
+        for level in LEVELS {
+            let key = match level {
+                "platform" => lit(ALL),
+                "category" => col("category"),
+                _ => col("merchant"),
+            };
+            parts.push(
+                cases
+                    .clone()
+                    .group_by([period_expr(col("opened_at"), kind, p.tz).alias("period"), key.alias("key"), col("reason_code")])
+                    .agg([len().cast(DataType::Int64).alias("cases"), col("quantity").sum().alias("units"), col("responsibility").first()])
+                    .with_columns([lit(kind).alias("period_kind"), lit(level).alias("level")]),
+            );
+        }
+    }
+    let out = concat(parts, UnionArgs::default())?
+        .with_column(
+            (col("cases").cast(DataType::Float64)
+                / col("cases").sum().over([col("period_kind"), col("period"), col("level"), col("key")])?.cast(DataType::Float64))
+            .alias("share"),
+        )
+        .select([
+            col("period_kind"),
+            col("period"),
+            col("level"),
+            col("key"),
+            col("reason_code"),
+            col("responsibility"),
+            col("cases"),
+            col("units"),
+            col("share"),
+        ])
+        .with_column(level_rank(col("level"), &LEVELS).alias("_rank"))
+        .sort(
+            ["period_kind", "period", "_rank", "key", "cases", "reason_code"],
+            SortMultipleOptions::default().with_order_descending_multi([false, false, false, false, true, false]),
+        )
+        .drop(cols(["_rank"]))
+        .collect()?;
+    Ok(out)
+}

@@ -1,0 +1,95 @@
+//! `return_rates` (SPEC §4.1).
+//!
+//! Grain: one row per (period_kind ∈ {month, quarter}, period, level ∈ {platform, category, merchant, sku}, key).
+//! Periods are those of the order line's `ordered_at` in the configured zone: returns are cohorted by order date,
+//! so a March order returned in April counts in March. For the platform level, key = `all`.
+//!
+//! Columns: period_kind, period, level, key, units_sold, units_returned, return_rate, ci_low, ci_high (Wilson
+//! 95%), orders, orders_with_case, after_sales_rate, gmv, refunded, refund_value_rate, period_start, period_end,
+//! mature.
+//!
+//! - units_sold: Σ quantity of the lines ordered in the period.
+//! - units_returned: Σ quantity of returns (counted cases of type return or exchange, not rejected) on those lines,
+//!   at most the line's quantity per line.
+//! - orders: distinct orders with a line in the group; orders_with_case: those of them with a counted case on a
+//!   line of the group.
+//! - gmv: Σ quantity × unit_price; refunded: Σ completed refund amounts attributed to the group's lines (a refund
+//!   in a case → the case's line; a refund outside a case → the first line of its order). Both Decimal(38, 2).
+//! - mature: as_of ≥ period_end + maturity_days; an immature period can still gain returns.
+
+use anyhow::Result;
+use polars::prelude::*;
+
+use super::{ALL, Prepared, as_of_lit, level_rank, period_bounds, ratio, wilson};
+
+pub const LEVELS: [&str; 4] = ["platform", "category", "merchant", "sku"];
+
+pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
+    let mut parts = Vec::new();
+    for kind in ["month", "quarter"] {
+        let (start, end) = period_bounds(col("ordered_at"), kind, p.tz);
+        let lines = p.lines.clone().lazy().with_columns([start.alias("period_start"), end.alias("period_end")]);
+        for level in LEVELS {
+            let key = match level {
+                "platform" => lit(ALL),
+                "category" => col("category"),
+                "merchant" => col("merchant_id"),
+                _ => col("sku"),
+            };
+            parts.push(
+                lines
+                    .clone()
+                    .group_by([col(kind).alias("period"), key.alias("key")])
+                    .agg([
+                        col("quantity").sum().alias("units_sold"),
+                        col("returned_units").sum().alias("units_returned"),
+                        col("order_id").n_unique().alias("orders"),
+                        col("order_id").filter(col("counted_cases").gt(lit(0u32))).n_unique().alias("orders_with_case"),
+                        col("gmv").sum().alias("gmv"),
+                        col("refunded").sum().alias("refunded"),
+                        col("period_start").first().alias("period_start"),
+                        col("period_end").first().alias("period_end"),
+                    ])
+                    .with_columns([lit(kind).alias("period_kind"), lit(level).alias("level")]),
+            );
+        }
+    }
+    let (lo, hi) = wilson(col("units_returned"), col("units_sold"));
+    let maturity = lit(format!("{}d", p.maturity_days));
+    let out = concat(parts, UnionArgs::default())?
+        .select([
+            col("period_kind"),
+            col("period"),
+            col("level"),
+            col("key"),
+            col("units_sold"),
+            col("units_returned"),
+            ratio(col("units_returned"), col("units_sold")).alias("return_rate"),
+            lo.alias("ci_low"),
+            hi.alias("ci_high"),
+            col("orders").cast(DataType::Int64),
+            col("orders_with_case").cast(DataType::Int64),
+            ratio(col("orders_with_case"), col("orders")).alias("after_sales_rate"),
+            col("gmv"),
+            col("refunded"),
+            ratio(col("refunded"), col("gmv")).alias("refund_value_rate"),
+            col("period_start"),
+            col("period_end"),
+            as_of_lit(p.as_of)
+                .gt_eq(
+                    col("period_end")
+                        .dt()
+                        .convert_time_zone(super::local_tz(p.tz))
+                        .dt()
+                        .offset_by(maturity)
+                        .dt()
+                        .convert_time_zone(polars::prelude::TimeZone::UTC),
+                )
+                .alias("mature"),
+        ])
+        .with_column(level_rank(col("level"), &LEVELS).alias("_rank"))
+        .sort(["period_kind", "period", "_rank", "key"], SortMultipleOptions::default())
+        .drop(cols(["_rank"]))
+        .collect()?;
+    Ok(out)
+}
