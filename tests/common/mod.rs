@@ -126,3 +126,22 @@ pub fn run_pipeline(data: &Path) -> tempfile::TempDir {
 pub fn table(out: &tempfile::TempDir, name: &str) -> DataFrame {
     read_parquet(&out.path().join(format!("out/tables/{name}.parquet")))
 }
+
+/// The pipeline's output on sample_data/, computed once per test binary (the run takes seconds in the dev
+/// profile, and several tests read it).
+pub fn sample_out() -> &'static Path {
+    static OUT: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    OUT.get_or_init(|| run_pipeline(&repo().join("sample_data"))).path()
+}
+
+pub fn sample_table(name: &str) -> DataFrame {
+    read_parquet(&sample_out().join(format!("out/tables/{name}.parquet")))
+}
+
+/// "129.90" → 12990, exactly.
+pub fn cents(s: &str) -> i128 {
+    let (i, f) = s.split_once('.').unwrap_or((s, "0"));
+    let f = format!("{f:0<2}");
+    let sign = if i.starts_with('-') { -1 } else { 1 };
+    sign * (i.trim_start_matches('-').parse::<i128>().unwrap() * 100 + f[..2].parse::<i128>().unwrap())
+}
