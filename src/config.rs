@@ -28,6 +28,8 @@ pub struct RawConfig {
     /// spec's default.
     #[serde(default)]
     pub responsibility: BTreeMap<String, String>,
+    #[serde(default)]
+    pub sla: crate::sla_rules::RawSla,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -127,6 +129,8 @@ pub struct Config {
     pub tables: HashMap<TableKind, TableConfig>,
     /// reason_code → responsible party, for every reason code.
     pub responsibility: BTreeMap<String, String>,
+    /// The SLA rules in force: the defaults as changed by the config.
+    pub sla_rules: Vec<crate::sla_rules::SlaRule>,
     /// Where the config came from (None: built-in defaults).
     pub source: Option<PathBuf>,
     /// sha256 of the config file's bytes, or of the empty string for the defaults.
@@ -278,6 +282,8 @@ impl Config {
             }
         }
 
+        let sla_rules = crate::sla_rules::resolve(&raw.sla, &mut problems);
+
         let shown = source.map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into());
         if !problems.is_empty() {
             let n = problems.len();
@@ -296,6 +302,7 @@ impl Config {
             calendar,
             tables,
             responsibility,
+            sla_rules,
             source: source.map(Path::to_path_buf),
             digest,
         })
@@ -352,6 +359,43 @@ encoding = "latin1"
         assert_eq!(c.responsibility.len(), 10);
         let err = parse("[responsibility]\nlate = \"merchant\"\nsize_fit = \"shop\"").unwrap_err().to_string();
         assert!(err.contains("2 problems") && err.contains("'late': not a reason_code") && err.contains("size_fit = 'shop'"), "{err}");
+    }
+
+    #[test]
+    fn sla_rules_change_add_and_switch_off() {
+        let c = parse(
+            r#"
+[[sla.rules]]
+name = "merchant_ack"
+target_hours = 4
+[[sla.rules]]
+name = "receipt_confirmation"
+case_types = ["return", "exchange"]
+start = "return_received_at"
+stop = "inspected_at"
+target_hours = 24
+[[sla.rules]]
+name = "repair_response"
+enabled = false
+"#,
+        )
+        .unwrap();
+        let names: Vec<&str> = c.sla_rules.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["merchant_ack", "first_response", "review_decision", "return_inspection", "complaint_resolution", "refund_payout", "receipt_confirmation"]
+        );
+        let ack = &c.sla_rules[0];
+        assert_eq!(ack.target, crate::sla_rules::Target::Hours(4.0));
+        assert_eq!((ack.start.as_str(), ack.stop.as_str()), ("opened_at", "merchant_ack_at"));
+        assert_eq!(ack.case_types.as_ref().unwrap().len(), 6, "the default's case types are kept");
+        let err = parse(
+            "[[sla.rules]]\nname = \"x\"\nstart = \"opened\"\nstop = \"closed_at\"\ntarget_hours = 1\n[[sla.rules]]\nname = \"y\"\nstart = \"opened_at\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("start = 'opened' is not a timestamp column of cases"), "{err}");
+        assert!(err.contains("'y': a new rule needs start, stop and target_hours or target_working_days"), "{err}");
     }
 
     #[test]

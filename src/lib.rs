@@ -19,5 +19,6 @@ pub mod metrics;
 pub mod output;
 pub mod pipeline;
 pub mod progress;
+pub mod sla_rules;
 pub mod tables;
 pub mod time;

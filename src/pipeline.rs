@@ -145,21 +145,26 @@ pub fn compute_metrics(loaded: &Loaded, config: &Config, progress: &Progress, ti
         loaded.as_of,
     )?;
     timings.push(("prepare".into(), started.elapsed().as_secs_f64()));
-    let mut out = Vec::new();
-    type Metric = fn(&metrics::Prepared) -> Result<DataFrame>;
-    let families: [(&'static str, Metric); 4] = [
-        ("return_rates", metrics::return_rates::return_rates),
-        ("reason_breakdown", metrics::reasons::reason_breakdown),
-        ("carrier_performance", metrics::carriers::carrier_performance),
-        ("carrier_lanes", metrics::carriers::carrier_lanes),
-    ];
-    for (name, f) in families {
+    let mut out: Vec<(&'static str, DataFrame)> = Vec::new();
+    let mut stage = |name: &'static str, f: &dyn Fn(&[(&'static str, DataFrame)]) -> Result<DataFrame>| -> Result<()> {
         let started = Instant::now();
         progress.set_message(format!("computing {name}"));
-        out.push((name, f(&prepared).with_context(|| format!("computing {name}"))?));
+        let df = f(&out).with_context(|| format!("computing {name}"))?;
+        out.push((name, df));
         timings.push((name.to_string(), started.elapsed().as_secs_f64()));
-    }
+        Ok(())
+    };
+    stage("return_rates", &|_| metrics::return_rates::return_rates(&prepared))?;
+    stage("reason_breakdown", &|_| metrics::reasons::reason_breakdown(&prepared))?;
+    stage("sla_clocks", &|_| metrics::sla::sla_clocks(&prepared, &config.sla_rules, &config.calendar))?;
+    stage("sla_compliance", &|done| metrics::sla::sla_compliance(&prepared, &find(done, "sla_clocks")))?;
+    stage("carrier_performance", &|_| metrics::carriers::carrier_performance(&prepared))?;
+    stage("carrier_lanes", &|_| metrics::carriers::carrier_lanes(&prepared))?;
     Ok(out)
+}
+
+fn find(done: &[(&'static str, DataFrame)], name: &str) -> DataFrame {
+    done.iter().find(|(n, _)| *n == name).map(|(_, d)| d.clone()).expect("computed earlier")
 }
 
 /// Writes what loading and checking produced: rejects/<table>.parquet (every table, empty when none was rejected)

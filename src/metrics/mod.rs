@@ -7,6 +7,7 @@
 pub mod carriers;
 pub mod reasons;
 pub mod return_rates;
+pub mod sla;
 
 use anyhow::Result;
 use chrono_tz::Tz;

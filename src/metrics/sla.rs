@@ -1,0 +1,302 @@
+//! `sla_clocks` and `sla_compliance` (SPEC §4.3).
+//!
+//! `sla_clocks` grain: one row per (record, rule) where the rule applies to the record and its start is present
+//! (and not after as_of). Columns: rule, clock (`calendar` | `working_days`), target, target_unit (`hours` |
+//! `working_days`), record_type (`case` | `refund`), record_id, case_id, order_id, merchant_id, case_type, start,
+//! stop, deadline, elapsed, status.
+//!
+//! - deadline: calendar clocks: start + target hours, exact (UTC arithmetic: a daylight-saving change neither adds
+//!   nor removes an hour). Working-day clocks: the end (23:59:59.999999 local) of the N-th working day after the
+//!   start's local date; the start's own day does not count; weekends and holidays are skipped, make-up workdays
+//!   count.
+//! - elapsed: hours (calendar) or working days (working-day clocks: 0 when stopped on the start's date, else the
+//!   number of working days after the start's date up to the stop's date, where a stop on a day off counts as the
+//!   next working day — so elapsed ≤ N exactly when the stop is by the deadline). Null for clocks not stopped.
+//! - status at as_of: `invalid` (stop before start), `met` (stopped by the deadline, inclusive), `breached` (stopped
+//!   after it, or not stopped and as_of past it), `void` (not stopped, and the case was cancelled or the refund
+//!   failed), `running` (not stopped, deadline not reached). A stop after as_of has not happened yet at as_of.
+//!
+//! `sla_compliance` grain: one row per (period_kind ∈ {month, quarter}, period of the start, level ∈ {platform,
+//! merchant}, merchant_id (`all` for the platform), rule). Columns: period_kind, period, level, merchant_id, rule,
+//! clocks, evaluated (= met + breached), met, breached, running, void, invalid, compliance (= met / evaluated),
+//! elapsed_p50, elapsed_p90 (over stopped clocks, met or breached), target, target_unit.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use chrono::{Datelike, Duration, NaiveDate, TimeZone as _};
+use chrono_tz::Tz;
+use polars::prelude::*;
+
+use super::{ALL, Prepared, as_of_lit, level_rank, local_tz, period_expr, ratio};
+use crate::config::Calendar;
+use crate::sla_rules::{SlaRule, Target};
+use crate::tables::TableKind;
+use crate::time::ts_dtype;
+
+const US_PER_HOUR: f64 = 3_600_000_000.0;
+
+/// One row per local date in a range: the count of working days up to and including it (`cum`), whether it is a
+/// working day, and the last microsecond of the day in UTC. Working-day clocks are two joins against it, never a
+/// loop over records.
+pub fn calendar_frame(cal: &Calendar, tz: Tz, from: NaiveDate, to: NaiveDate) -> PolarsResult<DataFrame> {
+    let mut dates = Vec::new();
+    let mut cum = Vec::new();
+    let mut work = Vec::new();
+    let mut eod = Vec::new();
+    let mut n: i64 = 0;
+    let mut d = from;
+    while d <= to {
+        let w = cal.is_workday(d);
+        if w {
+            n += 1;
+        }
+        dates.push(d.num_days_from_ce() - 719_163);
+        cum.push(n);
+        work.push(w);
+        let next = d + Duration::days(1);
+        let midnight = tz
+            .from_local_datetime(&next.and_hms_opt(0, 0, 0).unwrap())
+            .earliest()
+            // A zone whose clocks skip midnight: the first instant of the next day.
+            .unwrap_or_else(|| tz.from_utc_datetime(&next.and_hms_opt(0, 0, 0).unwrap()));
+        eod.push(midnight.timestamp_micros() - 1);
+        d = next;
+    }
+    DataFrame::new_infer_height(vec![
+        Int32Chunked::from_vec("date".into(), dates).into_series().cast(&DataType::Date)?.into_column(),
+        Int64Chunked::from_vec("cum".into(), cum).into_column(),
+        BooleanChunked::from_slice("workday".into(), &work).into_column(),
+        Int64Chunked::from_vec("eod".into(), eod).into_series().cast(&ts_dtype())?.into_column(),
+    ])
+}
+
+fn local_date(e: Expr, tz: Tz) -> Expr {
+    e.dt().convert_time_zone(local_tz(tz)).dt().date()
+}
+
+/// The clocks of one rule, before status: record columns, start, stop (null when after as_of), deadline, elapsed.
+fn rule_clocks(p: &Prepared, rule: &SlaRule, calendar: Option<&DataFrame>) -> LazyFrame {
+    let (src, record_type, id, void) = match rule.table {
+        TableKind::Refunds => (p.refunds.clone().lazy(), "refund", col("refund_id"), col("status").eq(lit("failed"))),
+        _ => (p.cases.clone().lazy(), "case", col("case_id"), col("status").eq(lit("cancelled"))),
+    };
+    let mut lf = src;
+    if let Some(types) = &rule.case_types {
+        lf = lf.filter(col("case_type").is_in(lit(Series::new("t".into(), types.clone())).implode(false), false));
+    }
+    let as_of = as_of_lit(p.as_of);
+    let case_type = if rule.table == TableKind::Refunds { lit(NULL).cast(DataType::String) } else { col("case_type") };
+    let (target, unit) = match rule.target {
+        Target::Hours(h) => (h, "hours"),
+        Target::WorkingDays(d) => (d as f64, "working_days"),
+    };
+    let lf = lf
+        .filter(col(rule.start.as_str()).is_not_null().and(col(rule.start.as_str()).lt_eq(as_of.clone())))
+        .select([
+            lit(rule.name.clone()).alias("rule"),
+            lit(rule.clock_kind()).alias("clock"),
+            lit(target).alias("target"),
+            lit(unit).alias("target_unit"),
+            lit(record_type).alias("record_type"),
+            id.alias("record_id"),
+            col("case_id"),
+            col("order_id"),
+            col("merchant_id"),
+            case_type.alias("case_type"),
+            col(rule.start.as_str()).alias("start"),
+            // Judged at as_of: a stop recorded after the export moment has not happened yet.
+            when(col(rule.stop.as_str()).lt_eq(as_of))
+                .then(col(rule.stop.as_str()))
+                .otherwise(lit(NULL).cast(ts_dtype()))
+                .alias("stop"),
+            void.alias("_void"),
+        ]);
+    match (&rule.target, calendar) {
+        (Target::Hours(h), _) => {
+            let us = (h * US_PER_HOUR).round() as i64;
+            lf.with_columns([
+                (col("start") + lit(us).cast(DataType::Duration(TimeUnit::Microseconds)))
+                    .alias("deadline"),
+                ((col("stop") - col("start")).dt().total_microseconds(false).cast(DataType::Float64) / lit(US_PER_HOUR)).alias("elapsed"),
+            ])
+        }
+        (Target::WorkingDays(n), Some(cal)) => {
+            let cal = cal.clone().lazy();
+            let starts = cal.clone().select([col("date").alias("_sdate"), col("cum").alias("_scum")]);
+            let stops = cal.clone().select([col("date").alias("_tdate"), col("cum").alias("_tcum"), col("workday").alias("_twork")]);
+            let deadlines = cal.filter(col("workday")).select([col("cum").alias("_dcum"), col("eod").alias("deadline")]);
+            lf.with_columns([local_date(col("start"), p.tz).alias("_sdate"), local_date(col("stop"), p.tz).alias("_tdate")])
+                .join(starts, [col("_sdate")], [col("_sdate")], JoinArgs::new(JoinType::Left))
+                .join(stops, [col("_tdate")], [col("_tdate")], JoinArgs::new(JoinType::Left))
+                .with_column((col("_scum") + lit(*n as i64)).alias("_dcum"))
+                .join(deadlines, [col("_dcum")], [col("_dcum")], JoinArgs::new(JoinType::Left))
+                .with_column(
+                    when(col("stop").is_null())
+                        .then(lit(NULL).cast(DataType::Float64))
+                        .when(col("_tdate").lt_eq(col("_sdate")))
+                        .then(lit(0.0))
+                        .otherwise((col("_tcum") + col("_twork").not().cast(DataType::Int64) - col("_scum")).cast(DataType::Float64))
+                        .alias("elapsed"),
+                )
+                .drop(cols(["_sdate", "_tdate", "_scum", "_tcum", "_twork", "_dcum"]))
+        }
+        (Target::WorkingDays(_), None) => unreachable!("a calendar frame is built whenever a working-day rule exists"),
+    }
+}
+
+pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar) -> Result<DataFrame> {
+    let cal = if rules.iter().any(|r| matches!(r.target, Target::WorkingDays(_))) {
+        Some(calendar_for(p, rules, calendar)?)
+    } else {
+        None
+    };
+    let parts: Vec<LazyFrame> = rules.iter().map(|r| rule_clocks(p, r, cal.as_ref())).collect();
+    if parts.is_empty() {
+        return Ok(DataFrame::empty());
+    }
+    let as_of = as_of_lit(p.as_of);
+    let status = when(col("stop").is_not_null().and(col("stop").lt(col("start"))))
+        .then(lit("invalid"))
+        .when(col("stop").is_not_null().and(col("stop").lt_eq(col("deadline"))))
+        .then(lit("met"))
+        .when(col("stop").is_not_null())
+        .then(lit("breached"))
+        .when(col("_void"))
+        .then(lit("void"))
+        .when(as_of.gt(col("deadline")))
+        .then(lit("breached"))
+        .otherwise(lit("running"));
+    let rule_order: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
+    let out = concat(parts, UnionArgs::default())?
+        .with_columns([
+            status.alias("status"),
+            // An invalid clock's negative span is not a duration: no elapsed for it.
+            when(col("stop").lt(col("start"))).then(lit(NULL).cast(DataType::Float64)).otherwise(col("elapsed")).alias("elapsed"),
+        ])
+        .select([
+            col("rule"),
+            col("clock"),
+            col("target"),
+            col("target_unit"),
+            col("record_type"),
+            col("record_id"),
+            col("case_id"),
+            col("order_id"),
+            col("merchant_id"),
+            col("case_type"),
+            col("start"),
+            col("stop"),
+            col("deadline"),
+            col("elapsed"),
+            col("status"),
+        ])
+        .with_column(level_rank(col("rule"), &rule_order).alias("_rank"))
+        .sort(["_rank", "record_id"], SortMultipleOptions::default())
+        .drop(cols(["_rank"]))
+        .collect()?;
+    Ok(out)
+}
+
+/// The calendar frame covering every start and stop (and as_of) with room for the longest working-day target.
+fn calendar_for(p: &Prepared, rules: &[SlaRule], calendar: &Calendar) -> Result<DataFrame> {
+    let mut lo = p.as_of;
+    let mut hi = p.as_of;
+    for r in rules {
+        let df = if r.table == TableKind::Refunds { &p.refunds } else { &p.cases };
+        for c in [&r.start, &r.stop] {
+            let s = df.column(c)?.as_materialized_series().to_physical_repr().into_owned();
+            let s = s.i64()?;
+            if let (Some(a), Some(b)) = (s.min(), s.max()) {
+                lo = lo.min(a);
+                hi = hi.max(b);
+            }
+        }
+    }
+    let max_days = rules
+        .iter()
+        .filter_map(|r| match r.target {
+            Target::WorkingDays(d) => Some(d as i64),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    let date = |t: i64| chrono::DateTime::from_timestamp_micros(t).unwrap().with_timezone(&p.tz).date_naive();
+    // Each working day is at most a few weeks away even across China's longest holiday; 3× + 60 days is ample.
+    let from = date(lo) - Duration::days(2);
+    let to = date(hi) + Duration::days(max_days * 3 + 60);
+    Ok(calendar_frame(calendar, p.tz, from, to)?)
+}
+
+pub fn sla_compliance(p: &Prepared, clocks: &DataFrame) -> Result<DataFrame> {
+    if clocks.height() == 0 && clocks.width() == 0 {
+        return Ok(DataFrame::empty());
+    }
+    let is = |s: &str| col("status").eq(lit(s.to_string())).cast(DataType::Int64).sum();
+    let stopped = col("elapsed").filter(col("status").eq(lit("met")).or(col("status").eq(lit("breached"))));
+    let mut parts = Vec::new();
+    for kind in ["month", "quarter"] {
+        for level in ["platform", "merchant"] {
+            let who = if level == "platform" { lit(ALL) } else { col("merchant_id") };
+            parts.push(
+                clocks
+                    .clone()
+                    .lazy()
+                    .group_by([period_expr(col("start"), kind, p.tz).alias("period"), who.alias("merchant_id"), col("rule")])
+                    .agg([
+                        len().cast(DataType::Int64).alias("clocks"),
+                        is("met").alias("met"),
+                        is("breached").alias("breached"),
+                        is("running").alias("running"),
+                        is("void").alias("void"),
+                        is("invalid").alias("invalid"),
+                        stopped.clone().median().alias("elapsed_p50"),
+                        stopped.clone().quantile(lit(0.9), QuantileMethod::Linear).alias("elapsed_p90"),
+                        col("target").first(),
+                        col("target_unit").first(),
+                    ])
+                    .with_columns([lit(kind).alias("period_kind"), lit(level).alias("level")]),
+            );
+        }
+    }
+    let rule_order: Vec<String> = {
+        let mut seen = BTreeMap::new();
+        for (i, r) in clocks.column("rule")?.str()?.iter().flatten().enumerate() {
+            seen.entry(r.to_string()).or_insert(i);
+        }
+        let mut v: Vec<(usize, String)> = seen.into_iter().map(|(r, i)| (i, r)).collect();
+        v.sort();
+        v.into_iter().map(|(_, r)| r).collect()
+    };
+    let rule_refs: Vec<&str> = rule_order.iter().map(String::as_str).collect();
+    let out = concat(parts, UnionArgs::default())?
+        .with_column((col("met") + col("breached")).alias("evaluated"))
+        .with_column(ratio(col("met"), col("evaluated")).alias("compliance"))
+        .select([
+            col("period_kind"),
+            col("period"),
+            col("level"),
+            col("merchant_id"),
+            col("rule"),
+            col("clocks"),
+            col("evaluated"),
+            col("met"),
+            col("breached"),
+            col("running"),
+            col("void"),
+            col("invalid"),
+            col("compliance"),
+            col("elapsed_p50"),
+            col("elapsed_p90"),
+            col("target"),
+            col("target_unit"),
+        ])
+        .with_columns([
+            level_rank(col("level"), &["platform", "merchant"]).alias("_lrank"),
+            level_rank(col("rule"), &rule_refs).alias("_rrank"),
+        ])
+        .sort(["period_kind", "period", "_lrank", "merchant_id", "_rrank"], SortMultipleOptions::default())
+        .drop(cols(["_lrank", "_rrank"]))
+        .collect()?;
+    Ok(out)
+}

@@ -1,0 +1,200 @@
+//! SLA clocks on the hand-worked fixtures tests/data/sla (Asia/Shanghai, China's 2026 calendar, as_of 2026-03-10
+//! 12:00 local) and tests/data/sla_dst (Europe/Berlin). Every deadline and status below is worked out by hand.
+
+mod common;
+
+use common::*;
+use polars::prelude::IntoLazy;
+
+fn clock(df: &polars::prelude::DataFrame, rule: &str, id: &str) -> std::collections::BTreeMap<String, String> {
+    row(df, &[("rule", rule), ("record_id", id)])
+}
+
+fn status(df: &polars::prelude::DataFrame, rule: &str, id: &str) -> String {
+    clock(df, rule, id)["status"].clone()
+}
+
+#[test]
+fn calendar_clocks_for_every_rule_and_status() {
+    let out = run_pipeline(&data("sla"));
+    let c = table(&out, "sla_clocks");
+    // K1 (return) opened 03-02 10:00: acknowledged at 12:00:00, exactly the 2-hour deadline → met, 2.0 hours.
+    let k1 = clock(&c, "merchant_ack", "K1");
+    assert_eq!((k1["status"].as_str(), k1["elapsed"].as_str()), ("met", "2.0"));
+    assert_eq!(k1["deadline"], "2026-03-02 04:00:00.000000+00:00");
+    // First response at 03-03 10:00:01: one second after the 24-hour deadline → breached.
+    assert_eq!(status(&c, "first_response", "K1"), "breached");
+    assert_close(&clock(&c, "first_response", "K1"), "elapsed", 24.0 + 1.0 / 3600.0);
+    // Decision at 20:00, 10 hours in → met; inspection exactly 48 hours after receipt → met.
+    assert_eq!(status(&c, "review_decision", "K1"), "met");
+    assert_eq!(clock(&c, "return_inspection", "K1")["elapsed"], "48.0");
+    assert_eq!(status(&c, "return_inspection", "K1"), "met");
+    // K2, a complaint: no acknowledgement clock; resolved one second past 72 hours → breached.
+    assert_eq!(count_rows(&c, &[("rule", "merchant_ack"), ("record_id", "K2")]), 0);
+    assert_eq!(status(&c, "complaint_resolution", "K2"), "breached");
+    assert_eq!(status(&c, "first_response", "K2"), "met");
+    // K3, a repair opened 03-09 10:00, untouched at as_of 03-10 12:00: the 2 h and 24 h deadlines have passed
+    // (a running clock past its deadline is breached), the 48 h repair deadline (03-11 10:00) has not.
+    assert_eq!(status(&c, "merchant_ack", "K3"), "breached");
+    assert_eq!(status(&c, "first_response", "K3"), "breached");
+    assert_eq!(status(&c, "repair_response", "K3"), "running");
+    assert_eq!(clock(&c, "repair_response", "K3")["elapsed"], "null");
+    // K4 opened 03-10 11:00, one hour before as_of: everything still running.
+    for rule in ["merchant_ack", "first_response", "review_decision"] {
+        assert_eq!(status(&c, rule, "K4"), "running", "{rule}");
+    }
+    // K5 was cancelled before anyone answered: void, not breached.
+    for rule in ["merchant_ack", "first_response", "review_decision"] {
+        assert_eq!(status(&c, rule, "K5"), "void", "{rule}");
+    }
+    // K6 acknowledged an hour before it was opened: invalid, and no elapsed.
+    let k6 = clock(&c, "merchant_ack", "K6");
+    assert_eq!((k6["status"].as_str(), k6["elapsed"].as_str()), ("invalid", "null"));
+    // K8's acknowledgement is stamped 13:00, after as_of: at as_of it had not happened, and 10:00 has passed.
+    let k8 = clock(&c, "merchant_ack", "K8");
+    assert_eq!((k8["status"].as_str(), k8["stop"].as_str()), ("breached", "null"));
+    assert_eq!(status(&c, "first_response", "K8"), "running");
+    // Rules only where they apply: review_decision is for return, exchange and refund_only.
+    assert_eq!(count_rows(&c, &[("rule", "review_decision"), ("record_id", "K7")]), 0);
+}
+
+#[test]
+fn working_day_refund_clocks_follow_the_calendar() {
+    let out = run_pipeline(&data("sla"));
+    let c = table(&out, "sla_clocks");
+    // F1: approved Friday 02-13 20:00, before the Spring Festival. Working days after the 13th: Sat 02-14 (make-up
+    // workday) = 1, 02-15..02-23 holidays, 02-24..02-27 = 2..5, Sat 02-28 (make-up) = 6, Mon 03-02 = 7. Deadline: end
+    // of 03-02 local = 03-02 15:59:59.999999 UTC. Paid 03-02 23:59:59 → met after 7 working days.
+    let f1 = clock(&c, "refund_payout", "F1");
+    assert_eq!(f1["deadline"], "2026-03-02 15:59:59.999999+00:00");
+    assert_eq!((f1["status"].as_str(), f1["elapsed"].as_str()), ("met", "7.0"));
+    // F2: same approval, paid at 03-03 00:00:00 → one second late, the 8th working day.
+    let f2 = clock(&c, "refund_payout", "F2");
+    assert_eq!((f2["status"].as_str(), f2["elapsed"].as_str()), ("breached", "8.0"));
+    // F3: approved on a holiday (Tue 02-17). Day 1 is 02-24 … day 7 is 03-03. Paid 02-20, still a holiday, which
+    // counts as the next working day (02-24): 1 working day.
+    let f3 = clock(&c, "refund_payout", "F3");
+    assert_eq!(f3["deadline"], "2026-03-03 15:59:59.999999+00:00");
+    assert_eq!((f3["status"].as_str(), f3["elapsed"].as_str()), ("met", "1.0"));
+    // F4: approved on the make-up Saturday 02-28 (a working day, which does not count itself): 03-02 … 03-10 is
+    // day 7, deadline 03-10 23:59:59.999999 local; unpaid at as_of 03-10 12:00 → running.
+    let f4 = clock(&c, "refund_payout", "F4");
+    assert_eq!(f4["deadline"], "2026-03-10 15:59:59.999999+00:00");
+    assert_eq!(f4["status"], "running");
+    // F5: approved 2025-12-31 over New Year: 01-01..01-03 off, Sun 01-04 make-up = 1, 01-05..01-09 = 2..6,
+    // Mon 01-12 = 7. Paid 01-12 18:00 → met.
+    let f5 = clock(&c, "refund_payout", "F5");
+    assert_eq!(f5["deadline"], "2026-01-12 15:59:59.999999+00:00");
+    assert_eq!((f5["status"].as_str(), f5["elapsed"].as_str()), ("met", "7.0"));
+    // F6 failed: void. F7 approved Wed 02-25: 02-26 = 1, 02-27 = 2, 02-28 = 3, 03-02..03-05 = 4..7; unpaid and as_of
+    // is past 03-05 → breached. F8 paid before it was approved → invalid.
+    assert_eq!(status(&c, "refund_payout", "F6"), "void");
+    let f7 = clock(&c, "refund_payout", "F7");
+    assert_eq!((f7["deadline"].as_str(), f7["status"].as_str()), ("2026-03-05 15:59:59.999999+00:00", "breached"));
+    assert_eq!(status(&c, "refund_payout", "F8"), "invalid");
+    assert_eq!(clock(&c, "refund_payout", "F1")["clock"], "working_days");
+}
+
+#[test]
+fn compliance_counts_medians_and_platform_rows() {
+    let out = run_pipeline(&data("sla"));
+    let s = table(&out, "sla_compliance");
+    let r = |kind: &str, p: &str, m: &str, rule: &str| row(&s, &[("period_kind", kind), ("period", p), ("merchant_id", m), ("rule", rule)]);
+    // merchant_ack, March, platform: K1 met, K3 breached, K4 running, K5 void, K6 invalid, K7 met, K8 breached.
+    let ack = r("month", "2026-03", "all", "merchant_ack");
+    assert_eq!(
+        (ack["clocks"].as_str(), ack["evaluated"].as_str(), ack["met"].as_str(), ack["breached"].as_str(), ack["running"].as_str(), ack["void"].as_str(), ack["invalid"].as_str()),
+        ("7", "4", "2", "2", "1", "1", "1")
+    );
+    assert_close(&ack, "compliance", 0.5);
+    // Elapsed over stopped clocks only: K1 2.0 h and K7 1.0 h (K3 and K8 are breached but not stopped).
+    assert_close(&ack, "elapsed_p50", 1.5);
+    assert_close(&ack, "elapsed_p90", 1.9);
+    assert_eq!(ack["level"], "platform");
+    // Per merchant: M2 has only K7.
+    let m2 = r("month", "2026-03", "M2", "merchant_ack");
+    assert_eq!((m2["evaluated"].as_str(), m2["met"].as_str(), m2["level"].as_str()), ("1", "1", "merchant"));
+    // refund_payout by the month of approval. February: F1 met (7), F2 breached (8), F3 met (1), F4 running,
+    // F7 breached → 2 of 4; p50 of [1, 7, 8] = 7, p90 = 7 + 0.8 × (8 − 7) = 7.8.
+    let feb = r("month", "2026-02", "all", "refund_payout");
+    assert_eq!((feb["evaluated"].as_str(), feb["met"].as_str(), feb["running"].as_str()), ("4", "2", "1"));
+    assert_close(&feb, "compliance", 0.5);
+    assert_close(&feb, "elapsed_p50", 7.0);
+    assert_close(&feb, "elapsed_p90", 7.8);
+    // March: F6 void and F8 invalid: nothing evaluated, so no compliance figure.
+    let mar = r("month", "2026-03", "all", "refund_payout");
+    assert_eq!((mar["evaluated"].as_str(), mar["compliance"].as_str()), ("0", "null"));
+    // December 2025 (F5) and Q4 2025.
+    assert_close(&r("quarter", "2025Q4", "all", "refund_payout"), "compliance", 1.0);
+}
+
+#[test]
+fn a_rule_added_in_the_config_appears_in_both_tables() {
+    let d = tempfile::tempdir().unwrap();
+    copy_dir(&data("sla"), d.path());
+    let mut cfg = std::fs::read_to_string(d.path().join("aftersales.toml")).unwrap();
+    cfg.push_str("\n[[sla.rules]]\nname = \"late_response\"\nstart = \"opened_at\"\nstop = \"first_response_at\"\ntarget_hours = 48\n");
+    std::fs::write(d.path().join("aftersales.toml"), cfg).unwrap();
+    let out = run_pipeline(d.path());
+    let c = table(&out, "sla_clocks");
+    // K1's first response came 24 h 1 s after opening: late for the 24-hour rule, in time for the 48-hour one.
+    assert_eq!(status(&c, "late_response", "K1"), "met");
+    assert_eq!(status(&c, "first_response", "K1"), "breached");
+    // K3 (opened 03-09 10:00, no response): 48 hours not yet passed at as_of.
+    assert_eq!(status(&c, "late_response", "K3"), "running");
+    let s = table(&out, "sla_compliance");
+    let r = row(&s, &[("period_kind", "month"), ("period", "2026-03"), ("merchant_id", "all"), ("rule", "late_response")]);
+    assert_eq!(r["target"], "48.0");
+}
+
+#[test]
+fn calendar_targets_are_exact_across_daylight_saving_changes() {
+    let out = run_pipeline(&data("sla_dst"));
+    let c = table(&out, "sla_clocks");
+    // D1: opened 03-28 12:00 CET (11:00 UTC), answered 03-29 13:00 CEST (11:00 UTC): 25 hours on the wall clock,
+    // exactly 24 hours of real time → met. D2 one second later → breached.
+    let d1 = clock(&c, "first_response", "D1");
+    assert_eq!((d1["status"].as_str(), d1["elapsed"].as_str()), ("met", "24.0"));
+    assert_eq!(d1["deadline"], "2026-03-29 11:00:00.000000+00:00");
+    assert_eq!(status(&c, "first_response", "D2"), "breached");
+    // D3: opened 10-24 12:00 CEST (10:00 UTC), answered 10-25 11:00 CET (10:00 UTC): 23 wall-clock hours, 24 real
+    // hours → met. D4 answered at 12:00 CET: 24 wall-clock hours but 25 real ones → breached.
+    let d3 = clock(&c, "first_response", "D3");
+    assert_eq!((d3["status"].as_str(), d3["elapsed"].as_str()), ("met", "24.0"));
+    let d4 = clock(&c, "first_response", "D4");
+    assert_eq!((d4["status"].as_str(), d4["elapsed"].as_str()), ("breached", "25.0"));
+}
+
+#[test]
+fn judged_at_as_of_not_the_wall_clock() {
+    // Two runs of the same inputs give the same clocks, whatever the date today.
+    let a = table(&run_pipeline(&data("sla")), "sla_clocks");
+    let b = table(&run_pipeline(&data("sla")), "sla_clocks");
+    assert!(a.equals_missing(&b));
+}
+
+#[test]
+fn planted_sla_breacher_has_the_lowest_ack_and_refund_compliance() {
+    let s = sample_table("sla_compliance");
+    for rule in ["merchant_ack", "refund_payout"] {
+        for q in ["2026Q1", "2026Q2", "2026Q3", "2026Q4"] {
+            // Merchants with at least 20 evaluated clocks in the quarter: the others' rates are mostly noise.
+            let rows = s
+                .clone()
+                .lazy()
+                .filter(
+                    polars::prelude::col("period_kind")
+                        .eq(polars::prelude::lit("quarter"))
+                        .and(polars::prelude::col("period").eq(polars::prelude::lit(q)))
+                        .and(polars::prelude::col("level").eq(polars::prelude::lit("merchant")))
+                        .and(polars::prelude::col("rule").eq(polars::prelude::lit(rule)))
+                        .and(polars::prelude::col("evaluated").gt_eq(polars::prelude::lit(20i64))),
+                )
+                .sort(["compliance"], Default::default())
+                .collect()
+                .unwrap();
+            let ids = str_col(&rows, "merchant_id");
+            assert_eq!(ids[0], "M0004", "{rule} {q}: {rows}");
+        }
+    }
+}
