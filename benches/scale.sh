@@ -28,11 +28,17 @@ echo "| step | wall (m:ss) | peak RSS |"
 echo "|---|---|---|"
 for s in "$@"; do
   d="$WORK/s$s"
-  rm -rf "$d" "$d-pq"
-  measure "generate scale $s (CSV)" "$BIN" --quiet generate --out "$d" --scale "$s" --seed 1
-  lines=$(($(wc -l < "$d/orders.csv") - 1))
-  measure "validate scale $s from CSV ($lines order lines)" "$BIN" --quiet validate --data "$d" --out "$WORK/v"
-  measure "convert scale $s to Parquet" "$BIN" --quiet convert --data "$d" --out "$d-pq"
-  measure "validate scale $s from Parquet" "$BIN" --quiet validate --data "$d-pq" --out "$WORK/v"
+  if [ -z "${REUSE:-}" ] || [ ! -d "$d-pq" ]; then
+    rm -rf "$d" "$d-pq"
+    measure "generate scale $s (CSV)" "$BIN" --quiet generate --out "$d" --scale "$s" --seed 1
+    lines=$(($(wc -l < "$d/orders.csv") - 1))
+    measure "validate scale $s from CSV ($lines order lines)" "$BIN" --quiet validate --data "$d" --out "$WORK/v"
+    measure "convert scale $s to Parquet" "$BIN" --quiet convert --data "$d" --out "$d-pq"
+    measure "validate scale $s from Parquet" "$BIN" --quiet validate --data "$d-pq" --out "$WORK/v"
+  fi
+  measure "run scale $s from CSV" "$BIN" --quiet run --data "$d" --out "$WORK/out-csv"
+  measure "run scale $s from Parquet" "$BIN" --quiet run --data "$d-pq" --out "$WORK/out-pq"
   du -sh "$d" "$d-pq" | sed 's/^/    size: /' >&2
+  # Where the time goes: run.json's stages for the Parquet run.
+  python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print('    stages (s): ' + ', '.join(f\"{x['stage']} {x['seconds']}\" for x in r['stage_seconds']))" "$WORK/out-pq/run.json" >&2
 done
