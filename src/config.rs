@@ -30,6 +30,79 @@ pub struct RawConfig {
     pub responsibility: BTreeMap<String, String>,
     #[serde(default)]
     pub sla: crate::sla_rules::RawSla,
+    #[serde(default)]
+    pub risk: RiskParams,
+    #[serde(default)]
+    pub badge: BadgeParams,
+}
+
+/// Return-spike detection (SPEC §4.4); every field has the spec's default.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RiskParams {
+    /// A: a line counts as returned when its return case was opened within this many days of ordering.
+    pub age_days: i64,
+    /// B: weeks of the entity's own history before the week under test.
+    pub baseline_weeks: i64,
+    /// k: weight of the category prior, in order lines.
+    pub prior_strength: f64,
+    pub p0_floor: f64,
+    pub z_flag: f64,
+    pub z_high: f64,
+    pub min_returns: i64,
+    pub min_lift: f64,
+}
+
+impl Default for RiskParams {
+    fn default() -> Self {
+        RiskParams {
+            age_days: 14,
+            baseline_weeks: 8,
+            prior_strength: 500.0,
+            p0_floor: 0.001,
+            z_flag: 3.0,
+            z_high: 5.0,
+            min_returns: 10,
+            min_lift: 1.5,
+        }
+    }
+}
+
+/// Gold after-sales badge thresholds (SPEC §4.7).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BadgeParams {
+    pub min_units_sold: i64,
+    pub min_cases: i64,
+    pub ack_on_time: f64,
+    pub first_response_on_time: f64,
+    pub refund_on_time: f64,
+    pub dispute_rate: f64,
+    /// Escalated (non-carrier) cases a merchant may have before the dispute rate can fail it.
+    pub dispute_allowance: i64,
+    pub dispute_loss_rate: f64,
+    /// buyer_favoured (non-carrier) cases a merchant may have before the loss rate can fail it.
+    pub dispute_loss_allowance: i64,
+    pub satisfaction: f64,
+    pub min_ratings: i64,
+}
+
+impl Default for BadgeParams {
+    fn default() -> Self {
+        BadgeParams {
+            min_units_sold: 200,
+            min_cases: 20,
+            ack_on_time: 0.95,
+            first_response_on_time: 0.95,
+            refund_on_time: 0.98,
+            dispute_rate: 0.02,
+            dispute_allowance: 1,
+            dispute_loss_rate: 0.005,
+            dispute_loss_allowance: 0,
+            satisfaction: 4.5,
+            min_ratings: 10,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -131,6 +204,8 @@ pub struct Config {
     pub responsibility: BTreeMap<String, String>,
     /// The SLA rules in force: the defaults as changed by the config.
     pub sla_rules: Vec<crate::sla_rules::SlaRule>,
+    pub risk: RiskParams,
+    pub badge: BadgeParams,
     /// Where the config came from (None: built-in defaults).
     pub source: Option<PathBuf>,
     /// sha256 of the config file's bytes, or of the empty string for the defaults.
@@ -283,6 +358,24 @@ impl Config {
         }
 
         let sla_rules = crate::sla_rules::resolve(&raw.sla, &mut problems);
+        let r = &raw.risk;
+        if r.age_days < 1 || r.baseline_weeks < 1 || r.prior_strength < 0.0 || !(0.0..1.0).contains(&r.p0_floor) || r.z_high < r.z_flag {
+            problems.push(format!(
+                "[risk]: expected age_days ≥ 1, baseline_weeks ≥ 1, prior_strength ≥ 0, 0 ≤ p0_floor < 1 and z_high ≥ z_flag; found {r:?}"
+            ));
+        }
+        let b = &raw.badge;
+        for (name, v) in [
+            ("ack_on_time", b.ack_on_time),
+            ("first_response_on_time", b.first_response_on_time),
+            ("refund_on_time", b.refund_on_time),
+            ("dispute_rate", b.dispute_rate),
+            ("dispute_loss_rate", b.dispute_loss_rate),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                problems.push(format!("[badge] {name} = {v}: expected a fraction between 0 and 1"));
+            }
+        }
 
         let shown = source.map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into());
         if !problems.is_empty() {
@@ -303,6 +396,8 @@ impl Config {
             tables,
             responsibility,
             sla_rules,
+            risk: raw.risk.clone(),
+            badge: raw.badge.clone(),
             source: source.map(Path::to_path_buf),
             digest,
         })

@@ -136,7 +136,7 @@ pub fn compute_metrics(loaded: &Loaded, config: &Config, progress: &Progress, ti
     let table = |k: TableKind| loaded.tables.get(&k).map(|t| t.df.clone()).expect("required tables are loaded");
     let started = Instant::now();
     progress.set_message("preparing order lines and cases".into());
-    let prepared = metrics::Prepared::new(
+    let mut prepared = metrics::Prepared::new(
         &table(TableKind::Orders),
         &table(TableKind::Cases),
         &table(TableKind::Shipments),
@@ -144,6 +144,7 @@ pub fn compute_metrics(loaded: &Loaded, config: &Config, progress: &Progress, ti
         config,
         loaded.as_of,
     )?;
+    prepared.merchants = loaded.tables.get(&TableKind::Merchants).map(|t| t.data());
     timings.push(("prepare".into(), started.elapsed().as_secs_f64()));
     let mut out: Vec<(&'static str, DataFrame)> = Vec::new();
     let mut stage = |name: &'static str, f: &dyn Fn(&[(&'static str, DataFrame)]) -> Result<DataFrame>| -> Result<()> {
@@ -158,6 +159,8 @@ pub fn compute_metrics(loaded: &Loaded, config: &Config, progress: &Progress, ti
     stage("reason_breakdown", &|_| metrics::reasons::reason_breakdown(&prepared))?;
     stage("sla_clocks", &|_| metrics::sla::sla_clocks(&prepared, &config.sla_rules, &config.calendar))?;
     stage("sla_compliance", &|done| metrics::sla::sla_compliance(&prepared, &find(done, "sla_clocks")))?;
+    stage("spike_evaluation", &|_| metrics::spikes::spike_evaluation(&prepared, &config.risk))?;
+    stage("risk_flags", &|done| metrics::spikes::risk_flags(&find(done, "spike_evaluation"), &config.risk))?;
     stage("carrier_performance", &|_| metrics::carriers::carrier_performance(&prepared))?;
     stage("carrier_lanes", &|_| metrics::carriers::carrier_lanes(&prepared))?;
     Ok(out)

@@ -6,8 +6,9 @@
 //! from a few thousand rows to hundreds of millions. The same seed and scale give the same bytes.
 //!
 //! Planted patterns (see `PLANTED` and sample_data/README.md), each meant to be found again by counting the output:
-//! - `M0002` returns spike for order cohorts of ISO weeks 2026-W36..W38 (quality defects, ×3);
-//! - sku `M0006-S001` returns spike for order cohorts of 2026-W30..W31 (×5);
+//! - `M0002` returns spike for order cohorts of ISO weeks 2026-W36..W38 (quality defects, ×4);
+//! - sku `M0006-S001` returns spike for order cohorts of 2026-W30..W31 (×6, while on promotion: ~90% of its
+//!   merchant's orders in those weeks);
 //! - carrier 极兔速递 damages about 3× as many parcels as the others;
 //! - `M0004` often misses the 2-hour acknowledgement and the refund payout SLA;
 //! - `M0001`, `M0003`, `M0005`, `M0007`, `M0009` are fast, careful and well rated: gold-badge material;
@@ -464,7 +465,13 @@ impl Gen {
         for line in 1..=n_lines {
             self.counts.order_lines += 1;
             let m = &self.merchants[mi];
-            let si = pick(&m.sku_cum, self.rng.random());
+            let mut si = pick(&m.sku_cum, self.rng.random());
+            // The spiking SKU was on promotion in its spike weeks: most of its merchant's orders were for it.
+            let promoted = m.id == "M0006" && SPIKE_SKU_WEEKS.contains(&week) && self.rng.random::<f64>() < 0.9;
+            if promoted {
+                si = 0;
+            }
+            let m = &self.merchants[mi];
             let sku = &m.skus[si];
             let (sku_id, cat, price) = (sku.id.clone(), sku.category, sku.price);
             let merchant_id = m.id.clone();
@@ -488,17 +495,18 @@ impl Gen {
             let mut p = CATEGORIES[cat].case_rate * self.merchants[mi].quality;
             let mut spike = false;
             if merchant_id == SPIKE_MERCHANT && SPIKE_MERCHANT_WEEKS.contains(&week) {
-                p *= 3.0;
+                p *= 4.0;
                 spike = true;
             }
             if sku_id == SPIKE_SKU && SPIKE_SKU_WEEKS.contains(&week) {
-                p *= 5.0;
+                p *= 6.0;
                 spike = true;
             }
             if self.u() >= p.min(0.95) {
                 continue;
             }
-            let ct = CASE_TYPES[pick(&cumulative(CASE_TYPES.iter().map(|c| c.1)), self.u())].0;
+            // A defective batch comes back as returns, not as complaints.
+            let ct = if spike && self.u() < 0.9 { "return" } else { CASE_TYPES[pick(&cumulative(CASE_TYPES.iter().map(|c| c.1)), self.u())].0 };
             let reason = if spike && (ct == "return" || ct == "exchange") && self.u() < 0.7 {
                 "quality_defect"
             } else {

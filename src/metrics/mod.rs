@@ -8,6 +8,7 @@ pub mod carriers;
 pub mod reasons;
 pub mod return_rates;
 pub mod sla;
+pub mod spikes;
 
 use anyhow::Result;
 use chrono_tz::Tz;
@@ -33,6 +34,8 @@ pub struct Prepared {
     pub shipments: DataFrame,
     /// One row per refund, plus line_order_id / line_no: the order line it is attributed to.
     pub refunds: DataFrame,
+    /// The optional merchants table (merchant_id, merchant_name, primary_category).
+    pub merchants: Option<DataFrame>,
     pub tz: Tz,
     pub as_of: Micros,
     pub maturity_days: i64,
@@ -198,7 +201,7 @@ impl Prepared {
             .drop(cols(["return_units"]))
             .collect()?;
         let shipments = shipments.drop_many([crate::input::load::SOURCE_IDX, crate::input::load::ROW_NUMBER]);
-        Ok(Prepared { lines, cases: cases_p, shipments, refunds: refunds_p, tz, as_of, maturity_days: config.maturity_days })
+        Ok(Prepared { lines, cases: cases_p, shipments, refunds: refunds_p, merchants: None, tz, as_of, maturity_days: config.maturity_days })
     }
 }
 

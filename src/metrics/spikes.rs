@@ -1,0 +1,223 @@
+//! `risk_flags` (SPEC §4.4): return spikes by weekly order cohort, compared at the same age.
+//!
+//! Grain of the evaluation (`spike_evaluation`): one row per (level ∈ {merchant, sku}, key, ISO week of
+//! ordered_at) that is mature and has a category prior. `risk_flags` keeps the rows that are flagged.
+//!
+//! Columns: level, key, category, period (`2026-W23`), week_start (local Monday, as a date), n_t (order lines sold
+//! in the week), r_t (those lines with a return opened within A days of the line's ordered_at), rate = r_t / n_t,
+//! units_sold, units_returned (information only), r_b, n_b (the same counts summed over the previous B weeks of
+//! the entity), p_c (the category's ratio over the same B weeks), p0 = max((r_b + k·p_c) / (n_b + k), floor),
+//! z = (r_t − n_t·p0) / sqrt(n_t·p0·(1 − p0)), lift = rate / p0, flagged, severity (`high` when z ≥ z_high, else
+//! `medium`; null when not flagged), reason (a sentence a person can check).
+//!
+//! Flag when n_t > 0, z ≥ z_flag, r_t ≥ min_returns and rate ≥ min_lift·p0. Lines, not units, are counted: a
+//! return takes a whole line's units at once, so units are clustered and a binomial test on them over-flags.
+//! A week is judged once as_of ≥ its end + A days, so a spike is seen A days after its week closes.
+//! An entity's category: an SKU's own (the category it sold most units in); a merchant's primary_category from
+//! `merchants`, else the category it sold most units in.
+
+use anyhow::Result;
+use polars::prelude::*;
+
+use super::{Prepared, as_of_lit, local_tz};
+use crate::config::RiskParams;
+use crate::time::iso_week_expr;
+
+/// One row per order line with its week and whether it came back within the age window.
+fn line_weeks(p: &Prepared, r: &RiskParams) -> LazyFrame {
+    let window_us = r.age_days * 86_400_000_000;
+    let early_returns = p
+        .cases
+        .clone()
+        .lazy()
+        .filter(col("is_return").and(col("line_no").is_not_null()))
+        .with_column((col("opened_at") - col("line_ordered_at")).dt().total_microseconds(false).alias("_age"))
+        .filter(col("_age").gt_eq(lit(0i64)).and(col("_age").lt_eq(lit(window_us))))
+        .group_by([col("order_id"), col("line_no")])
+        .agg([col("quantity").sum().alias("_early_units")]);
+    let local_week = col("ordered_at").dt().convert_time_zone(local_tz(p.tz)).dt().truncate(lit("1w"));
+    p.lines
+        .clone()
+        .lazy()
+        .join(early_returns, [col("order_id"), col("line_no")], [col("order_id"), col("line_no")], JoinArgs::new(JoinType::Left))
+        .with_columns([
+            col("_early_units").is_not_null().cast(DataType::Int64).alias("returned_line"),
+            col("_early_units").fill_null(lit(0i64)).clip_max(col("quantity")).alias("returned_units"),
+            local_week.clone().dt().date().alias("week_start"),
+            local_week
+                .dt()
+                .offset_by(lit("1w"))
+                .dt()
+                .offset_by(lit(format!("{}d", r.age_days)))
+                .dt()
+                .convert_time_zone(polars::prelude::TimeZone::UTC)
+                .alias("judged_from"),
+            iso_week_expr(col("ordered_at"), p.tz).alias("period"),
+        ])
+        // Mondays are 4 days after a Thursday epoch: (days − 4) / 7 numbers the weeks consecutively.
+        .with_column(((col("week_start").cast(DataType::Int32).cast(DataType::Int64) - lit(4i64)) / lit(7i64)).alias("week_idx"))
+}
+
+/// Sums `r`, `n` over the `b` weeks before each week: every row contributes to the b weeks that follow it.
+fn trailing(agg: LazyFrame, key: &str, b: i64, r_out: &str, n_out: &str) -> Result<LazyFrame> {
+    let shifted: Vec<LazyFrame> = (1..=b)
+        .map(|k| agg.clone().select([col(key), (col("week_idx") + lit(k)).alias("week_idx"), col("r"), col("n")]))
+        .collect();
+    Ok(concat(shifted, UnionArgs::default())?
+        .group_by([col(key), col("week_idx")])
+        .agg([col("r").sum().alias(r_out), col("n").sum().alias(n_out)]))
+}
+
+/// Every evaluated (level, key, week), flagged or not — the evidence behind `risk_flags`.
+pub fn spike_evaluation(p: &Prepared, r: &RiskParams) -> Result<DataFrame> {
+    let lines = line_weeks(p, r).collect()?;
+    let cat_weeks = lines
+        .clone()
+        .lazy()
+        .group_by([col("category"), col("week_idx")])
+        .agg([col("returned_line").sum().alias("r"), len().cast(DataType::Int64).alias("n")]);
+    let cat_base = trailing(cat_weeks, "category", r.baseline_weeks, "r_cb", "n_cb")?;
+    let mut parts = Vec::new();
+    for (level, key) in [("merchant", "merchant_id"), ("sku", "sku")] {
+        let mut entity_cat = lines
+            .clone()
+            .lazy()
+            .group_by([col(key), col("category")])
+            .agg([col("quantity").sum().alias("_units")])
+            .sort([key, "_units", "category"], SortMultipleOptions::default().with_order_descending_multi([false, true, false]))
+            .group_by([col(key)])
+            .agg([col("category").first().alias("entity_category")]);
+        if level == "merchant"
+            && let Some(m) = &p.merchants
+        {
+            let primary = m.clone().lazy().select([col("merchant_id"), col("primary_category")]);
+            entity_cat = entity_cat
+                .join(primary, [col(key)], [col("merchant_id")], JoinArgs::new(JoinType::Left))
+                .with_column(col("primary_category").fill_null(col("entity_category")).alias("entity_category"))
+                .drop(cols(["primary_category"]));
+        }
+        let weeks = lines.clone().lazy().group_by([col(key), col("week_idx")]).agg([
+            col("returned_line").sum().alias("r"),
+            len().cast(DataType::Int64).alias("n"),
+            col("quantity").sum().alias("units_sold"),
+            col("returned_units").sum().alias("units_returned"),
+            col("period").first(),
+            col("week_start").first(),
+            col("judged_from").first(),
+        ]);
+        let base = trailing(weeks.clone(), key, r.baseline_weeks, "r_b", "n_b")?;
+        parts.push(
+            weeks
+                .join(base, [col(key), col("week_idx")], [col(key), col("week_idx")], JoinArgs::new(JoinType::Left))
+                .join(entity_cat, [col(key)], [col(key)], JoinArgs::new(JoinType::Left))
+                .join(
+                    cat_base.clone(),
+                    [col("entity_category"), col("week_idx")],
+                    [col("category"), col("week_idx")],
+                    JoinArgs::new(JoinType::Left),
+                )
+                .select([
+                    lit(level).alias("level"),
+                    col(key).alias("key"),
+                    col("entity_category").alias("category"),
+                    col("period"),
+                    col("week_start"),
+                    col("judged_from"),
+                    col("n").alias("n_t"),
+                    col("r").alias("r_t"),
+                    col("units_sold"),
+                    col("units_returned"),
+                    col("r_b").fill_null(lit(0i64)),
+                    col("n_b").fill_null(lit(0i64)),
+                    col("r_cb").fill_null(lit(0i64)),
+                    col("n_cb").fill_null(lit(0i64)),
+                ]),
+        );
+    }
+    let k = lit(r.prior_strength);
+    let f = |c: &str| col(c).cast(DataType::Float64);
+    let p0 = ((f("r_b") + k.clone() * col("p_c")) / (f("n_b") + k)).clip_min(lit(r.p0_floor));
+    let flagged = col("n_t")
+        .gt(lit(0i64))
+        .and(col("z").gt_eq(lit(r.z_flag)))
+        .and(col("r_t").gt_eq(lit(r.min_returns)))
+        .and(col("rate").gt_eq(lit(r.min_lift) * col("p0")));
+    let out = concat(parts, UnionArgs::default())?
+        // Judged only once mature, and only where the category sold something in the baseline window.
+        .filter(as_of_lit(p.as_of).gt_eq(col("judged_from")).and(col("n_cb").gt(lit(0i64))))
+        .with_columns([(f("r_cb") / f("n_cb")).alias("p_c"), (f("r_t") / f("n_t")).alias("rate")])
+        .with_column(p0.alias("p0"))
+        .with_column(
+            ((f("r_t") - f("n_t") * col("p0")) / (f("n_t") * col("p0") * (lit(1.0) - col("p0"))).sqrt()).alias("z"),
+        )
+        .with_columns([(col("rate") / col("p0")).alias("lift"), flagged.alias("flagged")])
+        .with_column(
+            when(col("flagged").not())
+                .then(lit(NULL).cast(DataType::String))
+                .when(col("z").gt_eq(lit(r.z_high)))
+                .then(lit("high"))
+                .otherwise(lit("medium"))
+                .alias("severity"),
+        )
+        .select([
+            col("level"),
+            col("key"),
+            col("category"),
+            col("period"),
+            col("week_start"),
+            col("n_t"),
+            col("r_t"),
+            col("rate"),
+            col("units_sold"),
+            col("units_returned"),
+            col("r_b"),
+            col("n_b"),
+            col("p_c"),
+            col("p0"),
+            col("z"),
+            col("lift"),
+            col("flagged"),
+            col("severity"),
+        ])
+        .sort(["level", "key", "week_start"], SortMultipleOptions::default())
+        .collect()?;
+    Ok(out)
+}
+
+/// The flagged rows of the evaluation, each with a sentence that states its evidence.
+pub fn risk_flags(eval: &DataFrame, r: &RiskParams) -> Result<DataFrame> {
+    let mut flags = eval.clone().lazy().filter(col("flagged")).drop(cols(["flagged"])).collect()?;
+    let s = |c: &str| -> Result<Vec<String>> {
+        Ok(flags.column(c)?.as_materialized_series().cast(&DataType::String)?.str()?.iter().map(|v| v.unwrap_or("").to_string()).collect())
+    };
+    let g = |c: &str| -> Result<Vec<f64>> { Ok(flags.column(c)?.as_materialized_series().cast(&DataType::Float64)?.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect()) };
+    let (level, key, cat, period) = (s("level")?, s("key")?, s("category")?, s("period")?);
+    let (n_t, r_t, rate, r_b, n_b, p_c, p0, z, lift) =
+        (g("n_t")?, g("r_t")?, g("rate")?, g("r_b")?, g("n_b")?, g("p_c")?, g("p0")?, g("z")?, g("lift")?);
+    let reasons: Vec<String> = (0..flags.height())
+        .map(|i| {
+            format!(
+                "{} {}: {} of {} order lines bought in {} were returned within {} days ({:.1}%), {:.1}× the expected {:.1}% \
+                 (own previous {} weeks {}/{}, category {} {:.1}%, prior weight {}); z = {:.1}",
+                level[i],
+                key[i],
+                r_t[i],
+                n_t[i],
+                period[i],
+                r.age_days,
+                rate[i] * 100.0,
+                lift[i],
+                p0[i] * 100.0,
+                r.baseline_weeks,
+                r_b[i],
+                n_b[i],
+                cat[i],
+                p_c[i] * 100.0,
+                r.prior_strength,
+                z[i]
+            )
+        })
+        .collect();
+    flags.with_column(StringChunked::from_iter_values("reason".into(), reasons.iter().map(String::as_str)).into_column())?;
+    Ok(flags)
+}
