@@ -161,6 +161,18 @@ pub fn compute_metrics(loaded: &Loaded, config: &Config, progress: &Progress, ti
     stage("sla_compliance", &|done| metrics::sla::sla_compliance(&prepared, &find(done, "sla_clocks")))?;
     stage("spike_evaluation", &|_| metrics::spikes::spike_evaluation(&prepared, &config.risk))?;
     stage("risk_flags", &|done| metrics::spikes::risk_flags(&find(done, "spike_evaluation"), &config.risk))?;
+    stage("merchant_risk", &|done| {
+        metrics::merchants::merchant_risk(
+            &prepared,
+            &find(done, "return_rates"),
+            &find(done, "sla_clocks"),
+            &find(done, "risk_flags"),
+            &config.badge,
+        )
+    })?;
+    stage("badges", &|done| {
+        metrics::merchants::badges(&prepared, &find(done, "return_rates"), &find(done, "sla_clocks"), &find(done, "risk_flags"), &config.badge)
+    })?;
     stage("carrier_performance", &|_| metrics::carriers::carrier_performance(&prepared))?;
     stage("carrier_lanes", &|_| metrics::carriers::carrier_lanes(&prepared))?;
     Ok(out)

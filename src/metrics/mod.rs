@@ -5,6 +5,7 @@
 //! starts from these frames, so a join is done once, not once per table.
 
 pub mod carriers;
+pub mod merchants;
 pub mod reasons;
 pub mod return_rates;
 pub mod sla;
