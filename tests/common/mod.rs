@@ -93,7 +93,16 @@ pub fn row(df: &DataFrame, keys: &[(&str, &str)]) -> BTreeMap<String, String> {
     hit.columns()
         .iter()
         .map(|c| {
-            let v = c.as_materialized_series().cast(&DataType::String).unwrap().str().unwrap().get(0).map(str::to_string);
+            let s = c.as_materialized_series();
+            let v = if let DataType::List(_) = s.dtype() {
+                // A list of strings as ["a", "b"].
+                s.list().unwrap().get_as_series(0).map(|inner| {
+                    let items: Vec<String> = inner.str().unwrap().iter().map(|x| format!("{:?}", x.unwrap_or(""))).collect();
+                    format!("[{}]", items.join(", "))
+                })
+            } else {
+                s.cast(&DataType::String).unwrap().str().unwrap().get(0).map(str::to_string)
+            };
             (c.name().to_string(), v.unwrap_or_else(|| "null".into()))
         })
         .collect()
