@@ -16,10 +16,20 @@ enum T {
     Bool,
     Money,
     Ts,
+    Date,
+    StrList,
 }
 
-fn kind(col: &parquet::schema::types::ColumnDescriptor) -> T {
-    match (col.physical_type(), col.logical_type_ref()) {
+fn kind(field: &parquet::schema::types::Type) -> T {
+    if field.is_group() {
+        // A list of strings: LIST group → repeated group → string leaf.
+        let leaf = field.get_fields()[0].get_fields()[0].clone();
+        assert!(matches!(field.get_basic_info().logical_type_ref(), Some(LogicalType::List)), "{}", field.name());
+        assert_eq!(kind(&leaf), T::Str, "{}", field.name());
+        return T::StrList;
+    }
+    match (field.get_physical_type(), field.get_basic_info().logical_type_ref()) {
+        (Physical::INT32, Some(LogicalType::Date)) => T::Date,
         (Physical::BYTE_ARRAY, Some(LogicalType::String)) => T::Str,
         (Physical::INT64, Some(LogicalType::Timestamp(t))) if t.is_adjusted_to_u_t_c && matches!(t.unit, TimeUnit::MICROS) => T::Ts,
         (_, Some(LogicalType::Decimal(d))) if d.scale == 2 => T::Money,
@@ -27,7 +37,7 @@ fn kind(col: &parquet::schema::types::ColumnDescriptor) -> T {
         (Physical::INT64, Some(LogicalType::Integer(i))) if i.bit_width == 64 && i.is_signed => T::I64,
         (Physical::DOUBLE, _) => T::F64,
         (Physical::BOOLEAN, _) => T::Bool,
-        other => panic!("{}: unexpected type {other:?}", col.name()),
+        other => panic!("{}: unexpected type {other:?}", field.name()),
     }
 }
 
@@ -142,6 +152,86 @@ fn expected(table: &str) -> Vec<(&'static str, T)> {
             ("target", F64),
             ("target_unit", Str),
         ],
+        "spike_evaluation" | "risk_flags" => {
+            let mut v = vec![
+                ("level", Str),
+                ("key", Str),
+                ("category", Str),
+                ("period", Str),
+                ("week_start", Date),
+                ("n_t", I64),
+                ("r_t", I64),
+                ("rate", F64),
+                ("units_sold", I64),
+                ("units_returned", I64),
+                ("r_b", I64),
+                ("n_b", I64),
+                ("p_c", F64),
+                ("p0", F64),
+                ("z", F64),
+                ("lift", F64),
+                ("flagged", Bool),
+                ("severity", Str),
+            ];
+            if table == "risk_flags" {
+                v.retain(|(n, _)| *n != "flagged");
+                v.push(("reason", Str));
+            }
+            v
+        }
+        "merchant_risk" => vec![
+            ("quarter", Str),
+            ("merchant_id", Str),
+            ("merchant_name", Str),
+            ("units_sold", I64),
+            ("return_rate", F64),
+            ("after_sales_rate", F64),
+            ("counted_cases", I64),
+            ("disputes", I64),
+            ("dispute_rate", F64),
+            ("buyer_favoured", I64),
+            ("dispute_loss_rate", F64),
+            ("merchant_fault_share", F64),
+            ("sla_evaluated", I64),
+            ("sla_breached", I64),
+            ("sla_breach_rate", F64),
+            ("flags_high", I64),
+            ("flags_medium", I64),
+            ("sku_flags", I64),
+            ("platform_dispute_rate", F64),
+            ("risk_level", Str),
+            ("reasons", StrList),
+        ],
+        "badges" => {
+            let mut v = vec![
+                ("quarter", Str),
+                ("merchant_id", Str),
+                ("merchant_name", Str),
+                ("status", Str),
+                ("units_sold", I64),
+                ("counted_cases", I64),
+            ];
+            for (c, count) in [
+                ("ack_on_time", None),
+                ("first_response_on_time", None),
+                ("refund_on_time", None),
+                ("dispute_rate", Some("disputes")),
+                ("dispute_loss_rate", Some("buyer_favoured")),
+                ("satisfaction", Some("ratings")),
+                ("no_high_spike", None),
+            ] {
+                let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+                v.push((leak(format!("{c}_value")), F64));
+                v.push((leak(format!("{c}_threshold")), F64));
+                v.push((leak(format!("{c}_pass")), Bool));
+                if let Some(n) = count {
+                    v.push((n, I64));
+                }
+            }
+            v.push(("failed_criteria", StrList));
+            v.push(("gaps", StrList));
+            v
+        }
         other => panic!("no documented schema for {other}"),
     }
 }
@@ -159,12 +249,12 @@ fn every_table_opens_with_the_documented_schema_and_row_count() {
         let reader = SerializedFileReader::new(file).unwrap();
         let meta = reader.metadata();
         assert_eq!(meta.file_metadata().num_rows() as u64, o["rows"].as_u64().unwrap(), "{name}");
-        let schema = meta.file_metadata().schema_descr();
-        let got: Vec<(String, T)> = schema.columns().iter().map(|c| (c.name().to_string(), kind(c))).collect();
+        let root = meta.file_metadata().schema_descr().root_schema().clone();
+        let got: Vec<(String, T)> = root.get_fields().iter().map(|f| (f.name().to_string(), kind(f))).collect();
         let want: Vec<(String, T)> = expected(name).into_iter().map(|(n, t)| (n.to_string(), t)).collect();
         assert_eq!(got, want, "{name}");
     }
-    assert_eq!(seen, 6);
+    assert_eq!(seen, 10);
 }
 
 #[test]
