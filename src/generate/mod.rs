@@ -243,7 +243,7 @@ pub fn generate(out: &Path, opts: &Options, progress: &crate::progress::Progress
         zh: if opts.zh_copy { Some(create(out, "cases_zh_gbk.csv")?) } else { None },
     };
     writeln!(w.orders, "order_id,line_no,merchant_id,sku,category,quantity,unit_price,ordered_at")?;
-    writeln!(w.cases, "{}", CASE_HEADER.join(","))?;
+    writeln!(w.cases, "{}", crate::tables::cases::COLUMNS.iter().map(|c| c.name).collect::<Vec<_>>().join(","))?;
     writeln!(w.shipments, "shipment_id,order_id,case_id,direction,carrier,origin_region,dest_region,shipped_at,promised_at,delivered_at,outcome")?;
     writeln!(w.refunds, "refund_id,case_id,order_id,merchant_id,amount,method,approved_at,refunded_at,status")?;
     if let Some(z) = &mut w.zh {
@@ -288,30 +288,6 @@ fn gbk(s: &str) -> Vec<u8> {
     encoding_rs::GBK.encode(s).0.into_owned()
 }
 
-const CASE_HEADER: [&str; 22] = [
-    "case_id",
-    "order_id",
-    "sku",
-    "merchant_id",
-    "case_type",
-    "reason_code",
-    "quantity",
-    "channel",
-    "opened_at",
-    "merchant_ack_at",
-    "first_response_at",
-    "decided_at",
-    "decision",
-    "return_received_at",
-    "inspected_at",
-    "inspection_result",
-    "escalated_at",
-    "dispute_outcome",
-    "resolved_at",
-    "closed_at",
-    "status",
-    "satisfaction",
-];
 
 /// China's 2026 public holidays and make-up workdays (调休), as announced by the State Council.
 pub const HOLIDAYS_2026: &[&str] = &[

@@ -40,30 +40,6 @@ pub const ZH_CASE_HEADER: [&str; 22] = [
     "满意度",
 ];
 
-const CANONICAL: [&str; 22] = [
-    "case_id",
-    "order_id",
-    "sku",
-    "merchant_id",
-    "case_type",
-    "reason_code",
-    "quantity",
-    "channel",
-    "opened_at",
-    "merchant_ack_at",
-    "first_response_at",
-    "decided_at",
-    "decision",
-    "return_received_at",
-    "inspected_at",
-    "inspection_result",
-    "escalated_at",
-    "dispute_outcome",
-    "resolved_at",
-    "closed_at",
-    "status",
-    "satisfaction",
-];
 
 /// (column, canonical value, Chinese label).
 const LABELS: &[(&str, &str, &str)] = &[
@@ -114,7 +90,8 @@ pub fn zh_cases_config(path: &str) -> String {
         "\n# The cases table comes from a Chinese back-office export: GBK, Chinese headers and labels.\n\
          [tables.cases]\npath = \"{path}\"\nencoding = \"gbk\"\n\n[tables.cases.columns]\n"
     );
-    for (zh, canon) in ZH_CASE_HEADER.iter().zip(CANONICAL) {
+    // The Chinese headers follow the canonical column order of the cases table.
+    for (zh, canon) in ZH_CASE_HEADER.iter().zip(crate::tables::cases::COLUMNS.iter().map(|c| c.name)) {
         s.push_str(&format!("\"{zh}\" = \"{canon}\"\n"));
     }
     let mut col = "";

@@ -53,6 +53,23 @@ fn rates() -> Vec<Expr> {
     ]
 }
 
+/// The counts and rates both tables report for a group of legs, in output order.
+const LEG_COLUMNS: [&str; 13] = [
+    "shipments",
+    "delivered",
+    "damaged",
+    "lost",
+    "returned_to_sender",
+    "damage_rate",
+    "damage_ci_low",
+    "damage_ci_high",
+    "loss_rate",
+    "loss_ci_low",
+    "loss_ci_high",
+    "on_time_legs",
+    "on_time_rate",
+];
+
 const COUNT_COLS: [&str; 6] = ["shipments", "delivered", "damaged", "lost", "returned_to_sender", "on_time_legs"];
 
 pub fn carrier_performance(p: &Prepared) -> Result<DataFrame> {
@@ -100,28 +117,14 @@ pub fn carrier_performance(p: &Prepared) -> Result<DataFrame> {
             dl.gt(col("network_damage_rate")).and(col("damaged").gt_eq(lit(5i64))).fill_null(lit(false)).alias("worse_than_network"),
             col("claim_cost").fill_null(lit(0i64).cast(DataType::Decimal(38, 2))),
         ])
-        .select([
-            col("period_kind"),
-            col("period"),
-            col("carrier"),
-            col("direction"),
-            col("shipments"),
-            col("delivered"),
-            col("damaged"),
-            col("lost"),
-            col("returned_to_sender"),
-            col("damage_rate"),
-            col("damage_ci_low"),
-            col("damage_ci_high"),
-            col("loss_rate"),
-            col("loss_ci_low"),
-            col("loss_ci_high"),
-            col("on_time_legs"),
-            col("on_time_rate"),
-            col("network_damage_rate"),
-            col("worse_than_network"),
-            col("claim_cost"),
-        ])
+        .select(
+            ["period_kind", "period", "carrier", "direction"]
+                .iter()
+                .chain(&LEG_COLUMNS)
+                .chain(&["network_damage_rate", "worse_than_network", "claim_cost"])
+                .map(|c| col(*c))
+                .collect::<Vec<_>>(),
+        )
         .with_column(level_rank(col("direction"), &DIRECTIONS).alias("_rank"))
         .sort(["period_kind", "period", "_rank", "carrier"], SortMultipleOptions::default())
         .drop(cols(["_rank"]))
@@ -169,25 +172,7 @@ pub fn carrier_lanes(p: &Prepared) -> Result<DataFrame> {
         .group_by([col("quarter"), col("carrier"), col("origin_region"), col("dest_region")])
         .agg(counts())
         .with_columns(rates())
-        .select([
-            col("quarter"),
-            col("carrier"),
-            col("origin_region"),
-            col("dest_region"),
-            col("shipments"),
-            col("delivered"),
-            col("damaged"),
-            col("lost"),
-            col("returned_to_sender"),
-            col("damage_rate"),
-            col("damage_ci_low"),
-            col("damage_ci_high"),
-            col("loss_rate"),
-            col("loss_ci_low"),
-            col("loss_ci_high"),
-            col("on_time_legs"),
-            col("on_time_rate"),
-        ])
+        .select(["quarter", "carrier", "origin_region", "dest_region"].iter().chain(&LEG_COLUMNS).map(|c| col(*c)).collect::<Vec<_>>())
         .sort(["quarter", "carrier", "origin_region", "dest_region"], SortMultipleOptions::default())
         .collect()?;
     Ok(out)
