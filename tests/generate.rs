@@ -253,3 +253,15 @@ fn chinese_names_and_open_cases_at_export() {
     let in_transit = common::str_col(&s.shipments, "outcome").iter().filter(|s| *s == "in_transit").count();
     assert!(in_transit > 0);
 }
+
+#[test]
+fn the_chinese_gbk_cases_export_reads_back_to_the_same_cases() {
+    let dir = common::repo().join("sample_data");
+    let zh = Config::load(&dir.join("zh_export.toml")).unwrap();
+    let plain = Config::load(&dir.join("aftersales.toml")).unwrap();
+    let a = load_table(&dir, TableKind::Cases, &zh.table(TableKind::Cases), TZ, &Progress::hidden()).unwrap().unwrap();
+    let b = load_table(&dir, TableKind::Cases, &plain.table(TableKind::Cases), TZ, &Progress::hidden()).unwrap().unwrap();
+    assert!(a.files[0].file.ends_with("cases_zh_gbk.csv"));
+    assert_eq!(a.rows_rejected(), 0, "{:?}", &a.rejects[..a.rejects.len().min(3)]);
+    assert!(a.data().equals_missing(&b.data()));
+}
