@@ -147,7 +147,7 @@ pub fn compute_metrics(loaded: &Loaded, config: &Config, progress: &Progress, ti
     prepared.merchants = loaded.tables.get(&TableKind::Merchants).map(|t| t.data());
     timings.push(("prepare".into(), started.elapsed().as_secs_f64()));
     let mut out: Vec<(&'static str, DataFrame)> = Vec::new();
-    let mut stage = |name: &'static str, f: &dyn Fn(&[(&'static str, DataFrame)]) -> Result<DataFrame>| -> Result<()> {
+    let mut stage = |name: &'static str, f: &dyn Fn(&[Named]) -> Result<DataFrame>| -> Result<()> {
         let started = Instant::now();
         progress.set_message(format!("computing {name}"));
         let df = f(&out).with_context(|| format!("computing {name}"))?;
@@ -178,7 +178,10 @@ pub fn compute_metrics(loaded: &Loaded, config: &Config, progress: &Progress, ti
     Ok(out)
 }
 
-fn find(done: &[(&'static str, DataFrame)], name: &str) -> DataFrame {
+/// A computed table and its name.
+type Named = (&'static str, DataFrame);
+
+fn find(done: &[Named], name: &str) -> DataFrame {
     done.iter().find(|(n, _)| *n == name).map(|(_, d)| d.clone()).expect("computed earlier")
 }
 

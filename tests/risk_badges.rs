@@ -129,6 +129,7 @@ fn build() -> tempfile::TempDir {
     let opened0 = chrono::NaiveDate::from_ymd_opt(2026, 2, 2).unwrap();
     for (m, b) in merchants {
         let orders: Vec<String> = (0..b.units).map(|_| f.line(m, &format!("S{m}"), "B", &ts(sold, 10))).collect();
+        #[allow(clippy::needless_range_loop)]
         for i in 0..30 {
             let h = 10 + i as i64;
             let opened = ts(opened0, h);
