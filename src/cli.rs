@@ -25,6 +25,8 @@ pub enum Command {
     /// Load and check the exports, and write the accepted rows as typed Parquet (<out>/<table>.parquet): a
     /// working copy that later runs scan far faster than CSV.
     Convert(ConvertArgs),
+    /// Run one SQL file over the input and output tables; print the result, or write it with --out.
+    Query(QueryArgs),
 }
 
 #[derive(Debug, Args)]
@@ -54,6 +56,20 @@ pub struct RunArgs {
     /// Go on even when more than max_reject_rate of a table's rows are rejected (exit 0 instead of 1).
     #[arg(long = "keep-going")]
     pub keep_going: bool,
+    /// Folder of SQL files run after the metrics (results in <out>/queries/<name>.parquet).
+    #[arg(long, default_value = "queries")]
+    pub queries: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The SQL file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Write the result as Parquet here instead of printing it.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

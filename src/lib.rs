@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod output;
 pub mod pipeline;
 pub mod progress;
+pub mod queries;
 pub mod sla_rules;
 pub mod tables;
 pub mod time;

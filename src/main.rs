@@ -12,6 +12,7 @@ fn main() -> ExitCode {
         Command::Validate(a) => commands::validate::validate(a, cli.quiet),
         Command::Generate(a) => commands::generate::generate(a, cli.quiet),
         Command::Convert(a) => commands::convert::convert(a, cli.quiet),
+        Command::Query(a) => commands::query::query(a, cli.quiet),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

@@ -270,3 +270,10 @@ pub fn failpoint(stage: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// Every table a query can read: the inputs as users see them (no lineage columns), then the metric tables.
+pub fn catalog(loaded: &Loaded, tables: &[(&'static str, DataFrame)]) -> crate::queries::Catalog {
+    let mut all: Vec<(String, DataFrame)> = loaded.tables.iter().map(|(k, t)| (k.name().to_string(), t.data())).collect();
+    all.extend(tables.iter().map(|(n, d)| (n.to_string(), d.clone())));
+    crate::queries::Catalog::new(all)
+}

@@ -39,9 +39,27 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
     progress.set_message("writing outputs".into());
     let mut out = OutputDir::create(&args.out)?;
     pipeline::write_checks(&mut out, &loaded)?;
-    for (name, mut df) in tables {
-        out.write_parquet(&format!("tables/{name}.parquet"), &mut df)?;
+    for (name, df) in &tables {
+        out.write_parquet(&format!("tables/{name}.parquet"), &mut df.clone())?;
     }
+    let tables_written = tables;
+    let started_q = Instant::now();
+    let files = crate::queries::discover(&args.queries)?;
+    let mut checks = serde_json::Map::new();
+    if !files.is_empty() {
+        progress.set_message("running queries".into());
+        let catalog = pipeline::catalog(&loaded, &tables_written);
+        for q in &files {
+            let mut df = catalog.run(q)?;
+            out.write_parquet(&format!("queries/{}.parquet", q.name), &mut df)?;
+            if q.is_check() {
+                checks.insert(q.name.clone(), serde_json::json!(df.height()));
+                let verdict = if df.height() == 0 { "pass".to_string() } else { format!("{} offending rows", df.height()) };
+                progress.println(format!("check {}: {verdict}", q.name));
+            }
+        }
+    }
+    timings.push(("queries".into(), started_q.elapsed().as_secs_f64()));
     pipeline::failpoint("write")?;
     timings.push(("write".into(), write_started.elapsed().as_secs_f64()));
     timings.push(("total".into(), started.elapsed().as_secs_f64()));
@@ -52,7 +70,8 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
         quarter: args.quarter.as_deref(),
         status,
     };
-    let json = pipeline::run_json(&info, &loaded, &out, &timings);
+    let mut json = pipeline::run_json(&info, &loaded, &out, &timings);
+    json["checks"] = serde_json::Value::Object(checks);
     out.write_bytes("run.json", serde_json::to_string_pretty(&json)?.as_bytes())?;
     out.commit()?;
     progress.finish();

@@ -1,0 +1,117 @@
+//! User SQL over every table (SPEC §6, `queries/`): the input tables (orders, cases, shipments, refunds,
+//! merchants, without lineage columns) and every output table are registered under their own names in polars' SQL
+//! context. Each file opens with a header comment: `-- name:`, `-- question:`, `-- grain:`, `-- tables:`.
+//! Files whose name starts with `check_` are data tests (dbt style): they return offending rows, zero rows = pass.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use polars::prelude::*;
+use polars::sql::SQLContext;
+
+#[derive(Debug, Clone)]
+pub struct QueryFile {
+    pub path: PathBuf,
+    /// File stem: the output is `queries/<name>.parquet`.
+    pub name: String,
+    pub sql: String,
+    pub header: Vec<(String, String)>,
+}
+
+impl QueryFile {
+    pub fn is_check(&self) -> bool {
+        self.name.starts_with("check_")
+    }
+
+    pub fn read(path: &Path) -> Result<QueryFile> {
+        let sql = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("query").to_string();
+        let header = sql
+            .lines()
+            .take_while(|l| l.trim_start().starts_with("--") || l.trim().is_empty())
+            .filter_map(|l| l.trim_start().trim_start_matches("--").trim().split_once(':'))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect();
+        Ok(QueryFile { path: path.to_path_buf(), name, sql, header })
+    }
+
+    /// The header fields every shipped query must state.
+    pub fn missing_header_fields(&self) -> Vec<&'static str> {
+        ["name", "question", "grain", "tables"].into_iter().filter(|f| !self.header.iter().any(|(k, _)| k == f)).collect()
+    }
+}
+
+/// The `.sql` files of a folder, by name; an absent folder has none.
+pub fn discover(dir: &Path) -> Result<Vec<QueryFile>> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("sql"))
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| QueryFile::read(p)).collect()
+}
+
+pub struct Catalog {
+    tables: Vec<(String, DataFrame)>,
+}
+
+impl Catalog {
+    pub fn new(tables: Vec<(String, DataFrame)>) -> Catalog {
+        Catalog { tables }
+    }
+
+    fn context(&self) -> SQLContext {
+        let ctx = SQLContext::new();
+        for (name, df) in &self.tables {
+            ctx.register(name, df.clone().lazy());
+        }
+        ctx
+    }
+
+    /// "orders(order_id, line_no, …)" for every table: what an error message lists.
+    pub fn describe(&self) -> String {
+        self.tables
+            .iter()
+            .map(|(n, df)| format!("  {n}({})", df.get_column_names().iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    pub fn run(&self, q: &QueryFile) -> Result<DataFrame> {
+        let mut ctx = self.context();
+        let result = ctx.execute(&q.sql).and_then(|lf| lf.collect());
+        match result {
+            Ok(df) => Ok(df),
+            Err(e) => {
+                let msg = e.to_string();
+                let line = line_hint(&msg, &q.sql);
+                bail!(
+                    "{}{}: the query failed: {}\nTables and columns you can use:\n{}",
+                    q.path.display(),
+                    line.map(|l| format!(" line {l}")).unwrap_or_default(),
+                    msg.lines().next().unwrap_or(&msg),
+                    self.describe()
+                )
+            }
+        }
+    }
+}
+
+/// The line of the SQL the error points at: polars' parser reports "Line: N"; for unknown names, the first line
+/// that mentions the quoted name.
+fn line_hint(msg: &str, sql: &str) -> Option<usize> {
+    if let Some(i) = msg.find("Line: ") {
+        let n: String = msg[i + 6..].chars().take_while(char::is_ascii_digit).collect();
+        if let Ok(n) = n.parse() {
+            return Some(n);
+        }
+    }
+    let quoted = msg.split(['\'', '"', '`']).nth(1)?;
+    if quoted.is_empty() {
+        return None;
+    }
+    sql.lines().position(|l| l.contains(quoted)).map(|i| i + 1)
+}
