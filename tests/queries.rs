@@ -166,3 +166,36 @@ fn a_broken_query_names_the_file_the_line_and_the_tables() {
     assert_eq!(o.status.code(), Some(1));
     assert!(!d.path().join("out").exists());
 }
+
+#[test]
+fn dispute_refund_rate_on_a_fixture_with_disputes() {
+    // tests/data/metrics with two escalations, both decided for the buyer: C4 (not_as_described, M2) and C6
+    // (damaged in transit, M2, the carrier's). Q2 M2 has 5 counted cases (C4, C5, C6, C9, C10): 1 dispute and 1
+    // buyer-favoured outcome count, C6 does not → 0.2 each. Platform Q2: 1 of 8 counted cases = 0.125.
+    let d = tempfile::tempdir().unwrap();
+    copy_dir(&data("metrics"), d.path());
+    let cases = std::fs::read_to_string(d.path().join("cases.csv")).unwrap();
+    let cases: String = cases
+        .lines()
+        .map(|l| {
+            let extra = if l.starts_with("case_id") {
+                ",escalated_at,dispute_outcome,resolved_at".to_string()
+            } else if l.starts_with("C4,") || l.starts_with("C6,") {
+                let day = if l.starts_with("C4,") { "05" } else { "26" };
+                format!(",2026-04-{day} 12:00:00,buyer_favoured,2026-04-{day} 18:00:00")
+            } else {
+                ",,,".to_string()
+            };
+            format!("{l}{extra}\n")
+        })
+        .collect();
+    std::fs::write(d.path().join("cases.csv"), cases).unwrap();
+    let df = query("dispute_refund_rate.sql", d.path());
+    let m2 = row(&df, &[("quarter", "2026Q2"), ("merchant_id", "M2")]);
+    assert_eq!((m2["counted_cases"].as_str(), m2["disputes"].as_str(), m2["buyer_favoured"].as_str()), ("5", "1", "1"));
+    assert_close(&m2, "dispute_rate", 0.2);
+    assert_close(&m2, "dispute_refund_rate", 0.2);
+    assert_close(&m2, "platform_dispute_rate", 0.125);
+    let m1 = row(&df, &[("quarter", "2026Q2"), ("merchant_id", "M1")]);
+    assert_close(&m1, "dispute_refund_rate", 0.0);
+}
