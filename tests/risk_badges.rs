@@ -11,6 +11,8 @@
 //! | MV       | 100 lines, 5 returns | 100 lines, 11 returns                      |
 //! | ML       | 100 lines, 5 returns | 2000 lines, 135 returns (a big week)       |
 //! | MZ       | –                   | 3 lines, 2 returns                          |
+//! | MT       | –                   | 40 lines, 10 returns (exactly the minimum count) |
+//! | MU       | –                   | 40 lines, 9 returns (one below it)          |
 //!
 //! MX also sells 100 lines in W10 with 30 returns: W10 ends 03-09, matures 03-23 > as_of, so it is not judged.
 //!
@@ -22,6 +24,8 @@
 //! - MV: z = (11 − 5) / 2.17945 = 2.7530 < 3 → not flagged.
 //! - ML: z = (135 − 100) / sqrt(2000 × 0.0475) = 3.5909 ≥ 3 but lift 0.0675 / 0.05 = 1.35 < 1.5 → not flagged.
 //! - MZ: no history: p0 = (0 + 25) / (0 + 500) = 0.05; z = (2 − 0.15) / sqrt(3 × 0.0475) = 4.9008, but r = 2 < 10.
+//! - MT: p0 = 0.05, z = (10 − 2) / sqrt(40 × 0.0475) = 5.8038 → high, r = 10 meets the minimum exactly.
+//! - MU: z = (9 − 2) / 1.37840 = 5.0783, lift 4.5, but r = 9 < 10 → not flagged.
 //!
 //! Badge part (category "B", Q1 2026): each merchant sells `units` lines of one unit on 2026-01-10 and has 30
 //! return cases opened from 2026-02-02 10:00, an hour apart, each with a refund; acknowledged after 1 h (late: 3 h),
@@ -109,6 +113,8 @@ fn build() -> tempfile::TempDir {
     spike_week(&mut f, "MV", 9, 100, 11, 0);
     spike_week(&mut f, "ML", 9, 2000, 135, 0);
     spike_week(&mut f, "MZ", 9, 3, 2, 0);
+    spike_week(&mut f, "MT", 9, 40, 10, 0);
+    spike_week(&mut f, "MU", 9, 40, 9, 0);
     spike_week(&mut f, "MX", 10, 100, 30, 0);
 
     let gold = Badge { units: 250, ratings: 12, rating: 5, ..Default::default() };
@@ -206,6 +212,12 @@ fn spike_evidence_for_week_9() {
     assert_eq!(mz["flagged"], "false", "2 returns are below the minimum count");
     let my = w("MY");
     assert_eq!(my["flagged"], "false");
+    let mt = w("MT");
+    assert!((mt["z"].parse::<f64>().unwrap() - 5.8038).abs() < 1e-4, "{}", mt["z"]);
+    assert_eq!((mt["r_t"].as_str(), mt["flagged"].as_str(), mt["severity"].as_str()), ("10", "true", "high"));
+    let mu = w("MU");
+    assert!((mu["z"].parse::<f64>().unwrap() - 5.0783).abs() < 1e-4, "{}", mu["z"]);
+    assert_eq!(mu["flagged"], "false", "9 returns are one below the minimum count");
     // W10 is not mature at as_of; W01 has no category history to compare with.
     assert_eq!(count_rows(&e, &[("level", "merchant"), ("key", "MX"), ("period", "2026-W10")]), 0);
     assert_eq!(count_rows(&e, &[("level", "merchant"), ("key", "MX"), ("period", "2026-W01")]), 0);
@@ -217,11 +229,18 @@ fn spike_evidence_for_week_9() {
 fn flags_carry_their_evidence_and_a_reason() {
     let f = t("risk_flags");
     let keys: Vec<String> = str_col(&f, "key");
-    // Merchant and SKU levels: MX / SMX high, MW / SMW medium; nothing else in any week.
+    // Merchant and SKU levels: MX / SMX and MT / SMT high, MW / SMW medium; nothing else in any week.
     let mut got: Vec<(String, String, String)> =
         (0..f.height()).map(|i| (str_col(&f, "level")[i].clone(), keys[i].clone(), str_col(&f, "severity")[i].clone())).collect();
     got.sort();
-    let want = [("merchant", "MW", "medium"), ("merchant", "MX", "high"), ("sku", "SMW", "medium"), ("sku", "SMX", "high")];
+    let want = [
+        ("merchant", "MT", "high"),
+        ("merchant", "MW", "medium"),
+        ("merchant", "MX", "high"),
+        ("sku", "SMT", "high"),
+        ("sku", "SMW", "medium"),
+        ("sku", "SMX", "high"),
+    ];
     assert_eq!(got, want.map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())));
     let mx = row(&f, &[("level", "merchant"), ("key", "MX")]);
     assert_eq!(mx["period"], "2026-W09");
