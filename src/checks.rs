@@ -23,8 +23,7 @@ use crate::tables::{TableKind, cases, refunds, shipments};
 use crate::time::Micros;
 
 fn show_ts(name: &str, tz: Tz) -> Expr {
-    let ptz = polars::prelude::TimeZone::opt_try_new(Some(tz.name())).ok().flatten().expect("IANA zone");
-    col(name).dt().convert_time_zone(ptz).dt().strftime("%Y-%m-%d %H:%M:%S")
+    col(name).dt().convert_time_zone(crate::time::polars_tz(tz)).dt().strftime("%Y-%m-%d %H:%M:%S")
 }
 
 fn key_of(kind: TableKind) -> Expr {
@@ -154,8 +153,7 @@ pub fn data_quality(
         let as_of_lit = lit(as_of).cast(crate::time::ts_dtype());
         let shown = crate::time::format_local(as_of, tz);
         for (kind, t) in tables {
-            // promised_at is a deadline and may lie after the export moment.
-            for c in kind.schema().ts_columns().filter(|c| *c != "promised_at") {
+            for c in kind.schema().event_ts_columns() {
                 let late = t.df.clone().lazy().filter(col(c).gt(as_of_lit.clone()));
                 parts.push(Warn { t, lf: late }.finish(
                     "after_as_of",

@@ -96,12 +96,11 @@ pub fn summary_line(t: &LoadedTable) -> String {
     )
 }
 
-/// The latest timestamp among all accepted rows: the default as_of (SPEC §3). A promised delivery deadline is a
-/// promise about the future, not an event the export saw, so `promised_at` does not count.
+/// The latest event timestamp among all accepted rows: the default as_of (SPEC §3).
 fn latest_timestamp(tables: &BTreeMap<TableKind, LoadedTable>) -> Result<Option<Micros>> {
     let mut best: Option<Micros> = None;
     for (kind, t) in tables {
-        for c in kind.schema().ts_columns().filter(|c| *c != "promised_at") {
+        for c in kind.schema().event_ts_columns() {
             let s = t.df.column(c)?.as_materialized_series().to_physical_repr().into_owned();
             if let Some(m) = s.i64()?.max() {
                 best = Some(best.map_or(m, |b: i64| b.max(m)));
@@ -134,55 +133,54 @@ pub fn reject_limit_message(over: &[&LoadedTable], limit: f64) -> String {
 /// The metric tables of SPEC §4, in the order they are written, each timed as its own stage.
 pub fn compute_metrics(loaded: &Loaded, config: &Config, progress: &Progress, timings: &mut Vec<(String, f64)>) -> Result<Vec<(&'static str, DataFrame)>> {
     let table = |k: TableKind| loaded.tables.get(&k).map(|t| t.df.clone()).expect("required tables are loaded");
-    let started = Instant::now();
-    progress.set_message("preparing order lines and cases".into());
-    let mut prepared = metrics::Prepared::new(
-        &table(TableKind::Orders),
-        &table(TableKind::Cases),
-        &table(TableKind::Shipments),
-        &table(TableKind::Refunds),
-        config,
-        loaded.as_of,
-    )?;
-    prepared.merchants = loaded.tables.get(&TableKind::Merchants).map(|t| t.data());
-    timings.push(("prepare".into(), started.elapsed().as_secs_f64()));
-    let mut out: Vec<(&'static str, DataFrame)> = Vec::new();
-    let mut stage = |name: &'static str, f: &dyn Fn(&[Named]) -> Result<DataFrame>| -> Result<()> {
-        let started = Instant::now();
-        progress.set_message(format!("computing {name}"));
-        let df = f(&out).with_context(|| format!("computing {name}"))?;
-        out.push((name, df));
-        timings.push((name.to_string(), started.elapsed().as_secs_f64()));
-        Ok(())
-    };
-    stage("return_rates", &|_| metrics::return_rates::return_rates(&prepared))?;
-    stage("reason_breakdown", &|_| metrics::reasons::reason_breakdown(&prepared))?;
-    stage("sla_clocks", &|_| metrics::sla::sla_clocks(&prepared, &config.sla_rules, &config.calendar))?;
-    stage("sla_compliance", &|done| metrics::sla::sla_compliance(&prepared, &find(done, "sla_clocks")))?;
-    stage("spike_evaluation", &|_| metrics::spikes::spike_evaluation(&prepared, &config.risk))?;
-    stage("risk_flags", &|done| metrics::spikes::risk_flags(&find(done, "spike_evaluation"), &config.risk))?;
-    stage("merchant_risk", &|done| {
-        metrics::merchants::merchant_risk(
-            &prepared,
-            &find(done, "return_rates"),
-            &find(done, "sla_clocks"),
-            &find(done, "risk_flags"),
-            &config.badge,
-        )
+    let prepared = timed(timings, progress, "prepare", || {
+        let mut p = metrics::Prepared::new(
+            &table(TableKind::Orders),
+            &table(TableKind::Cases),
+            &table(TableKind::Shipments),
+            &table(TableKind::Refunds),
+            config,
+            loaded.as_of,
+        )?;
+        p.merchants = loaded.tables.get(&TableKind::Merchants).map(|t| t.data());
+        Ok(p)
     })?;
-    stage("badges", &|done| {
-        metrics::merchants::badges(&prepared, &find(done, "return_rates"), &find(done, "sla_clocks"), &find(done, "risk_flags"), &config.badge)
-    })?;
-    stage("carrier_performance", &|_| metrics::carriers::carrier_performance(&prepared))?;
-    stage("carrier_lanes", &|_| metrics::carriers::carrier_lanes(&prepared))?;
-    Ok(out)
+    let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(timings, progress, name, f);
+    use metrics::{carriers, merchants, reasons, return_rates, sla, spikes};
+    let rates = stage("return_rates", &|| return_rates::return_rates(&prepared))?;
+    let reasons = stage("reason_breakdown", &|| reasons::reason_breakdown(&prepared))?;
+    let clocks = stage("sla_clocks", &|| sla::sla_clocks(&prepared, &config.sla_rules, &config.calendar))?;
+    let compliance = stage("sla_compliance", &|| sla::sla_compliance(&prepared, &clocks, &config.sla_rules))?;
+    let evaluation = stage("spike_evaluation", &|| spikes::spike_evaluation(&prepared, &config.risk))?;
+    let flags = stage("risk_flags", &|| spikes::risk_flags(&evaluation, &config.risk))?;
+    // merchant_risk and badges read the same per-(quarter, merchant) facts: gathered once.
+    let facts = timed(timings, progress, "merchant_quarter_facts", || merchants::QuarterFacts::new(&prepared, &rates, &clocks, &flags))?;
+    let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(timings, progress, name, f);
+    let risk = stage("merchant_risk", &|| facts.merchant_risk(&config.badge))?;
+    let badges = stage("badges", &|| facts.badges(&config.badge))?;
+    let performance = stage("carrier_performance", &|| carriers::carrier_performance(&prepared))?;
+    let lanes = stage("carrier_lanes", &|| carriers::carrier_lanes(&prepared))?;
+    Ok(vec![
+        ("return_rates", rates),
+        ("reason_breakdown", reasons),
+        ("sla_clocks", clocks),
+        ("sla_compliance", compliance),
+        ("spike_evaluation", evaluation),
+        ("risk_flags", flags),
+        ("merchant_risk", risk),
+        ("badges", badges),
+        ("carrier_performance", performance),
+        ("carrier_lanes", lanes),
+    ])
 }
 
-/// A computed table and its name.
-type Named = (&'static str, DataFrame);
-
-fn find(done: &[Named], name: &str) -> DataFrame {
-    done.iter().find(|(n, _)| *n == name).map(|(_, d)| d.clone()).expect("computed earlier")
+/// Runs one stage, recording its seconds under `name` and naming it in any error.
+fn timed<T>(timings: &mut Vec<(String, f64)>, progress: &Progress, name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let started = Instant::now();
+    progress.set_message(format!("computing {name}"));
+    let out = f().with_context(|| format!("computing {name}"))?;
+    timings.push((name.to_string(), started.elapsed().as_secs_f64()));
+    Ok(out)
 }
 
 /// Writes what loading and checking produced: rejects/<table>.parquet (every table, empty when none was rejected)

@@ -145,10 +145,13 @@ pub fn format_local(t: Micros, tz: Tz) -> String {
     utc.with_timezone(&tz).format("%Y-%m-%dT%H:%M:%S%:z").to_string()
 }
 
+/// The configured zone as polars names it. The name comes from chrono-tz, so it is a valid IANA name.
+pub fn polars_tz(tz: Tz) -> polars::prelude::TimeZone {
+    polars::prelude::TimeZone::opt_try_new(Some(tz.name())).ok().flatten().expect("IANA zone")
+}
+
 fn local(e: Expr, tz: Tz) -> Expr {
-    // SAFETY-free path: the zone name comes from chrono-tz, so it is a valid IANA name.
-    let ptz = polars::prelude::TimeZone::opt_try_new(Some(tz.name())).ok().flatten().expect("IANA zone");
-    e.dt().convert_time_zone(ptz)
+    e.dt().convert_time_zone(polars_tz(tz))
 }
 
 /// Month of a timestamp in the configured zone: `2026-03`.

@@ -1,9 +1,10 @@
-//! `aftersales convert`: exports → typed Parquet working copy (accepted rows only; rejects beside them).
+//! `aftersales convert`: exports → typed Parquet working copy (accepted rows only; rejects and warnings beside
+//! them).
 
 use anyhow::Result;
 
 use crate::cli::ConvertArgs;
-use crate::output::{OutputDir, rejects_frame};
+use crate::output::OutputDir;
 use crate::pipeline;
 use crate::progress::Progress;
 
@@ -24,8 +25,8 @@ pub fn convert(args: &ConvertArgs, quiet: bool) -> Result<i32> {
     let mut out = OutputDir::create(&args.out)?;
     for (kind, t) in &loaded.tables {
         out.write_parquet(&format!("{}.parquet", kind.name()), &mut t.data())?;
-        out.write_parquet(&format!("rejects/{}.parquet", kind.name()), &mut rejects_frame(&t.rejects))?;
     }
+    pipeline::write_checks(&mut out, &loaded)?;
     // The calendar and zone travel with the data, so the copy runs with the same config.
     if let Some(src) = &opts.config.source {
         out.write_bytes("aftersales.toml", &std::fs::read(src)?)?;

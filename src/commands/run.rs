@@ -33,22 +33,21 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
     }
     let mut timings = loaded.timings.clone();
     pipeline::failpoint("load")?;
-    let tables = pipeline::compute_metrics(&loaded, &opts.config, &progress, &mut timings)?;
+    let mut tables = pipeline::compute_metrics(&loaded, &opts.config, &progress, &mut timings)?;
 
     let write_started = Instant::now();
     progress.set_message("writing outputs".into());
     let mut out = OutputDir::create(&args.out)?;
     pipeline::write_checks(&mut out, &loaded)?;
-    for (name, df) in &tables {
-        out.write_parquet(&format!("tables/{name}.parquet"), &mut df.clone())?;
+    for (name, df) in tables.iter_mut() {
+        out.write_parquet(&format!("tables/{name}.parquet"), df)?;
     }
-    let tables_written = tables;
     let started_q = Instant::now();
     let files = crate::queries::discover(&args.queries)?;
     let mut checks = serde_json::Map::new();
     if !files.is_empty() {
         progress.set_message("running queries".into());
-        let catalog = pipeline::catalog(&loaded, &tables_written);
+        let catalog = pipeline::catalog(&loaded, &tables);
         for q in &files {
             let mut df = catalog.run(q)?;
             out.write_parquet(&format!("queries/{}.parquet", q.name), &mut df)?;

@@ -457,7 +457,7 @@ impl Gen {
                 _ => self.between(3, 5),
             };
             writeln!(w.orders, "{order_id},{line},{merchant_id},{sku_id},{},{qty},{},{}", CATEGORIES[cat].name, money(price), fmt_naive(ordered_at))?;
-            let ctx = LineCtx { order_id: &order_id, merchant: mi, sku: &sku_id, cat, qty, price, ordered_at, delivered_at, carrier };
+            let ctx = LineCtx { order_id: &order_id, merchant: mi, sku: &sku_id, qty, price, carrier };
             if shipped && !claim_made && (outcome == "damaged" || outcome == "lost") && self.u() < 0.9 {
                 claim_made = true;
                 let (t, reason) = if outcome == "damaged" { ("damage_claim", "damaged_in_transit") } else { ("loss_claim", "lost_in_transit") };
@@ -722,7 +722,6 @@ impl Gen {
         let method = ["original_route", "original_route", "original_route", "platform_balance", "third_party"][self.rng.random_range(0..5)];
         self.next_refund += 1;
         self.counts.refunds += 1;
-        let _ = l.delivered_at;
         writeln!(
             w.refunds,
             "R{:09},{case_id},{},{merchant_id},{},{method},{},{},{status}",
@@ -736,16 +735,13 @@ impl Gen {
     }
 }
 
-#[allow(dead_code)]
+/// The order line a case, parcel or refund is made for.
 struct LineCtx<'a> {
     order_id: &'a str,
     merchant: usize,
     sku: &'a str,
-    cat: usize,
     qty: i64,
     price: i64,
-    ordered_at: Micros,
-    delivered_at: Micros,
     carrier: usize,
 }
 

@@ -60,7 +60,18 @@ fn floats(df: &DataFrame, c: &str) -> Result<Vec<Option<f64>>> {
     Ok(df.column(c)?.as_materialized_series().cast(&DataType::Float64)?.f64()?.iter().collect())
 }
 
-/// Gathers every per-(quarter, merchant) figure both tables need.
+/// Every per-(quarter, merchant) figure both tables need, gathered once per run.
+pub struct QuarterFacts {
+    facts: BTreeMap<Key, Agg>,
+    names: HashMap<String, String>,
+}
+
+impl QuarterFacts {
+    pub fn new(p: &Prepared, return_rates: &DataFrame, clocks: &DataFrame, flags: &DataFrame) -> Result<QuarterFacts> {
+        Ok(QuarterFacts { facts: aggregate(p, return_rates, clocks, flags)?, names: names(p)? })
+    }
+}
+
 fn aggregate(p: &Prepared, return_rates: &DataFrame, clocks: &DataFrame, flags: &DataFrame) -> Result<BTreeMap<Key, Agg>> {
     let mut m: BTreeMap<Key, Agg> = BTreeMap::new();
     let rr = return_rates
@@ -175,11 +186,11 @@ fn list_column(name: &str, rows: &[Vec<String>]) -> Column {
     s.into_column()
 }
 
-pub fn merchant_risk(p: &Prepared, return_rates: &DataFrame, clocks: &DataFrame, flags: &DataFrame, b: &BadgeParams) -> Result<DataFrame> {
-    let m = aggregate(p, return_rates, clocks, flags)?;
-    let names = names(p)?;
+impl QuarterFacts {
+pub fn merchant_risk(&self, b: &BadgeParams) -> Result<DataFrame> {
+    let (m, names) = (&self.facts, &self.names);
     let mut platform: HashMap<String, (i64, i64)> = HashMap::new();
-    for ((q, _), a) in &m {
+    for ((q, _), a) in m {
         let e = platform.entry(q.clone()).or_default();
         e.0 += a.disputes;
         e.1 += a.cases;
@@ -187,7 +198,7 @@ pub fn merchant_risk(p: &Prepared, return_rates: &DataFrame, clocks: &DataFrame,
     let mut cols: BTreeMap<&str, Vec<Option<f64>>> = BTreeMap::new();
     let (mut quarter, mut merchant, mut name, mut level, mut reasons) = (vec![], vec![], vec![], vec![], vec![]);
     let mut counts: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
-    for ((q, id), a) in &m {
+    for ((q, id), a) in m {
         let (pd, pn) = platform[q];
         let platform_rate = rate(pd, pn);
         let dispute_rate = rate(a.disputes, a.cases);
@@ -272,6 +283,8 @@ pub fn merchant_risk(p: &Prepared, return_rates: &DataFrame, clocks: &DataFrame,
     ])?)
 }
 
+}
+
 /// One criterion's verdict for one merchant-quarter.
 struct Verdict {
     value: Option<f64>,
@@ -297,9 +310,9 @@ fn at_most_with_allowance(name: &str, count: i64, cases: i64, threshold: f64, al
 pub const CRITERIA: [&str; 7] =
     ["ack_on_time", "first_response_on_time", "refund_on_time", "dispute_rate", "dispute_loss_rate", "satisfaction", "no_high_spike"];
 
-pub fn badges(p: &Prepared, return_rates: &DataFrame, clocks: &DataFrame, flags: &DataFrame, b: &BadgeParams) -> Result<DataFrame> {
-    let m = aggregate(p, return_rates, clocks, flags)?;
-    let names = names(p)?;
+impl QuarterFacts {
+pub fn badges(&self, b: &BadgeParams) -> Result<DataFrame> {
+    let (m, names) = (&self.facts, &self.names);
     let mut quarter = vec![];
     let mut merchant = vec![];
     let mut name = vec![];
@@ -313,7 +326,7 @@ pub fn badges(p: &Prepared, return_rates: &DataFrame, clocks: &DataFrame, flags:
     let mut thresholds: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut passes: BTreeMap<String, Vec<Option<bool>>> = BTreeMap::new();
     let known: BTreeSet<&str> = CRITERIA.into_iter().collect();
-    for ((q, id), a) in &m {
+    for ((q, id), a) in m {
         let compliance = |rule: &str| a.rules.get(rule).and_then(|(ev, met)| rate(*met, *ev));
         let mean = (a.ratings > 0).then(|| a.rating_sum / a.ratings as f64);
         let mut verdicts: Vec<(&str, Verdict)> = vec![
@@ -404,4 +417,5 @@ pub fn badges(p: &Prepared, return_rates: &DataFrame, clocks: &DataFrame, flags:
     columns.push(list_column("failed_criteria", &failed_all));
     columns.push(list_column("gaps", &gaps_all));
     Ok(DataFrame::new_infer_height(columns)?)
+}
 }

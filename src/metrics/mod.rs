@@ -42,9 +42,7 @@ pub struct Prepared {
     pub maturity_days: i64,
 }
 
-pub fn local_tz(tz: Tz) -> polars::prelude::TimeZone {
-    polars::prelude::TimeZone::opt_try_new(Some(tz.name())).ok().flatten().expect("IANA zone")
-}
+pub use crate::time::polars_tz as local_tz;
 
 /// `(low, high)` of the Wilson score interval for `x` successes in `n` trials; null where n = 0. Unlike the normal
 /// approximation it stays inside [0, 1] and gives a real interval at 0/n and n/n.

@@ -21,8 +21,6 @@
 //! clocks, evaluated (= met + breached), met, breached, running, void, invalid, compliance (= met / evaluated),
 //! elapsed_p50, elapsed_p90 (over stopped clocks, met or breached), target, target_unit.
 
-use std::collections::BTreeMap;
-
 use anyhow::Result;
 use chrono::{Datelike, Duration, NaiveDate, TimeZone as _};
 use chrono_tz::Tz;
@@ -228,7 +226,7 @@ fn calendar_for(p: &Prepared, rules: &[SlaRule], calendar: &Calendar) -> Result<
     Ok(calendar_frame(calendar, p.tz, from, to)?)
 }
 
-pub fn sla_compliance(p: &Prepared, clocks: &DataFrame) -> Result<DataFrame> {
+pub fn sla_compliance(p: &Prepared, clocks: &DataFrame, rules: &[SlaRule]) -> Result<DataFrame> {
     if clocks.height() == 0 && clocks.width() == 0 {
         return Ok(DataFrame::empty());
     }
@@ -259,16 +257,7 @@ pub fn sla_compliance(p: &Prepared, clocks: &DataFrame) -> Result<DataFrame> {
             );
         }
     }
-    let rule_order: Vec<String> = {
-        let mut seen = BTreeMap::new();
-        for (i, r) in clocks.column("rule")?.str()?.iter().flatten().enumerate() {
-            seen.entry(r.to_string()).or_insert(i);
-        }
-        let mut v: Vec<(usize, String)> = seen.into_iter().map(|(r, i)| (i, r)).collect();
-        v.sort();
-        v.into_iter().map(|(_, r)| r).collect()
-    };
-    let rule_refs: Vec<&str> = rule_order.iter().map(String::as_str).collect();
+    let rule_refs: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
     let out = concat(parts, UnionArgs::default())?
         .with_column((col("met") + col("breached")).alias("evaluated"))
         .with_column(ratio(col("met"), col("evaluated")).alias("compliance"))

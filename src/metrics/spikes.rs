@@ -21,7 +21,6 @@ use polars::prelude::*;
 
 use super::{Prepared, as_of_lit, local_tz};
 use crate::config::RiskParams;
-use crate::time::iso_week_expr;
 
 /// One row per order line with its week and whether it came back within the age window.
 fn line_weeks(p: &Prepared, r: &RiskParams) -> LazyFrame {
@@ -52,7 +51,7 @@ fn line_weeks(p: &Prepared, r: &RiskParams) -> LazyFrame {
                 .dt()
                 .convert_time_zone(polars::prelude::TimeZone::UTC)
                 .alias("judged_from"),
-            iso_week_expr(col("ordered_at"), p.tz).alias("period"),
+            col("week").alias("period"),
         ])
         // Mondays are 4 days after a Thursday epoch: (days − 4) / 7 numbers the weeks consecutively.
         .with_column(((col("week_start").cast(DataType::Int32).cast(DataType::Int64) - lit(4i64)) / lit(7i64)).alias("week_idx"))

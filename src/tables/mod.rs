@@ -93,6 +93,12 @@ impl TableSchema {
     pub fn ts_columns(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.columns.iter().filter(|c| c.kind == ColumnKind::Ts).map(|c| c.name)
     }
+
+    /// Timestamps of things that happened. `promised_at` is a promised deadline, which may lie after the export
+    /// moment: it neither sets the default as_of nor is warned as after_as_of.
+    pub fn event_ts_columns(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.ts_columns().filter(|c| *c != "promised_at")
+    }
 }
 
 pub const MAX_QTY: i64 = 1_000_000;
