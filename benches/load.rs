@@ -11,9 +11,22 @@ use criterion::{Criterion, criterion_group, criterion_main};
 fn bench_load(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("csv");
-    generate::generate(&csv, &Options { scale: 0.05, seed: 1, zh_copy: false }, &Progress::hidden()).unwrap();
+    generate::generate(
+        &csv,
+        &Options {
+            scale: 0.05,
+            seed: 1,
+            zh_copy: false,
+        },
+        &Progress::hidden(),
+    )
+    .unwrap();
     let config = Config::load(&csv.join("aftersales.toml")).unwrap();
-    let opts = LoadOptions { data_dir: csv.clone(), config: config.clone(), as_of: None };
+    let opts = LoadOptions {
+        data_dir: csv.clone(),
+        config: config.clone(),
+        as_of: None,
+    };
     // The Parquet copy, as `aftersales convert` writes it.
     let pq = dir.path().join("parquet");
     std::fs::create_dir_all(&pq).unwrap();
@@ -22,12 +35,20 @@ fn bench_load(c: &mut Criterion) {
         let f = std::fs::File::create(pq.join(format!("{}.parquet", kind.name()))).unwrap();
         polars::prelude::ParquetWriter::new(f).finish(&mut t.data()).unwrap();
     }
-    let pq_opts = LoadOptions { data_dir: pq, config, as_of: None };
+    let pq_opts = LoadOptions {
+        data_dir: pq,
+        config,
+        as_of: None,
+    };
 
     let mut g = c.benchmark_group("load_and_check");
     g.sample_size(10);
-    g.bench_function("csv_scale_0.05", |b| b.iter(|| load_and_check(&opts, &Progress::hidden()).unwrap()));
-    g.bench_function("parquet_scale_0.05", |b| b.iter(|| load_and_check(&pq_opts, &Progress::hidden()).unwrap()));
+    g.bench_function("csv_scale_0.05", |b| {
+        b.iter(|| load_and_check(&opts, &Progress::hidden()).unwrap())
+    });
+    g.bench_function("parquet_scale_0.05", |b| {
+        b.iter(|| load_and_check(&pq_opts, &Progress::hidden()).unwrap())
+    });
     g.finish();
 }
 

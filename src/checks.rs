@@ -23,12 +23,20 @@ use crate::tables::{TableKind, cases, refunds, shipments};
 use crate::time::Micros;
 
 fn show_ts(name: &str, tz: Tz) -> Expr {
-    col(name).dt().convert_time_zone(crate::time::polars_tz(tz)).dt().strftime("%Y-%m-%d %H:%M:%S")
+    col(name)
+        .dt()
+        .convert_time_zone(crate::time::polars_tz(tz))
+        .dt()
+        .strftime("%Y-%m-%d %H:%M:%S")
 }
 
 fn key_of(kind: TableKind) -> Expr {
     match kind {
-        TableKind::Orders => concat_str([col("order_id"), lit("#"), col("line_no").cast(DataType::String)], "", true),
+        TableKind::Orders => concat_str(
+            [col("order_id"), lit("#"), col("line_no").cast(DataType::String)],
+            "",
+            true,
+        ),
         k => col(k.schema().key[0]),
     }
 }
@@ -41,7 +49,9 @@ struct Warn<'a> {
 impl Warn<'_> {
     fn finish(self, check: &str, column: &str, value: Expr, message: Expr) -> LazyFrame {
         let files = DataFrame::new_infer_height(vec![
-            UInt32Chunked::from_vec(SOURCE_IDX.into(), (0..self.t.files.len() as u32).collect()).into_series().into_column(),
+            UInt32Chunked::from_vec(SOURCE_IDX.into(), (0..self.t.files.len() as u32).collect())
+                .into_series()
+                .into_column(),
             StringChunked::from_iter_values("source_file".into(), self.t.files.iter().map(|f| f.file.as_str()))
                 .into_series()
                 .into_column(),
@@ -58,7 +68,12 @@ impl Warn<'_> {
                 value.cast(DataType::String).alias("value"),
                 message.alias("message"),
             ])
-            .join(files.lazy(), [col(SOURCE_IDX)], [col(SOURCE_IDX)], JoinArgs::new(JoinType::Left))
+            .join(
+                files.lazy(),
+                [col(SOURCE_IDX)],
+                [col(SOURCE_IDX)],
+                JoinArgs::new(JoinType::Left),
+            )
             .select([
                 col("table"),
                 col("source_file"),
@@ -81,23 +96,46 @@ pub fn data_quality(
 ) -> Result<DataFrame> {
     let mut parts: Vec<LazyFrame> = Vec::new();
     let orders = tables.get(&TableKind::Orders).map(|t| t.df.clone().lazy());
-    let case_ids = tables.get(&TableKind::Cases).map(|t| t.df.clone().lazy().select([col("case_id")]));
+    let case_ids = tables
+        .get(&TableKind::Cases)
+        .map(|t| t.df.clone().lazy().select([col("case_id")]));
 
     for kind in [TableKind::Cases, TableKind::Shipments, TableKind::Refunds] {
         let Some(t) = tables.get(&kind) else { continue };
         let lf = t.df.clone().lazy();
         if let Some(o) = &orders {
-            let ids = o.clone().select([col("order_id")]).unique(None, UniqueKeepStrategy::Any);
-            let unknown = lf.clone().join(ids.clone(), [col("order_id")], [col("order_id")], JoinArgs::new(JoinType::Anti));
+            let ids = o
+                .clone()
+                .select([col("order_id")])
+                .unique(None, UniqueKeepStrategy::Any);
+            let unknown = lf.clone().join(
+                ids.clone(),
+                [col("order_id")],
+                [col("order_id")],
+                JoinArgs::new(JoinType::Anti),
+            );
             parts.push(Warn { t, lf: unknown }.finish(
                 "unknown_order",
                 "order_id",
                 col("order_id"),
-                concat_str([lit("order_id '"), col("order_id"), lit("' is not in orders: the row is kept but reaches no order line")], "", true),
+                concat_str(
+                    [
+                        lit("order_id '"),
+                        col("order_id"),
+                        lit("' is not in orders: the row is kept but reaches no order line"),
+                    ],
+                    "",
+                    true,
+                ),
             ));
             if kind == TableKind::Cases {
-                let lines = o.clone().select([col("order_id"), col("sku")]).unique(None, UniqueKeepStrategy::Any);
-                let known_order = lf.clone().join(ids, [col("order_id")], [col("order_id")], JoinArgs::new(JoinType::Semi));
+                let lines = o
+                    .clone()
+                    .select([col("order_id"), col("sku")])
+                    .unique(None, UniqueKeepStrategy::Any);
+                let known_order =
+                    lf.clone()
+                        .join(ids, [col("order_id")], [col("order_id")], JoinArgs::new(JoinType::Semi));
                 let no_line = known_order.join(
                     lines,
                     [col("order_id"), col("sku")],
@@ -109,7 +147,13 @@ pub fn data_quality(
                     "sku",
                     col("sku"),
                     concat_str(
-                        [lit("order '"), col("order_id"), lit("' has no line with sku '"), col("sku"), lit("': the case counts in no category, merchant or sku rate")],
+                        [
+                            lit("order '"),
+                            col("order_id"),
+                            lit("' has no line with sku '"),
+                            col("sku"),
+                            lit("': the case counts in no category, merchant or sku rate"),
+                        ],
                         "",
                         true,
                     ),
@@ -119,10 +163,12 @@ pub fn data_quality(
         if kind != TableKind::Cases
             && let Some(cids) = &case_ids
         {
-            let unknown = lf
-                .clone()
-                .filter(col("case_id").is_not_null())
-                .join(cids.clone(), [col("case_id")], [col("case_id")], JoinArgs::new(JoinType::Anti));
+            let unknown = lf.clone().filter(col("case_id").is_not_null()).join(
+                cids.clone(),
+                [col("case_id")],
+                [col("case_id")],
+                JoinArgs::new(JoinType::Anti),
+            );
             parts.push(Warn { t, lf: unknown }.finish(
                 "unknown_case",
                 "case_id",
@@ -142,7 +188,13 @@ pub fn data_quality(
                 stop,
                 show_ts(stop, tz),
                 concat_str(
-                    [lit(format!("{stop} ")), show_ts(stop, tz), lit(format!(" is before {start} ")), show_ts(start, tz), lit(": clocks between them are invalid")],
+                    [
+                        lit(format!("{stop} ")),
+                        show_ts(stop, tz),
+                        lit(format!(" is before {start} ")),
+                        show_ts(start, tz),
+                        lit(": clocks between them are invalid"),
+                    ],
                     "",
                     true,
                 ),
@@ -159,7 +211,15 @@ pub fn data_quality(
                     "after_as_of",
                     c,
                     show_ts(c, tz),
-                    concat_str([lit(format!("{c} ")), show_ts(c, tz), lit(format!(" is after as_of {shown}: the export moment"))], "", true),
+                    concat_str(
+                        [
+                            lit(format!("{c} ")),
+                            show_ts(c, tz),
+                            lit(format!(" is after as_of {shown}: the export moment")),
+                        ],
+                        "",
+                        true,
+                    ),
                 ));
             }
         }
@@ -168,7 +228,10 @@ pub fn data_quality(
         return Ok(empty_data_quality());
     }
     let all = concat(parts, UnionArgs::default())?
-        .sort(["table", "source_file", "row_number", "check"], SortMultipleOptions::default().with_maintain_order(true))
+        .sort(
+            ["table", "source_file", "row_number", "check"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
         .collect()?;
     Ok(all)
 }

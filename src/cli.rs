@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "aftersales", version, about = "E-commerce after-sales figures from order, case, shipment and refund exports")]
+#[command(
+    name = "aftersales",
+    version,
+    about = "E-commerce after-sales figures from order, case, shipment and refund exports"
+)]
 pub struct Cli {
     /// No progress or summary on stderr.
     #[arg(long, global = true)]

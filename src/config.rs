@@ -239,7 +239,9 @@ impl Config {
         let timezone: Tz = match tz_name.parse() {
             Ok(tz) => tz,
             Err(_) => {
-                problems.push(format!("timezone '{tz_name}' is not an IANA time zone name (e.g. Asia/Shanghai, Europe/Berlin)"));
+                problems.push(format!(
+                    "timezone '{tz_name}' is not an IANA time zone name (e.g. Asia/Shanghai, Europe/Berlin)"
+                ));
                 chrono_tz::Asia::Shanghai
             }
         };
@@ -255,7 +257,9 @@ impl Config {
         };
         let max_reject_rate = raw.max_reject_rate.unwrap_or(0.01);
         if !(0.0..=1.0).contains(&max_reject_rate) {
-            problems.push(format!("max_reject_rate = {max_reject_rate}: expected a fraction between 0 and 1 (0.01 = 1%)"));
+            problems.push(format!(
+                "max_reject_rate = {max_reject_rate}: expected a fraction between 0 and 1 (0.01 = 1%)"
+            ));
         }
         let maturity_days = raw.maturity_days.unwrap_or(30);
         if maturity_days < 0 {
@@ -264,7 +268,11 @@ impl Config {
         let mut calendar = Calendar::default();
         for (list, set, name) in [
             (&raw.calendar.holidays, &mut calendar.holidays, "calendar.holidays"),
-            (&raw.calendar.extra_workdays, &mut calendar.extra_workdays, "calendar.extra_workdays"),
+            (
+                &raw.calendar.extra_workdays,
+                &mut calendar.extra_workdays,
+                "calendar.extra_workdays",
+            ),
         ] {
             for d in list {
                 match time::parse_date(d) {
@@ -276,10 +284,15 @@ impl Config {
             }
         }
         for d in calendar.holidays.intersection(&calendar.extra_workdays) {
-            problems.push(format!("calendar: {d} is listed both as a holiday and as an extra workday"));
+            problems.push(format!(
+                "calendar: {d} is listed both as a holiday and as an extra workday"
+            ));
         }
 
-        let base = source.and_then(|p| p.parent()).map(Path::to_path_buf).unwrap_or_default();
+        let base = source
+            .and_then(|p| p.parent())
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         let mut tables = HashMap::new();
         for (name, rt) in &raw.tables {
             let Some(kind) = TableKind::from_name(name) else {
@@ -289,7 +302,10 @@ impl Config {
                 ));
                 continue;
             };
-            let mut tc = TableConfig { path: rt.path.as_ref().map(|p| base.join(p)), ..TableConfig::default() };
+            let mut tc = TableConfig {
+                path: rt.path.as_ref().map(|p| base.join(p)),
+                ..TableConfig::default()
+            };
             match rt.encoding.as_deref().map(|e| e.trim().to_ascii_lowercase()) {
                 None => {}
                 Some(e) if e == "utf-8" || e == "utf8" => tc.encoding = Encoding::Utf8,
@@ -332,7 +348,9 @@ impl Config {
                         }
                         tc.value_maps.insert(col.clone(), m);
                     }
-                    Some(_) => problems.push(format!("[tables.{name}.values.{col}]: {col} is not an enum column, so it has no values to map")),
+                    Some(_) => problems.push(format!(
+                        "[tables.{name}.values.{col}]: {col} is not an enum column, so it has no values to map"
+                    )),
                     None => problems.push(format!(
                         "[tables.{name}.values.{col}]: no column named '{col}' in {name}. Valid columns are {}",
                         valid_cols()
@@ -342,8 +360,10 @@ impl Config {
             tables.insert(kind, tc);
         }
 
-        let mut responsibility: BTreeMap<String, String> =
-            DEFAULT_RESPONSIBILITY.iter().map(|(r, p)| (r.to_string(), p.to_string())).collect();
+        let mut responsibility: BTreeMap<String, String> = DEFAULT_RESPONSIBILITY
+            .iter()
+            .map(|(r, p)| (r.to_string(), p.to_string()))
+            .collect();
         for (reason, party) in &raw.responsibility {
             if !crate::tables::cases::REASON_CODES.contains(&reason.as_str()) {
                 problems.push(format!(
@@ -351,7 +371,10 @@ impl Config {
                     crate::tables::cases::REASON_CODES.join(", ")
                 ));
             } else if !PARTIES.contains(&party.as_str()) {
-                problems.push(format!("[responsibility] {reason} = '{party}': expected one of {}", PARTIES.join(", ")));
+                problems.push(format!(
+                    "[responsibility] {reason} = '{party}': expected one of {}",
+                    PARTIES.join(", ")
+                ));
             } else {
                 responsibility.insert(reason.clone(), party.clone());
             }
@@ -359,7 +382,12 @@ impl Config {
 
         let sla_rules = crate::sla_rules::resolve(&raw.sla, &mut problems);
         let r = &raw.risk;
-        if r.age_days < 1 || r.baseline_weeks < 1 || r.prior_strength < 0.0 || !(0.0..1.0).contains(&r.p0_floor) || r.z_high < r.z_flag {
+        if r.age_days < 1
+            || r.baseline_weeks < 1
+            || r.prior_strength < 0.0
+            || !(0.0..1.0).contains(&r.p0_floor)
+            || r.z_high < r.z_flag
+        {
             problems.push(format!(
                 "[risk]: expected age_days ≥ 1, baseline_weeks ≥ 1, prior_strength ≥ 0, 0 ≤ p0_floor < 1 and z_high ≥ z_flag; found {r:?}"
             ));
@@ -377,7 +405,9 @@ impl Config {
             }
         }
 
-        let shown = source.map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into());
+        let shown = source
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "built-in defaults".into());
         if !problems.is_empty() {
             let n = problems.len();
             anyhow::bail!(
@@ -452,8 +482,15 @@ encoding = "latin1"
         assert_eq!(c.responsibility["late_delivery"], "merchant");
         assert_eq!(c.responsibility["lost_in_transit"], "carrier");
         assert_eq!(c.responsibility.len(), 10);
-        let err = parse("[responsibility]\nlate = \"merchant\"\nsize_fit = \"shop\"").unwrap_err().to_string();
-        assert!(err.contains("2 problems") && err.contains("'late': not a reason_code") && err.contains("size_fit = 'shop'"), "{err}");
+        let err = parse("[responsibility]\nlate = \"merchant\"\nsize_fit = \"shop\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("2 problems")
+                && err.contains("'late': not a reason_code")
+                && err.contains("size_fit = 'shop'"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -478,19 +515,40 @@ enabled = false
         let names: Vec<&str> = c.sla_rules.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(
             names,
-            ["merchant_ack", "first_response", "review_decision", "return_inspection", "complaint_resolution", "refund_payout", "receipt_confirmation"]
+            [
+                "merchant_ack",
+                "first_response",
+                "review_decision",
+                "return_inspection",
+                "complaint_resolution",
+                "refund_payout",
+                "receipt_confirmation"
+            ]
         );
         let ack = &c.sla_rules[0];
         assert_eq!(ack.target, crate::sla_rules::Target::Hours(4.0));
-        assert_eq!((ack.start.as_str(), ack.stop.as_str()), ("opened_at", "merchant_ack_at"));
-        assert_eq!(ack.case_types.as_ref().unwrap().len(), 6, "the default's case types are kept");
+        assert_eq!(
+            (ack.start.as_str(), ack.stop.as_str()),
+            ("opened_at", "merchant_ack_at")
+        );
+        assert_eq!(
+            ack.case_types.as_ref().unwrap().len(),
+            6,
+            "the default's case types are kept"
+        );
         let err = parse(
             "[[sla.rules]]\nname = \"x\"\nstart = \"opened\"\nstop = \"closed_at\"\ntarget_hours = 1\n[[sla.rules]]\nname = \"y\"\nstart = \"opened_at\"\n",
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("start = 'opened' is not a timestamp column of cases"), "{err}");
-        assert!(err.contains("'y': a new rule needs start, stop and target_hours or target_working_days"), "{err}");
+        assert!(
+            err.contains("start = 'opened' is not a timestamp column of cases"),
+            "{err}"
+        );
+        assert!(
+            err.contains("'y': a new rule needs start, stop and target_hours or target_working_days"),
+            "{err}"
+        );
     }
 
     #[test]

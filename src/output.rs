@@ -29,7 +29,11 @@ impl OutputDir {
             .prefix(&format!(".{name}.tmp-"))
             .tempdir_in(&parent)
             .with_context(|| format!("cannot create a temporary folder in {}", parent.display()))?;
-        Ok(OutputDir { target: target.to_path_buf(), tmp, written: Vec::new() })
+        Ok(OutputDir {
+            target: target.to_path_buf(),
+            tmp,
+            written: Vec::new(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -70,7 +74,8 @@ impl OutputDir {
         ));
         let had_old = self.target.exists();
         if had_old {
-            fs::rename(&self.target, &old).with_context(|| format!("cannot move the previous {} aside", self.target.display()))?;
+            fs::rename(&self.target, &old)
+                .with_context(|| format!("cannot move the previous {} aside", self.target.display()))?;
         }
         if let Err(e) = fs::rename(&tmp, &self.target) {
             if had_old {
@@ -80,7 +85,8 @@ impl OutputDir {
             return Err(e).with_context(|| format!("cannot move the new output into {}", self.target.display()));
         }
         if had_old {
-            fs::remove_dir_all(&old).with_context(|| format!("cannot remove the previous output at {}", old.display()))?;
+            fs::remove_dir_all(&old)
+                .with_context(|| format!("cannot remove the previous output at {}", old.display()))?;
         }
         Ok(())
     }
@@ -88,7 +94,8 @@ impl OutputDir {
 
 pub fn rejects_frame(rejects: &[Reject]) -> DataFrame {
     DataFrame::new_infer_height(vec![
-        StringChunked::from_iter_values("source_file".into(), rejects.iter().map(|r| r.source_file.as_str())).into_column(),
+        StringChunked::from_iter_values("source_file".into(), rejects.iter().map(|r| r.source_file.as_str()))
+            .into_column(),
         UInt64Chunked::from_vec("row_number".into(), rejects.iter().map(|r| r.row_number).collect()).into_column(),
         StringChunked::from_iter_values("column".into(), rejects.iter().map(|r| r.column.as_str())).into_column(),
         StringChunked::from_iter_values("value".into(), rejects.iter().map(|r| r.value.as_str())).into_column(),

@@ -9,9 +9,9 @@ use polars::prelude::*;
 use serde_json::json;
 
 use crate::checks;
-use crate::metrics;
 use crate::config::Config;
 use crate::input::{LoadedTable, load_table};
+use crate::metrics;
 use crate::output::{OutputDir, rejects_frame};
 use crate::progress::Progress;
 use crate::tables::TableKind;
@@ -82,7 +82,13 @@ pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded>
     progress.set_message("checking references and clocks".into());
     let data_quality = checks::data_quality(&tables, as_of, as_of_source != AsOfSource::LatestInInputs, tz)?;
     timings.push(("checks".into(), started.elapsed().as_secs_f64()));
-    Ok(Loaded { tables, as_of, as_of_source, data_quality, timings })
+    Ok(Loaded {
+        tables,
+        as_of,
+        as_of_source,
+        data_quality,
+        timings,
+    })
 }
 
 pub fn summary_line(t: &LoadedTable) -> String {
@@ -123,16 +129,32 @@ pub fn reject_limit_message(over: &[&LoadedTable], limit: f64) -> String {
             limit * 100.0
         ));
         for r in t.rejects.iter().take(5) {
-            msg.push_str(&format!("  {} row {}, column {}, value '{}': {}\n", r.source_file, r.row_number, r.column, r.value, r.problem));
+            msg.push_str(&format!(
+                "  {} row {}, column {}, value '{}': {}\n",
+                r.source_file, r.row_number, r.column, r.value, r.problem
+            ));
         }
     }
-    msg.push_str("Fix the export or the config mapping, raise max_reject_rate, or pass --keep-going to use the accepted rows.");
+    msg.push_str(
+        "Fix the export or the config mapping, raise max_reject_rate, or pass --keep-going to use the accepted rows.",
+    );
     msg
 }
 
 /// The metric tables of SPEC §4, in the order they are written, each timed as its own stage.
-pub fn compute_metrics(loaded: &Loaded, config: &Config, progress: &Progress, timings: &mut Vec<(String, f64)>) -> Result<Vec<(&'static str, DataFrame)>> {
-    let table = |k: TableKind| loaded.tables.get(&k).map(|t| t.df.clone()).expect("required tables are loaded");
+pub fn compute_metrics(
+    loaded: &Loaded,
+    config: &Config,
+    progress: &Progress,
+    timings: &mut Vec<(String, f64)>,
+) -> Result<Vec<(&'static str, DataFrame)>> {
+    let table = |k: TableKind| {
+        loaded
+            .tables
+            .get(&k)
+            .map(|t| t.df.clone())
+            .expect("required tables are loaded")
+    };
     let prepared = timed(timings, progress, "prepare", || {
         let mut p = metrics::Prepared::new(
             &table(TableKind::Orders),
@@ -149,12 +171,20 @@ pub fn compute_metrics(loaded: &Loaded, config: &Config, progress: &Progress, ti
     use metrics::{carriers, merchants, reasons, return_rates, sla, spikes};
     let rates = stage("return_rates", &|| return_rates::return_rates(&prepared))?;
     let reasons = stage("reason_breakdown", &|| reasons::reason_breakdown(&prepared))?;
-    let clocks = stage("sla_clocks", &|| sla::sla_clocks(&prepared, &config.sla_rules, &config.calendar))?;
-    let compliance = stage("sla_compliance", &|| sla::sla_compliance(&prepared, &clocks, &config.sla_rules))?;
-    let evaluation = stage("spike_evaluation", &|| spikes::spike_evaluation(&prepared, &config.risk))?;
+    let clocks = stage("sla_clocks", &|| {
+        sla::sla_clocks(&prepared, &config.sla_rules, &config.calendar)
+    })?;
+    let compliance = stage("sla_compliance", &|| {
+        sla::sla_compliance(&prepared, &clocks, &config.sla_rules)
+    })?;
+    let evaluation = stage("spike_evaluation", &|| {
+        spikes::spike_evaluation(&prepared, &config.risk)
+    })?;
     let flags = stage("risk_flags", &|| spikes::risk_flags(&evaluation, &config.risk))?;
     // merchant_risk and badges read the same per-(quarter, merchant) facts: gathered once.
-    let facts = timed(timings, progress, "merchant_quarter_facts", || merchants::QuarterFacts::new(&prepared, &rates, &clocks, &flags))?;
+    let facts = timed(timings, progress, "merchant_quarter_facts", || {
+        merchants::QuarterFacts::new(&prepared, &rates, &clocks, &flags)
+    })?;
     let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(timings, progress, name, f);
     let risk = stage("merchant_risk", &|| facts.merchant_risk(&config.badge))?;
     let badges = stage("badges", &|| facts.badges(&config.badge))?;
@@ -175,7 +205,12 @@ pub fn compute_metrics(loaded: &Loaded, config: &Config, progress: &Progress, ti
 }
 
 /// Runs one stage, recording its seconds under `name` and naming it in any error.
-fn timed<T>(timings: &mut Vec<(String, f64)>, progress: &Progress, name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+fn timed<T>(
+    timings: &mut Vec<(String, f64)>,
+    progress: &Progress,
+    name: &str,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
     let started = Instant::now();
     progress.set_message(format!("computing {name}"));
     let out = f().with_context(|| format!("computing {name}"))?;
@@ -187,7 +222,10 @@ fn timed<T>(timings: &mut Vec<(String, f64)>, progress: &Progress, name: &str, f
 /// and data_quality.parquet.
 pub fn write_checks(out: &mut OutputDir, loaded: &Loaded) -> Result<()> {
     for (kind, t) in &loaded.tables {
-        out.write_parquet(&format!("rejects/{}.parquet", kind.name()), &mut rejects_frame(&t.rejects))?;
+        out.write_parquet(
+            &format!("rejects/{}.parquet", kind.name()),
+            &mut rejects_frame(&t.rejects),
+        )?;
     }
     let mut dq = loaded.data_quality.clone();
     out.write_parquet("data_quality.parquet", &mut dq)?;
@@ -271,7 +309,11 @@ pub fn failpoint(stage: &str) -> Result<()> {
 
 /// Every table a query can read: the inputs as users see them (no lineage columns), then the metric tables.
 pub fn catalog(loaded: &Loaded, tables: &[(&'static str, DataFrame)]) -> crate::queries::Catalog {
-    let mut all: Vec<(String, DataFrame)> = loaded.tables.iter().map(|(k, t)| (k.name().to_string(), t.data())).collect();
+    let mut all: Vec<(String, DataFrame)> = loaded
+        .tables
+        .iter()
+        .map(|(k, t)| (k.name().to_string(), t.data()))
+        .collect();
     all.extend(tables.iter().map(|(n, d)| (n.to_string(), d.clone())));
     crate::queries::Catalog::new(all)
 }

@@ -32,12 +32,20 @@ impl QueryFile {
             .filter_map(|l| l.trim_start().trim_start_matches("--").trim().split_once(':'))
             .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
             .collect();
-        Ok(QueryFile { path: path.to_path_buf(), name, sql, header })
+        Ok(QueryFile {
+            path: path.to_path_buf(),
+            name,
+            sql,
+            header,
+        })
     }
 
     /// The header fields every shipped query must state.
     pub fn missing_header_fields(&self) -> Vec<&'static str> {
-        ["name", "question", "grain", "tables"].into_iter().filter(|f| !self.header.iter().any(|(k, _)| k == f)).collect()
+        ["name", "question", "grain", "tables"]
+            .into_iter()
+            .filter(|f| !self.header.iter().any(|(k, _)| k == f))
+            .collect()
     }
 }
 
@@ -75,7 +83,16 @@ impl Catalog {
     pub fn describe(&self) -> String {
         self.tables
             .iter()
-            .map(|(n, df)| format!("  {n}({})", df.get_column_names().iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")))
+            .map(|(n, df)| {
+                format!(
+                    "  {n}({})",
+                    df.get_column_names()
+                        .iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n")
     }

@@ -74,17 +74,66 @@ pub fn default_rules() -> Vec<SlaRule> {
         rule(
             "merchant_ack",
             Cases,
-            Some(&["return", "exchange", "refund_only", "repair", "damage_claim", "loss_claim"]),
+            Some(&[
+                "return",
+                "exchange",
+                "refund_only",
+                "repair",
+                "damage_claim",
+                "loss_claim",
+            ]),
             "opened_at",
             "merchant_ack_at",
             Target::Hours(2.0),
         ),
-        rule("first_response", Cases, None, "opened_at", "first_response_at", Target::Hours(24.0)),
-        rule("review_decision", Cases, Some(&["return", "exchange", "refund_only"]), "opened_at", "decided_at", Target::Hours(24.0)),
-        rule("return_inspection", Cases, Some(&["return", "exchange"]), "return_received_at", "inspected_at", Target::Hours(48.0)),
-        rule("complaint_resolution", Cases, Some(&["complaint"]), "opened_at", "resolved_at", Target::Hours(72.0)),
-        rule("repair_response", Cases, Some(&["repair"]), "opened_at", "first_response_at", Target::Hours(48.0)),
-        rule("refund_payout", Refunds, None, "approved_at", "refunded_at", Target::WorkingDays(7)),
+        rule(
+            "first_response",
+            Cases,
+            None,
+            "opened_at",
+            "first_response_at",
+            Target::Hours(24.0),
+        ),
+        rule(
+            "review_decision",
+            Cases,
+            Some(&["return", "exchange", "refund_only"]),
+            "opened_at",
+            "decided_at",
+            Target::Hours(24.0),
+        ),
+        rule(
+            "return_inspection",
+            Cases,
+            Some(&["return", "exchange"]),
+            "return_received_at",
+            "inspected_at",
+            Target::Hours(48.0),
+        ),
+        rule(
+            "complaint_resolution",
+            Cases,
+            Some(&["complaint"]),
+            "opened_at",
+            "resolved_at",
+            Target::Hours(72.0),
+        ),
+        rule(
+            "repair_response",
+            Cases,
+            Some(&["repair"]),
+            "opened_at",
+            "first_response_at",
+            Target::Hours(48.0),
+        ),
+        rule(
+            "refund_payout",
+            Refunds,
+            None,
+            "approved_at",
+            "refunded_at",
+            Target::WorkingDays(7),
+        ),
     ]
 }
 
@@ -103,7 +152,10 @@ pub fn resolve(raw: &RawSla, problems: &mut Vec<String>) -> Vec<SlaRule> {
                 Some(i) => {
                     rules.remove(i);
                 }
-                None => problems.push(format!("{at}: enabled = false names no rule; rules are {}", names(&rules))),
+                None => problems.push(format!(
+                    "{at}: enabled = false names no rule; rules are {}",
+                    names(&rules)
+                )),
             }
             continue;
         }
@@ -137,7 +189,9 @@ pub fn resolve(raw: &RawSla, problems: &mut Vec<String>) -> Vec<SlaRule> {
         let start = r.start.clone().or_else(|| base.as_ref().map(|b| b.start.clone()));
         let stop = r.stop.clone().or_else(|| base.as_ref().map(|b| b.stop.clone()));
         let (Some(start), Some(stop), Some(target)) = (start, stop, target) else {
-            problems.push(format!("{at}: a new rule needs start, stop and target_hours or target_working_days"));
+            problems.push(format!(
+                "{at}: a new rule needs start, stop and target_hours or target_working_days"
+            ));
             continue;
         };
         let schema = table.schema();
@@ -160,18 +214,31 @@ pub fn resolve(raw: &RawSla, problems: &mut Vec<String>) -> Vec<SlaRule> {
             (Some(types), _) => {
                 for t in types {
                     if !CASE_TYPES.contains(&t.as_str()) {
-                        problems.push(format!("{at}: case type '{t}' is unknown; expected one of {}", CASE_TYPES.join(", ")));
+                        problems.push(format!(
+                            "{at}: case type '{t}' is unknown; expected one of {}",
+                            CASE_TYPES.join(", ")
+                        ));
                         ok = false;
                     }
                 }
                 Some(types.clone())
             }
-            (None, _) => base.as_ref().filter(|b| b.table == table).and_then(|b| b.case_types.clone()),
+            (None, _) => base
+                .as_ref()
+                .filter(|b| b.table == table)
+                .and_then(|b| b.case_types.clone()),
         };
         if !ok {
             continue;
         }
-        let new = SlaRule { name: r.name.clone(), table, case_types, start, stop, target };
+        let new = SlaRule {
+            name: r.name.clone(),
+            table,
+            case_types,
+            start,
+            stop,
+            target,
+        };
         match existing {
             Some(i) => rules[i] = new,
             None => rules.push(new),

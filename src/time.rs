@@ -35,8 +35,8 @@ pub fn parse_ts(s: &str, tz: Tz) -> Result<Micros, String> {
         return Err(expected(s));
     }
     let day = p.digits(1, 2).ok_or_else(|| expected(s))?;
-    let date = NaiveDate::from_ymd_opt(year as i32, month, day)
-        .ok_or_else(|| format!("'{s}' is not a real calendar date"))?;
+    let date =
+        NaiveDate::from_ymd_opt(year as i32, month, day).ok_or_else(|| format!("'{s}' is not a real calendar date"))?;
     let (mut hour, mut min, mut sec, mut nanos) = (0, 0, 0, 0u32);
     if p.eat(b'T') || p.eat(b' ') {
         while p.eat(b' ') {}
@@ -98,7 +98,9 @@ pub fn parse_ts(s: &str, tz: Tz) -> Result<Micros, String> {
 }
 
 fn expected(s: &str) -> String {
-    format!("'{s}' is not a timestamp: expected e.g. 2026-03-01 14:05:00, 2026-03-01T14:05:00+08:00 or 2026/03/01 14:05")
+    format!(
+        "'{s}' is not a timestamp: expected e.g. 2026-03-01 14:05:00, 2026-03-01T14:05:00+08:00 or 2026/03/01 14:05"
+    )
 }
 
 struct Cursor<'a> {
@@ -147,7 +149,10 @@ pub fn format_local(t: Micros, tz: Tz) -> String {
 
 /// The configured zone as polars names it. The name comes from chrono-tz, so it is a valid IANA name.
 pub fn polars_tz(tz: Tz) -> polars::prelude::TimeZone {
-    polars::prelude::TimeZone::opt_try_new(Some(tz.name())).ok().flatten().expect("IANA zone")
+    polars::prelude::TimeZone::opt_try_new(Some(tz.name()))
+        .ok()
+        .flatten()
+        .expect("IANA zone")
 }
 
 fn local(e: Expr, tz: Tz) -> Expr {
@@ -162,7 +167,15 @@ pub fn month_expr(e: Expr, tz: Tz) -> Expr {
 /// Quarter of a timestamp in the configured zone: `2026Q1`.
 pub fn quarter_expr(e: Expr, tz: Tz) -> Expr {
     let l = local(e, tz);
-    concat_str([l.clone().dt().year().cast(DataType::String), lit("Q"), l.dt().quarter().cast(DataType::String)], "", false)
+    concat_str(
+        [
+            l.clone().dt().year().cast(DataType::String),
+            lit("Q"),
+            l.dt().quarter().cast(DataType::String),
+        ],
+        "",
+        false,
+    )
 }
 
 /// ISO week of a timestamp in the configured zone: `2026-W09`.
@@ -199,7 +212,11 @@ mod tests {
     #[test]
     fn rejects_garbage_and_impossible_dates() {
         assert!(parse_ts("yesterday", SH).unwrap_err().contains("not a timestamp"));
-        assert!(parse_ts("2026-02-30 10:00", SH).unwrap_err().contains("not a real calendar date"));
+        assert!(
+            parse_ts("2026-02-30 10:00", SH)
+                .unwrap_err()
+                .contains("not a real calendar date")
+        );
         assert!(parse_ts("2026-03-01 25:00", SH).unwrap_err().contains("out of range"));
         assert!(parse_ts("2026-03-01 10:00 junk", SH).is_err());
     }
@@ -207,7 +224,11 @@ mod tests {
     #[test]
     fn dst_gap_is_refused_and_overlap_takes_the_earlier_instant() {
         let berlin = chrono_tz::Europe::Berlin;
-        assert!(parse_ts("2026-03-29 02:30", berlin).unwrap_err().contains("does not exist"));
+        assert!(
+            parse_ts("2026-03-29 02:30", berlin)
+                .unwrap_err()
+                .contains("does not exist")
+        );
         let early = parse_ts("2026-10-25 02:30", berlin).unwrap();
         assert_eq!(early, parse_ts("2026-10-25T02:30:00+02:00", berlin).unwrap());
     }

@@ -9,7 +9,13 @@ use common::*;
 fn validate(case: &str) -> (i32, String, tempfile::TempDir, tempfile::TempDir) {
     let data = case_dir(Some(case));
     let out = tempfile::tempdir().unwrap();
-    let o = aftersales(&["validate", "--data", data.path().to_str().unwrap(), "--out", out.path().join("v").to_str().unwrap()]);
+    let o = aftersales(&[
+        "validate",
+        "--data",
+        data.path().to_str().unwrap(),
+        "--out",
+        out.path().join("v").to_str().unwrap(),
+    ]);
     (o.status.code().unwrap(), stderr(&o), data, out)
 }
 
@@ -18,16 +24,31 @@ fn only_reject(out: &tempfile::TempDir, table: &str) -> (String, u64, String, St
     let df = read_parquet(&out.path().join(format!("v/rejects/{table}.parquet")));
     assert_eq!(df.height(), 1, "{df}");
     let file = str_col(&df, "source_file")[0].clone();
-    let file = std::path::Path::new(&file).file_name().unwrap().to_str().unwrap().to_string();
+    let file = std::path::Path::new(&file)
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     let row = df.column("row_number").unwrap().u64().unwrap().get(0).unwrap();
-    (file, row, str_col(&df, "column")[0].clone(), str_col(&df, "value")[0].clone(), str_col(&df, "problem")[0].clone())
+    (
+        file,
+        row,
+        str_col(&df, "column")[0].clone(),
+        str_col(&df, "value")[0].clone(),
+        str_col(&df, "problem")[0].clone(),
+    )
 }
 
 fn table_counts(out: &tempfile::TempDir, table: &str) -> (u64, u64, u64) {
     let run = run_json(&out.path().join("v"));
     assert_counts_balance(&run);
     let t = &run["tables"][table];
-    (t["rows_read"].as_u64().unwrap(), t["rows_accepted"].as_u64().unwrap(), t["rows_rejected"].as_u64().unwrap())
+    (
+        t["rows_read"].as_u64().unwrap(),
+        t["rows_accepted"].as_u64().unwrap(),
+        t["rows_rejected"].as_u64().unwrap(),
+    )
 }
 
 #[test]
@@ -45,7 +66,13 @@ fn base_set_is_clean() {
 fn validate_base() -> (i32, String, tempfile::TempDir, tempfile::TempDir) {
     let data = case_dir(None);
     let out = tempfile::tempdir().unwrap();
-    let o = aftersales(&["validate", "--data", data.path().to_str().unwrap(), "--out", out.path().join("v").to_str().unwrap()]);
+    let o = aftersales(&[
+        "validate",
+        "--data",
+        data.path().to_str().unwrap(),
+        "--out",
+        out.path().join("v").to_str().unwrap(),
+    ]);
     (o.status.code().unwrap(), stderr(&o), data, out)
 }
 
@@ -53,10 +80,21 @@ fn validate_base() -> (i32, String, tempfile::TempDir, tempfile::TempDir) {
 fn missing_required_column_stops_the_run_naming_file_column_and_fix() {
     let (code, err, _d, out) = validate("missing_required_column");
     assert_eq!(code, 2);
-    assert!(err.contains("orders.csv: missing required column sku for table orders."), "{err}");
-    assert!(err.contains("Found columns: 'order_id', 'line_no', 'merchant_id', 'category', 'quantity', 'unit_price', 'ordered_at'"), "{err}");
+    assert!(
+        err.contains("orders.csv: missing required column sku for table orders."),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "Found columns: 'order_id', 'line_no', 'merchant_id', 'category', 'quantity', 'unit_price', 'ordered_at'"
+        ),
+        "{err}"
+    );
     assert!(err.contains("[tables.orders.columns]"), "{err}");
-    assert!(!out.path().join("v").exists(), "nothing may be written when the run cannot start");
+    assert!(
+        !out.path().join("v").exists(),
+        "nothing may be written when the run cannot start"
+    );
 }
 
 #[test]
@@ -64,7 +102,10 @@ fn unknown_enum_value_is_rejected_with_the_valid_choices() {
     let (code, _err, _d, out) = validate("unknown_enum");
     assert_eq!(code, 1, "1 of 3 cases rejected is over the 1% limit");
     let (file, row, column, value, problem) = only_reject(&out, "cases");
-    assert_eq!((file.as_str(), row, column.as_str(), value.as_str()), ("cases.csv", 2, "case_type", "refund"));
+    assert_eq!(
+        (file.as_str(), row, column.as_str(), value.as_str()),
+        ("cases.csv", 2, "case_type", "refund")
+    );
     assert_eq!(
         problem,
         "'refund' is not a known value: expected one of return, exchange, refund_only, repair, complaint, damage_claim, loss_claim (map export labels under [tables.<table>.values.<column>] in the config)"
@@ -76,7 +117,10 @@ fn unknown_enum_value_is_rejected_with_the_valid_choices() {
 fn unparsable_timestamp_is_rejected() {
     let (_, _, _d, out) = validate("unparsable_timestamp");
     let (file, row, column, value, problem) = only_reject(&out, "orders");
-    assert_eq!((file.as_str(), row, column.as_str(), value.as_str()), ("orders.csv", 3, "ordered_at", "2026-13-45 10:00"));
+    assert_eq!(
+        (file.as_str(), row, column.as_str(), value.as_str()),
+        ("orders.csv", 3, "ordered_at", "2026-13-45 10:00")
+    );
     assert_eq!(problem, "'2026-13-45 10:00' is not a real calendar date");
     assert_eq!(table_counts(&out, "orders"), (5, 4, 1));
 }
@@ -85,7 +129,10 @@ fn unparsable_timestamp_is_rejected() {
 fn negative_quantity_is_rejected() {
     let (_, _, _d, out) = validate("negative_quantity");
     let (file, row, column, value, problem) = only_reject(&out, "orders");
-    assert_eq!((file.as_str(), row, column.as_str(), value.as_str()), ("orders.csv", 4, "quantity", "-2"));
+    assert_eq!(
+        (file.as_str(), row, column.as_str(), value.as_str()),
+        ("orders.csv", 4, "quantity", "-2")
+    );
     assert_eq!(problem, "-2 is out of range: expected a whole number ≥ 1");
     assert_eq!(table_counts(&out, "orders"), (5, 4, 1));
 }
@@ -94,7 +141,10 @@ fn negative_quantity_is_rejected() {
 fn duplicate_key_rejects_the_later_row_and_points_to_the_first() {
     let (_, _, _d, out) = validate("duplicate_key");
     let (file, row, column, value, problem) = only_reject(&out, "cases");
-    assert_eq!((file.as_str(), row, column.as_str(), value.as_str()), ("cases.csv", 4, "case_id", "C2"));
+    assert_eq!(
+        (file.as_str(), row, column.as_str(), value.as_str()),
+        ("cases.csv", 4, "case_id", "C2")
+    );
     assert_eq!(problem, "duplicate case_id 'C2': first seen at row 2");
     assert_eq!(table_counts(&out, "cases"), (4, 3, 1));
 }
@@ -103,7 +153,10 @@ fn duplicate_key_rejects_the_later_row_and_points_to_the_first() {
 fn empty_file_stops_the_run() {
     let (code, err, _d, _out) = validate("empty_file");
     assert_eq!(code, 2);
-    assert!(err.contains("refunds.csv: the file is empty; expected a header row naming the columns"), "{err}");
+    assert!(
+        err.contains("refunds.csv: the file is empty; expected a header row naming the columns"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -118,8 +171,14 @@ fn ragged_row_is_rejected_whole() {
     let (_, _, _d, out) = validate("ragged_row");
     let (file, row, column, value, problem) = only_reject(&out, "shipments");
     assert_eq!((file.as_str(), row, column.as_str()), ("shipments.csv", 2, "(row)"));
-    assert!(value.starts_with("S2,O2,,forward,极兔速递,广东,北京,朝阳区,"), "{value}");
-    assert_eq!(problem, "row has 12 fields but the header has 11: a stray delimiter, an unquoted text or a cut line");
+    assert!(
+        value.starts_with("S2,O2,,forward,极兔速递,广东,北京,朝阳区,"),
+        "{value}"
+    );
+    assert_eq!(
+        problem,
+        "row has 12 fields but the header has 11: a stray delimiter, an unquoted text or a cut line"
+    );
     assert_eq!(table_counts(&out, "shipments"), (3, 2, 1));
 }
 
@@ -128,7 +187,10 @@ fn wrong_delimiter_says_which_delimiter_the_file_uses() {
     let (code, err, _d, _out) = validate("wrong_delimiter");
     assert_eq!(code, 2);
     assert!(err.contains("orders.csv: missing required columns order_id, merchant_id, sku, category, quantity, unit_price, ordered_at"), "{err}");
-    assert!(err.contains("the file looks delimited by ';', not ','; set delimiter = \";\" under [tables.orders]"), "{err}");
+    assert!(
+        err.contains("the file looks delimited by ';', not ','; set delimiter = \";\" under [tables.orders]"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -145,7 +207,9 @@ fn stop_before_start_is_a_warning_not_a_reject() {
     assert_eq!(dq.column("row_number").unwrap().u64().unwrap().get(0), Some(1));
     assert_eq!(
         str_col(&dq, "message"),
-        ["merchant_ack_at 2026-03-04 08:30:00 is before opened_at 2026-03-04 09:00:00: clocks between them are invalid"]
+        [
+            "merchant_ack_at 2026-03-04 08:30:00 is before opened_at 2026-03-04 09:00:00: clocks between them are invalid"
+        ]
     );
 }
 
@@ -168,5 +232,8 @@ fn gbk_bytes_in_a_utf8_file_are_rejected_with_a_hint() {
     let (_, _, _d, out) = validate("gbk_read_as_utf8");
     let (_, row, column, _value, problem) = only_reject(&out, "cases");
     assert_eq!((row, column.as_str()), (3, "status"));
-    assert!(problem.contains("not valid UTF-8") && problem.contains("encoding = \"gbk\""), "{problem}");
+    assert!(
+        problem.contains("not valid UTF-8") && problem.contains("encoding = \"gbk\""),
+        "{problem}"
+    );
 }

@@ -10,7 +10,10 @@ use common::*;
 fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut m = BTreeMap::new();
     for e in walk(dir) {
-        m.insert(e.strip_prefix(dir).unwrap().display().to_string(), std::fs::read(&e).unwrap());
+        m.insert(
+            e.strip_prefix(dir).unwrap().display().to_string(),
+            std::fs::read(&e).unwrap(),
+        );
     }
     m
 }
@@ -45,9 +48,20 @@ fn run_writes_run_json_with_counts_as_of_and_timings() {
     assert_eq!(run["tables"]["orders"]["rows_read"], 5);
     assert_eq!(run["tables"]["cases"]["rows_accepted"], 3);
     // No config file: the digest is that of the empty text.
-    assert_eq!(run["config"]["digest"], "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    let stages: Vec<&str> = run["stage_seconds"].as_array().unwrap().iter().map(|s| s["stage"].as_str().unwrap()).collect();
-    assert!(stages.contains(&"load_orders") && stages.contains(&"checks") && stages.contains(&"total"), "{stages:?}");
+    assert_eq!(
+        run["config"]["digest"],
+        "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+    let stages: Vec<&str> = run["stage_seconds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert!(
+        stages.contains(&"load_orders") && stages.contains(&"checks") && stages.contains(&"total"),
+        "{stages:?}"
+    );
     for t in ["orders", "cases", "shipments", "refunds"] {
         assert!(out.path().join(format!("out/rejects/{t}.parquet")).is_file());
     }
@@ -64,13 +78,22 @@ fn a_run_that_fails_part_way_leaves_the_earlier_output_as_it_was() {
     // Different inputs, and a failure after every output file was written to the temporary folder.
     let other = case_dir(Some("stop_before_start"));
     let o = aftersales_env(
-        &["run", "--data", other.path().to_str().unwrap(), "--out", out.to_str().unwrap()],
+        &[
+            "run",
+            "--data",
+            other.path().to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
         &[("AFTERSALES_FAILPOINT", "write")],
     );
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("failpoint 'write' reached"), "{}", stderr(&o));
     assert!(before == snapshot(&out), "out/ changed after a failed run");
-    let leftovers: Vec<_> = std::fs::read_dir(parent.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(parent.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(leftovers, ["out"], "temporary folders must be cleaned up");
     // Without the failure the same run replaces the output.
     assert!(run_on(other.path(), &out, &[]).status.success());
@@ -85,8 +108,14 @@ fn too_many_rejects_exit_1_and_write_nothing_unless_told_to_go_on() {
     let o = run_on(data.path(), &out, &[]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    assert!(err.contains("cases: 1 of 3 rows rejected (33.33%), more than max_reject_rate 1.00%"), "{err}");
-    assert!(err.contains("cases.csv row 2, column case_type, value 'refund'"), "{err}");
+    assert!(
+        err.contains("cases: 1 of 3 rows rejected (33.33%), more than max_reject_rate 1.00%"),
+        "{err}"
+    );
+    assert!(
+        err.contains("cases.csv row 2, column case_type, value 'refund'"),
+        "{err}"
+    );
     assert!(!out.exists());
 
     let o = run_on(data.path(), &out, &["--keep-going"]);
@@ -111,23 +140,45 @@ fn config_errors_exit_2_listing_every_problem() {
     let cfg = data.path().join("bad.toml");
     std::fs::write(&cfg, "timezone = \"Asia/Shangai\"\n[tables.refund]\n").unwrap();
     let out = tempfile::tempdir().unwrap();
-    let o = run_on(data.path(), &out.path().join("out"), &["--config", cfg.to_str().unwrap()]);
+    let o = run_on(
+        data.path(),
+        &out.path().join("out"),
+        &["--config", cfg.to_str().unwrap()],
+    );
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(err.contains("has 2 problems"), "{err}");
-    assert!(err.contains("timezone 'Asia/Shangai' is not an IANA time zone name"), "{err}");
-    assert!(err.contains("[tables.refund]: unknown table; valid tables are orders, cases, shipments, refunds, merchants"), "{err}");
+    assert!(
+        err.contains("timezone 'Asia/Shangai' is not an IANA time zone name"),
+        "{err}"
+    );
+    assert!(
+        err.contains("[tables.refund]: unknown table; valid tables are orders, cases, shipments, refunds, merchants"),
+        "{err}"
+    );
     assert!(!out.path().join("out").exists());
 }
 
 #[test]
 fn usage_errors_exit_2() {
-    let o = aftersales(&["run", "--quarter", "2026-Q3", "--data", data("base").to_str().unwrap(), "--out", "/nonexistent/never"]);
+    let o = aftersales(&[
+        "run",
+        "--quarter",
+        "2026-Q3",
+        "--data",
+        data("base").to_str().unwrap(),
+        "--out",
+        "/nonexistent/never",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--quarter '2026-Q3': expected a quarter like 2026Q3"));
     let o = aftersales(&["run", "--data", "/nonexistent/folder"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("data folder /nonexistent/folder does not exist"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("data folder /nonexistent/folder does not exist"),
+        "{}",
+        stderr(&o)
+    );
     let o = aftersales(&["run", "--bogus"]);
     assert_eq!(o.status.code(), Some(2));
 }
@@ -154,7 +205,11 @@ fn an_explicit_as_of_flags_later_timestamps() {
 fn run_with_no_arguments_uses_the_bundled_sample() {
     let work = tempfile::tempdir().unwrap();
     copy_dir(&repo().join("sample_data"), &work.path().join("sample_data"));
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_aftersales")).args(["run", "--quiet"]).current_dir(work.path()).output().unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_aftersales"))
+        .args(["run", "--quiet"])
+        .current_dir(work.path())
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let run = run_json(&work.path().join("out"));
     assert_counts_balance(&run);

@@ -21,7 +21,9 @@ fn base_orders_text() -> String {
 }
 
 fn load(dir: &Path, tc: &TableConfig) -> LoadedTable {
-    load_table(dir, TableKind::Orders, tc, TZ, &Progress::hidden()).unwrap().unwrap()
+    load_table(dir, TableKind::Orders, tc, TZ, &Progress::hidden())
+        .unwrap()
+        .unwrap()
 }
 
 fn reference() -> DataFrame {
@@ -51,7 +53,11 @@ fn utf8_with_bom_matches() {
     let mut bytes = vec![0xEF, 0xBB, 0xBF];
     bytes.extend(base_orders_text().as_bytes());
     write(d.path(), "orders.csv", &bytes);
-    assert!(load(d.path(), &TableConfig::default()).data().equals_missing(&reference()));
+    assert!(
+        load(d.path(), &TableConfig::default())
+            .data()
+            .equals_missing(&reference())
+    );
 }
 
 #[test]
@@ -61,7 +67,10 @@ fn gbk_matches_when_the_config_says_gbk() {
     let (gbk, _, bad) = encoding_rs::GBK.encode(&text);
     assert!(!bad);
     write(d.path(), "orders.csv", &gbk);
-    let tc = TableConfig { encoding: Encoding::Gbk, ..TableConfig::default() };
+    let tc = TableConfig {
+        encoding: Encoding::Gbk,
+        ..TableConfig::default()
+    };
     assert!(load(d.path(), &tc).data().equals_missing(&reference()));
 }
 
@@ -71,31 +80,53 @@ fn gzip_matches() {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     enc.write_all(base_orders_text().as_bytes()).unwrap();
     write(d.path(), "orders.csv.gz", &enc.finish().unwrap());
-    assert!(load(d.path(), &TableConfig::default()).data().equals_missing(&reference()));
+    assert!(
+        load(d.path(), &TableConfig::default())
+            .data()
+            .equals_missing(&reference())
+    );
 }
 
 #[test]
 fn typed_parquet_matches() {
     let d = tempfile::tempdir().unwrap();
     let mut df = reference();
-    ParquetWriter::new(std::fs::File::create(d.path().join("orders.parquet")).unwrap()).finish(&mut df).unwrap();
-    assert!(load(d.path(), &TableConfig::default()).data().equals_missing(&reference()));
+    ParquetWriter::new(std::fs::File::create(d.path().join("orders.parquet")).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    assert!(
+        load(d.path(), &TableConfig::default())
+            .data()
+            .equals_missing(&reference())
+    );
 }
 
 #[test]
 fn all_text_parquet_with_naive_times_matches() {
     let d = tempfile::tempdir().unwrap();
     // As a spreadsheet tool writes it: every column text, times as local wall-clock strings.
-    let mut rows = base_orders_text().lines().skip(1).map(|l| l.split(',').map(str::to_string).collect::<Vec<_>>()).collect::<Vec<_>>();
-    let header: Vec<&str> = "order_id,line_no,merchant_id,sku,category,quantity,unit_price,ordered_at".split(',').collect();
+    let mut rows = base_orders_text()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect::<Vec<_>>())
+        .collect::<Vec<_>>();
+    let header: Vec<&str> = "order_id,line_no,merchant_id,sku,category,quantity,unit_price,ordered_at"
+        .split(',')
+        .collect();
     let cols: Vec<Column> = header
         .iter()
         .enumerate()
         .map(|(i, h)| StringChunked::from_iter_values((*h).into(), rows.iter_mut().map(|r| r[i].clone())).into_column())
         .collect();
     let mut df = DataFrame::new_infer_height(cols).unwrap();
-    ParquetWriter::new(std::fs::File::create(d.path().join("orders.parquet")).unwrap()).finish(&mut df).unwrap();
-    assert!(load(d.path(), &TableConfig::default()).data().equals_missing(&reference()));
+    ParquetWriter::new(std::fs::File::create(d.path().join("orders.parquet")).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    assert!(
+        load(d.path(), &TableConfig::default())
+            .data()
+            .equals_missing(&reference())
+    );
 }
 
 #[test]
@@ -106,9 +137,14 @@ fn folder_of_parts_matches() {
     let text = base_orders_text();
     let lines: Vec<&str> = text.lines().collect();
     // Part 1 as CSV, part 2 as gzip: a folder may mix formats.
-    write(&parts, "part-0001.csv", format!("{}\n{}\n{}\n", lines[0], lines[1], lines[2]).as_bytes());
+    write(
+        &parts,
+        "part-0001.csv",
+        format!("{}\n{}\n{}\n", lines[0], lines[1], lines[2]).as_bytes(),
+    );
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    enc.write_all(format!("{}\n{}\n{}\n{}\n", lines[0], lines[3], lines[4], lines[5]).as_bytes()).unwrap();
+    enc.write_all(format!("{}\n{}\n{}\n{}\n", lines[0], lines[3], lines[4], lines[5]).as_bytes())
+        .unwrap();
     write(&parts, "part-0002.csv.gz", &enc.finish().unwrap());
     write(&parts, ".hidden.csv", b"garbage");
     let t = load(d.path(), &TableConfig::default());
@@ -129,7 +165,11 @@ fn missing_line_numbers_count_up_in_file_order_within_each_order() {
         })
         .collect();
     write(d.path(), "orders.csv", text.as_bytes());
-    assert!(load(d.path(), &TableConfig::default()).data().equals_missing(&reference()));
+    assert!(
+        load(d.path(), &TableConfig::default())
+            .data()
+            .equals_missing(&reference())
+    );
 }
 
 #[test]
@@ -155,30 +195,86 @@ fn chinese_gbk_export_mapped_by_config_matches_the_canonical_cases() {
     let cfg_path = d.path().join("zh.toml");
     write(d.path(), "zh.toml", cfg_text.as_bytes());
     let cfg = Config::load(&cfg_path).unwrap();
-    let zh_cases = load_table(d.path(), TableKind::Cases, &cfg.table(TableKind::Cases), TZ, &Progress::hidden()).unwrap().unwrap();
-    let canonical = load_table(&common::data("base"), TableKind::Cases, &TableConfig::default(), TZ, &Progress::hidden())
-        .unwrap()
-        .unwrap();
+    let zh_cases = load_table(
+        d.path(),
+        TableKind::Cases,
+        &cfg.table(TableKind::Cases),
+        TZ,
+        &Progress::hidden(),
+    )
+    .unwrap()
+    .unwrap();
+    let canonical = load_table(
+        &common::data("base"),
+        TableKind::Cases,
+        &TableConfig::default(),
+        TZ,
+        &Progress::hidden(),
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(zh_cases.rows_rejected(), 0, "{:?}", zh_cases.rejects);
-    assert!(zh_cases.data().equals_missing(&canonical.data()), "{}\n{}", zh_cases.data(), canonical.data());
+    assert!(
+        zh_cases.data().equals_missing(&canonical.data()),
+        "{}\n{}",
+        zh_cases.data(),
+        canonical.data()
+    );
     let _ = Config::from_raw(RawConfig::default(), None, b"").unwrap();
 }
 
 #[test]
 fn a_source_file_can_be_loaded_directly() {
-    let f = SourceFile { path: common::data("base/orders.csv"), format: SourceFormat::Csv };
-    let t = load_files(TableKind::Orders, &[f], &TableConfig::default(), TZ, &Progress::hidden()).unwrap();
+    let f = SourceFile {
+        path: common::data("base/orders.csv"),
+        format: SourceFormat::Csv,
+    };
+    let t = load_files(
+        TableKind::Orders,
+        &[f],
+        &TableConfig::default(),
+        TZ,
+        &Progress::hidden(),
+    )
+    .unwrap();
     assert_eq!((t.rows_read(), t.rows_accepted(), t.rows_rejected()), (5, 5, 0));
 }
 
 #[test]
 fn convert_writes_a_parquet_copy_that_loads_to_the_same_frames() {
     let out = tempfile::tempdir().unwrap();
-    let o = common::aftersales(&["convert", "--data", common::data("base").to_str().unwrap(), "--out", out.path().join("pq").to_str().unwrap()]);
+    let o = common::aftersales(&[
+        "convert",
+        "--data",
+        common::data("base").to_str().unwrap(),
+        "--out",
+        out.path().join("pq").to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", common::stderr(&o));
-    for kind in [TableKind::Orders, TableKind::Cases, TableKind::Shipments, TableKind::Refunds] {
-        let csv = load_table(&common::data("base"), kind, &TableConfig::default(), TZ, &Progress::hidden()).unwrap().unwrap();
-        let pq = load_table(&out.path().join("pq"), kind, &TableConfig::default(), TZ, &Progress::hidden()).unwrap().unwrap();
+    for kind in [
+        TableKind::Orders,
+        TableKind::Cases,
+        TableKind::Shipments,
+        TableKind::Refunds,
+    ] {
+        let csv = load_table(
+            &common::data("base"),
+            kind,
+            &TableConfig::default(),
+            TZ,
+            &Progress::hidden(),
+        )
+        .unwrap()
+        .unwrap();
+        let pq = load_table(
+            &out.path().join("pq"),
+            kind,
+            &TableConfig::default(),
+            TZ,
+            &Progress::hidden(),
+        )
+        .unwrap()
+        .unwrap();
         assert!(pq.files[0].file.ends_with(".parquet"));
         assert!(csv.data().equals_missing(&pq.data()), "{}", kind.name());
     }

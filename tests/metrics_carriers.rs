@@ -31,17 +31,41 @@ use polars::prelude::*;
 fn monthly_rates_network_and_claims() {
     let out = run_pipeline(&data("metrics"));
     let cp = table(&out, "carrier_performance");
-    let r = |p: &str, carrier: &str, dir: &str| row(&cp, &[("period_kind", "month"), ("period", p), ("carrier", carrier), ("direction", dir)]);
+    let r = |p: &str, carrier: &str, dir: &str| {
+        row(
+            &cp,
+            &[
+                ("period_kind", "month"),
+                ("period", p),
+                ("carrier", carrier),
+                ("direction", dir),
+            ],
+        )
+    };
 
     let jt = r("2026-04", "极兔速递", "all");
     assert_eq!(
-        (jt["shipments"].as_str(), jt["delivered"].as_str(), jt["damaged"].as_str(), jt["lost"].as_str(), jt["returned_to_sender"].as_str()),
+        (
+            jt["shipments"].as_str(),
+            jt["delivered"].as_str(),
+            jt["damaged"].as_str(),
+            jt["lost"].as_str(),
+            jt["returned_to_sender"].as_str()
+        ),
         ("4", "3", "1", "0", "0")
     );
     assert_close(&jt, "damage_rate", 0.25);
     // Wilson for 1/4: centre (0.25 + z²/8)/(1 + z²/4) = 0.372476, half-width 0.326885 → [0.045592, 0.699361].
-    assert!((jt["damage_ci_low"].parse::<f64>().unwrap() - 0.045592).abs() < 1e-5, "{}", jt["damage_ci_low"]);
-    assert!((jt["damage_ci_high"].parse::<f64>().unwrap() - 0.699361).abs() < 1e-5, "{}", jt["damage_ci_high"]);
+    assert!(
+        (jt["damage_ci_low"].parse::<f64>().unwrap() - 0.045592).abs() < 1e-5,
+        "{}",
+        jt["damage_ci_low"]
+    );
+    assert!(
+        (jt["damage_ci_high"].parse::<f64>().unwrap() - 0.699361).abs() < 1e-5,
+        "{}",
+        jt["damage_ci_high"]
+    );
     assert_close(&jt, "loss_rate", 0.0);
     assert_eq!(jt["on_time_legs"], "4");
     assert_close(&jt, "on_time_rate", 0.75);
@@ -52,16 +76,33 @@ fn monthly_rates_network_and_claims() {
     assert_eq!(jt["claim_cost"], "20.00");
 
     let jt_fwd = r("2026-04", "极兔速递", "forward");
-    assert_eq!((jt_fwd["shipments"].as_str(), jt_fwd["damaged"].as_str(), jt_fwd["claim_cost"].as_str()), ("3", "1", "20.00"));
+    assert_eq!(
+        (
+            jt_fwd["shipments"].as_str(),
+            jt_fwd["damaged"].as_str(),
+            jt_fwd["claim_cost"].as_str()
+        ),
+        ("3", "1", "20.00")
+    );
     // April forward legs: S3, S4, S5, S13 → 1 damaged of 4.
     assert_close(&jt_fwd, "network_damage_rate", 0.25);
     let jt_ret = r("2026-04", "极兔速递", "return");
-    assert_eq!((jt_ret["shipments"].as_str(), jt_ret["claim_cost"].as_str()), ("1", "0.00"));
+    assert_eq!(
+        (jt_ret["shipments"].as_str(), jt_ret["claim_cost"].as_str()),
+        ("1", "0.00")
+    );
     assert_close(&jt_ret, "on_time_rate", 0.0);
 
     // A carrier with no damaged legs: 顺丰速运 in March.
     let sf = r("2026-03", "顺丰速运", "all");
-    assert_eq!((sf["shipments"].as_str(), sf["damaged"].as_str(), sf["on_time_legs"].as_str()), ("3", "0", "2"));
+    assert_eq!(
+        (
+            sf["shipments"].as_str(),
+            sf["damaged"].as_str(),
+            sf["on_time_legs"].as_str()
+        ),
+        ("3", "0", "2")
+    );
     assert_close(&sf, "damage_rate", 0.0);
     assert_close(&sf, "damage_ci_low", 0.0);
     assert_close(&sf, "on_time_rate", 0.5);
@@ -71,7 +112,15 @@ fn monthly_rates_network_and_claims() {
 
     // June: the lost parcel; no on-time legs at all, so no on-time rate.
     let zt = r("2026-06", "中通快递", "all");
-    assert_eq!((zt["shipments"].as_str(), zt["lost"].as_str(), zt["on_time_legs"].as_str(), zt["on_time_rate"].as_str()), ("1", "1", "0", "null"));
+    assert_eq!(
+        (
+            zt["shipments"].as_str(),
+            zt["lost"].as_str(),
+            zt["on_time_legs"].as_str(),
+            zt["on_time_rate"].as_str()
+        ),
+        ("1", "1", "0", "null")
+    );
     assert_close(&zt, "loss_rate", 1.0);
     assert_eq!(zt["claim_cost"], "20.00");
     // The in-transit leg S7 (May) is not counted: 中通快递 in May has S6 only.
@@ -84,14 +133,35 @@ fn monthly_rates_network_and_claims() {
 fn quarterly_rows_and_lanes() {
     let out = run_pipeline(&data("metrics"));
     let cp = table(&out, "carrier_performance");
-    let q2 = row(&cp, &[("period_kind", "quarter"), ("period", "2026Q2"), ("carrier", "中通快递"), ("direction", "all")]);
+    let q2 = row(
+        &cp,
+        &[
+            ("period_kind", "quarter"),
+            ("period", "2026Q2"),
+            ("carrier", "中通快递"),
+            ("direction", "all"),
+        ],
+    );
     // S13, S6, S8: 2 delivered, 1 lost.
-    assert_eq!((q2["shipments"].as_str(), q2["delivered"].as_str(), q2["lost"].as_str(), q2["claim_cost"].as_str()), ("3", "2", "1", "20.00"));
+    assert_eq!(
+        (
+            q2["shipments"].as_str(),
+            q2["delivered"].as_str(),
+            q2["lost"].as_str(),
+            q2["claim_cost"].as_str()
+        ),
+        ("3", "2", "1", "20.00")
+    );
     // Q2, all directions: 8 legs, 1 damaged.
     assert_close(&q2, "network_damage_rate", 0.125);
 
     let lanes = table(&out, "carrier_lanes");
-    let l = |q: &str, c: &str, o: &str, d: &str| row(&lanes, &[("quarter", q), ("carrier", c), ("origin_region", o), ("dest_region", d)]);
+    let l = |q: &str, c: &str, o: &str, d: &str| {
+        row(
+            &lanes,
+            &[("quarter", q), ("carrier", c), ("origin_region", o), ("dest_region", d)],
+        )
+    };
     let sf = l("2026Q1", "顺丰速运", "浙江", "上海");
     // S12, S1, S2: three on-time legs, S2 late.
     assert_eq!((sf["shipments"].as_str(), sf["on_time_legs"].as_str()), ("3", "3"));
@@ -119,9 +189,20 @@ fn planted_damage_prone_carrier_and_no_other_is_worse_than_network() {
         .filter(col("worse_than_network").and(col("period_kind").eq(lit("quarter"))))
         .collect()
         .unwrap();
-    assert!(str_col(&worse_q, "carrier").iter().all(|c| c == "极兔速递"), "{worse_q}");
+    assert!(
+        str_col(&worse_q, "carrier").iter().all(|c| c == "极兔速递"),
+        "{worse_q}"
+    );
     for q in ["2026Q1", "2026Q2", "2026Q3", "2026Q4"] {
-        let r = row(&cp, &[("period_kind", "quarter"), ("period", q), ("carrier", "极兔速递"), ("direction", "all")]);
+        let r = row(
+            &cp,
+            &[
+                ("period_kind", "quarter"),
+                ("period", q),
+                ("carrier", "极兔速递"),
+                ("direction", "all"),
+            ],
+        );
         assert_eq!(r["worse_than_network"], "true", "{q}: {r:?}");
     }
     // Months hold about 300 legs per carrier, so with 7 carriers × 12 months a fair carrier can cross the line by
@@ -130,11 +211,18 @@ fn planted_damage_prone_carrier_and_no_other_is_worse_than_network() {
     let worse_m = cp
         .clone()
         .lazy()
-        .filter(col("worse_than_network").and(col("period_kind").eq(lit("month"))).and(col("direction").eq(lit("all"))))
+        .filter(
+            col("worse_than_network")
+                .and(col("period_kind").eq(lit("month")))
+                .and(col("direction").eq(lit("all"))),
+        )
         .collect()
         .unwrap();
     let carriers = str_col(&worse_m, "carrier");
     let planted = carriers.iter().filter(|c| *c == "极兔速递").count();
     let others = carriers.len() - planted;
-    assert!(planted >= 6 && others <= 2, "极兔速递 {planted} months, others {others}: {worse_m}");
+    assert!(
+        planted >= 6 && others <= 2,
+        "极兔速递 {planted} months, others {others}: {worse_m}"
+    );
 }

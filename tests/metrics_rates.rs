@@ -30,7 +30,17 @@ fn fixture() -> tempfile::TempDir {
 fn platform_months_cohort_returns_by_order_date() {
     let out = fixture();
     let rr = table(&out, "return_rates");
-    let m = |p: &str| row(&rr, &[("period_kind", "month"), ("period", p), ("level", "platform"), ("key", "all")]);
+    let m = |p: &str| {
+        row(
+            &rr,
+            &[
+                ("period_kind", "month"),
+                ("period", p),
+                ("level", "platform"),
+                ("key", "all"),
+            ],
+        )
+    };
 
     // February: A10 only; its complaint C11 is a counted case, not a return.
     let feb = m("2026-02");
@@ -81,7 +91,14 @@ fn platform_months_cohort_returns_by_order_date() {
     assert_eq!(may["mature"], "false");
 
     let jun = m("2026-06");
-    assert_eq!((jun["units_sold"].as_str(), jun["orders_with_case"].as_str(), jun["refunded"].as_str()), ("1", "1", "20.00"));
+    assert_eq!(
+        (
+            jun["units_sold"].as_str(),
+            jun["orders_with_case"].as_str(),
+            jun["refunded"].as_str()
+        ),
+        ("1", "1", "20.00")
+    );
     assert_eq!(jun["mature"], "false");
 }
 
@@ -94,28 +111,74 @@ fn assert_close_tol(r: &std::collections::BTreeMap<String, String>, col: &str, w
 fn quarters_and_lower_levels() {
     let out = fixture();
     let rr = table(&out, "return_rates");
-    let q = |level: &str, key: &str, p: &str| row(&rr, &[("period_kind", "quarter"), ("period", p), ("level", level), ("key", key)]);
+    let q = |level: &str, key: &str, p: &str| {
+        row(
+            &rr,
+            &[
+                ("period_kind", "quarter"),
+                ("period", p),
+                ("level", level),
+                ("key", key),
+            ],
+        )
+    };
 
     // Q1 = February + March: 5 units, 3 returned, orders A10, A1, A2 all with cases.
     let q1 = q("platform", "all", "2026Q1");
-    assert_eq!((q1["units_sold"].as_str(), q1["units_returned"].as_str(), q1["orders"].as_str(), q1["orders_with_case"].as_str()), ("5", "3", "3", "3"));
+    assert_eq!(
+        (
+            q1["units_sold"].as_str(),
+            q1["units_returned"].as_str(),
+            q1["orders"].as_str(),
+            q1["orders_with_case"].as_str()
+        ),
+        ("5", "3", "3", "3")
+    );
     assert_eq!((q1["gmv"].as_str(), q1["refunded"].as_str()), ("450.50", "200.00"));
     assert_eq!(q1["mature"], "true");
     // Q2 = April + May + June: 15 units, 2 returned; 7 orders, of which A3, A4, A5, A9 have counted cases.
     let q2 = q("platform", "all", "2026Q2");
-    assert_eq!((q2["units_sold"].as_str(), q2["units_returned"].as_str(), q2["orders"].as_str(), q2["orders_with_case"].as_str()), ("15", "2", "7", "4"));
+    assert_eq!(
+        (
+            q2["units_sold"].as_str(),
+            q2["units_returned"].as_str(),
+            q2["orders"].as_str(),
+            q2["orders_with_case"].as_str()
+        ),
+        ("15", "2", "7", "4")
+    );
     assert_close(&q2, "after_sales_rate", 4.0 / 7.0);
     assert_eq!((q2["gmv"].as_str(), q2["refunded"].as_str()), ("3266.22", "1095.74"));
     assert_eq!(q2["mature"], "false");
 
     // Q2 by category: 数码 = A3, A4, A5, A9; 家居 = A6 (two lines), A8; 服装 = A7.
     let dm = q("category", "数码", "2026Q2");
-    assert_eq!((dm["units_sold"].as_str(), dm["units_returned"].as_str(), dm["orders"].as_str(), dm["orders_with_case"].as_str()), ("7", "2", "4", "4"));
+    assert_eq!(
+        (
+            dm["units_sold"].as_str(),
+            dm["units_returned"].as_str(),
+            dm["orders"].as_str(),
+            dm["orders_with_case"].as_str()
+        ),
+        ("7", "2", "4", "4")
+    );
     assert_eq!((dm["gmv"].as_str(), dm["refunded"].as_str()), ("3079.97", "1039.99"));
     let jj = q("category", "家居", "2026Q2");
-    assert_eq!((jj["units_sold"].as_str(), jj["orders"].as_str(), jj["orders_with_case"].as_str(), jj["gmv"].as_str(), jj["refunded"].as_str()), ("6", "2", "0", "85.25", "5.25"));
+    assert_eq!(
+        (
+            jj["units_sold"].as_str(),
+            jj["orders"].as_str(),
+            jj["orders_with_case"].as_str(),
+            jj["gmv"].as_str(),
+            jj["refunded"].as_str()
+        ),
+        ("6", "2", "0", "85.25", "5.25")
+    );
     let fz = q("category", "服装", "2026Q2");
-    assert_eq!((fz["units_sold"].as_str(), fz["gmv"].as_str(), fz["refunded"].as_str()), ("2", "101.00", "50.50"));
+    assert_eq!(
+        (fz["units_sold"].as_str(), fz["gmv"].as_str(), fz["refunded"].as_str()),
+        ("2", "101.00", "50.50")
+    );
 
     // Merchants in Q2: M1 has only A7; M2 = 数码; M3 = 家居.
     assert_eq!(q("merchant", "M1", "2026Q2")["units_sold"], "2");
@@ -124,7 +187,16 @@ fn quarters_and_lower_levels() {
 
     // SKUs in Q1: K1 = A10#1 (1) + A1#1 (2) + A2#1 (1), 2 returned; K2 = A1#2, 1 of 1 returned.
     let k1 = q("sku", "K1", "2026Q1");
-    assert_eq!((k1["units_sold"].as_str(), k1["units_returned"].as_str(), k1["orders"].as_str(), k1["gmv"].as_str(), k1["refunded"].as_str()), ("4", "2", "3", "400.00", "200.00"));
+    assert_eq!(
+        (
+            k1["units_sold"].as_str(),
+            k1["units_returned"].as_str(),
+            k1["orders"].as_str(),
+            k1["gmv"].as_str(),
+            k1["refunded"].as_str()
+        ),
+        ("4", "2", "3", "400.00", "200.00")
+    );
     let k2 = q("sku", "K2", "2026Q1");
     assert_close(&k2, "return_rate", 1.0);
     // Wilson for 1/1: low = 1/(1 + z²) = 0.206549; the interval is not the degenerate [1, 1].
@@ -140,19 +212,47 @@ fn reason_breakdown_by_opening_period_with_responsibility() {
     let out = fixture();
     let rb = table(&out, "reason_breakdown");
     let r = |kind: &str, p: &str, level: &str, key: &str, reason: &str| {
-        row(&rb, &[("period_kind", kind), ("period", p), ("level", level), ("key", key), ("reason_code", reason)])
+        row(
+            &rb,
+            &[
+                ("period_kind", kind),
+                ("period", p),
+                ("level", level),
+                ("key", key),
+                ("reason_code", reason),
+            ],
+        )
     };
     // March openings: C1 (size_fit, 2 units) and C11 (late_delivery): two cases, half each.
     let a = r("month", "2026-03", "platform", "all", "size_fit");
-    assert_eq!((a["cases"].as_str(), a["units"].as_str(), a["responsibility"].as_str()), ("1", "2", "buyer"));
+    assert_eq!(
+        (a["cases"].as_str(), a["units"].as_str(), a["responsibility"].as_str()),
+        ("1", "2", "buyer")
+    );
     assert_close(&a, "share", 0.5);
-    assert_eq!(r("month", "2026-03", "platform", "all", "late_delivery")["responsibility"], "carrier");
+    assert_eq!(
+        r("month", "2026-03", "platform", "all", "late_delivery")["responsibility"],
+        "carrier"
+    );
     // April openings: C2, C3, C4, C5, C6 (C7 is cancelled): quality_defect = C2 (1 unit) + C5 (3 units).
     let q = r("month", "2026-04", "platform", "all", "quality_defect");
-    assert_eq!((q["cases"].as_str(), q["units"].as_str(), q["responsibility"].as_str()), ("2", "4", "merchant"));
+    assert_eq!(
+        (q["cases"].as_str(), q["units"].as_str(), q["responsibility"].as_str()),
+        ("2", "4", "merchant")
+    );
     assert_close(&q, "share", 0.4);
-    assert_eq!(count_rows(&rb, &[("period_kind", "month"), ("period", "2026-04"), ("level", "platform")]), 4);
-    assert_eq!(count_rows(&rb, &[("reason_code", "wrong_item")]), 0, "the cancelled case C7 is not counted");
+    assert_eq!(
+        count_rows(
+            &rb,
+            &[("period_kind", "month"), ("period", "2026-04"), ("level", "platform")]
+        ),
+        4
+    );
+    assert_eq!(
+        count_rows(&rb, &[("reason_code", "wrong_item")]),
+        0,
+        "the cancelled case C7 is not counted"
+    );
     // May: C8's sku is not on its order, so its category is unknown and its merchant is its own (M1).
     let u = r("month", "2026-05", "category", "(unknown)", "size_fit");
     assert_eq!(u["cases"], "1");
@@ -160,8 +260,15 @@ fn reason_breakdown_by_opening_period_with_responsibility() {
     assert_eq!(r("month", "2026-05", "merchant", "M1", "size_fit")["cases"], "1");
     assert_eq!(r("month", "2026-05", "category", "数码", "other")["cases"], "1");
     // Q2: C2..C6, C8, C9, C10 = 8 cases; quality_defect 2 of them.
-    assert_close(&r("quarter", "2026Q2", "platform", "all", "quality_defect"), "share", 0.25);
-    assert_eq!(r("quarter", "2026Q2", "merchant", "M2", "lost_in_transit")["responsibility"], "carrier");
+    assert_close(
+        &r("quarter", "2026Q2", "platform", "all", "quality_defect"),
+        "share",
+        0.25,
+    );
+    assert_eq!(
+        r("quarter", "2026Q2", "merchant", "M2", "lost_in_transit")["responsibility"],
+        "carrier"
+    );
 }
 
 #[test]
@@ -175,6 +282,15 @@ fn responsibility_follows_the_config() {
     .unwrap();
     let out = run_pipeline(d.path());
     let rb = table(&out, "reason_breakdown");
-    let late = row(&rb, &[("period_kind", "month"), ("period", "2026-03"), ("level", "platform"), ("key", "all"), ("reason_code", "late_delivery")]);
+    let late = row(
+        &rb,
+        &[
+            ("period_kind", "month"),
+            ("period", "2026-03"),
+            ("level", "platform"),
+            ("key", "all"),
+            ("reason_code", "late_delivery"),
+        ],
+    );
     assert_eq!(late["responsibility"], "merchant");
 }

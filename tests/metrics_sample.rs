@@ -34,7 +34,11 @@ fn levels_add_up_to_the_platform() {
             for p in periods {
                 let platform = sums[&(p.clone(), "platform".to_string())];
                 for level in ["category", "merchant", "sku"] {
-                    assert_eq!(sums[&(p.clone(), level.to_string())], platform, "{kind} {p} {value}: {level} vs platform");
+                    assert_eq!(
+                        sums[&(p.clone(), level.to_string())],
+                        platform,
+                        "{kind} {p} {value}: {level} vs platform"
+                    );
                 }
             }
         }
@@ -63,24 +67,36 @@ fn csv_column(path: &str, names: &[&str]) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(repo().join(path)).unwrap();
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let idx: Vec<usize> = names.iter().map(|n| header.iter().position(|h| h == n).unwrap()).collect();
-    lines.map(|l| {
-        let f: Vec<&str> = l.split(',').collect();
-        idx.iter().map(|i| f[*i].to_string()).collect()
-    })
-    .collect()
+    let idx: Vec<usize> = names
+        .iter()
+        .map(|n| header.iter().position(|h| h == n).unwrap())
+        .collect();
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            idx.iter().map(|i| f[*i].to_string()).collect()
+        })
+        .collect()
 }
 
 #[test]
 fn money_adds_up_to_the_cent() {
     let rr = sample_table("return_rates");
-    let gmv_months: i128 = sums_by_level(&rr, "month", "gmv").iter().filter(|((_, l), _)| l == "platform").map(|(_, v)| v).sum();
+    let gmv_months: i128 = sums_by_level(&rr, "month", "gmv")
+        .iter()
+        .filter(|((_, l), _)| l == "platform")
+        .map(|(_, v)| v)
+        .sum();
     let gmv_csv: i128 = csv_column("sample_data/orders.csv", &["quantity", "unit_price"])
         .iter()
         .map(|r| r[0].parse::<i128>().unwrap() * cents(&r[1]))
         .sum();
     assert_eq!(gmv_months, gmv_csv);
-    let gmv_quarters: i128 = sums_by_level(&rr, "quarter", "gmv").iter().filter(|((_, l), _)| l == "platform").map(|(_, v)| v).sum();
+    let gmv_quarters: i128 = sums_by_level(&rr, "quarter", "gmv")
+        .iter()
+        .filter(|((_, l), _)| l == "platform")
+        .map(|(_, v)| v)
+        .sum();
     assert_eq!(gmv_quarters, gmv_csv);
 
     // Every completed refund in the sample belongs to a known order, so all of them are in `refunded`.
@@ -89,7 +105,11 @@ fn money_adds_up_to_the_cent() {
         .filter(|r| r[1] == "completed")
         .map(|r| cents(&r[0]))
         .sum();
-    let refunded: i128 = sums_by_level(&rr, "month", "refunded").iter().filter(|((_, l), _)| l == "platform").map(|(_, v)| v).sum();
+    let refunded: i128 = sums_by_level(&rr, "month", "refunded")
+        .iter()
+        .filter(|((_, l), _)| l == "platform")
+        .map(|(_, v)| v)
+        .sum();
     assert_eq!(refunded, refunded_csv);
     // Decimal all the way: the Parquet column is a decimal with 2 fraction digits, not a float.
     assert_eq!(rr.schema().get("gmv"), Some(&DataType::Decimal(38, 2)));
@@ -99,7 +119,10 @@ fn money_adds_up_to_the_cent() {
 fn rejected_and_cancelled_requests_are_not_returns() {
     // Σ units_returned over platform months = Σ over return/exchange cases that are not cancelled and not rejected,
     // capped per line — computed here from the CSV text.
-    let cases = csv_column("sample_data/cases.csv", &["order_id", "sku", "case_type", "decision", "status", "quantity"]);
+    let cases = csv_column(
+        "sample_data/cases.csv",
+        &["order_id", "sku", "case_type", "decision", "status", "quantity"],
+    );
     let orders = csv_column("sample_data/orders.csv", &["order_id", "sku", "quantity", "line_no"]);
     let mut line_qty: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
     for o in &orders {
@@ -118,6 +141,10 @@ fn rejected_and_cancelled_requests_are_not_returns() {
     }
     let expected: i64 = returned.iter().map(|(k, v)| (*v).min(line_qty[k].1)).sum();
     let rr = sample_table("return_rates");
-    let got: i128 = sums_by_level(&rr, "month", "units_returned").iter().filter(|((_, l), _)| l == "platform").map(|(_, v)| v).sum();
+    let got: i128 = sums_by_level(&rr, "month", "units_returned")
+        .iter()
+        .filter(|((_, l), _)| l == "platform")
+        .map(|(_, v)| v)
+        .sum();
     assert_eq!(got / 100, expected as i128);
 }

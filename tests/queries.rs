@@ -8,13 +8,28 @@ use common::*;
 fn query(file: &str, data: &std::path::Path) -> polars::prelude::DataFrame {
     let out = tempfile::tempdir().unwrap();
     let target = out.path().join("q.parquet");
-    let o = aftersales(&["query", repo().join("queries").join(file).to_str().unwrap(), "--data", data.to_str().unwrap(), "--out", target.to_str().unwrap()]);
+    let o = aftersales(&[
+        "query",
+        repo().join("queries").join(file).to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        target.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     read_parquet(&target)
 }
 
 fn f64s(df: &polars::prelude::DataFrame, c: &str) -> Vec<Option<f64>> {
-    df.column(c).unwrap().as_materialized_series().cast(&polars::prelude::DataType::Float64).unwrap().f64().unwrap().iter().collect()
+    df.column(c)
+        .unwrap()
+        .as_materialized_series()
+        .cast(&polars::prelude::DataType::Float64)
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .collect()
 }
 
 #[test]
@@ -24,7 +39,12 @@ fn every_query_has_its_header() {
     for q in &files {
         assert_eq!(q.missing_header_fields(), Vec::<&str>::new(), "{}", q.path.display());
         let name = q.header.iter().find(|(k, _)| k == "name").map(|(_, v)| v.as_str());
-        assert_eq!(name, Some(q.name.as_str()), "{}: the header's name must be the file's", q.path.display());
+        assert_eq!(
+            name,
+            Some(q.name.as_str()),
+            "{}: the header's name must be the file's",
+            q.path.display()
+        );
     }
     assert!(files.iter().filter(|q| q.is_check()).count() >= 2);
 }
@@ -34,9 +54,22 @@ fn exchange_vs_refund_share_on_the_fixture() {
     // Counted cases of tests/data/metrics: returns C1, C3 (rejected, still a counted case), C5, C8, C9; one each of
     // exchange (C2), refund_only (C4), damage_claim (C6), loss_claim (C10), complaint (C11); C7 is cancelled.
     let df = query("exchange_vs_refund_share.sql", &data("metrics"));
-    assert_eq!(str_col(&df, "case_type"), ["return", "complaint", "damage_claim", "exchange", "loss_claim", "refund_only"]);
+    assert_eq!(
+        str_col(&df, "case_type"),
+        [
+            "return",
+            "complaint",
+            "damage_claim",
+            "exchange",
+            "loss_claim",
+            "refund_only"
+        ]
+    );
     assert_eq!(str_col(&df, "cases"), ["5", "1", "1", "1", "1", "1"]);
-    assert_eq!(f64s(&df, "share"), [Some(0.5), Some(0.1), Some(0.1), Some(0.1), Some(0.1), Some(0.1)]);
+    assert_eq!(
+        f64s(&df, "share"),
+        [Some(0.5), Some(0.1), Some(0.1), Some(0.1), Some(0.1), Some(0.1)]
+    );
 }
 
 #[test]
@@ -56,9 +89,18 @@ fn top_reasons_by_category_keeps_ties() {
     // one case each, all rank 1; Q2 服装: C2, C3; Q2 (unknown): C8.
     let df = query("top_reasons_by_category.sql", &data("metrics"));
     assert_eq!(df.height(), 10);
-    assert_eq!(count_rows(&df, &[("quarter", "2026Q2"), ("category", "数码"), ("reason_rank", "1")]), 5);
+    assert_eq!(
+        count_rows(
+            &df,
+            &[("quarter", "2026Q2"), ("category", "数码"), ("reason_rank", "1")]
+        ),
+        5
+    );
     assert_eq!(count_rows(&df, &[("quarter", "2026Q1"), ("category", "服装")]), 2);
-    assert_eq!(row(&df, &[("quarter", "2026Q2"), ("category", "(unknown)")])["reason_code"], "size_fit");
+    assert_eq!(
+        row(&df, &[("quarter", "2026Q2"), ("category", "(unknown)")])["reason_code"],
+        "size_fit"
+    );
 }
 
 #[test]
@@ -67,10 +109,24 @@ fn refund_completion_time_on_the_sla_fixture() {
     // F8 invalid → 6 refunds, 3 finished or late, median 7, on time 2 of 3. M2: F7 unpaid past its deadline.
     let df = query("refund_completion_time.sql", &data("sla"));
     let m1 = row(&df, &[("quarter", "2026Q1"), ("merchant_id", "M1")]);
-    assert_eq!((m1["refunds"].as_str(), m1["refunds_finished_or_late"].as_str(), m1["median_working_days"].as_str()), ("6", "3", "7.0"));
+    assert_eq!(
+        (
+            m1["refunds"].as_str(),
+            m1["refunds_finished_or_late"].as_str(),
+            m1["median_working_days"].as_str()
+        ),
+        ("6", "3", "7.0")
+    );
     assert_close(&m1, "on_time_share", 2.0 / 3.0);
     let m2 = row(&df, &[("quarter", "2026Q1"), ("merchant_id", "M2")]);
-    assert_eq!((m2["refunds"].as_str(), m2["median_working_days"].as_str(), m2["on_time_share"].as_str()), ("1", "null", "0.0"));
+    assert_eq!(
+        (
+            m2["refunds"].as_str(),
+            m2["median_working_days"].as_str(),
+            m2["on_time_share"].as_str()
+        ),
+        ("1", "null", "0.0")
+    );
 }
 
 #[test]
@@ -92,14 +148,25 @@ fn merchants_close_to_badge_missed_exactly_one_criterion() {
     let b = sample_table("badges");
     let expected = (0..b.height())
         .filter(|&i| {
-            let r = row(&b, &[("quarter", &str_col(&b, "quarter")[i]), ("merchant_id", &str_col(&b, "merchant_id")[i])]);
-            r["status"] == "not_awarded" && r["failed_criteria"].matches("\", \"").count() == 0 && r["failed_criteria"] != "[]"
+            let r = row(
+                &b,
+                &[
+                    ("quarter", &str_col(&b, "quarter")[i]),
+                    ("merchant_id", &str_col(&b, "merchant_id")[i]),
+                ],
+            );
+            r["status"] == "not_awarded"
+                && r["failed_criteria"].matches("\", \"").count() == 0
+                && r["failed_criteria"] != "[]"
         })
         .count();
     assert_eq!(df.height(), expected);
     assert!(df.height() > 0);
     let gaps = df.column("gaps").unwrap();
-    assert_eq!(gaps.dtype(), &polars::prelude::DataType::List(Box::new(polars::prelude::DataType::String)));
+    assert_eq!(
+        gaps.dtype(),
+        &polars::prelude::DataType::List(Box::new(polars::prelude::DataType::String))
+    );
 }
 
 #[test]
@@ -107,7 +174,11 @@ fn carriers_by_lane_keeps_lanes_with_enough_legs() {
     let df = query("carriers_by_lane.sql", &repo().join("sample_data"));
     assert!(df.height() > 0);
     assert!(f64s(&df, "shipments").iter().all(|s| s.unwrap() >= 30.0));
-    assert_eq!(query("carriers_by_lane.sql", &data("metrics")).height(), 0, "the fixture has no lane with 30 legs");
+    assert_eq!(
+        query("carriers_by_lane.sql", &data("metrics")).height(),
+        0,
+        "the fixture has no lane with 30 legs"
+    );
 }
 
 #[test]
@@ -115,7 +186,15 @@ fn checks_pass_on_clean_data_and_return_offending_rows() {
     let d = tempfile::tempdir().unwrap();
     copy_dir(&data("metrics"), d.path());
     let out = tempfile::tempdir().unwrap();
-    let o = aftersales(&["run", "--data", d.path().to_str().unwrap(), "--out", out.path().join("o").to_str().unwrap(), "--queries", repo().join("queries").to_str().unwrap()]);
+    let o = aftersales(&[
+        "run",
+        "--data",
+        d.path().to_str().unwrap(),
+        "--out",
+        out.path().join("o").to_str().unwrap(),
+        "--queries",
+        repo().join("queries").to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let run = run_json(&out.path().join("o"));
     assert_eq!(run["checks"]["check_refund_exceeds_order_line"], 0);
@@ -123,7 +202,9 @@ fn checks_pass_on_clean_data_and_return_offending_rows() {
     assert!(out.path().join("o/queries/quality_refund_rate.parquet").is_file());
 
     // R1 pays 200.01 for a line worth 200.00; C1 closes an hour before it opened.
-    let refunds = std::fs::read_to_string(d.path().join("refunds.csv")).unwrap().replace("R1,C1,A1,M1,200.00", "R1,C1,A1,M1,200.01");
+    let refunds = std::fs::read_to_string(d.path().join("refunds.csv"))
+        .unwrap()
+        .replace("R1,C1,A1,M1,200.00", "R1,C1,A1,M1,200.01");
     std::fs::write(d.path().join("refunds.csv"), refunds).unwrap();
     let cases = std::fs::read_to_string(d.path().join("cases.csv")).unwrap();
     let cases: String = cases
@@ -136,7 +217,15 @@ fn checks_pass_on_clean_data_and_return_offending_rows() {
         })
         .collect();
     std::fs::write(d.path().join("cases.csv"), cases).unwrap();
-    let o = aftersales(&["run", "--data", d.path().to_str().unwrap(), "--out", out.path().join("o").to_str().unwrap(), "--queries", repo().join("queries").to_str().unwrap()]);
+    let o = aftersales(&[
+        "run",
+        "--data",
+        d.path().to_str().unwrap(),
+        "--out",
+        out.path().join("o").to_str().unwrap(),
+        "--queries",
+        repo().join("queries").to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let run = run_json(&out.path().join("o"));
     assert_eq!(run["checks"]["check_refund_exceeds_order_line"], 1);
@@ -156,13 +245,24 @@ fn a_broken_query_names_the_file_the_line_and_the_tables() {
     assert!(err.contains("broken.sql line 3: the query failed"), "{err}");
     assert!(err.contains("colour"), "{err}");
     assert!(err.contains("Tables and columns you can use:"), "{err}");
-    assert!(err.contains("  orders(order_id, line_no, merchant_id, sku, category, quantity, unit_price, ordered_at)"), "{err}");
+    assert!(
+        err.contains("  orders(order_id, line_no, merchant_id, sku, category, quantity, unit_price, ordered_at)"),
+        "{err}"
+    );
     assert!(err.contains("  badges(quarter, merchant_id"), "{err}");
     // A run with a broken query fails and leaves no output.
     let qdir = d.path().join("q");
     std::fs::create_dir(&qdir).unwrap();
     std::fs::copy(&sql, qdir.join("broken.sql")).unwrap();
-    let o = aftersales(&["run", "--data", data("base").to_str().unwrap(), "--out", d.path().join("out").to_str().unwrap(), "--queries", qdir.to_str().unwrap()]);
+    let o = aftersales(&[
+        "run",
+        "--data",
+        data("base").to_str().unwrap(),
+        "--out",
+        d.path().join("out").to_str().unwrap(),
+        "--queries",
+        qdir.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(!d.path().join("out").exists());
 }
@@ -192,7 +292,14 @@ fn dispute_refund_rate_on_a_fixture_with_disputes() {
     std::fs::write(d.path().join("cases.csv"), cases).unwrap();
     let df = query("dispute_refund_rate.sql", d.path());
     let m2 = row(&df, &[("quarter", "2026Q2"), ("merchant_id", "M2")]);
-    assert_eq!((m2["counted_cases"].as_str(), m2["disputes"].as_str(), m2["buyer_favoured"].as_str()), ("5", "1", "1"));
+    assert_eq!(
+        (
+            m2["counted_cases"].as_str(),
+            m2["disputes"].as_str(),
+            m2["buyer_favoured"].as_str()
+        ),
+        ("5", "1", "1")
+    );
     assert_close(&m2, "dispute_rate", 0.2);
     assert_close(&m2, "dispute_refund_rate", 0.2);
     assert_close(&m2, "platform_dispute_rate", 0.125);

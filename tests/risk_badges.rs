@@ -51,7 +51,9 @@ struct Fixture {
 }
 
 fn ts(day: chrono::NaiveDate, hour: i64) -> String {
-    (day.and_hms_opt(0, 0, 0).unwrap() + chrono::Duration::hours(hour)).format("%Y-%m-%d %H:%M:%S").to_string()
+    (day.and_hms_opt(0, 0, 0).unwrap() + chrono::Duration::hours(hour))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 impl Fixture {
@@ -63,7 +65,19 @@ impl Fixture {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn case(&mut self, order: &str, sku: &str, merchant: &str, reason: &str, opened: &str, ack: &str, resp: &str, esc: &str, outcome: &str, sat: &str) -> String {
+    fn case(
+        &mut self,
+        order: &str,
+        sku: &str,
+        merchant: &str,
+        reason: &str,
+        opened: &str,
+        ack: &str,
+        resp: &str,
+        esc: &str,
+        outcome: &str,
+        sat: &str,
+    ) -> String {
         self.n_cases += 1;
         let id = format!("C{}", self.n_cases);
         let resolved = if outcome.is_empty() { "" } else { opened };
@@ -87,7 +101,13 @@ struct Badge {
 }
 
 fn build() -> tempfile::TempDir {
-    let mut f = Fixture { orders: LINE_HDR.into(), cases: CASE_HDR.into(), refunds: REFUND_HDR.into(), n_orders: 0, n_cases: 0 };
+    let mut f = Fixture {
+        orders: LINE_HDR.into(),
+        cases: CASE_HDR.into(),
+        refunds: REFUND_HDR.into(),
+        n_orders: 0,
+        n_cases: 0,
+    };
     let monday = |w: i64| chrono::NaiveDate::from_ymd_opt(2025, 12, 29).unwrap() + chrono::Duration::days(7 * (w - 1));
     let spike_week = |f: &mut Fixture, m: &str, w: i64, lines: usize, early: usize, late: usize| {
         let wed = monday(w) + chrono::Duration::days(2);
@@ -98,7 +118,18 @@ fn build() -> tempfile::TempDir {
             if i < early + late {
                 // Acknowledged after 1 hour and answered after 2: these merchants' service is fine.
                 let day = wed + chrono::Duration::days(days);
-                f.case(&o, &sku, m, "quality_defect", &ts(day, 12), &ts(day, 13), &ts(day, 14), "", "", "");
+                f.case(
+                    &o,
+                    &sku,
+                    m,
+                    "quality_defect",
+                    &ts(day, 12),
+                    &ts(day, 13),
+                    &ts(day, 14),
+                    "",
+                    "",
+                    "",
+                );
             }
         }
     };
@@ -117,24 +148,62 @@ fn build() -> tempfile::TempDir {
     spike_week(&mut f, "MU", 9, 40, 9, 0);
     spike_week(&mut f, "MX", 10, 100, 30, 0);
 
-    let gold = Badge { units: 250, ratings: 12, rating: 5, ..Default::default() };
+    let gold = Badge {
+        units: 250,
+        ratings: 12,
+        rating: 5,
+        ..Default::default()
+    };
     let merchants: Vec<(&str, Badge)> = vec![
         ("G", gold),
         ("FA", Badge { late_acks: 3, ..gold }),
-        ("FR", Badge { late_responses: 3, ..gold }),
-        ("FP", Badge { late_refunds: 1, ..gold }),
+        (
+            "FR",
+            Badge {
+                late_responses: 3,
+                ..gold
+            },
+        ),
+        (
+            "FP",
+            Badge {
+                late_refunds: 1,
+                ..gold
+            },
+        ),
         ("FD", Badge { disputes: 2, ..gold }),
-        ("FL", Badge { buyer_favoured: 1, ..gold }),
+        (
+            "FL",
+            Badge {
+                buyer_favoured: 1,
+                ..gold
+            },
+        ),
         ("FS", Badge { rating: 4, ..gold }),
         ("AL", Badge { disputes: 1, ..gold }),
-        ("CR", Badge { carrier_disputes: 2, ..gold }),
+        (
+            "CR",
+            Badge {
+                carrier_disputes: 2,
+                ..gold
+            },
+        ),
         ("LV", Badge { units: 150, ..gold }),
-        ("FEW", Badge { ratings: 5, rating: 1, ..gold }),
+        (
+            "FEW",
+            Badge {
+                ratings: 5,
+                rating: 1,
+                ..gold
+            },
+        ),
     ];
     let sold = chrono::NaiveDate::from_ymd_opt(2026, 1, 10).unwrap();
     let opened0 = chrono::NaiveDate::from_ymd_opt(2026, 2, 2).unwrap();
     for (m, b) in merchants {
-        let orders: Vec<String> = (0..b.units).map(|_| f.line(m, &format!("S{m}"), "B", &ts(sold, 10))).collect();
+        let orders: Vec<String> = (0..b.units)
+            .map(|_| f.line(m, &format!("S{m}"), "B", &ts(sold, 10)))
+            .collect();
         #[allow(clippy::needless_range_loop)]
         for i in 0..30 {
             let h = 10 + i as i64;
@@ -150,18 +219,42 @@ fn build() -> tempfile::TempDir {
             } else {
                 (String::new(), "", "size_fit")
             };
-            let sat = if i < b.ratings { b.rating.to_string() } else { String::new() };
-            let c = f.case(&orders[i], &format!("S{m}"), m, reason, &opened, &ack, &resp, &esc, outcome, &sat);
+            let sat = if i < b.ratings {
+                b.rating.to_string()
+            } else {
+                String::new()
+            };
+            let c = f.case(
+                &orders[i],
+                &format!("S{m}"),
+                m,
+                reason,
+                &opened,
+                &ack,
+                &resp,
+                &esc,
+                outcome,
+                &sat,
+            );
             let approved = ts(opened0, h + 3);
             let paid = ts(opened0, h + 3 + if i < b.late_refunds { 20 * 24 } else { 24 });
-            writeln!(f.refunds, "R{c},{c},{},{m},10.00,{approved},{paid},completed", orders[i]).unwrap();
+            writeln!(
+                f.refunds,
+                "R{c},{c},{},{m},10.00,{approved},{paid},completed",
+                orders[i]
+            )
+            .unwrap();
         }
     }
     let d = tempfile::tempdir().unwrap();
     std::fs::write(d.path().join("orders.csv"), &f.orders).unwrap();
     std::fs::write(d.path().join("cases.csv"), &f.cases).unwrap();
     std::fs::write(d.path().join("refunds.csv"), &f.refunds).unwrap();
-    std::fs::write(d.path().join("shipments.csv"), "shipment_id,order_id,case_id,direction,carrier,shipped_at,outcome\n").unwrap();
+    std::fs::write(
+        d.path().join("shipments.csv"),
+        "shipment_id,order_id,case_id,direction,carrier,shipped_at,outcome\n",
+    )
+    .unwrap();
     std::fs::write(
         d.path().join("aftersales.toml"),
         "timezone = \"Asia/Shanghai\"\nas_of = \"2026-03-16 00:00:00\"\nmax_reject_rate = 0.0\n",
@@ -189,12 +282,23 @@ fn spike_evidence_for_week_9() {
     let e = t("spike_evaluation");
     let w = |m: &str| row(&e, &[("level", "merchant"), ("key", m), ("period", "2026-W09")]);
     let mx = w("MX");
-    assert_eq!((mx["n_t"].as_str(), mx["r_t"].as_str(), mx["r_b"].as_str(), mx["n_b"].as_str()), ("100", "20", "40", "800"));
+    assert_eq!(
+        (
+            mx["n_t"].as_str(),
+            mx["r_t"].as_str(),
+            mx["r_b"].as_str(),
+            mx["n_b"].as_str()
+        ),
+        ("100", "20", "40", "800")
+    );
     assert_close(&mx, "p_c", 0.05);
     assert_close(&mx, "p0", 0.05);
     assert!((mx["z"].parse::<f64>().unwrap() - 6.8825).abs() < 1e-4, "{}", mx["z"]);
     assert_close(&mx, "lift", 4.0);
-    assert_eq!((mx["flagged"].as_str(), mx["severity"].as_str(), mx["category"].as_str()), ("true", "high", "C"));
+    assert_eq!(
+        (mx["flagged"].as_str(), mx["severity"].as_str(), mx["category"].as_str()),
+        ("true", "high", "C")
+    );
     let mw = w("MW");
     assert!((mw["z"].parse::<f64>().unwrap() - 3.2118).abs() < 1e-4);
     assert_eq!((mw["flagged"].as_str(), mw["severity"].as_str()), ("true", "medium"));
@@ -214,15 +318,28 @@ fn spike_evidence_for_week_9() {
     assert_eq!(my["flagged"], "false");
     let mt = w("MT");
     assert!((mt["z"].parse::<f64>().unwrap() - 5.8038).abs() < 1e-4, "{}", mt["z"]);
-    assert_eq!((mt["r_t"].as_str(), mt["flagged"].as_str(), mt["severity"].as_str()), ("10", "true", "high"));
+    assert_eq!(
+        (mt["r_t"].as_str(), mt["flagged"].as_str(), mt["severity"].as_str()),
+        ("10", "true", "high")
+    );
     let mu = w("MU");
     assert!((mu["z"].parse::<f64>().unwrap() - 5.0783).abs() < 1e-4, "{}", mu["z"]);
     assert_eq!(mu["flagged"], "false", "9 returns are one below the minimum count");
     // W10 is not mature at as_of; W01 has no category history to compare with.
-    assert_eq!(count_rows(&e, &[("level", "merchant"), ("key", "MX"), ("period", "2026-W10")]), 0);
-    assert_eq!(count_rows(&e, &[("level", "merchant"), ("key", "MX"), ("period", "2026-W01")]), 0);
+    assert_eq!(
+        count_rows(&e, &[("level", "merchant"), ("key", "MX"), ("period", "2026-W10")]),
+        0
+    );
+    assert_eq!(
+        count_rows(&e, &[("level", "merchant"), ("key", "MX"), ("period", "2026-W01")]),
+        0
+    );
     // W02: one week of history (5/100) and the category's (25/500): p0 = (5 + 25) / (100 + 500) = 0.05.
-    assert_close(&row(&e, &[("level", "merchant"), ("key", "MY"), ("period", "2026-W02")]), "p0", 0.05);
+    assert_close(
+        &row(&e, &[("level", "merchant"), ("key", "MY"), ("period", "2026-W02")]),
+        "p0",
+        0.05,
+    );
 }
 
 #[test]
@@ -230,8 +347,15 @@ fn flags_carry_their_evidence_and_a_reason() {
     let f = t("risk_flags");
     let keys: Vec<String> = str_col(&f, "key");
     // Merchant and SKU levels: MX / SMX and MT / SMT high, MW / SMW medium; nothing else in any week.
-    let mut got: Vec<(String, String, String)> =
-        (0..f.height()).map(|i| (str_col(&f, "level")[i].clone(), keys[i].clone(), str_col(&f, "severity")[i].clone())).collect();
+    let mut got: Vec<(String, String, String)> = (0..f.height())
+        .map(|i| {
+            (
+                str_col(&f, "level")[i].clone(),
+                keys[i].clone(),
+                str_col(&f, "severity")[i].clone(),
+            )
+        })
+        .collect();
     got.sort();
     let want = [
         ("merchant", "MT", "high"),
@@ -262,41 +386,88 @@ fn badge_decisions() {
     let fa = r("FA");
     assert_eq!(fa["status"], "not_awarded");
     assert_close(&fa, "ack_on_time_value", 0.9);
-    assert_eq!((fa["ack_on_time_threshold"].as_str(), fa["ack_on_time_pass"].as_str()), ("0.95", "false"));
+    assert_eq!(
+        (fa["ack_on_time_threshold"].as_str(), fa["ack_on_time_pass"].as_str()),
+        ("0.95", "false")
+    );
     assert!(fa["gaps"].contains("ack_on_time 0.900, needs ≥ 0.95"), "{}", fa["gaps"]);
     assert!(failed("FR").contains("first_response_on_time"));
     let fp = r("FP");
     assert_close(&fp, "refund_on_time_value", 29.0 / 30.0);
-    assert!(fp["gaps"].contains("refund_on_time 0.967, needs ≥ 0.98"), "{}", fp["gaps"]);
+    assert!(
+        fp["gaps"].contains("refund_on_time 0.967, needs ≥ 0.98"),
+        "{}",
+        fp["gaps"]
+    );
     // 2 disputes of 30 = 0.067 > 0.02, and 2 > the allowance of 1.
     let fd = r("FD");
-    assert_eq!((fd["disputes"].as_str(), fd["dispute_rate_pass"].as_str()), ("2", "false"));
+    assert_eq!(
+        (fd["disputes"].as_str(), fd["dispute_rate_pass"].as_str()),
+        ("2", "false")
+    );
     // 1 buyer-favoured outcome of 30 = 0.033 > 0.005 and > the allowance of 0; its single dispute passes.
     let fl = r("FL");
-    assert_eq!((fl["dispute_loss_rate_pass"].as_str(), fl["dispute_rate_pass"].as_str()), ("false", "true"));
+    assert_eq!(
+        (fl["dispute_loss_rate_pass"].as_str(), fl["dispute_rate_pass"].as_str()),
+        ("false", "true")
+    );
     let fs = r("FS");
     assert_close(&fs, "satisfaction_value", 4.0);
     assert!(failed("FS").contains("satisfaction"));
     // One dispute among 30 cases is luck, not a pattern: the rate is past 0.02 but the count is within 1.
     let al = r("AL");
     assert_close(&al, "dispute_rate_value", 1.0 / 30.0);
-    assert_eq!((al["dispute_rate_pass"].as_str(), al["status"].as_str()), ("true", "gold"));
+    assert_eq!(
+        (al["dispute_rate_pass"].as_str(), al["status"].as_str()),
+        ("true", "gold")
+    );
     // Two buyer-favoured disputes over parcels broken in transit are the carrier's, not the merchant's.
     let cr = r("CR");
-    assert_eq!((cr["disputes"].as_str(), cr["buyer_favoured"].as_str(), cr["status"].as_str()), ("0", "0", "gold"));
+    assert_eq!(
+        (
+            cr["disputes"].as_str(),
+            cr["buyer_favoured"].as_str(),
+            cr["status"].as_str()
+        ),
+        ("0", "0", "gold")
+    );
     // Too little volume: says so instead of failing criteria.
     let lv = r("LV");
-    assert_eq!((lv["status"].as_str(), lv["failed_criteria"].as_str(), lv["ack_on_time_pass"].as_str()), ("insufficient_volume", "[]", "null"));
+    assert_eq!(
+        (
+            lv["status"].as_str(),
+            lv["failed_criteria"].as_str(),
+            lv["ack_on_time_pass"].as_str()
+        ),
+        ("insufficient_volume", "[]", "null")
+    );
     assert!(lv["gaps"].contains("150 units sold (needs ≥ 200)"), "{}", lv["gaps"]);
     // 5 ratings of 1: below 10 ratings, satisfaction is shown but not judged.
     let few = r("FEW");
-    assert_eq!((few["ratings"].as_str(), few["satisfaction_pass"].as_str(), few["status"].as_str()), ("5", "null", "gold"));
+    assert_eq!(
+        (
+            few["ratings"].as_str(),
+            few["satisfaction_pass"].as_str(),
+            few["status"].as_str()
+        ),
+        ("5", "null", "gold")
+    );
     assert_close(&few, "satisfaction_value", 1.0);
     // A high spike in a week of the quarter: MX fails only that (its cases are answered on time; it has no refunds
     // or ratings to judge). A case never acknowledged would breach: an unstopped clock past its deadline.
     let mx = r("MX");
-    assert_eq!((mx["status"].as_str(), mx["failed_criteria"].as_str(), mx["no_high_spike_value"].as_str()), ("not_awarded", "[\"no_high_spike\"]", "1.0"));
-    assert_eq!((mx["ack_on_time_pass"].as_str(), mx["refund_on_time_pass"].as_str()), ("true", "null"));
+    assert_eq!(
+        (
+            mx["status"].as_str(),
+            mx["failed_criteria"].as_str(),
+            mx["no_high_spike_value"].as_str()
+        ),
+        ("not_awarded", "[\"no_high_spike\"]", "1.0")
+    );
+    assert_eq!(
+        (mx["ack_on_time_pass"].as_str(), mx["refund_on_time_pass"].as_str()),
+        ("true", "null")
+    );
     // A medium flag does not block the badge.
     assert_eq!(r("MW")["status"], "gold");
 }
@@ -306,8 +477,19 @@ fn merchant_risk_levels_and_reasons() {
     let m = t("merchant_risk");
     let r = |id: &str| row(&m, &[("quarter", "2026Q1"), ("merchant_id", id)]);
     let mx = r("MX");
-    assert_eq!((mx["risk_level"].as_str(), mx["flags_high"].as_str(), mx["sku_flags"].as_str()), ("high", "1", "1"));
-    assert!(mx["reasons"].contains("1 high return-spike flag(s) in 2026Q1"), "{}", mx["reasons"]);
+    assert_eq!(
+        (
+            mx["risk_level"].as_str(),
+            mx["flags_high"].as_str(),
+            mx["sku_flags"].as_str()
+        ),
+        ("high", "1", "1")
+    );
+    assert!(
+        mx["reasons"].contains("1 high return-spike flag(s) in 2026Q1"),
+        "{}",
+        mx["reasons"]
+    );
     assert_eq!(r("MW")["risk_level"], "watch");
     assert_eq!(r("MY")["risk_level"], "normal");
     // Platform disputes in Q1: FD 2 + FL 1 + AL 1 (CR's are the carrier's) = 4 of all counted cases.
@@ -329,14 +511,28 @@ fn planted_patterns_in_the_sample() {
     let eval = sample_table("spike_evaluation");
     // The spiking merchant in each of its three cohort weeks, the SKU in both of its.
     for w in ["2026-W36", "2026-W37", "2026-W38"] {
-        assert_eq!(row(&flags, &[("level", "merchant"), ("key", "M0002"), ("period", w)])["level"], "merchant");
+        assert_eq!(
+            row(&flags, &[("level", "merchant"), ("key", "M0002"), ("period", w)])["level"],
+            "merchant"
+        );
     }
     for w in ["2026-W30", "2026-W31"] {
-        assert_eq!(row(&flags, &[("level", "sku"), ("key", "M0006-S001"), ("period", w)])["level"], "sku");
+        assert_eq!(
+            row(&flags, &[("level", "sku"), ("key", "M0006-S001"), ("period", w)])["level"],
+            "sku"
+        );
     }
     // Other merchant-weeks: M0006's own flags in W30/W31 are its SKU's spike, so they are expected too.
-    let planted = |k: &str, p: &str| (k == "M0002" && ["2026-W36", "2026-W37", "2026-W38"].contains(&p)) || (k == "M0006" && ["2026-W30", "2026-W31"].contains(&p));
-    let (levels, keys, periods, flagged) = (str_col(&eval, "level"), str_col(&eval, "key"), str_col(&eval, "period"), str_col(&eval, "flagged"));
+    let planted = |k: &str, p: &str| {
+        (k == "M0002" && ["2026-W36", "2026-W37", "2026-W38"].contains(&p))
+            || (k == "M0006" && ["2026-W30", "2026-W31"].contains(&p))
+    };
+    let (levels, keys, periods, flagged) = (
+        str_col(&eval, "level"),
+        str_col(&eval, "key"),
+        str_col(&eval, "period"),
+        str_col(&eval, "flagged"),
+    );
     let mut other = 0;
     let mut other_flagged = 0;
     let mut after_double11 = 0;
@@ -354,7 +550,10 @@ fn planted_patterns_in_the_sample() {
     }
     // Measured on the sample: 0 of ≈ 2900 other merchant-weeks; the spec's bound is 1%.
     assert!(other > 2000);
-    assert!((other_flagged as f64) <= 0.01 * other as f64, "{other_flagged} of {other}");
+    assert!(
+        (other_flagged as f64) <= 0.01 * other as f64,
+        "{other_flagged} of {other}"
+    );
     assert_eq!(after_double11, 0, "the Double 11 surge must not flag merchants");
     // Badges: every gold badge goes to a planted gold-worthy merchant, each of them wins at least 3 of 4 quarters,
     // and the SLA breacher never wins.

@@ -90,7 +90,10 @@ fn working_day_refund_clocks_follow_the_calendar() {
     // is past 03-05 → breached. F8 paid before it was approved → invalid.
     assert_eq!(status(&c, "refund_payout", "F6"), "void");
     let f7 = clock(&c, "refund_payout", "F7");
-    assert_eq!((f7["deadline"].as_str(), f7["status"].as_str()), ("2026-03-05 15:59:59.999999+00:00", "breached"));
+    assert_eq!(
+        (f7["deadline"].as_str(), f7["status"].as_str()),
+        ("2026-03-05 15:59:59.999999+00:00", "breached")
+    );
     assert_eq!(status(&c, "refund_payout", "F8"), "invalid");
     assert_eq!(clock(&c, "refund_payout", "F1")["clock"], "working_days");
 }
@@ -99,11 +102,24 @@ fn working_day_refund_clocks_follow_the_calendar() {
 fn compliance_counts_medians_and_platform_rows() {
     let out = run_pipeline(&data("sla"));
     let s = table(&out, "sla_compliance");
-    let r = |kind: &str, p: &str, m: &str, rule: &str| row(&s, &[("period_kind", kind), ("period", p), ("merchant_id", m), ("rule", rule)]);
+    let r = |kind: &str, p: &str, m: &str, rule: &str| {
+        row(
+            &s,
+            &[("period_kind", kind), ("period", p), ("merchant_id", m), ("rule", rule)],
+        )
+    };
     // merchant_ack, March, platform: K1 met, K3 breached, K4 running, K5 void, K6 invalid, K7 met, K8 breached.
     let ack = r("month", "2026-03", "all", "merchant_ack");
     assert_eq!(
-        (ack["clocks"].as_str(), ack["evaluated"].as_str(), ack["met"].as_str(), ack["breached"].as_str(), ack["running"].as_str(), ack["void"].as_str(), ack["invalid"].as_str()),
+        (
+            ack["clocks"].as_str(),
+            ack["evaluated"].as_str(),
+            ack["met"].as_str(),
+            ack["breached"].as_str(),
+            ack["running"].as_str(),
+            ack["void"].as_str(),
+            ack["invalid"].as_str()
+        ),
         ("7", "4", "2", "2", "1", "1", "1")
     );
     assert_close(&ack, "compliance", 0.5);
@@ -113,11 +129,17 @@ fn compliance_counts_medians_and_platform_rows() {
     assert_eq!(ack["level"], "platform");
     // Per merchant: M2 has only K7.
     let m2 = r("month", "2026-03", "M2", "merchant_ack");
-    assert_eq!((m2["evaluated"].as_str(), m2["met"].as_str(), m2["level"].as_str()), ("1", "1", "merchant"));
+    assert_eq!(
+        (m2["evaluated"].as_str(), m2["met"].as_str(), m2["level"].as_str()),
+        ("1", "1", "merchant")
+    );
     // refund_payout by the month of approval. February: F1 met (7), F2 breached (8), F3 met (1), F4 running,
     // F7 breached → 2 of 4; p50 of [1, 7, 8] = 7, p90 = 7 + 0.8 × (8 − 7) = 7.8.
     let feb = r("month", "2026-02", "all", "refund_payout");
-    assert_eq!((feb["evaluated"].as_str(), feb["met"].as_str(), feb["running"].as_str()), ("4", "2", "1"));
+    assert_eq!(
+        (feb["evaluated"].as_str(), feb["met"].as_str(), feb["running"].as_str()),
+        ("4", "2", "1")
+    );
     assert_close(&feb, "compliance", 0.5);
     assert_close(&feb, "elapsed_p50", 7.0);
     assert_close(&feb, "elapsed_p90", 7.8);
@@ -143,7 +165,15 @@ fn a_rule_added_in_the_config_appears_in_both_tables() {
     // K3 (opened 03-09 10:00, no response): 48 hours not yet passed at as_of.
     assert_eq!(status(&c, "late_response", "K3"), "running");
     let s = table(&out, "sla_compliance");
-    let r = row(&s, &[("period_kind", "month"), ("period", "2026-03"), ("merchant_id", "all"), ("rule", "late_response")]);
+    let r = row(
+        &s,
+        &[
+            ("period_kind", "month"),
+            ("period", "2026-03"),
+            ("merchant_id", "all"),
+            ("rule", "late_response"),
+        ],
+    );
     assert_eq!(r["target"], "48.0");
 }
 

@@ -9,7 +9,11 @@ use crate::progress::Progress;
 pub fn generate(args: &GenerateArgs, quiet: bool) -> Result<i32> {
     let progress = Progress::new(quiet);
     progress.set_message(format!("generating scale {} seed {}", args.scale, args.seed));
-    let opts = Options { scale: args.scale, seed: args.seed, zh_copy: args.zh_copy };
+    let opts = Options {
+        scale: args.scale,
+        seed: args.seed,
+        zh_copy: args.zh_copy,
+    };
     let c = generate::generate(&args.out, &opts, &progress)?;
     progress.finish();
     progress.println(format!(

@@ -37,7 +37,15 @@ pub fn resolve_inputs(args: &InputArgs) -> Result<LoadOptions> {
     }
     let as_of = match &args.as_of {
         None => None,
-        Some(s) => Some(time::parse_ts(s, config.timezone).map_err(|e| anyhow::anyhow!("--as-of: {e}")).context(CannotStart)?),
+        Some(s) => Some(
+            time::parse_ts(s, config.timezone)
+                .map_err(|e| anyhow::anyhow!("--as-of: {e}"))
+                .context(CannotStart)?,
+        ),
     };
-    Ok(LoadOptions { data_dir: args.data.clone(), config, as_of })
+    Ok(LoadOptions {
+        data_dir: args.data.clone(),
+        config,
+        as_of,
+    })
 }

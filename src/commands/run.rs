@@ -24,7 +24,11 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
         progress.println(pipeline::summary_line(t));
     }
     let over = loaded.over_reject_limit(opts.config.max_reject_rate);
-    let status = if over.is_empty() { "ok" } else { "ok_with_too_many_rejects" };
+    let status = if over.is_empty() {
+        "ok"
+    } else {
+        "ok_with_too_many_rejects"
+    };
     if !over.is_empty() && !args.keep_going {
         progress.finish();
         eprintln!("{}", pipeline::reject_limit_message(&over, opts.config.max_reject_rate));
@@ -53,7 +57,11 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
             out.write_parquet(&format!("queries/{}.parquet", q.name), &mut df)?;
             if q.is_check() {
                 checks.insert(q.name.clone(), serde_json::json!(df.height()));
-                let verdict = if df.height() == 0 { "pass".to_string() } else { format!("{} offending rows", df.height()) };
+                let verdict = if df.height() == 0 {
+                    "pass".to_string()
+                } else {
+                    format!("{} offending rows", df.height())
+                };
                 progress.println(format!("check {}: {verdict}", q.name));
             }
         }

@@ -16,7 +16,13 @@ pub fn validate(args: &ValidateArgs, quiet: bool) -> Result<i32> {
     let mut out = OutputDir::create(&args.out)?;
     pipeline::write_checks(&mut out, &loaded)?;
     let status = if over.is_empty() { "ok" } else { "too_many_rejects" };
-    let info = RunInfo { command: "validate", data_dir: &opts.data_dir, config: &opts.config, quarter: None, status };
+    let info = RunInfo {
+        command: "validate",
+        data_dir: &opts.data_dir,
+        config: &opts.config,
+        quarter: None,
+        status,
+    };
     let json = pipeline::run_json(&info, &loaded, &out, &loaded.timings);
     out.write_bytes("run.json", serde_json::to_string_pretty(&json)?.as_bytes())?;
     out.commit()?;
@@ -25,7 +31,11 @@ pub fn validate(args: &ValidateArgs, quiet: bool) -> Result<i32> {
     for t in loaded.tables.values() {
         println!("{}", pipeline::summary_line(t));
     }
-    println!("{} warnings in data_quality.parquet; rejects and warnings written to {}", loaded.data_quality.height(), args.out.display());
+    println!(
+        "{} warnings in data_quality.parquet; rejects and warnings written to {}",
+        loaded.data_quality.height(),
+        args.out.display()
+    );
     if !over.is_empty() {
         eprintln!("{}", pipeline::reject_limit_message(&over, opts.config.max_reject_rate));
         return Ok(1);

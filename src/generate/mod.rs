@@ -69,16 +69,66 @@ struct Category {
 }
 
 const CATEGORIES: &[Category] = &[
-    Category { name: "服装", case_rate: 0.16, price_range: (3_990, 59_900), apparel: true },
-    Category { name: "鞋靴", case_rate: 0.14, price_range: (6_990, 89_900), apparel: true },
-    Category { name: "数码", case_rate: 0.06, price_range: (4_990, 699_900), apparel: false },
-    Category { name: "家电", case_rate: 0.05, price_range: (9_900, 499_900), apparel: false },
-    Category { name: "美妆", case_rate: 0.04, price_range: (2_990, 79_900), apparel: false },
-    Category { name: "食品", case_rate: 0.025, price_range: (990, 19_900), apparel: false },
-    Category { name: "家居", case_rate: 0.07, price_range: (1_990, 159_900), apparel: false },
-    Category { name: "母婴", case_rate: 0.06, price_range: (2_990, 99_900), apparel: false },
-    Category { name: "运动户外", case_rate: 0.09, price_range: (4_990, 199_900), apparel: true },
-    Category { name: "图书", case_rate: 0.03, price_range: (1_500, 19_900), apparel: false },
+    Category {
+        name: "服装",
+        case_rate: 0.16,
+        price_range: (3_990, 59_900),
+        apparel: true,
+    },
+    Category {
+        name: "鞋靴",
+        case_rate: 0.14,
+        price_range: (6_990, 89_900),
+        apparel: true,
+    },
+    Category {
+        name: "数码",
+        case_rate: 0.06,
+        price_range: (4_990, 699_900),
+        apparel: false,
+    },
+    Category {
+        name: "家电",
+        case_rate: 0.05,
+        price_range: (9_900, 499_900),
+        apparel: false,
+    },
+    Category {
+        name: "美妆",
+        case_rate: 0.04,
+        price_range: (2_990, 79_900),
+        apparel: false,
+    },
+    Category {
+        name: "食品",
+        case_rate: 0.025,
+        price_range: (990, 19_900),
+        apparel: false,
+    },
+    Category {
+        name: "家居",
+        case_rate: 0.07,
+        price_range: (1_990, 159_900),
+        apparel: false,
+    },
+    Category {
+        name: "母婴",
+        case_rate: 0.06,
+        price_range: (2_990, 99_900),
+        apparel: false,
+    },
+    Category {
+        name: "运动户外",
+        case_rate: 0.09,
+        price_range: (4_990, 199_900),
+        apparel: true,
+    },
+    Category {
+        name: "图书",
+        case_rate: 0.03,
+        price_range: (1_500, 19_900),
+        apparel: false,
+    },
 ];
 
 struct Carrier {
@@ -88,18 +138,48 @@ struct Carrier {
 }
 
 const CARRIERS: &[Carrier] = &[
-    Carrier { name: "顺丰速运", share: 0.20, damage: 0.005 },
-    Carrier { name: "中通快递", share: 0.22, damage: 0.006 },
-    Carrier { name: "圆通速递", share: 0.18, damage: 0.006 },
-    Carrier { name: "韵达快递", share: 0.14, damage: 0.006 },
-    Carrier { name: "申通快递", share: 0.10, damage: 0.006 },
-    Carrier { name: "京东物流", share: 0.06, damage: 0.004 },
-    Carrier { name: DAMAGE_PRONE_CARRIER, share: 0.10, damage: 0.018 },
+    Carrier {
+        name: "顺丰速运",
+        share: 0.20,
+        damage: 0.005,
+    },
+    Carrier {
+        name: "中通快递",
+        share: 0.22,
+        damage: 0.006,
+    },
+    Carrier {
+        name: "圆通速递",
+        share: 0.18,
+        damage: 0.006,
+    },
+    Carrier {
+        name: "韵达快递",
+        share: 0.14,
+        damage: 0.006,
+    },
+    Carrier {
+        name: "申通快递",
+        share: 0.10,
+        damage: 0.006,
+    },
+    Carrier {
+        name: "京东物流",
+        share: 0.06,
+        damage: 0.004,
+    },
+    Carrier {
+        name: DAMAGE_PRONE_CARRIER,
+        share: 0.10,
+        damage: 0.018,
+    },
 ];
 const LOSS_RATE: f64 = 0.002;
 const RTS_RATE: f64 = 0.003;
 
-const REGIONS: &[&str] = &["浙江", "广东", "江苏", "上海", "北京", "四川", "湖北", "山东", "福建", "河南", "湖南", "陕西"];
+const REGIONS: &[&str] = &[
+    "浙江", "广东", "江苏", "上海", "北京", "四川", "湖北", "山东", "福建", "河南", "湖南", "陕西",
+];
 
 struct Merchant {
     id: String,
@@ -143,12 +223,18 @@ fn pick(cum: &[f64], u: f64) -> usize {
 }
 
 fn local_midnight(d: NaiveDate) -> Micros {
-    TZ.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap()).unwrap().timestamp_micros()
+    TZ.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap())
+        .unwrap()
+        .timestamp_micros()
 }
 
 /// Relative order volume of a day: weekends a little higher, Spring Festival lower, 618 and Double 11 peaks.
 fn day_weight(d: NaiveDate) -> f64 {
-    let mut w = if d.weekday().number_from_monday() >= 6 { 1.15 } else { 1.0 };
+    let mut w = if d.weekday().number_from_monday() >= 6 {
+        1.15
+    } else {
+        1.0
+    };
     let (m, day) = (d.month(), d.day());
     if m == 2 && (14..=23).contains(&day) {
         w *= 0.5;
@@ -184,7 +270,10 @@ struct Writers {
 
 fn create(dir: &Path, name: &str) -> Result<BufWriter<File>> {
     let p = dir.join(name);
-    Ok(BufWriter::with_capacity(1 << 20, File::create(&p).with_context(|| format!("cannot create {}", p.display()))?))
+    Ok(BufWriter::with_capacity(
+        1 << 20,
+        File::create(&p).with_context(|| format!("cannot create {}", p.display()))?,
+    ))
 }
 
 struct Gen {
@@ -201,15 +290,27 @@ struct Gen {
 /// Timestamps: orders and shipments as naive local time, cases and refunds with a +08:00 offset — both forms of
 /// SPEC §1 appear in one export set, as they do when exports come from different systems.
 fn fmt_naive(t: Micros) -> String {
-    chrono::DateTime::from_timestamp_micros(t).unwrap().with_timezone(&TZ).format("%Y-%m-%d %H:%M:%S").to_string()
+    chrono::DateTime::from_timestamp_micros(t)
+        .unwrap()
+        .with_timezone(&TZ)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 fn fmt_offset(t: Micros) -> String {
-    chrono::DateTime::from_timestamp_micros(t).unwrap().with_timezone(&TZ).format("%Y-%m-%dT%H:%M:%S%:z").to_string()
+    chrono::DateTime::from_timestamp_micros(t)
+        .unwrap()
+        .with_timezone(&TZ)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
 }
 
 fn fmt_zh(t: Micros) -> String {
-    chrono::DateTime::from_timestamp_micros(t).unwrap().with_timezone(&TZ).format("%Y/%-m/%-d %H:%M:%S").to_string()
+    chrono::DateTime::from_timestamp_micros(t)
+        .unwrap()
+        .with_timezone(&TZ)
+        .format("%Y/%-m/%-d %H:%M:%S")
+        .to_string()
 }
 
 fn money(c: i64) -> String {
@@ -221,7 +322,11 @@ fn opt(t: Option<Micros>, f: fn(Micros) -> String) -> String {
 }
 
 pub fn generate(out: &Path, opts: &Options, progress: &crate::progress::Progress) -> Result<Counts> {
-    anyhow::ensure!(opts.scale > 0.0 && opts.scale.is_finite(), "--scale {}: expected a number above 0", opts.scale);
+    anyhow::ensure!(
+        opts.scale > 0.0 && opts.scale.is_finite(),
+        "--scale {}: expected a number above 0",
+        opts.scale
+    );
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let export_at = crate::time::parse_ts(EXPORT_AT_LOCAL, TZ).expect("constant");
@@ -240,18 +345,48 @@ pub fn generate(out: &Path, opts: &Options, progress: &crate::progress::Progress
         cases: create(out, "cases.csv")?,
         shipments: create(out, "shipments.csv")?,
         refunds: create(out, "refunds.csv")?,
-        zh: if opts.zh_copy { Some(create(out, "cases_zh_gbk.csv")?) } else { None },
+        zh: if opts.zh_copy {
+            Some(create(out, "cases_zh_gbk.csv")?)
+        } else {
+            None
+        },
     };
-    writeln!(w.orders, "order_id,line_no,merchant_id,sku,category,quantity,unit_price,ordered_at")?;
-    writeln!(w.cases, "{}", crate::tables::cases::COLUMNS.iter().map(|c| c.name).collect::<Vec<_>>().join(","))?;
-    writeln!(w.shipments, "shipment_id,order_id,case_id,direction,carrier,origin_region,dest_region,shipped_at,promised_at,delivered_at,outcome")?;
-    writeln!(w.refunds, "refund_id,case_id,order_id,merchant_id,amount,method,approved_at,refunded_at,status")?;
+    writeln!(
+        w.orders,
+        "order_id,line_no,merchant_id,sku,category,quantity,unit_price,ordered_at"
+    )?;
+    writeln!(
+        w.cases,
+        "{}",
+        crate::tables::cases::COLUMNS
+            .iter()
+            .map(|c| c.name)
+            .collect::<Vec<_>>()
+            .join(",")
+    )?;
+    writeln!(
+        w.shipments,
+        "shipment_id,order_id,case_id,direction,carrier,origin_region,dest_region,shipped_at,promised_at,delivered_at,outcome"
+    )?;
+    writeln!(
+        w.refunds,
+        "refund_id,case_id,order_id,merchant_id,amount,method,approved_at,refunded_at,status"
+    )?;
     if let Some(z) = &mut w.zh {
         z.write_all(&gbk(&names::ZH_CASE_HEADER.join(",")))?;
         z.write_all(b"\r\n")?;
     }
 
-    let mut g = Gen { rng, export_at, merchants, merchant_cum, counts: Counts::default(), next_case: 0, next_ship: 0, next_refund: 0 };
+    let mut g = Gen {
+        rng,
+        export_at,
+        merchants,
+        merchant_cum,
+        counts: Counts::default(),
+        next_case: 0,
+        next_ship: 0,
+        next_refund: 0,
+    };
     g.counts.merchants = g.merchants.len() as u64;
     let first = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
     let days: Vec<NaiveDate> = first.iter_days().take_while(|d| d.year() == 2026).collect();
@@ -288,19 +423,50 @@ fn gbk(s: &str) -> Vec<u8> {
     encoding_rs::GBK.encode(s).0.into_owned()
 }
 
-
 /// China's 2026 public holidays and make-up workdays (调休), as announced by the State Council.
 pub const HOLIDAYS_2026: &[&str] = &[
-    "2026-01-01", "2026-01-02", "2026-01-03", // 元旦
-    "2026-02-15", "2026-02-16", "2026-02-17", "2026-02-18", "2026-02-19", "2026-02-20", "2026-02-21",
-    "2026-02-22", "2026-02-23", // 春节
-    "2026-04-04", "2026-04-05", "2026-04-06", // 清明
-    "2026-05-01", "2026-05-02", "2026-05-03", "2026-05-04", "2026-05-05", // 劳动节
-    "2026-06-19", "2026-06-20", "2026-06-21", // 端午
-    "2026-09-25", "2026-09-26", "2026-09-27", // 中秋
-    "2026-10-01", "2026-10-02", "2026-10-03", "2026-10-04", "2026-10-05", "2026-10-06", "2026-10-07", // 国庆
+    "2026-01-01",
+    "2026-01-02",
+    "2026-01-03", // 元旦
+    "2026-02-15",
+    "2026-02-16",
+    "2026-02-17",
+    "2026-02-18",
+    "2026-02-19",
+    "2026-02-20",
+    "2026-02-21",
+    "2026-02-22",
+    "2026-02-23", // 春节
+    "2026-04-04",
+    "2026-04-05",
+    "2026-04-06", // 清明
+    "2026-05-01",
+    "2026-05-02",
+    "2026-05-03",
+    "2026-05-04",
+    "2026-05-05", // 劳动节
+    "2026-06-19",
+    "2026-06-20",
+    "2026-06-21", // 端午
+    "2026-09-25",
+    "2026-09-26",
+    "2026-09-27", // 中秋
+    "2026-10-01",
+    "2026-10-02",
+    "2026-10-03",
+    "2026-10-04",
+    "2026-10-05",
+    "2026-10-06",
+    "2026-10-07", // 国庆
 ];
-pub const EXTRA_WORKDAYS_2026: &[&str] = &["2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10"];
+pub const EXTRA_WORKDAYS_2026: &[&str] = &[
+    "2026-01-04",
+    "2026-02-14",
+    "2026-02-28",
+    "2026-05-09",
+    "2026-09-20",
+    "2026-10-10",
+];
 
 fn config_text(zh_cases: Option<&str>) -> String {
     let list = |v: &[&str]| v.iter().map(|d| format!("\"{d}\"")).collect::<Vec<_>>().join(", ");
@@ -338,17 +504,30 @@ fn make_merchants(rng: &mut ChaCha8Rng, scale: f64) -> Vec<Merchant> {
             let second = (category + 1 + rng.random_range(0..CATEGORIES.len() - 1)) % CATEGORIES.len();
             let skus: Vec<Sku> = (0..n_skus)
                 .map(|k| {
-                    let c = if k < 3 || rng.random::<f64>() < 0.85 { category } else { second };
+                    let c = if k < 3 || rng.random::<f64>() < 0.85 {
+                        category
+                    } else {
+                        second
+                    };
                     let (lo, hi) = CATEGORIES[c].price_range;
                     // Log-uniform prices, rounded to end in .90 as shops price them.
                     let p = (lo as f64 * ((hi as f64 / lo as f64).powf(rng.random::<f64>()))) as i64;
-                    Sku { id: format!("{id}-S{:03}", k + 1), category: c, price: (p / 100) * 100 + 90 }
+                    Sku {
+                        id: format!("{id}-S{:03}", k + 1),
+                        category: c,
+                        price: (p / 100) * 100 + 90,
+                    }
                 })
                 .collect();
             let sku_cum = cumulative((0..n_skus).map(|k| 1.0 / (k as f64 + 2.0)));
             // Each merchant favours two carriers; 极兔速递 keeps a fair share everywhere so its damage shows.
             let fav = [rng.random_range(0..CARRIERS.len()), rng.random_range(0..CARRIERS.len())];
-            let carrier_cum = cumulative(carrier_base.iter().enumerate().map(|(c, s)| if fav.contains(&c) { s * 2.5 } else { *s }));
+            let carrier_cum = cumulative(
+                carrier_base
+                    .iter()
+                    .enumerate()
+                    .map(|(c, s)| if fav.contains(&c) { s * 2.5 } else { *s }),
+            );
             let gold = GOLD_MERCHANTS.contains(&id.as_str());
             let breacher = id == SLA_BREACHER;
             let u = |rng: &mut ChaCha8Rng, a: f64, b: f64| a + (b - a) * rng.random::<f64>();
@@ -356,11 +535,41 @@ fn make_merchants(rng: &mut ChaCha8Rng, scale: f64) -> Vec<Merchant> {
                 weight: 1.0 / (i as f64 + 5.0).powf(0.9),
                 origin: REGIONS[rng.random_range(0..REGIONS.len())],
                 quality: if gold { 0.9 } else { u(rng, 0.85, 1.25) },
-                ack_late: if gold { 0.005 } else if breacher { 0.45 } else { u(rng, 0.03, 0.12) },
-                resp_late: if gold { 0.005 } else if breacher { 0.25 } else { u(rng, 0.02, 0.10) },
-                refund_late: if gold { 0.0 } else if breacher { 0.35 } else { u(rng, 0.01, 0.05) },
-                dispute: if gold { 0.002 } else if breacher { 0.06 } else { u(rng, 0.01, 0.05) },
-                satisfaction: if gold { 5.0 } else if breacher { 3.6 } else { u(rng, 3.8, 4.5) },
+                ack_late: if gold {
+                    0.005
+                } else if breacher {
+                    0.45
+                } else {
+                    u(rng, 0.03, 0.12)
+                },
+                resp_late: if gold {
+                    0.005
+                } else if breacher {
+                    0.25
+                } else {
+                    u(rng, 0.02, 0.10)
+                },
+                refund_late: if gold {
+                    0.0
+                } else if breacher {
+                    0.35
+                } else {
+                    u(rng, 0.01, 0.05)
+                },
+                dispute: if gold {
+                    0.002
+                } else if breacher {
+                    0.06
+                } else {
+                    u(rng, 0.01, 0.05)
+                },
+                satisfaction: if gold {
+                    5.0
+                } else if breacher {
+                    3.6
+                } else {
+                    u(rng, 3.8, 4.5)
+                },
                 id,
                 name,
                 category,
@@ -372,7 +581,13 @@ fn make_merchants(rng: &mut ChaCha8Rng, scale: f64) -> Vec<Merchant> {
         .collect()
 }
 
-const CASE_TYPES: [(&str, f64); 5] = [("return", 0.55), ("exchange", 0.12), ("refund_only", 0.19), ("repair", 0.06), ("complaint", 0.08)];
+const CASE_TYPES: [(&str, f64); 5] = [
+    ("return", 0.55),
+    ("exchange", 0.12),
+    ("refund_only", 0.19),
+    ("repair", 0.06),
+    ("complaint", 0.08),
+];
 
 impl Gen {
     fn u(&mut self) -> f64 {
@@ -424,7 +639,11 @@ impl Gen {
         let shipped = self.cut(shipped_at).is_some();
         if shipped {
             let delivered = (outcome != "lost").then(|| self.cut(delivered_at)).flatten();
-            let shown_outcome = if outcome != "lost" && delivered.is_none() { "in_transit" } else { outcome };
+            let shown_outcome = if outcome != "lost" && delivered.is_none() {
+                "in_transit"
+            } else {
+                outcome
+            };
             self.next_ship += 1;
             self.counts.shipments += 1;
             writeln!(
@@ -456,12 +675,33 @@ impl Gen {
                 x if x < 0.95 => 2,
                 _ => self.between(3, 5),
             };
-            writeln!(w.orders, "{order_id},{line},{merchant_id},{sku_id},{},{qty},{},{}", CATEGORIES[cat].name, money(price), fmt_naive(ordered_at))?;
-            let ctx = LineCtx { order_id: &order_id, merchant: mi, sku: &sku_id, qty, price, carrier };
+            writeln!(
+                w.orders,
+                "{order_id},{line},{merchant_id},{sku_id},{},{qty},{},{}",
+                CATEGORIES[cat].name,
+                money(price),
+                fmt_naive(ordered_at)
+            )?;
+            let ctx = LineCtx {
+                order_id: &order_id,
+                merchant: mi,
+                sku: &sku_id,
+                qty,
+                price,
+                carrier,
+            };
             if shipped && !claim_made && (outcome == "damaged" || outcome == "lost") && self.u() < 0.9 {
                 claim_made = true;
-                let (t, reason) = if outcome == "damaged" { ("damage_claim", "damaged_in_transit") } else { ("loss_claim", "lost_in_transit") };
-                let base = if outcome == "lost" { shipped_at + 5 * DAY } else { delivered_at };
+                let (t, reason) = if outcome == "damaged" {
+                    ("damage_claim", "damaged_in_transit")
+                } else {
+                    ("loss_claim", "lost_in_transit")
+                };
+                let base = if outcome == "lost" {
+                    shipped_at + 5 * DAY
+                } else {
+                    delivered_at
+                };
                 self.case(w, &ctx, t, reason, base)?;
                 continue;
             }
@@ -482,7 +722,11 @@ impl Gen {
                 continue;
             }
             // A defective batch comes back as returns, not as complaints.
-            let ct = if spike && self.u() < 0.9 { "return" } else { CASE_TYPES[pick(&cumulative(CASE_TYPES.iter().map(|c| c.1)), self.u())].0 };
+            let ct = if spike && self.u() < 0.9 {
+                "return"
+            } else {
+                CASE_TYPES[pick(&cumulative(CASE_TYPES.iter().map(|c| c.1)), self.u())].0
+            };
             let reason = if spike && (ct == "return" || ct == "exchange") && self.u() < 0.7 {
                 "quality_defect"
             } else {
@@ -533,7 +777,13 @@ impl Gen {
                 ("missing_parts", 0.08),
                 ("other", 0.1),
             ],
-            "refund_only" => &[("late_delivery", 0.2), ("missing_parts", 0.2), ("quality_defect", 0.2), ("not_as_described", 0.2), ("other", 0.2)],
+            "refund_only" => &[
+                ("late_delivery", 0.2),
+                ("missing_parts", 0.2),
+                ("quality_defect", 0.2),
+                ("not_as_described", 0.2),
+                ("other", 0.2),
+            ],
             "repair" => &[("quality_defect", 1.0)],
             _ => &[("late_delivery", 0.3), ("not_as_described", 0.3), ("other", 0.4)],
         };
@@ -541,9 +791,17 @@ impl Gen {
         table[pick(&cum, self.u())].0
     }
 
-    fn case(&mut self, w: &mut Writers, l: &LineCtx<'_>, case_type: &'static str, reason: &'static str, base: Micros) -> Result<()> {
+    fn case(
+        &mut self,
+        w: &mut Writers,
+        l: &LineCtx<'_>,
+        case_type: &'static str,
+        reason: &'static str,
+        base: Micros,
+    ) -> Result<()> {
         let m = &self.merchants[l.merchant];
-        let (ack_late, resp_late, refund_late, dispute_p, sat) = (m.ack_late, m.resp_late, m.refund_late, m.dispute, m.satisfaction);
+        let (ack_late, resp_late, refund_late, dispute_p, sat) =
+            (m.ack_late, m.resp_late, m.refund_late, m.dispute, m.satisfaction);
         let merchant_id = m.id.clone();
         // 7-day no-reason returns: most requests come within a week of delivery.
         let lag = (-(1.0 - self.u()).ln() * 2.2 * DAY as f64) as i64;
@@ -558,10 +816,22 @@ impl Gen {
         let channel = ["app", "app", "app", "web", "wechat", "chat", "phone", "other"][self.rng.random_range(0..8)];
         let cancelled = self.u() < 0.05;
         let ack = (case_type != "complaint").then(|| {
-            if self.u() < ack_late { self.between(2 * HOUR + MIN, 12 * HOUR) } else { self.between(2 * MIN, 110 * MIN) }
+            if self.u() < ack_late {
+                self.between(2 * HOUR + MIN, 12 * HOUR)
+            } else {
+                self.between(2 * MIN, 110 * MIN)
+            }
         });
-                let resp = if self.u() < resp_late { self.between(25 * HOUR, 60 * HOUR) } else { self.between(5 * MIN, 22 * HOUR) };
-        let mut t = CaseTimes { ack: ack.map(|a| opened_at + a), resp: Some(opened_at + resp), ..CaseTimes::default() };
+        let resp = if self.u() < resp_late {
+            self.between(25 * HOUR, 60 * HOUR)
+        } else {
+            self.between(5 * MIN, 22 * HOUR)
+        };
+        let mut t = CaseTimes {
+            ack: ack.map(|a| opened_at + a),
+            resp: Some(opened_at + resp),
+            ..CaseTimes::default()
+        };
         // Clock skew between systems: a few acknowledgements are stamped minutes before the request itself
         // (real exports have them; they become stop_before_start warnings and invalid clocks).
         if t.ack.is_some() && self.u() < 0.003 {
@@ -577,13 +847,25 @@ impl Gen {
             t.resp = t.resp.filter(|r| Some(*r) <= t.closed);
             t.ack = t.ack.filter(|a| Some(*a) <= t.closed);
         } else {
-            let decides = matches!(case_type, "return" | "exchange" | "refund_only" | "damage_claim" | "loss_claim");
+            let decides = matches!(
+                case_type,
+                "return" | "exchange" | "refund_only" | "damage_claim" | "loss_claim"
+            );
             let mut resolved = opened_at + self.between(DAY, 5 * DAY);
             if decides {
                 let late = self.u() < 0.04;
-                let dt = opened_at + if late { self.between(25 * HOUR, 50 * HOUR) } else { self.between(30 * MIN, 20 * HOUR) };
+                let dt = opened_at
+                    + if late {
+                        self.between(25 * HOUR, 50 * HOUR)
+                    } else {
+                        self.between(30 * MIN, 20 * HOUR)
+                    };
                 t.decided = Some(dt);
-                let reject_p = if matches!(case_type, "damage_claim" | "loss_claim") { 0.02 } else { 0.08 };
+                let reject_p = if matches!(case_type, "damage_claim" | "loss_claim") {
+                    0.02
+                } else {
+                    0.08
+                };
                 let approved = self.u() >= reject_p;
                 decision = Some(if approved { "approved" } else { "rejected" });
                 resolved = dt + self.between(HOUR, DAY);
@@ -592,11 +874,18 @@ impl Gen {
                     let recv = ship + self.between(DAY, 4 * DAY);
                     self.parcel(w, l, Some(&case_id), "return", ship, recv)?;
                     t.received = Some(recv);
-                    let insp = recv + if self.u() < 0.04 { self.between(49 * HOUR, 90 * HOUR) } else { self.between(2 * HOUR, 40 * HOUR) };
+                    let insp = recv
+                        + if self.u() < 0.04 {
+                            self.between(49 * HOUR, 90 * HOUR)
+                        } else {
+                            self.between(2 * HOUR, 40 * HOUR)
+                        };
                     t.inspected = Some(insp);
                     inspection = Some(match (reason, self.u()) {
                         (_, x) if x < 0.03 => "buyer_damage",
-                        ("quality_defect" | "not_as_described" | "wrong_item" | "missing_parts", x) if x < 0.85 => "defect_confirmed",
+                        ("quality_defect" | "not_as_described" | "wrong_item" | "missing_parts", x) if x < 0.85 => {
+                            "defect_confirmed"
+                        }
                         _ => "no_defect",
                     });
                     resolved = insp + self.between(HOUR, 12 * HOUR);
@@ -610,7 +899,11 @@ impl Gen {
                     refund_base = Some(dt + self.between(10 * MIN, 2 * HOUR));
                 }
             }
-            let dp = if decision == Some("rejected") { (dispute_p * 6.0).min(0.6) } else { dispute_p };
+            let dp = if decision == Some("rejected") {
+                (dispute_p * 6.0).min(0.6)
+            } else {
+                dispute_p
+            };
             if self.u() < dp {
                 let esc = t.decided.unwrap_or(opened_at) + self.between(2 * HOUR, 3 * DAY);
                 t.escalated = Some(esc);
@@ -622,7 +915,12 @@ impl Gen {
                 });
             }
             if case_type == "complaint" {
-                resolved = opened_at + if self.u() < 0.1 { self.between(73 * HOUR, 7 * DAY) } else { self.between(2 * HOUR, 70 * HOUR) };
+                resolved = opened_at
+                    + if self.u() < 0.1 {
+                        self.between(73 * HOUR, 7 * DAY)
+                    } else {
+                        self.between(2 * HOUR, 70 * HOUR)
+                    };
             }
             t.resolved = Some(resolved);
             t.closed = Some(resolved + self.between(0, 2 * DAY));
@@ -631,7 +929,11 @@ impl Gen {
                 let spread = if sat >= 4.9 { 0.8 } else { 1.2 };
                 let s = (sat + self.rng.random_range(-spread..spread)).round().clamp(1.0, 5.0);
                 // Rejected requests and lost disputes leave buyers unhappier.
-                let s = if decision == Some("rejected") { (s - 1.0).max(1.0) } else { s };
+                let s = if decision == Some("rejected") {
+                    (s - 1.0).max(1.0)
+                } else {
+                    s
+                };
                 satisfaction = Some(s as i64);
             }
             if let Some(rb) = refund_base {
@@ -680,15 +982,36 @@ impl Gen {
         Ok(())
     }
 
-    fn parcel(&mut self, w: &mut Writers, l: &LineCtx<'_>, case_id: Option<&str>, direction: &str, shipped: Micros, delivered: Micros) -> Result<()> {
+    fn parcel(
+        &mut self,
+        w: &mut Writers,
+        l: &LineCtx<'_>,
+        case_id: Option<&str>,
+        direction: &str,
+        shipped: Micros,
+        delivered: Micros,
+    ) -> Result<()> {
         if shipped > self.export_at {
             return Ok(());
         }
-        let (origin, dest) = (self.merchants[l.merchant].origin, REGIONS[self.rng.random_range(0..REGIONS.len())]);
-        let (from, to) = if direction == "return" { (dest, origin) } else { (origin, dest) };
+        let (origin, dest) = (
+            self.merchants[l.merchant].origin,
+            REGIONS[self.rng.random_range(0..REGIONS.len())],
+        );
+        let (from, to) = if direction == "return" {
+            (dest, origin)
+        } else {
+            (origin, dest)
+        };
         let r = self.u();
         let c = &CARRIERS[l.carrier];
-        let mut outcome = if r < c.damage { "damaged" } else if r < c.damage + LOSS_RATE { "lost" } else { "delivered" };
+        let mut outcome = if r < c.damage {
+            "damaged"
+        } else if r < c.damage + LOSS_RATE {
+            "lost"
+        } else {
+            "delivered"
+        };
         let d = if outcome == "lost" { None } else { self.cut(delivered) };
         if outcome != "lost" && d.is_none() {
             outcome = "in_transit";
@@ -710,16 +1033,41 @@ impl Gen {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn refund(&mut self, w: &mut Writers, l: &LineCtx<'_>, case_id: &str, merchant_id: &str, qty: i64, approved: Micros, late_p: f64) -> Result<()> {
+    fn refund(
+        &mut self,
+        w: &mut Writers,
+        l: &LineCtx<'_>,
+        case_id: &str,
+        merchant_id: &str,
+        qty: i64,
+        approved: Micros,
+        late_p: f64,
+    ) -> Result<()> {
         if approved > self.export_at {
             return Ok(());
         }
         // Most payouts land in 0–4 calendar days; a late one takes 12–18 days (past 7 working days).
-        let lag = if self.u() < late_p { self.between(12 * DAY, 18 * DAY) } else { self.between(10 * MIN, 4 * DAY) };
+        let lag = if self.u() < late_p {
+            self.between(12 * DAY, 18 * DAY)
+        } else {
+            self.between(10 * MIN, 4 * DAY)
+        };
         let failed = self.u() < 0.005;
         let refunded = if failed { None } else { self.cut(approved + lag) };
-        let status = if failed { "failed" } else if refunded.is_some() { "completed" } else { "pending" };
-        let method = ["original_route", "original_route", "original_route", "platform_balance", "third_party"][self.rng.random_range(0..5)];
+        let status = if failed {
+            "failed"
+        } else if refunded.is_some() {
+            "completed"
+        } else {
+            "pending"
+        };
+        let method = [
+            "original_route",
+            "original_route",
+            "original_route",
+            "platform_balance",
+            "third_party",
+        ][self.rng.random_range(0..5)];
         self.next_refund += 1;
         self.counts.refunds += 1;
         writeln!(

@@ -1,8 +1,12 @@
 //! Chinese names and labels for synthetic exports: merchant names, and the headers and labels of a cases export
 //! as a Chinese back office writes it (and the config that maps it back to the canonical names).
 
-const CITIES: &[&str] = &["杭州", "广州", "深圳", "义乌", "上海", "北京", "苏州", "成都", "武汉", "泉州", "宁波", "厦门"];
-const CORES: &[&str] = &["优品", "悦享", "匠心", "星辰", "云途", "青禾", "木棉", "拾光", "鹿角", "橙子", "山海", "知味", "初见", "良造"];
+const CITIES: &[&str] = &[
+    "杭州", "广州", "深圳", "义乌", "上海", "北京", "苏州", "成都", "武汉", "泉州", "宁波", "厦门",
+];
+const CORES: &[&str] = &[
+    "优品", "悦享", "匠心", "星辰", "云途", "青禾", "木棉", "拾光", "鹿角", "橙子", "山海", "知味", "初见", "良造",
+];
 const SUFFIXES: &[&str] = &["旗舰店", "专营店", "官方店", "小铺", "生活馆"];
 
 /// A deterministic, distinct-looking shop name, e.g. `杭州优品服装旗舰店`.
@@ -11,7 +15,11 @@ pub fn merchant_name(i: usize, category: &str) -> String {
     let core = CORES[(i / CITIES.len() + i * 5) % CORES.len()];
     let suffix = SUFFIXES[(i / 3) % SUFFIXES.len()];
     let n = i / (CITIES.len() * CORES.len());
-    if n == 0 { format!("{city}{core}{category}{suffix}") } else { format!("{city}{core}{category}{suffix}{}号", n + 1) }
+    if n == 0 {
+        format!("{city}{core}{category}{suffix}")
+    } else {
+        format!("{city}{core}{category}{suffix}{}号", n + 1)
+    }
 }
 
 /// Chinese headers, in the canonical column order of the cases table.
@@ -39,7 +47,6 @@ pub const ZH_CASE_HEADER: [&str; 22] = [
     "售后状态",
     "满意度",
 ];
-
 
 /// (column, canonical value, Chinese label).
 const LABELS: &[(&str, &str, &str)] = &[
@@ -81,7 +88,11 @@ const LABELS: &[(&str, &str, &str)] = &[
 
 /// The Chinese label of a canonical value of a column.
 pub fn zh_label<'a>(column: &str, value: &'a str) -> &'a str {
-    LABELS.iter().find(|(c, v, _)| *c == column && *v == value).map(|(_, _, l)| *l).unwrap_or(value)
+    LABELS
+        .iter()
+        .find(|(c, v, _)| *c == column && *v == value)
+        .map(|(_, _, l)| *l)
+        .unwrap_or(value)
 }
 
 /// The `[tables.cases]` section that reads the Chinese GBK export back into canonical names and values.
@@ -91,7 +102,10 @@ pub fn zh_cases_config(path: &str) -> String {
          [tables.cases]\npath = \"{path}\"\nencoding = \"gbk\"\n\n[tables.cases.columns]\n"
     );
     // The Chinese headers follow the canonical column order of the cases table.
-    for (zh, canon) in ZH_CASE_HEADER.iter().zip(crate::tables::cases::COLUMNS.iter().map(|c| c.name)) {
+    for (zh, canon) in ZH_CASE_HEADER
+        .iter()
+        .zip(crate::tables::cases::COLUMNS.iter().map(|c| c.name))
+    {
         s.push_str(&format!("\"{zh}\" = \"{canon}\"\n"));
     }
     let mut col = "";

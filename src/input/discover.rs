@@ -45,7 +45,10 @@ fn parts_of(dir: &Path) -> Result<Vec<SourceFile>> {
     let mut parts = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| anyhow::anyhow!("cannot list folder {}: {e}", dir.display()))? {
         let path = entry?.path();
-        let hidden = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.') || n.starts_with('_'));
+        let hidden = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.') || n.starts_with('_'));
         if hidden || !path.is_file() {
             continue;
         }
@@ -69,12 +72,23 @@ pub fn discover(data_dir: &Path, table: TableKind, tc: &TableConfig) -> Result<V
             return parts_of(p);
         }
         if !p.exists() {
-            bail!("{}: the config points this table at {}, which does not exist", table.name(), p.display());
+            bail!(
+                "{}: the config points this table at {}, which does not exist",
+                table.name(),
+                p.display()
+            );
         }
         let Some(format) = format_of(p) else {
-            bail!("{}: {} is not a .csv, .csv.gz or .parquet file", table.name(), p.display());
+            bail!(
+                "{}: {} is not a .csv, .csv.gz or .parquet file",
+                table.name(),
+                p.display()
+            );
         };
-        return Ok(vec![SourceFile { path: p.clone(), format }]);
+        return Ok(vec![SourceFile {
+            path: p.clone(),
+            format,
+        }]);
     }
     let name = table.name();
     let candidates = [
@@ -82,8 +96,14 @@ pub fn discover(data_dir: &Path, table: TableKind, tc: &TableConfig) -> Result<V
         (data_dir.join(format!("{name}.csv.gz")), SourceFormat::CsvGz),
         (data_dir.join(format!("{name}.parquet")), SourceFormat::Parquet),
     ];
-    let found: Vec<SourceFile> =
-        candidates.iter().filter(|(p, _)| p.is_file()).map(|(p, f)| SourceFile { path: p.clone(), format: *f }).collect();
+    let found: Vec<SourceFile> = candidates
+        .iter()
+        .filter(|(p, _)| p.is_file())
+        .map(|(p, f)| SourceFile {
+            path: p.clone(),
+            format: *f,
+        })
+        .collect();
     let folder = data_dir.join(name);
     let has_folder = folder.is_dir();
     if found.len() + has_folder as usize > 1 {
@@ -91,7 +111,10 @@ pub fn discover(data_dir: &Path, table: TableKind, tc: &TableConfig) -> Result<V
         if has_folder {
             names.push(format!("{}/", folder.display()));
         }
-        bail!("{name}: found more than one source ({}); keep one, or choose with [tables.{name}] path = …", names.join(", "));
+        bail!(
+            "{name}: found more than one source ({}); keep one, or choose with [tables.{name}] path = …",
+            names.join(", ")
+        );
     }
     if has_folder {
         return parts_of(&folder);

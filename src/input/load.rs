@@ -58,7 +58,11 @@ impl LoadedTable {
     }
     pub fn reject_rate(&self) -> f64 {
         let read = self.rows_read();
-        if read == 0 { 0.0 } else { self.rows_rejected() as f64 / read as f64 }
+        if read == 0 {
+            0.0
+        } else {
+            self.rows_rejected() as f64 / read as f64
+        }
     }
     /// The frame without lineage columns, as users see the table.
     pub fn data(&self) -> DataFrame {
@@ -76,7 +80,9 @@ enum ColBuilder {
 impl ColBuilder {
     fn new(name: &str, kind: &ColumnKind) -> Self {
         match kind {
-            ColumnKind::Id | ColumnKind::Text | ColumnKind::Enum(_) => ColBuilder::Str(StringChunkedBuilder::new(name.into(), 1024)),
+            ColumnKind::Id | ColumnKind::Text | ColumnKind::Enum(_) => {
+                ColBuilder::Str(StringChunkedBuilder::new(name.into(), 1024))
+            }
             ColumnKind::Int { .. } => ColBuilder::Int(Vec::new()),
             ColumnKind::Money { .. } => ColBuilder::Cents(Vec::new()),
             ColumnKind::Ts => ColBuilder::Ts(Vec::new()),
@@ -99,7 +105,9 @@ impl ColBuilder {
     fn finish(self, name: &str) -> Result<Column> {
         Ok(match self {
             ColBuilder::Str(b) => b.finish().into_series().into_column(),
-            ColBuilder::Int(v) => Int64Chunked::from_iter_options(name.into(), v.into_iter()).into_series().into_column(),
+            ColBuilder::Int(v) => Int64Chunked::from_iter_options(name.into(), v.into_iter())
+                .into_series()
+                .into_column(),
             ColBuilder::Cents(v) => Int128Chunked::from_iter_options(name.into(), v.into_iter())
                 .into_decimal(18, 2)?
                 .into_series()
@@ -143,9 +151,19 @@ impl RowSink for TableSink<'_> {
                 .get(name)
                 .map(String::as_str)
                 .or_else(|| schema.column(name).map(|c| c.name))
-                .or_else(|| schema.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name)).map(|c| c.name));
+                .or_else(|| {
+                    schema
+                        .columns
+                        .iter()
+                        .find(|c| c.name.eq_ignore_ascii_case(name))
+                        .map(|c| c.name)
+                });
             let Some(canonical) = canonical else { continue };
-            let idx = schema.columns.iter().position(|c| c.name == canonical).expect("canonical column");
+            let idx = schema
+                .columns
+                .iter()
+                .position(|c| c.name == canonical)
+                .expect("canonical column");
             if let Some(prev) = mapping[idx] {
                 bail!(
                     "{}: columns '{}' and '{}' both give {table}.{canonical}; keep one or rename one in [tables.{table}.columns]",
@@ -156,8 +174,13 @@ impl RowSink for TableSink<'_> {
             }
             mapping[idx] = Some(i);
         }
-        let missing: Vec<&str> =
-            schema.columns.iter().zip(&mapping).filter(|(c, m)| c.required && m.is_none()).map(|(c, _)| c.name).collect();
+        let missing: Vec<&str> = schema
+            .columns
+            .iter()
+            .zip(&mapping)
+            .filter(|(c, m)| c.required && m.is_none())
+            .map(|(c, _)| c.name)
+            .collect();
         if !missing.is_empty() {
             let mut msg = format!(
                 "{}: missing required column{} {} for table {table}. Found column{}: {}. Map export headers to canonical names under [tables.{table}.columns] in the config, e.g. \"{}\" = \"{}\"",
@@ -171,7 +194,10 @@ impl RowSink for TableSink<'_> {
             );
             if names.len() == 1 {
                 let delim = self.tc.delimiter as char;
-                if let Some(d) = [';', '\t', '|', ','].into_iter().find(|d| *d != delim && names[0].contains(*d)) {
+                if let Some(d) = [';', '\t', '|', ',']
+                    .into_iter()
+                    .find(|d| *d != delim && names[0].contains(*d))
+                {
                     let shown = if d == '\t' { "tab".to_string() } else { d.to_string() };
                     msg.push_str(&format!(
                         ". The header is a single column containing '{shown}': the file looks delimited by '{shown}', not '{}'; set delimiter = \"{shown}\" under [tables.{table}]",
@@ -192,7 +218,11 @@ impl RowSink for TableSink<'_> {
             self.progress.inc(65_536);
         }
         if cells.len() != self.header_len {
-            let joined = cells.iter().map(|c| c.show()).collect::<Vec<_>>().join(&(self.tc.delimiter as char).to_string());
+            let joined = cells
+                .iter()
+                .map(|c| c.show())
+                .collect::<Vec<_>>()
+                .join(&(self.tc.delimiter as char).to_string());
             let problem = format!(
                 "row has {} field{} but the header has {}: a stray delimiter, an unquoted text or a cut line",
                 cells.len(),
@@ -229,16 +259,32 @@ impl RowSink for TableSink<'_> {
 impl TableSink<'_> {
     fn reject(&mut self, row_number: u64, column: &str, value: String, problem: String) {
         self.stats.rows_rejected += 1;
-        self.rejects.push(Reject { source_file: self.file.clone(), row_number, column: column.to_string(), value, problem });
+        self.rejects.push(Reject {
+            source_file: self.file.clone(),
+            row_number,
+            column: column.to_string(),
+            value,
+            problem,
+        });
     }
 }
 
 fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_string() } else { s.chars().take(n).collect::<String>() + "…" }
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n).collect::<String>() + "…"
+    }
 }
 
 /// Loads every file of a table. `Ok(None)` when an optional table has no source.
-pub fn load_table(data_dir: &Path, kind: TableKind, tc: &TableConfig, tz: Tz, progress: &Progress) -> Result<Option<LoadedTable>> {
+pub fn load_table(
+    data_dir: &Path,
+    kind: TableKind,
+    tc: &TableConfig,
+    tz: Tz,
+    progress: &Progress,
+) -> Result<Option<LoadedTable>> {
     let files = discover(data_dir, kind, tc)?;
     if files.is_empty() {
         return Ok(None);
@@ -246,7 +292,13 @@ pub fn load_table(data_dir: &Path, kind: TableKind, tc: &TableConfig, tz: Tz, pr
     load_files(kind, &files, tc, tz, progress).map(Some)
 }
 
-pub fn load_files(kind: TableKind, files: &[SourceFile], tc: &TableConfig, tz: Tz, progress: &Progress) -> Result<LoadedTable> {
+pub fn load_files(
+    kind: TableKind,
+    files: &[SourceFile],
+    tc: &TableConfig,
+    tz: Tz,
+    progress: &Progress,
+) -> Result<LoadedTable> {
     let schema = kind.schema();
     let mut sink = TableSink {
         schema,
@@ -256,11 +308,20 @@ pub fn load_files(kind: TableKind, files: &[SourceFile], tc: &TableConfig, tz: T
         file_idx: 0,
         mapping: Vec::new(),
         header_len: 0,
-        builders: schema.columns.iter().map(|c| ColBuilder::new(c.name, &c.kind)).collect(),
+        builders: schema
+            .columns
+            .iter()
+            .map(|c| ColBuilder::new(c.name, &c.kind))
+            .collect(),
         source_idx: Vec::new(),
         row_numbers: Vec::new(),
         values: Vec::with_capacity(schema.columns.len()),
-        stats: FileStats { file: String::new(), rows_read: 0, rows_accepted: 0, rows_rejected: 0 },
+        stats: FileStats {
+            file: String::new(),
+            rows_read: 0,
+            rows_accepted: 0,
+            rows_rejected: 0,
+        },
         rejects: Vec::new(),
         progress,
     };
@@ -268,18 +329,37 @@ pub fn load_files(kind: TableKind, files: &[SourceFile], tc: &TableConfig, tz: T
     for (i, f) in files.iter().enumerate() {
         sink.file = f.display();
         sink.file_idx = i as u32;
-        sink.stats = FileStats { file: f.display(), rows_read: 0, rows_accepted: 0, rows_rejected: 0 };
+        sink.stats = FileStats {
+            file: f.display(),
+            rows_read: 0,
+            rows_accepted: 0,
+            rows_rejected: 0,
+        };
         progress.set_message(format!("reading {}", f.display()));
         read_file(f, tc, &mut sink)?;
         stats.push(sink.stats.clone());
     }
-    let TableSink { builders, source_idx, row_numbers, mut rejects, .. } = sink;
+    let TableSink {
+        builders,
+        source_idx,
+        row_numbers,
+        mut rejects,
+        ..
+    } = sink;
     let mut cols = Vec::with_capacity(builders.len() + 2);
     for (b, spec) in builders.into_iter().zip(schema.columns) {
         cols.push(b.finish(spec.name)?);
     }
-    cols.push(UInt32Chunked::from_vec(SOURCE_IDX.into(), source_idx).into_series().into_column());
-    cols.push(UInt64Chunked::from_vec(ROW_NUMBER.into(), row_numbers).into_series().into_column());
+    cols.push(
+        UInt32Chunked::from_vec(SOURCE_IDX.into(), source_idx)
+            .into_series()
+            .into_column(),
+    );
+    cols.push(
+        UInt64Chunked::from_vec(ROW_NUMBER.into(), row_numbers)
+            .into_series()
+            .into_column(),
+    );
     let mut df = DataFrame::new_infer_height(cols)?;
 
     df = match kind {
@@ -290,7 +370,10 @@ pub fn load_files(kind: TableKind, files: &[SourceFile], tc: &TableConfig, tz: T
     let names: Vec<String> = stats.iter().map(|s| s.file.clone()).collect();
     let (df, dups) = reject_duplicate_keys(df, schema, &names)?;
     for d in &dups {
-        let s = stats.iter_mut().find(|s| s.file == d.source_file).expect("file of a duplicate");
+        let s = stats
+            .iter_mut()
+            .find(|s| s.file == d.source_file)
+            .expect("file of a duplicate");
         s.rows_accepted -= 1;
         s.rows_rejected += 1;
     }
@@ -300,7 +383,12 @@ pub fn load_files(kind: TableKind, files: &[SourceFile], tc: &TableConfig, tz: T
         let ib = names.iter().position(|n| *n == b.source_file);
         (ia, a.row_number).cmp(&(ib, b.row_number))
     });
-    Ok(LoadedTable { kind, df, files: stats, rejects })
+    Ok(LoadedTable {
+        kind,
+        df,
+        files: stats,
+        rejects,
+    })
 }
 
 /// The first row with a key wins; later rows with the same key are rejected, naming where the key was first seen.
@@ -323,20 +411,42 @@ fn reject_duplicate_keys(df: DataFrame, schema: &TableSchema, files: &[String]) 
         let key_cols: Vec<Series> = schema
             .key
             .iter()
-            .map(|k| dups.column(k).and_then(|c| c.as_materialized_series().cast(&DataType::String)))
+            .map(|k| {
+                dups.column(k)
+                    .and_then(|c| c.as_materialized_series().cast(&DataType::String))
+            })
             .collect::<PolarsResult<_>>()?;
         for i in 0..dups.height() {
-            let vals: Vec<String> = key_cols.iter().map(|s| s.str().unwrap().get(i).unwrap_or("").to_string()).collect();
+            let vals: Vec<String> = key_cols
+                .iter()
+                .map(|s| s.str().unwrap().get(i).unwrap_or("").to_string())
+                .collect();
             let f = first.get(i).unwrap_or(0);
             let (ffile, frow) = ((f >> SHIFT) as usize, f & ((1 << SHIFT) - 1));
             let same_file = ffile == src.get(i).unwrap_or(0) as usize;
-            let where_ = if same_file { format!("row {frow}") } else { format!("row {frow} of {}", files[ffile]) };
+            let where_ = if same_file {
+                format!("row {frow}")
+            } else {
+                format!("row {frow} of {}", files[ffile])
+            };
             let (column, value, problem) = if schema.key.len() == 1 {
-                (schema.key[0].to_string(), vals[0].clone(), format!("duplicate {} '{}': first seen at {where_}", schema.key[0], vals[0]))
+                (
+                    schema.key[0].to_string(),
+                    vals[0].clone(),
+                    format!("duplicate {} '{}': first seen at {where_}", schema.key[0], vals[0]),
+                )
             } else {
                 let c = schema.key.join("+");
                 let v = vals.join("+");
-                (c.clone(), v.clone(), format!("duplicate key ({}) = ({}): first seen at {where_}", schema.key.join(", "), vals.join(", ")))
+                (
+                    c.clone(),
+                    v.clone(),
+                    format!(
+                        "duplicate key ({}) = ({}): first seen at {where_}",
+                        schema.key.join(", "),
+                        vals.join(", ")
+                    ),
+                )
             };
             rejects.push(Reject {
                 source_file: files[src.get(i).unwrap_or(0) as usize].clone(),
@@ -347,6 +457,10 @@ fn reject_duplicate_keys(df: DataFrame, schema: &TableSchema, files: &[String]) 
             });
         }
     }
-    let kept = marked.lazy().filter(col("_dup").not()).drop(cols(["_seq", "_first_seq", "_dup"])).collect()?;
+    let kept = marked
+        .lazy()
+        .filter(col("_dup").not())
+        .drop(cols(["_seq", "_first_seq", "_dup"]))
+        .collect()?;
     Ok((kept, rejects))
 }

@@ -21,7 +21,12 @@ pub enum Value {
 }
 
 /// `map`: the config's export label → canonical value for this column, if any.
-pub fn parse_cell(cell: &Cell<'_>, kind: &ColumnKind, tz: Tz, map: Option<&HashMap<String, String>>) -> Result<Value, String> {
+pub fn parse_cell(
+    cell: &Cell<'_>,
+    kind: &ColumnKind,
+    tz: Tz,
+    map: Option<&HashMap<String, String>>,
+) -> Result<Value, String> {
     if let Cell::BadUtf8(_) = cell {
         return Err("is not valid UTF-8 text; if the export is GBK (common for Chinese spreadsheets), set encoding = \"gbk\" for this table".into());
     }
@@ -32,7 +37,11 @@ pub fn parse_cell(cell: &Cell<'_>, kind: &ColumnKind, tz: Tz, map: Option<&HashM
         ColumnKind::Id | ColumnKind::Text => Ok(match cell {
             Cell::Str(s) => {
                 let t = s.trim();
-                if t.is_empty() { Value::Null } else { Value::Str(t.to_string()) }
+                if t.is_empty() {
+                    Value::Null
+                } else {
+                    Value::Str(t.to_string())
+                }
             }
             other => Value::Str(other.show()),
         }),
@@ -100,9 +109,13 @@ pub fn parse_cell(cell: &Cell<'_>, kind: &ColumnKind, tz: Tz, map: Option<&HashM
                     Cell::Naive(t) => *t,
                     _ => unreachable!(),
                 };
-                let naive = chrono::DateTime::from_timestamp_micros(wall).ok_or("timestamp out of range")?.naive_utc();
+                let naive = chrono::DateTime::from_timestamp_micros(wall)
+                    .ok_or("timestamp out of range")?
+                    .naive_utc();
                 match tz.from_local_datetime(&naive) {
-                    chrono::LocalResult::Single(x) | chrono::LocalResult::Ambiguous(x, _) => Ok(Value::Ts(x.timestamp_micros())),
+                    chrono::LocalResult::Single(x) | chrono::LocalResult::Ambiguous(x, _) => {
+                        Ok(Value::Ts(x.timestamp_micros()))
+                    }
                     chrono::LocalResult::None => Err(format!("'{naive}' does not exist in {tz} (daylight-saving gap)")),
                 }
             }
@@ -135,7 +148,8 @@ pub fn parse_cell(cell: &Cell<'_>, kind: &ColumnKind, tz: Tz, map: Option<&HashM
 
 /// `12`, `12.5`, `12.50`, `-3.00`, `+1` → cents. More than 2 fraction digits is refused, never rounded.
 pub fn parse_money(t: &str) -> Result<i128, String> {
-    let err = || format!("'{t}' is not an amount: expected a decimal number with at most 2 decimal places, e.g. 129.90");
+    let err =
+        || format!("'{t}' is not an amount: expected a decimal number with at most 2 decimal places, e.g. 129.90");
     let (neg, body) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
@@ -145,16 +159,25 @@ pub fn parse_money(t: &str) -> Result<i128, String> {
         Some((i, f)) => (i, f),
         None => (body, ""),
     };
-    if int.is_empty() && frac.is_empty() || !int.bytes().all(|c| c.is_ascii_digit()) || !frac.bytes().all(|c| c.is_ascii_digit()) {
+    if int.is_empty() && frac.is_empty()
+        || !int.bytes().all(|c| c.is_ascii_digit())
+        || !frac.bytes().all(|c| c.is_ascii_digit())
+    {
         return Err(err());
     }
     if frac.len() > 2 {
-        return Err(format!("'{t}' has more than 2 decimal places: money must be exact to the cent"));
+        return Err(format!(
+            "'{t}' has more than 2 decimal places: money must be exact to the cent"
+        ));
     }
     if int.len() > 16 {
         return Err(err());
     }
-    let i: i128 = if int.is_empty() { 0 } else { int.parse().map_err(|_| err())? };
+    let i: i128 = if int.is_empty() {
+        0
+    } else {
+        int.parse().map_err(|_| err())?
+    };
     let f: i128 = match frac.len() {
         0 => 0,
         1 => frac.parse::<i128>().map_err(|_| err())? * 10,
@@ -189,10 +212,19 @@ mod tests {
     fn enums_ignore_case_and_spaces_and_follow_the_map() {
         let kind = ColumnKind::Enum(crate::tables::cases::CASE_TYPES);
         let tz = chrono_tz::Asia::Shanghai;
-        assert_eq!(parse_cell(&Cell::Str(" Return "), &kind, tz, None), Ok(Value::Str("return".into())));
+        assert_eq!(
+            parse_cell(&Cell::Str(" Return "), &kind, tz, None),
+            Ok(Value::Str("return".into()))
+        );
         let map: HashMap<String, String> = [("退货".to_string(), "return".to_string())].into();
-        assert_eq!(parse_cell(&Cell::Str("退货"), &kind, tz, Some(&map)), Ok(Value::Str("return".into())));
+        assert_eq!(
+            parse_cell(&Cell::Str("退货"), &kind, tz, Some(&map)),
+            Ok(Value::Str("return".into()))
+        );
         let err = parse_cell(&Cell::Str("refund"), &kind, tz, None).unwrap_err();
-        assert!(err.starts_with("'refund' is not a known value: expected one of return, exchange, refund_only"), "{err}");
+        assert!(
+            err.starts_with("'refund' is not a known value: expected one of return, exchange, refund_only"),
+            "{err}"
+        );
     }
 }

@@ -37,11 +37,15 @@ impl Cell<'_> {
             Cell::BadUtf8(b) => String::from_utf8_lossy(b).into_owned(),
             Cell::Int(i) => i.to_string(),
             Cell::Float(f) => f.to_string(),
-            Cell::Utc(t) => chrono::DateTime::from_timestamp_micros(*t).map(|d| d.to_rfc3339()).unwrap_or_default(),
+            Cell::Utc(t) => chrono::DateTime::from_timestamp_micros(*t)
+                .map(|d| d.to_rfc3339())
+                .unwrap_or_default(),
             Cell::Naive(t) => chrono::DateTime::from_timestamp_micros(*t)
                 .map(|d| d.naive_utc().format("%Y-%m-%d %H:%M:%S").to_string())
                 .unwrap_or_default(),
-            Cell::Date(d) => chrono::NaiveDate::from_num_days_from_ce_opt(*d + 719_163).map(|d| d.to_string()).unwrap_or_default(),
+            Cell::Date(d) => chrono::NaiveDate::from_num_days_from_ce_opt(*d + 719_163)
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
         }
     }
 }
@@ -68,8 +72,17 @@ fn read_csv(file: &SourceFile, tc: &TableConfig, sink: &mut dyn RowSink) -> Resu
     };
     let decoded: Box<dyn Read> = match tc.encoding {
         // Bytes pass through untouched (invalid UTF-8 is caught per cell); a UTF-8 BOM is dropped.
-        Encoding::Utf8 => Box::new(DecodeReaderBytesBuilder::new().utf8_passthru(true).strip_bom(true).build(raw)),
-        Encoding::Gbk => Box::new(DecodeReaderBytesBuilder::new().encoding(Some(encoding_rs::GBK)).build(raw)),
+        Encoding::Utf8 => Box::new(
+            DecodeReaderBytesBuilder::new()
+                .utf8_passthru(true)
+                .strip_bom(true)
+                .build(raw),
+        ),
+        Encoding::Gbk => Box::new(
+            DecodeReaderBytesBuilder::new()
+                .encoding(Some(encoding_rs::GBK))
+                .build(raw),
+        ),
     };
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(tc.delimiter)
@@ -80,7 +93,10 @@ fn read_csv(file: &SourceFile, tc: &TableConfig, sink: &mut dyn RowSink) -> Resu
     let mut rec = csv::ByteRecord::new();
     let read_err = |e: csv::Error| anyhow::anyhow!("{}: cannot read the file: {e}", file.display());
     if !rdr.read_byte_record(&mut rec).map_err(read_err)? {
-        bail!("{}: the file is empty; expected a header row naming the columns", file.display());
+        bail!(
+            "{}: the file is empty; expected a header row naming the columns",
+            file.display()
+        );
     }
     let header: Vec<String> = rec
         .iter()
@@ -139,13 +155,23 @@ fn read_parquet(file: &SourceFile, sink: &mut dyn RowSink) -> Result<()> {
         let s = c.as_materialized_series().rechunk();
         let r = match s.dtype() {
             DataType::String => ColReader::Str(s.str()?.clone()),
-            DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt8 | DataType::UInt16
-            | DataType::UInt32 | DataType::UInt64 => ColReader::Int(s.cast(&DataType::Int64)?.i64()?.clone()),
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::UInt64 => ColReader::Int(s.cast(&DataType::Int64)?.i64()?.clone()),
             DataType::Float32 | DataType::Float64 => ColReader::Float(s.cast(&DataType::Float64)?.f64()?.clone()),
             DataType::Datetime(_, tz) => {
                 let us = s.cast(&DataType::Datetime(TimeUnit::Microseconds, tz.clone()))?;
                 let phys = us.to_physical_repr().i64()?.clone();
-                if tz.is_some() { ColReader::Utc(phys) } else { ColReader::Naive(phys) }
+                if tz.is_some() {
+                    ColReader::Utc(phys)
+                } else {
+                    ColReader::Naive(phys)
+                }
             }
             DataType::Date => ColReader::Date(s.to_physical_repr().i32()?.clone()),
             _ => ColReader::Str(s.cast(&DataType::String)?.str()?.clone()),

@@ -35,7 +35,11 @@ fn counts() -> Vec<Expr> {
         is("lost").alias("lost"),
         is("returned_to_sender").alias("returned_to_sender"),
         has_both.clone().cast(DataType::Int64).sum().alias("on_time_legs"),
-        has_both.and(col("delivered_at").lt_eq(col("promised_at"))).cast(DataType::Int64).sum().alias("on_time"),
+        has_both
+            .and(col("delivered_at").lt_eq(col("promised_at")))
+            .cast(DataType::Int64)
+            .sum()
+            .alias("on_time"),
     ]
 }
 
@@ -70,7 +74,14 @@ const LEG_COLUMNS: [&str; 13] = [
     "on_time_rate",
 ];
 
-const COUNT_COLS: [&str; 6] = ["shipments", "delivered", "damaged", "lost", "returned_to_sender", "on_time_legs"];
+const COUNT_COLS: [&str; 6] = [
+    "shipments",
+    "delivered",
+    "damaged",
+    "lost",
+    "returned_to_sender",
+    "on_time_legs",
+];
 
 pub fn carrier_performance(p: &Prepared) -> Result<DataFrame> {
     let legs = p.shipments.clone().lazy().filter(col("outcome").neq(lit("in_transit")));
@@ -84,10 +95,11 @@ pub fn carrier_performance(p: &Prepared) -> Result<DataFrame> {
             .group_by([col("period"), col("carrier"), col("direction")])
             .agg(counts())
             .with_column(lit(kind).alias("period_kind"));
-        let network = grouped
-            .clone()
-            .group_by([col("period"), col("direction")])
-            .agg([ratio(col("damaged").sum(), col("shipments").sum()).alias("network_damage_rate")]);
+        let network = grouped.clone().group_by([col("period"), col("direction")]).agg([ratio(
+            col("damaged").sum(),
+            col("shipments").sum(),
+        )
+        .alias("network_damage_rate")]);
         let claim = claims
             .clone()
             .lazy()
@@ -95,7 +107,10 @@ pub fn carrier_performance(p: &Prepared) -> Result<DataFrame> {
             .group_by([col("period"), col("carrier")])
             .agg([col("claim").sum().alias("claim_cost")]);
         let claim = concat(
-            [claim.clone().with_column(lit("forward").alias("direction")), claim.with_column(lit("all").alias("direction"))],
+            [
+                claim.clone().with_column(lit("forward").alias("direction")),
+                claim.with_column(lit("all").alias("direction")),
+            ],
             UnionArgs::default(),
         )?
         .with_column(lit(kind).alias("period_kind"));
@@ -106,15 +121,29 @@ pub fn carrier_performance(p: &Prepared) -> Result<DataFrame> {
                 [col("period_kind"), col("period"), col("carrier"), col("direction")],
                 JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
             )
-            .with_columns(COUNT_COLS.iter().chain(&["on_time"]).map(|c| col(*c).fill_null(lit(0i64))).collect::<Vec<_>>())
-            .join(network, [col("period"), col("direction")], [col("period"), col("direction")], JoinArgs::new(JoinType::Left));
+            .with_columns(
+                COUNT_COLS
+                    .iter()
+                    .chain(&["on_time"])
+                    .map(|c| col(*c).fill_null(lit(0i64)))
+                    .collect::<Vec<_>>(),
+            )
+            .join(
+                network,
+                [col("period"), col("direction")],
+                [col("period"), col("direction")],
+                JoinArgs::new(JoinType::Left),
+            );
         parts.push(joined);
     }
     let (dl, _) = wilson(col("damaged"), col("shipments"));
     let out = concat(parts, UnionArgs::default())?
         .with_columns(rates())
         .with_columns([
-            dl.gt(col("network_damage_rate")).and(col("damaged").gt_eq(lit(5i64))).fill_null(lit(false)).alias("worse_than_network"),
+            dl.gt(col("network_damage_rate"))
+                .and(col("damaged").gt_eq(lit(5i64)))
+                .fill_null(lit(false))
+                .alias("worse_than_network"),
             col("claim_cost").fill_null(lit(0i64).cast(DataType::Decimal(38, 2))),
         ])
         .select(
@@ -126,7 +155,10 @@ pub fn carrier_performance(p: &Prepared) -> Result<DataFrame> {
                 .collect::<Vec<_>>(),
         )
         .with_column(level_rank(col("direction"), &DIRECTIONS).alias("_rank"))
-        .sort(["period_kind", "period", "_rank", "carrier"], SortMultipleOptions::default())
+        .sort(
+            ["period_kind", "period", "_rank", "carrier"],
+            SortMultipleOptions::default(),
+        )
         .drop(cols(["_rank"]))
         .collect()?;
     Ok(out)
@@ -139,7 +171,10 @@ fn claims_by_first_forward_leg(p: &Prepared) -> Result<DataFrame> {
         .clone()
         .lazy()
         .filter(col("direction").eq(lit("forward")))
-        .sort(["order_id", "shipped_at", "shipment_id"], SortMultipleOptions::default())
+        .sort(
+            ["order_id", "shipped_at", "shipment_id"],
+            SortMultipleOptions::default(),
+        )
         .group_by([col("order_id")])
         .agg([col("carrier").first(), col("shipped_at").first()]);
     let carrier_cases = p
@@ -153,10 +188,20 @@ fn claims_by_first_forward_leg(p: &Prepared) -> Result<DataFrame> {
         .clone()
         .lazy()
         .filter(col("status").eq(lit("completed")))
-        .join(carrier_cases, [col("case_id")], [col("case_id")], JoinArgs::new(JoinType::Inner))
+        .join(
+            carrier_cases,
+            [col("case_id")],
+            [col("case_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
         .group_by([col("case_order_id")])
         .agg([col("amount").sum().alias("claim")])
-        .join(first_leg, [col("case_order_id")], [col("order_id")], JoinArgs::new(JoinType::Inner))
+        .join(
+            first_leg,
+            [col("case_order_id")],
+            [col("order_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
         .collect()?;
     Ok(out)
 }
@@ -168,12 +213,25 @@ pub fn carrier_lanes(p: &Prepared) -> Result<DataFrame> {
         .clone()
         .lazy()
         .filter(col("outcome").neq(lit("in_transit")))
-        .with_columns([period_expr(col("shipped_at"), "quarter", p.tz).alias("quarter"), unknown("origin_region"), unknown("dest_region")])
+        .with_columns([
+            period_expr(col("shipped_at"), "quarter", p.tz).alias("quarter"),
+            unknown("origin_region"),
+            unknown("dest_region"),
+        ])
         .group_by([col("quarter"), col("carrier"), col("origin_region"), col("dest_region")])
         .agg(counts())
         .with_columns(rates())
-        .select(["quarter", "carrier", "origin_region", "dest_region"].iter().chain(&LEG_COLUMNS).map(|c| col(*c)).collect::<Vec<_>>())
-        .sort(["quarter", "carrier", "origin_region", "dest_region"], SortMultipleOptions::default())
+        .select(
+            ["quarter", "carrier", "origin_region", "dest_region"]
+                .iter()
+                .chain(&LEG_COLUMNS)
+                .map(|c| col(*c))
+                .collect::<Vec<_>>(),
+        )
+        .sort(
+            ["quarter", "carrier", "origin_region", "dest_region"],
+            SortMultipleOptions::default(),
+        )
         .collect()?;
     Ok(out)
 }

@@ -49,15 +49,35 @@ struct Agg {
 type Key = (String, String);
 
 fn strs(df: &DataFrame, c: &str) -> Result<Vec<Option<String>>> {
-    Ok(df.column(c)?.as_materialized_series().cast(&DataType::String)?.str()?.iter().map(|v| v.map(str::to_string)).collect())
+    Ok(df
+        .column(c)?
+        .as_materialized_series()
+        .cast(&DataType::String)?
+        .str()?
+        .iter()
+        .map(|v| v.map(str::to_string))
+        .collect())
 }
 
 fn ints(df: &DataFrame, c: &str) -> Result<Vec<i64>> {
-    Ok(df.column(c)?.as_materialized_series().cast(&DataType::Int64)?.i64()?.iter().map(|v| v.unwrap_or(0)).collect())
+    Ok(df
+        .column(c)?
+        .as_materialized_series()
+        .cast(&DataType::Int64)?
+        .i64()?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect())
 }
 
 fn floats(df: &DataFrame, c: &str) -> Result<Vec<Option<f64>>> {
-    Ok(df.column(c)?.as_materialized_series().cast(&DataType::Float64)?.f64()?.iter().collect())
+    Ok(df
+        .column(c)?
+        .as_materialized_series()
+        .cast(&DataType::Float64)?
+        .f64()?
+        .iter()
+        .collect())
 }
 
 /// Every per-(quarter, merchant) figure both tables need, gathered once per run.
@@ -68,18 +88,36 @@ pub struct QuarterFacts {
 
 impl QuarterFacts {
     pub fn new(p: &Prepared, return_rates: &DataFrame, clocks: &DataFrame, flags: &DataFrame) -> Result<QuarterFacts> {
-        Ok(QuarterFacts { facts: aggregate(p, return_rates, clocks, flags)?, names: names(p)? })
+        Ok(QuarterFacts {
+            facts: aggregate(p, return_rates, clocks, flags)?,
+            names: names(p)?,
+        })
     }
 }
 
-fn aggregate(p: &Prepared, return_rates: &DataFrame, clocks: &DataFrame, flags: &DataFrame) -> Result<BTreeMap<Key, Agg>> {
+fn aggregate(
+    p: &Prepared,
+    return_rates: &DataFrame,
+    clocks: &DataFrame,
+    flags: &DataFrame,
+) -> Result<BTreeMap<Key, Agg>> {
     let mut m: BTreeMap<Key, Agg> = BTreeMap::new();
     let rr = return_rates
         .clone()
         .lazy()
-        .filter(col("period_kind").eq(lit("quarter")).and(col("level").eq(lit("merchant"))))
+        .filter(
+            col("period_kind")
+                .eq(lit("quarter"))
+                .and(col("level").eq(lit("merchant"))),
+        )
         .collect()?;
-    let (q, k, units, rate, asr) = (strs(&rr, "period")?, strs(&rr, "key")?, ints(&rr, "units_sold")?, floats(&rr, "return_rate")?, floats(&rr, "after_sales_rate")?);
+    let (q, k, units, rate, asr) = (
+        strs(&rr, "period")?,
+        strs(&rr, "key")?,
+        ints(&rr, "units_sold")?,
+        floats(&rr, "return_rate")?,
+        floats(&rr, "after_sales_rate")?,
+    );
     for i in 0..rr.height() {
         let a = m.entry((q[i].clone().unwrap(), k[i].clone().unwrap())).or_default();
         a.units_sold = units[i];
@@ -92,34 +130,78 @@ fn aggregate(p: &Prepared, return_rates: &DataFrame, clocks: &DataFrame, flags: 
         .clone()
         .lazy()
         .filter(col("counted"))
-        .group_by([period_expr(col("opened_at"), "quarter", p.tz).alias("quarter"), col("merchant_id")])
+        .group_by([
+            period_expr(col("opened_at"), "quarter", p.tz).alias("quarter"),
+            col("merchant_id"),
+        ])
         .agg([
             len().cast(DataType::Int64).alias("cases"),
-            col("escalated_at").is_not_null().and(not_carrier.clone()).cast(DataType::Int64).sum().alias("disputes"),
-            col("dispute_outcome").eq(lit("buyer_favoured")).fill_null(lit(false)).and(not_carrier).cast(DataType::Int64).sum().alias("losses"),
-            col("responsibility").eq(lit("merchant")).fill_null(lit(false)).cast(DataType::Int64).sum().alias("fault"),
-            col("satisfaction").is_not_null().cast(DataType::Int64).sum().alias("ratings"),
+            col("escalated_at")
+                .is_not_null()
+                .and(not_carrier.clone())
+                .cast(DataType::Int64)
+                .sum()
+                .alias("disputes"),
+            col("dispute_outcome")
+                .eq(lit("buyer_favoured"))
+                .fill_null(lit(false))
+                .and(not_carrier)
+                .cast(DataType::Int64)
+                .sum()
+                .alias("losses"),
+            col("responsibility")
+                .eq(lit("merchant"))
+                .fill_null(lit(false))
+                .cast(DataType::Int64)
+                .sum()
+                .alias("fault"),
+            col("satisfaction")
+                .is_not_null()
+                .cast(DataType::Int64)
+                .sum()
+                .alias("ratings"),
             col("satisfaction").cast(DataType::Float64).sum().alias("rating_sum"),
         ])
         .collect()?;
     let (q, k) = (strs(&cases, "quarter")?, strs(&cases, "merchant_id")?);
-    let (n, d, l, f, r) = (ints(&cases, "cases")?, ints(&cases, "disputes")?, ints(&cases, "losses")?, ints(&cases, "fault")?, ints(&cases, "ratings")?);
+    let (n, d, l, f, r) = (
+        ints(&cases, "cases")?,
+        ints(&cases, "disputes")?,
+        ints(&cases, "losses")?,
+        ints(&cases, "fault")?,
+        ints(&cases, "ratings")?,
+    );
     let rs = floats(&cases, "rating_sum")?;
     for i in 0..cases.height() {
         let a = m.entry((q[i].clone().unwrap(), k[i].clone().unwrap())).or_default();
-        (a.cases, a.disputes, a.losses, a.merchant_fault, a.ratings, a.rating_sum) = (n[i], d[i], l[i], f[i], r[i], rs[i].unwrap_or(0.0));
+        (a.cases, a.disputes, a.losses, a.merchant_fault, a.ratings, a.rating_sum) =
+            (n[i], d[i], l[i], f[i], r[i], rs[i].unwrap_or(0.0));
     }
     if clocks.height() > 0 {
         let c = clocks
             .clone()
             .lazy()
-            .group_by([period_expr(col("start"), "quarter", p.tz).alias("quarter"), col("merchant_id"), col("rule")])
+            .group_by([
+                period_expr(col("start"), "quarter", p.tz).alias("quarter"),
+                col("merchant_id"),
+                col("rule"),
+            ])
             .agg([
                 col("status").eq(lit("met")).cast(DataType::Int64).sum().alias("met"),
-                col("status").eq(lit("breached")).cast(DataType::Int64).sum().alias("breached"),
+                col("status")
+                    .eq(lit("breached"))
+                    .cast(DataType::Int64)
+                    .sum()
+                    .alias("breached"),
             ])
             .collect()?;
-        let (q, k, rule, met, br) = (strs(&c, "quarter")?, strs(&c, "merchant_id")?, strs(&c, "rule")?, ints(&c, "met")?, ints(&c, "breached")?);
+        let (q, k, rule, met, br) = (
+            strs(&c, "quarter")?,
+            strs(&c, "merchant_id")?,
+            strs(&c, "rule")?,
+            ints(&c, "met")?,
+            ints(&c, "breached")?,
+        );
         for i in 0..c.height() {
             let a = m.entry((q[i].clone().unwrap(), k[i].clone().unwrap())).or_default();
             a.sla_evaluated += met[i] + br[i];
@@ -129,21 +211,36 @@ fn aggregate(p: &Prepared, return_rates: &DataFrame, clocks: &DataFrame, flags: 
     }
     if flags.height() > 0 {
         // A week belongs to the quarter its Monday falls in.
-        let sku_merchant = p.lines.clone().lazy().group_by([col("sku")]).agg([col("merchant_id").first().alias("sku_merchant")]);
+        let sku_merchant = p
+            .lines
+            .clone()
+            .lazy()
+            .group_by([col("sku")])
+            .agg([col("merchant_id").first().alias("sku_merchant")]);
         let f = flags
             .clone()
             .lazy()
             .join(sku_merchant, [col("key")], [col("sku")], JoinArgs::new(JoinType::Left))
             .with_column(
                 concat_str(
-                    [col("week_start").dt().year().cast(DataType::String), lit("Q"), col("week_start").dt().quarter().cast(DataType::String)],
+                    [
+                        col("week_start").dt().year().cast(DataType::String),
+                        lit("Q"),
+                        col("week_start").dt().quarter().cast(DataType::String),
+                    ],
                     "",
                     false,
                 )
                 .alias("quarter"),
             )
             .collect()?;
-        let (q, level, key, sev, skm) = (strs(&f, "quarter")?, strs(&f, "level")?, strs(&f, "key")?, strs(&f, "severity")?, strs(&f, "sku_merchant")?);
+        let (q, level, key, sev, skm) = (
+            strs(&f, "quarter")?,
+            strs(&f, "level")?,
+            strs(&f, "key")?,
+            strs(&f, "severity")?,
+            strs(&f, "sku_merchant")?,
+        );
         for i in 0..f.height() {
             let quarter = q[i].clone().unwrap();
             if level[i].as_deref() == Some("merchant") {
@@ -187,102 +284,107 @@ fn list_column(name: &str, rows: &[Vec<String>]) -> Column {
 }
 
 impl QuarterFacts {
-pub fn merchant_risk(&self, b: &BadgeParams) -> Result<DataFrame> {
-    let (m, names) = (&self.facts, &self.names);
-    let mut platform: HashMap<String, (i64, i64)> = HashMap::new();
-    for ((q, _), a) in m {
-        let e = platform.entry(q.clone()).or_default();
-        e.0 += a.disputes;
-        e.1 += a.cases;
+    pub fn merchant_risk(&self, b: &BadgeParams) -> Result<DataFrame> {
+        let (m, names) = (&self.facts, &self.names);
+        let mut platform: HashMap<String, (i64, i64)> = HashMap::new();
+        for ((q, _), a) in m {
+            let e = platform.entry(q.clone()).or_default();
+            e.0 += a.disputes;
+            e.1 += a.cases;
+        }
+        let mut cols: BTreeMap<&str, Vec<Option<f64>>> = BTreeMap::new();
+        let (mut quarter, mut merchant, mut name, mut level, mut reasons) = (vec![], vec![], vec![], vec![], vec![]);
+        let mut counts: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+        for ((q, id), a) in m {
+            let (pd, pn) = platform[q];
+            let platform_rate = rate(pd, pn);
+            let dispute_rate = rate(a.disputes, a.cases);
+            let mut why = Vec::new();
+            let mut lvl = "normal";
+            if a.flags_high > 0 {
+                lvl = "high";
+                why.push(format!("{} high return-spike flag(s) in {q}", a.flags_high));
+            }
+            // The spec's "more than twice the platform's dispute rate", with the badge's count allowance: one dispute
+            // among 4 cases is luck, not a pattern, and would otherwise put a quarter of small merchants at high risk.
+            if let (Some(d), Some(pr)) = (dispute_rate, platform_rate)
+                && d > 2.0 * pr
+                && a.disputes > b.dispute_allowance
+            {
+                lvl = "high";
+                why.push(format!(
+                    "dispute rate {:.3} is more than twice the platform's {:.3} ({} disputes in {} cases)",
+                    d, pr, a.disputes, a.cases
+                ));
+            }
+            if lvl == "normal" && a.flags_medium > 0 {
+                lvl = "watch";
+            }
+            if a.flags_medium > 0 {
+                why.push(format!("{} medium return-spike flag(s) in {q}", a.flags_medium));
+            }
+            if why.is_empty() {
+                why.push("no return-spike flag, dispute rate within twice the platform's".into());
+            }
+            quarter.push(q.clone());
+            merchant.push(id.clone());
+            name.push(names.get(id).cloned());
+            level.push(lvl.to_string());
+            reasons.push(why);
+            for (c, v) in [
+                ("return_rate", a.return_rate),
+                ("after_sales_rate", a.after_sales_rate),
+                ("dispute_rate", dispute_rate),
+                ("dispute_loss_rate", rate(a.losses, a.cases)),
+                ("merchant_fault_share", rate(a.merchant_fault, a.cases)),
+                ("sla_breach_rate", rate(a.sla_breached, a.sla_evaluated)),
+                ("platform_dispute_rate", platform_rate),
+            ] {
+                cols.entry(c).or_default().push(v);
+            }
+            for (c, v) in [
+                ("units_sold", a.units_sold),
+                ("counted_cases", a.cases),
+                ("disputes", a.disputes),
+                ("buyer_favoured", a.losses),
+                ("sla_evaluated", a.sla_evaluated),
+                ("sla_breached", a.sla_breached),
+                ("flags_high", a.flags_high),
+                ("flags_medium", a.flags_medium),
+                ("sku_flags", a.sku_flags),
+            ] {
+                counts.entry(c).or_default().push(v);
+            }
+        }
+        let f = |c: &str| {
+            Float64Chunked::from_iter_options(c.into(), cols.get(c).cloned().unwrap_or_default().into_iter())
+                .into_column()
+        };
+        let i = |c: &str| Int64Chunked::from_vec(c.into(), counts.get(c).cloned().unwrap_or_default()).into_column();
+        Ok(DataFrame::new_infer_height(vec![
+            StringChunked::from_iter_values("quarter".into(), quarter.iter().map(String::as_str)).into_column(),
+            StringChunked::from_iter_values("merchant_id".into(), merchant.iter().map(String::as_str)).into_column(),
+            StringChunked::from_iter_options("merchant_name".into(), name.iter().map(|n| n.as_deref())).into_column(),
+            i("units_sold"),
+            f("return_rate"),
+            f("after_sales_rate"),
+            i("counted_cases"),
+            i("disputes"),
+            f("dispute_rate"),
+            i("buyer_favoured"),
+            f("dispute_loss_rate"),
+            f("merchant_fault_share"),
+            i("sla_evaluated"),
+            i("sla_breached"),
+            f("sla_breach_rate"),
+            i("flags_high"),
+            i("flags_medium"),
+            i("sku_flags"),
+            f("platform_dispute_rate"),
+            StringChunked::from_iter_values("risk_level".into(), level.iter().map(String::as_str)).into_column(),
+            list_column("reasons", &reasons),
+        ])?)
     }
-    let mut cols: BTreeMap<&str, Vec<Option<f64>>> = BTreeMap::new();
-    let (mut quarter, mut merchant, mut name, mut level, mut reasons) = (vec![], vec![], vec![], vec![], vec![]);
-    let mut counts: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
-    for ((q, id), a) in m {
-        let (pd, pn) = platform[q];
-        let platform_rate = rate(pd, pn);
-        let dispute_rate = rate(a.disputes, a.cases);
-        let mut why = Vec::new();
-        let mut lvl = "normal";
-        if a.flags_high > 0 {
-            lvl = "high";
-            why.push(format!("{} high return-spike flag(s) in {q}", a.flags_high));
-        }
-        // The spec's "more than twice the platform's dispute rate", with the badge's count allowance: one dispute
-        // among 4 cases is luck, not a pattern, and would otherwise put a quarter of small merchants at high risk.
-        if let (Some(d), Some(pr)) = (dispute_rate, platform_rate)
-            && d > 2.0 * pr
-            && a.disputes > b.dispute_allowance
-        {
-            lvl = "high";
-            why.push(format!("dispute rate {:.3} is more than twice the platform's {:.3} ({} disputes in {} cases)", d, pr, a.disputes, a.cases));
-        }
-        if lvl == "normal" && a.flags_medium > 0 {
-            lvl = "watch";
-        }
-        if a.flags_medium > 0 {
-            why.push(format!("{} medium return-spike flag(s) in {q}", a.flags_medium));
-        }
-        if why.is_empty() {
-            why.push("no return-spike flag, dispute rate within twice the platform's".into());
-        }
-        quarter.push(q.clone());
-        merchant.push(id.clone());
-        name.push(names.get(id).cloned());
-        level.push(lvl.to_string());
-        reasons.push(why);
-        for (c, v) in [
-            ("return_rate", a.return_rate),
-            ("after_sales_rate", a.after_sales_rate),
-            ("dispute_rate", dispute_rate),
-            ("dispute_loss_rate", rate(a.losses, a.cases)),
-            ("merchant_fault_share", rate(a.merchant_fault, a.cases)),
-            ("sla_breach_rate", rate(a.sla_breached, a.sla_evaluated)),
-            ("platform_dispute_rate", platform_rate),
-        ] {
-            cols.entry(c).or_default().push(v);
-        }
-        for (c, v) in [
-            ("units_sold", a.units_sold),
-            ("counted_cases", a.cases),
-            ("disputes", a.disputes),
-            ("buyer_favoured", a.losses),
-            ("sla_evaluated", a.sla_evaluated),
-            ("sla_breached", a.sla_breached),
-            ("flags_high", a.flags_high),
-            ("flags_medium", a.flags_medium),
-            ("sku_flags", a.sku_flags),
-        ] {
-            counts.entry(c).or_default().push(v);
-        }
-    }
-    let f = |c: &str| Float64Chunked::from_iter_options(c.into(), cols.get(c).cloned().unwrap_or_default().into_iter()).into_column();
-    let i = |c: &str| Int64Chunked::from_vec(c.into(), counts.get(c).cloned().unwrap_or_default()).into_column();
-    Ok(DataFrame::new_infer_height(vec![
-        StringChunked::from_iter_values("quarter".into(), quarter.iter().map(String::as_str)).into_column(),
-        StringChunked::from_iter_values("merchant_id".into(), merchant.iter().map(String::as_str)).into_column(),
-        StringChunked::from_iter_options("merchant_name".into(), name.iter().map(|n| n.as_deref())).into_column(),
-        i("units_sold"),
-        f("return_rate"),
-        f("after_sales_rate"),
-        i("counted_cases"),
-        i("disputes"),
-        f("dispute_rate"),
-        i("buyer_favoured"),
-        f("dispute_loss_rate"),
-        f("merchant_fault_share"),
-        i("sla_evaluated"),
-        i("sla_breached"),
-        f("sla_breach_rate"),
-        i("flags_high"),
-        i("flags_medium"),
-        i("sku_flags"),
-        f("platform_dispute_rate"),
-        StringChunked::from_iter_values("risk_level".into(), level.iter().map(String::as_str)).into_column(),
-        list_column("reasons", &reasons),
-    ])?)
-}
-
 }
 
 /// One criterion's verdict for one merchant-quarter.
@@ -296,126 +398,204 @@ struct Verdict {
 fn at_least(name: &str, value: Option<f64>, threshold: f64) -> Verdict {
     let pass = value.map(|v| v >= threshold);
     let gap = (pass == Some(false)).then(|| format!("{name} {:.3}, needs ≥ {threshold}", value.unwrap()));
-    Verdict { value, threshold, pass, gap }
+    Verdict {
+        value,
+        threshold,
+        pass,
+        gap,
+    }
 }
 
 /// A rate that fails only when both the rate is above its threshold and the count above its allowance.
 fn at_most_with_allowance(name: &str, count: i64, cases: i64, threshold: f64, allowance: i64) -> Verdict {
     let value = rate(count, cases);
     let pass = value.map(|v| v <= threshold || count <= allowance);
-    let gap = (pass == Some(false)).then(|| format!("{name} {:.3} ({count} cases), needs ≤ {threshold} or at most {allowance} case(s)", value.unwrap()));
-    Verdict { value, threshold, pass, gap }
+    let gap = (pass == Some(false)).then(|| {
+        format!(
+            "{name} {:.3} ({count} cases), needs ≤ {threshold} or at most {allowance} case(s)",
+            value.unwrap()
+        )
+    });
+    Verdict {
+        value,
+        threshold,
+        pass,
+        gap,
+    }
 }
 
-pub const CRITERIA: [&str; 7] =
-    ["ack_on_time", "first_response_on_time", "refund_on_time", "dispute_rate", "dispute_loss_rate", "satisfaction", "no_high_spike"];
+pub const CRITERIA: [&str; 7] = [
+    "ack_on_time",
+    "first_response_on_time",
+    "refund_on_time",
+    "dispute_rate",
+    "dispute_loss_rate",
+    "satisfaction",
+    "no_high_spike",
+];
 
 impl QuarterFacts {
-pub fn badges(&self, b: &BadgeParams) -> Result<DataFrame> {
-    let (m, names) = (&self.facts, &self.names);
-    let mut quarter = vec![];
-    let mut merchant = vec![];
-    let mut name = vec![];
-    let mut status = vec![];
-    let mut failed_all = vec![];
-    let mut gaps_all = vec![];
-    let mut units = vec![];
-    let mut cases = vec![];
-    let mut extra: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
-    let mut vals: BTreeMap<String, Vec<Option<f64>>> = BTreeMap::new();
-    let mut thresholds: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let mut passes: BTreeMap<String, Vec<Option<bool>>> = BTreeMap::new();
-    let known: BTreeSet<&str> = CRITERIA.into_iter().collect();
-    for ((q, id), a) in m {
-        let compliance = |rule: &str| a.rules.get(rule).and_then(|(ev, met)| rate(*met, *ev));
-        let mean = (a.ratings > 0).then(|| a.rating_sum / a.ratings as f64);
-        let mut verdicts: Vec<(&str, Verdict)> = vec![
-            ("ack_on_time", at_least("ack_on_time", compliance("merchant_ack"), b.ack_on_time)),
-            ("first_response_on_time", at_least("first_response_on_time", compliance("first_response"), b.first_response_on_time)),
-            ("refund_on_time", at_least("refund_on_time", compliance("refund_payout"), b.refund_on_time)),
-            ("dispute_rate", at_most_with_allowance("dispute_rate", a.disputes, a.cases, b.dispute_rate, b.dispute_allowance)),
-            (
-                "dispute_loss_rate",
-                at_most_with_allowance("dispute_loss_rate", a.losses, a.cases, b.dispute_loss_rate, b.dispute_loss_allowance),
-            ),
-        ];
-        let mut sat = at_least("satisfaction", mean, b.satisfaction);
-        if a.ratings < b.min_ratings {
-            // Too few ratings to judge: shown, but it does not block.
-            sat.pass = None;
-            sat.gap = None;
-        }
-        verdicts.push(("satisfaction", sat));
-        let spike_pass = a.flags_high == 0;
-        verdicts.push((
-            "no_high_spike",
-            Verdict {
-                value: Some(a.flags_high as f64),
-                threshold: 0.0,
-                pass: Some(spike_pass),
-                gap: (!spike_pass).then(|| format!("no_high_spike: {} high return-spike flag(s) in the quarter, needs none", a.flags_high)),
-            },
-        ));
-        debug_assert!(verdicts.iter().all(|(c, _)| known.contains(c)));
-        let eligible = a.units_sold >= b.min_units_sold && a.cases >= b.min_cases;
-        let failed: Vec<String> = verdicts.iter().filter(|(_, v)| v.pass == Some(false)).map(|(c, _)| c.to_string()).collect();
-        let mut gaps: Vec<String> = verdicts.iter().filter_map(|(_, v)| v.gap.clone()).collect();
-        let st = if !eligible {
-            gaps.insert(
-                0,
-                format!(
-                    "insufficient volume: {} units sold (needs ≥ {}), {} counted cases (needs ≥ {})",
-                    a.units_sold, b.min_units_sold, a.cases, b.min_cases
+    pub fn badges(&self, b: &BadgeParams) -> Result<DataFrame> {
+        let (m, names) = (&self.facts, &self.names);
+        let mut quarter = vec![];
+        let mut merchant = vec![];
+        let mut name = vec![];
+        let mut status = vec![];
+        let mut failed_all = vec![];
+        let mut gaps_all = vec![];
+        let mut units = vec![];
+        let mut cases = vec![];
+        let mut extra: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+        let mut vals: BTreeMap<String, Vec<Option<f64>>> = BTreeMap::new();
+        let mut thresholds: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let mut passes: BTreeMap<String, Vec<Option<bool>>> = BTreeMap::new();
+        let known: BTreeSet<&str> = CRITERIA.into_iter().collect();
+        for ((q, id), a) in m {
+            let compliance = |rule: &str| a.rules.get(rule).and_then(|(ev, met)| rate(*met, *ev));
+            let mean = (a.ratings > 0).then(|| a.rating_sum / a.ratings as f64);
+            let mut verdicts: Vec<(&str, Verdict)> = vec![
+                (
+                    "ack_on_time",
+                    at_least("ack_on_time", compliance("merchant_ack"), b.ack_on_time),
                 ),
+                (
+                    "first_response_on_time",
+                    at_least(
+                        "first_response_on_time",
+                        compliance("first_response"),
+                        b.first_response_on_time,
+                    ),
+                ),
+                (
+                    "refund_on_time",
+                    at_least("refund_on_time", compliance("refund_payout"), b.refund_on_time),
+                ),
+                (
+                    "dispute_rate",
+                    at_most_with_allowance("dispute_rate", a.disputes, a.cases, b.dispute_rate, b.dispute_allowance),
+                ),
+                (
+                    "dispute_loss_rate",
+                    at_most_with_allowance(
+                        "dispute_loss_rate",
+                        a.losses,
+                        a.cases,
+                        b.dispute_loss_rate,
+                        b.dispute_loss_allowance,
+                    ),
+                ),
+            ];
+            let mut sat = at_least("satisfaction", mean, b.satisfaction);
+            if a.ratings < b.min_ratings {
+                // Too few ratings to judge: shown, but it does not block.
+                sat.pass = None;
+                sat.gap = None;
+            }
+            verdicts.push(("satisfaction", sat));
+            let spike_pass = a.flags_high == 0;
+            verdicts.push((
+                "no_high_spike",
+                Verdict {
+                    value: Some(a.flags_high as f64),
+                    threshold: 0.0,
+                    pass: Some(spike_pass),
+                    gap: (!spike_pass).then(|| {
+                        format!(
+                            "no_high_spike: {} high return-spike flag(s) in the quarter, needs none",
+                            a.flags_high
+                        )
+                    }),
+                },
+            ));
+            debug_assert!(verdicts.iter().all(|(c, _)| known.contains(c)));
+            let eligible = a.units_sold >= b.min_units_sold && a.cases >= b.min_cases;
+            let failed: Vec<String> = verdicts
+                .iter()
+                .filter(|(_, v)| v.pass == Some(false))
+                .map(|(c, _)| c.to_string())
+                .collect();
+            let mut gaps: Vec<String> = verdicts.iter().filter_map(|(_, v)| v.gap.clone()).collect();
+            let st = if !eligible {
+                gaps.insert(
+                    0,
+                    format!(
+                        "insufficient volume: {} units sold (needs ≥ {}), {} counted cases (needs ≥ {})",
+                        a.units_sold, b.min_units_sold, a.cases, b.min_cases
+                    ),
+                );
+                "insufficient_volume"
+            } else if failed.is_empty() {
+                "gold"
+            } else {
+                "not_awarded"
+            };
+            quarter.push(q.clone());
+            merchant.push(id.clone());
+            name.push(names.get(id).cloned());
+            status.push(st.to_string());
+            // A merchant short of volume is not judged on criteria, so none is listed as failed.
+            failed_all.push(if eligible { failed } else { vec![] });
+            gaps_all.push(gaps);
+            units.push(a.units_sold);
+            cases.push(a.cases);
+            for (c, v) in [
+                ("disputes", a.disputes),
+                ("buyer_favoured", a.losses),
+                ("ratings", a.ratings),
+            ] {
+                extra.entry(c).or_default().push(v);
+            }
+            for (c, v) in verdicts {
+                vals.entry(c.to_string()).or_default().push(v.value);
+                thresholds.entry(c.to_string()).or_default().push(v.threshold);
+                passes
+                    .entry(c.to_string())
+                    .or_default()
+                    .push(if eligible { v.pass } else { None });
+            }
+        }
+        let mut columns = vec![
+            StringChunked::from_iter_values("quarter".into(), quarter.iter().map(String::as_str)).into_column(),
+            StringChunked::from_iter_values("merchant_id".into(), merchant.iter().map(String::as_str)).into_column(),
+            StringChunked::from_iter_options("merchant_name".into(), name.iter().map(|n| n.as_deref())).into_column(),
+            StringChunked::from_iter_values("status".into(), status.iter().map(String::as_str)).into_column(),
+            Int64Chunked::from_vec("units_sold".into(), units).into_column(),
+            Int64Chunked::from_vec("counted_cases".into(), cases).into_column(),
+        ];
+        for c in CRITERIA {
+            columns.push(
+                Float64Chunked::from_iter_options(
+                    format!("{c}_value").into(),
+                    vals.get(c).cloned().unwrap_or_default().into_iter(),
+                )
+                .into_column(),
             );
-            "insufficient_volume"
-        } else if failed.is_empty() {
-            "gold"
-        } else {
-            "not_awarded"
-        };
-        quarter.push(q.clone());
-        merchant.push(id.clone());
-        name.push(names.get(id).cloned());
-        status.push(st.to_string());
-        // A merchant short of volume is not judged on criteria, so none is listed as failed.
-        failed_all.push(if eligible { failed } else { vec![] });
-        gaps_all.push(gaps);
-        units.push(a.units_sold);
-        cases.push(a.cases);
-        for (c, v) in [("disputes", a.disputes), ("buyer_favoured", a.losses), ("ratings", a.ratings)] {
-            extra.entry(c).or_default().push(v);
+            columns.push(
+                Float64Chunked::from_vec(
+                    format!("{c}_threshold").into(),
+                    thresholds.get(c).cloned().unwrap_or_default(),
+                )
+                .into_column(),
+            );
+            columns.push(
+                BooleanChunked::from_iter_options(
+                    format!("{c}_pass").into(),
+                    passes.get(c).cloned().unwrap_or_default().into_iter(),
+                )
+                .into_column(),
+            );
+            let count = match c {
+                "dispute_rate" => Some("disputes"),
+                "dispute_loss_rate" => Some("buyer_favoured"),
+                "satisfaction" => Some("ratings"),
+                _ => None,
+            };
+            if let Some(n) = count {
+                columns.push(Int64Chunked::from_vec(n.into(), extra.get(n).cloned().unwrap_or_default()).into_column());
+            }
         }
-        for (c, v) in verdicts {
-            vals.entry(c.to_string()).or_default().push(v.value);
-            thresholds.entry(c.to_string()).or_default().push(v.threshold);
-            passes.entry(c.to_string()).or_default().push(if eligible { v.pass } else { None });
-        }
+        columns.push(list_column("failed_criteria", &failed_all));
+        columns.push(list_column("gaps", &gaps_all));
+        Ok(DataFrame::new_infer_height(columns)?)
     }
-    let mut columns = vec![
-        StringChunked::from_iter_values("quarter".into(), quarter.iter().map(String::as_str)).into_column(),
-        StringChunked::from_iter_values("merchant_id".into(), merchant.iter().map(String::as_str)).into_column(),
-        StringChunked::from_iter_options("merchant_name".into(), name.iter().map(|n| n.as_deref())).into_column(),
-        StringChunked::from_iter_values("status".into(), status.iter().map(String::as_str)).into_column(),
-        Int64Chunked::from_vec("units_sold".into(), units).into_column(),
-        Int64Chunked::from_vec("counted_cases".into(), cases).into_column(),
-    ];
-    for c in CRITERIA {
-        columns.push(Float64Chunked::from_iter_options(format!("{c}_value").into(), vals.get(c).cloned().unwrap_or_default().into_iter()).into_column());
-        columns.push(Float64Chunked::from_vec(format!("{c}_threshold").into(), thresholds.get(c).cloned().unwrap_or_default()).into_column());
-        columns.push(BooleanChunked::from_iter_options(format!("{c}_pass").into(), passes.get(c).cloned().unwrap_or_default().into_iter()).into_column());
-        let count = match c {
-            "dispute_rate" => Some("disputes"),
-            "dispute_loss_rate" => Some("buyer_favoured"),
-            "satisfaction" => Some("ratings"),
-            _ => None,
-        };
-        if let Some(n) = count {
-            columns.push(Int64Chunked::from_vec(n.into(), extra.get(n).cloned().unwrap_or_default()).into_column());
-        }
-    }
-    columns.push(list_column("failed_criteria", &failed_all));
-    columns.push(list_column("gaps", &gaps_all));
-    Ok(DataFrame::new_infer_height(columns)?)
-}
 }

@@ -53,18 +53,26 @@ pub fn wilson(x: Expr, n: Expr) -> (Expr, Expr) {
     let p = x / n.clone();
     let denom = lit(1.0) + lit(z2) / n.clone();
     let center = (p.clone() + lit(z2) / (lit(2.0) * n.clone())) / denom.clone();
-    let half = lit(Z95) * (p.clone() * (lit(1.0) - p) / n.clone() + lit(z2) / (lit(4.0) * n.clone() * n.clone())).sqrt() / denom;
+    let half = lit(Z95)
+        * (p.clone() * (lit(1.0) - p) / n.clone() + lit(z2) / (lit(4.0) * n.clone() * n.clone())).sqrt()
+        / denom;
     let ok = n.gt(lit(0.0));
     (
-        when(ok.clone()).then((center.clone() - half.clone()).clip_min(lit(0.0))).otherwise(lit(NULL).cast(DataType::Float64)),
-        when(ok).then((center + half).clip_max(lit(1.0))).otherwise(lit(NULL).cast(DataType::Float64)),
+        when(ok.clone())
+            .then((center.clone() - half.clone()).clip_min(lit(0.0)))
+            .otherwise(lit(NULL).cast(DataType::Float64)),
+        when(ok)
+            .then((center + half).clip_max(lit(1.0)))
+            .otherwise(lit(NULL).cast(DataType::Float64)),
     )
 }
 
 /// `x / n` as a float, null when n = 0.
 pub fn ratio(x: Expr, n: Expr) -> Expr {
     let n = n.cast(DataType::Float64);
-    when(n.clone().gt(lit(0.0))).then(x.cast(DataType::Float64) / n).otherwise(lit(NULL).cast(DataType::Float64))
+    when(n.clone().gt(lit(0.0)))
+        .then(x.cast(DataType::Float64) / n)
+        .otherwise(lit(NULL).cast(DataType::Float64))
 }
 
 /// Start and end (exclusive) of the month or quarter of a timestamp, in the configured zone, as UTC instants.
@@ -92,8 +100,13 @@ pub fn as_of_lit(as_of: Micros) -> Expr {
 
 fn responsibility_frame(config: &Config) -> DataFrame {
     DataFrame::new_infer_height(vec![
-        StringChunked::from_iter_values("reason_code".into(), config.responsibility.keys().map(String::as_str)).into_column(),
-        StringChunked::from_iter_values("responsibility".into(), config.responsibility.values().map(String::as_str)).into_column(),
+        StringChunked::from_iter_values("reason_code".into(), config.responsibility.keys().map(String::as_str))
+            .into_column(),
+        StringChunked::from_iter_values(
+            "responsibility".into(),
+            config.responsibility.values().map(String::as_str),
+        )
+        .into_column(),
     ])
     .expect("equal lengths")
 }
@@ -103,7 +116,14 @@ fn zero_money() -> Expr {
 }
 
 impl Prepared {
-    pub fn new(orders: &DataFrame, cases: &DataFrame, shipments: &DataFrame, refunds: &DataFrame, config: &Config, as_of: Micros) -> Result<Prepared> {
+    pub fn new(
+        orders: &DataFrame,
+        cases: &DataFrame,
+        shipments: &DataFrame,
+        refunds: &DataFrame,
+        config: &Config,
+        as_of: Micros,
+    ) -> Result<Prepared> {
         let tz = config.timezone;
         let base_lines = orders.clone().lazy().select([
             col("order_id"),
@@ -120,7 +140,10 @@ impl Prepared {
             .clone()
             .group_by([col("order_id"), col("sku")])
             .agg([col("line_no").min()]);
-        let first_line = base_lines.clone().group_by([col("order_id")]).agg([col("line_no").min().alias("first_line_no")]);
+        let first_line = base_lines
+            .clone()
+            .group_by([col("order_id")])
+            .agg([col("line_no").min().alias("first_line_no")]);
         let line_facts = base_lines.clone().select([
             col("order_id"),
             col("line_no"),
@@ -132,35 +155,69 @@ impl Prepared {
             .clone()
             .lazy()
             .drop(cols([crate::input::load::SOURCE_IDX, crate::input::load::ROW_NUMBER]))
-            .with_columns([
-                col("status").neq(lit("cancelled")).alias("counted"),
-            ])
+            .with_columns([col("status").neq(lit("cancelled")).alias("counted")])
             .with_column(
                 (col("counted")
-                    .and(col("case_type").eq(lit("return")).or(col("case_type").eq(lit("exchange"))))
+                    .and(
+                        col("case_type")
+                            .eq(lit("return"))
+                            .or(col("case_type").eq(lit("exchange"))),
+                    )
                     .and(col("decision").neq(lit("rejected")).fill_null(lit(true))))
                 .alias("is_return"),
             )
-            .join(responsibility_frame(config).lazy(), [col("reason_code")], [col("reason_code")], JoinArgs::new(JoinType::Left))
-            .join(line_keys, [col("order_id"), col("sku")], [col("order_id"), col("sku")], JoinArgs::new(JoinType::Left))
-            .join(line_facts, [col("order_id"), col("line_no")], [col("order_id"), col("line_no")], JoinArgs::new(JoinType::Left))
+            .join(
+                responsibility_frame(config).lazy(),
+                [col("reason_code")],
+                [col("reason_code")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .join(
+                line_keys,
+                [col("order_id"), col("sku")],
+                [col("order_id"), col("sku")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .join(
+                line_facts,
+                [col("order_id"), col("line_no")],
+                [col("order_id"), col("line_no")],
+                JoinArgs::new(JoinType::Left),
+            )
             .collect()?;
 
         // Refunds: a refund in a case belongs to the case's line; one outside a case (or whose case reaches no line)
         // to the first line of its order.
-        let case_lines = cases_p
-            .clone()
-            .lazy()
-            .select([col("case_id"), col("order_id").alias("case_order_id"), col("line_no").alias("case_line_no")]);
+        let case_lines = cases_p.clone().lazy().select([
+            col("case_id"),
+            col("order_id").alias("case_order_id"),
+            col("line_no").alias("case_line_no"),
+        ]);
         let refunds_p = refunds
             .clone()
             .lazy()
             .drop(cols([crate::input::load::SOURCE_IDX, crate::input::load::ROW_NUMBER]))
-            .join(case_lines, [col("case_id")], [col("case_id")], JoinArgs::new(JoinType::Left))
-            .join(first_line, [col("order_id")], [col("order_id")], JoinArgs::new(JoinType::Left))
+            .join(
+                case_lines,
+                [col("case_id")],
+                [col("case_id")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .join(
+                first_line,
+                [col("order_id")],
+                [col("order_id")],
+                JoinArgs::new(JoinType::Left),
+            )
             .with_columns([
-                when(col("case_line_no").is_not_null()).then(col("case_order_id")).otherwise(col("order_id")).alias("line_order_id"),
-                when(col("case_line_no").is_not_null()).then(col("case_line_no")).otherwise(col("first_line_no")).alias("line_no"),
+                when(col("case_line_no").is_not_null())
+                    .then(col("case_order_id"))
+                    .otherwise(col("order_id"))
+                    .alias("line_order_id"),
+                when(col("case_line_no").is_not_null())
+                    .then(col("case_line_no"))
+                    .otherwise(col("first_line_no"))
+                    .alias("line_no"),
             ])
             .drop(cols(["case_order_id", "case_line_no", "first_line_no"]))
             .collect()?;
@@ -184,14 +241,35 @@ impl Prepared {
             .group_by([col("line_order_id"), col("line_no")])
             .agg([col("amount").sum().alias("refunded")]);
         let lines = base_lines
-            .join(returned, [col("order_id"), col("line_no")], [col("order_id"), col("line_no")], JoinArgs::new(JoinType::Left))
-            .join(counted, [col("order_id"), col("line_no")], [col("order_id"), col("line_no")], JoinArgs::new(JoinType::Left))
-            .join(refunded, [col("order_id"), col("line_no")], [col("line_order_id"), col("line_no")], JoinArgs::new(JoinType::Left))
+            .join(
+                returned,
+                [col("order_id"), col("line_no")],
+                [col("order_id"), col("line_no")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .join(
+                counted,
+                [col("order_id"), col("line_no")],
+                [col("order_id"), col("line_no")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .join(
+                refunded,
+                [col("order_id"), col("line_no")],
+                [col("line_order_id"), col("line_no")],
+                JoinArgs::new(JoinType::Left),
+            )
             .with_columns([
                 (col("unit_price") * col("quantity")).alias("gmv"),
                 // Two return cases on one line cannot return more units than were sold on it.
-                col("return_units").fill_null(lit(0i64)).clip_max(col("quantity")).alias("returned_units"),
-                col("counted_cases").fill_null(lit(0u32)).cast(DataType::UInt32).alias("counted_cases"),
+                col("return_units")
+                    .fill_null(lit(0i64))
+                    .clip_max(col("quantity"))
+                    .alias("returned_units"),
+                col("counted_cases")
+                    .fill_null(lit(0u32))
+                    .cast(DataType::UInt32)
+                    .alias("counted_cases"),
                 col("refunded").fill_null(zero_money()).alias("refunded"),
                 period_expr(col("ordered_at"), "month", tz).alias("month"),
                 period_expr(col("ordered_at"), "quarter", tz).alias("quarter"),
@@ -200,7 +278,16 @@ impl Prepared {
             .drop(cols(["return_units"]))
             .collect()?;
         let shipments = shipments.drop_many([crate::input::load::SOURCE_IDX, crate::input::load::ROW_NUMBER]);
-        Ok(Prepared { lines, cases: cases_p, shipments, refunds: refunds_p, merchants: None, tz, as_of, maturity_days: config.maturity_days })
+        Ok(Prepared {
+            lines,
+            cases: cases_p,
+            shipments,
+            refunds: refunds_p,
+            merchants: None,
+            tz,
+            as_of,
+            maturity_days: config.maturity_days,
+        })
     }
 }
 

@@ -35,8 +35,16 @@ pub fn reason_breakdown(p: &Prepared) -> Result<DataFrame> {
             parts.push(
                 cases
                     .clone()
-                    .group_by([period_expr(col("opened_at"), kind, p.tz).alias("period"), key.alias("key"), col("reason_code")])
-                    .agg([len().cast(DataType::Int64).alias("cases"), col("quantity").sum().alias("units"), col("responsibility").first()])
+                    .group_by([
+                        period_expr(col("opened_at"), kind, p.tz).alias("period"),
+                        key.alias("key"),
+                        col("reason_code"),
+                    ])
+                    .agg([
+                        len().cast(DataType::Int64).alias("cases"),
+                        col("quantity").sum().alias("units"),
+                        col("responsibility").first(),
+                    ])
                     .with_columns([lit(kind).alias("period_kind"), lit(level).alias("level")]),
             );
         }
@@ -44,7 +52,10 @@ pub fn reason_breakdown(p: &Prepared) -> Result<DataFrame> {
     let out = concat(parts, UnionArgs::default())?
         .with_column(
             (col("cases").cast(DataType::Float64)
-                / col("cases").sum().over([col("period_kind"), col("period"), col("level"), col("key")])?.cast(DataType::Float64))
+                / col("cases")
+                    .sum()
+                    .over([col("period_kind"), col("period"), col("level"), col("key")])?
+                    .cast(DataType::Float64))
             .alias("share"),
         )
         .select([

@@ -28,7 +28,11 @@ pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
     let mut parts = Vec::new();
     for kind in ["month", "quarter"] {
         let (start, end) = period_bounds(col("ordered_at"), kind, p.tz);
-        let lines = p.lines.clone().lazy().with_columns([start.alias("period_start"), end.alias("period_end")]);
+        let lines = p
+            .lines
+            .clone()
+            .lazy()
+            .with_columns([start.alias("period_start"), end.alias("period_end")]);
         for level in LEVELS {
             let key = match level {
                 "platform" => lit(ALL),
@@ -44,7 +48,10 @@ pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
                         col("quantity").sum().alias("units_sold"),
                         col("returned_units").sum().alias("units_returned"),
                         col("order_id").n_unique().alias("orders"),
-                        col("order_id").filter(col("counted_cases").gt(lit(0u32))).n_unique().alias("orders_with_case"),
+                        col("order_id")
+                            .filter(col("counted_cases").gt(lit(0u32)))
+                            .n_unique()
+                            .alias("orders_with_case"),
                         col("gmv").sum().alias("gmv"),
                         col("refunded").sum().alias("refunded"),
                         col("period_start").first().alias("period_start"),
@@ -88,7 +95,10 @@ pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
                 .alias("mature"),
         ])
         .with_column(level_rank(col("level"), &LEVELS).alias("_rank"))
-        .sort(["period_kind", "period", "_rank", "key"], SortMultipleOptions::default())
+        .sort(
+            ["period_kind", "period", "_rank", "key"],
+            SortMultipleOptions::default(),
+        )
         .drop(cols(["_rank"]))
         .collect()?;
     Ok(out)

@@ -62,10 +62,16 @@ pub fn calendar_frame(cal: &Calendar, tz: Tz, from: NaiveDate, to: NaiveDate) ->
         d = next;
     }
     DataFrame::new_infer_height(vec![
-        Int32Chunked::from_vec("date".into(), dates).into_series().cast(&DataType::Date)?.into_column(),
+        Int32Chunked::from_vec("date".into(), dates)
+            .into_series()
+            .cast(&DataType::Date)?
+            .into_column(),
         Int64Chunked::from_vec("cum".into(), cum).into_column(),
         BooleanChunked::from_slice("workday".into(), &work).into_column(),
-        Int64Chunked::from_vec("eod".into(), eod).into_series().cast(&ts_dtype())?.into_column(),
+        Int64Chunked::from_vec("eod".into(), eod)
+            .into_series()
+            .cast(&ts_dtype())?
+            .into_column(),
     ])
 }
 
@@ -76,21 +82,39 @@ fn local_date(e: Expr, tz: Tz) -> Expr {
 /// The clocks of one rule, before status: record columns, start, stop (null when after as_of), deadline, elapsed.
 fn rule_clocks(p: &Prepared, rule: &SlaRule, calendar: Option<&DataFrame>) -> LazyFrame {
     let (src, record_type, id, void) = match rule.table {
-        TableKind::Refunds => (p.refunds.clone().lazy(), "refund", col("refund_id"), col("status").eq(lit("failed"))),
-        _ => (p.cases.clone().lazy(), "case", col("case_id"), col("status").eq(lit("cancelled"))),
+        TableKind::Refunds => (
+            p.refunds.clone().lazy(),
+            "refund",
+            col("refund_id"),
+            col("status").eq(lit("failed")),
+        ),
+        _ => (
+            p.cases.clone().lazy(),
+            "case",
+            col("case_id"),
+            col("status").eq(lit("cancelled")),
+        ),
     };
     let mut lf = src;
     if let Some(types) = &rule.case_types {
         lf = lf.filter(col("case_type").is_in(lit(Series::new("t".into(), types.clone())).implode(false), false));
     }
     let as_of = as_of_lit(p.as_of);
-    let case_type = if rule.table == TableKind::Refunds { lit(NULL).cast(DataType::String) } else { col("case_type") };
+    let case_type = if rule.table == TableKind::Refunds {
+        lit(NULL).cast(DataType::String)
+    } else {
+        col("case_type")
+    };
     let (target, unit) = match rule.target {
         Target::Hours(h) => (h, "hours"),
         Target::WorkingDays(d) => (d as f64, "working_days"),
     };
     let lf = lf
-        .filter(col(rule.start.as_str()).is_not_null().and(col(rule.start.as_str()).lt_eq(as_of.clone())))
+        .filter(
+            col(rule.start.as_str())
+                .is_not_null()
+                .and(col(rule.start.as_str()).lt_eq(as_of.clone())),
+        )
         .select([
             lit(rule.name.clone()).alias("rule"),
             lit(rule.clock_kind()).alias("clock"),
@@ -114,30 +138,48 @@ fn rule_clocks(p: &Prepared, rule: &SlaRule, calendar: Option<&DataFrame>) -> La
         (Target::Hours(h), _) => {
             let us = (h * US_PER_HOUR).round() as i64;
             lf.with_columns([
-                (col("start") + lit(us).cast(DataType::Duration(TimeUnit::Microseconds)))
-                    .alias("deadline"),
-                ((col("stop") - col("start")).dt().total_microseconds(false).cast(DataType::Float64) / lit(US_PER_HOUR)).alias("elapsed"),
+                (col("start") + lit(us).cast(DataType::Duration(TimeUnit::Microseconds))).alias("deadline"),
+                ((col("stop") - col("start"))
+                    .dt()
+                    .total_microseconds(false)
+                    .cast(DataType::Float64)
+                    / lit(US_PER_HOUR))
+                .alias("elapsed"),
             ])
         }
         (Target::WorkingDays(n), Some(cal)) => {
             let cal = cal.clone().lazy();
-            let starts = cal.clone().select([col("date").alias("_sdate"), col("cum").alias("_scum")]);
-            let stops = cal.clone().select([col("date").alias("_tdate"), col("cum").alias("_tcum"), col("workday").alias("_twork")]);
-            let deadlines = cal.filter(col("workday")).select([col("cum").alias("_dcum"), col("eod").alias("deadline")]);
-            lf.with_columns([local_date(col("start"), p.tz).alias("_sdate"), local_date(col("stop"), p.tz).alias("_tdate")])
-                .join(starts, [col("_sdate")], [col("_sdate")], JoinArgs::new(JoinType::Left))
-                .join(stops, [col("_tdate")], [col("_tdate")], JoinArgs::new(JoinType::Left))
-                .with_column((col("_scum") + lit(*n as i64)).alias("_dcum"))
-                .join(deadlines, [col("_dcum")], [col("_dcum")], JoinArgs::new(JoinType::Left))
-                .with_column(
-                    when(col("stop").is_null())
-                        .then(lit(NULL).cast(DataType::Float64))
-                        .when(col("_tdate").lt_eq(col("_sdate")))
-                        .then(lit(0.0))
-                        .otherwise((col("_tcum") + col("_twork").not().cast(DataType::Int64) - col("_scum")).cast(DataType::Float64))
-                        .alias("elapsed"),
-                )
-                .drop(cols(["_sdate", "_tdate", "_scum", "_tcum", "_twork", "_dcum"]))
+            let starts = cal
+                .clone()
+                .select([col("date").alias("_sdate"), col("cum").alias("_scum")]);
+            let stops = cal.clone().select([
+                col("date").alias("_tdate"),
+                col("cum").alias("_tcum"),
+                col("workday").alias("_twork"),
+            ]);
+            let deadlines = cal
+                .filter(col("workday"))
+                .select([col("cum").alias("_dcum"), col("eod").alias("deadline")]);
+            lf.with_columns([
+                local_date(col("start"), p.tz).alias("_sdate"),
+                local_date(col("stop"), p.tz).alias("_tdate"),
+            ])
+            .join(starts, [col("_sdate")], [col("_sdate")], JoinArgs::new(JoinType::Left))
+            .join(stops, [col("_tdate")], [col("_tdate")], JoinArgs::new(JoinType::Left))
+            .with_column((col("_scum") + lit(*n as i64)).alias("_dcum"))
+            .join(deadlines, [col("_dcum")], [col("_dcum")], JoinArgs::new(JoinType::Left))
+            .with_column(
+                when(col("stop").is_null())
+                    .then(lit(NULL).cast(DataType::Float64))
+                    .when(col("_tdate").lt_eq(col("_sdate")))
+                    .then(lit(0.0))
+                    .otherwise(
+                        (col("_tcum") + col("_twork").not().cast(DataType::Int64) - col("_scum"))
+                            .cast(DataType::Float64),
+                    )
+                    .alias("elapsed"),
+            )
+            .drop(cols(["_sdate", "_tdate", "_scum", "_tcum", "_twork", "_dcum"]))
         }
         (Target::WorkingDays(_), None) => unreachable!("a calendar frame is built whenever a working-day rule exists"),
     }
@@ -170,7 +212,10 @@ pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar) -> Resul
         .with_columns([
             status.alias("status"),
             // An invalid clock's negative span is not a duration: no elapsed for it.
-            when(col("stop").lt(col("start"))).then(lit(NULL).cast(DataType::Float64)).otherwise(col("elapsed")).alias("elapsed"),
+            when(col("stop").lt(col("start")))
+                .then(lit(NULL).cast(DataType::Float64))
+                .otherwise(col("elapsed"))
+                .alias("elapsed"),
         ])
         .select([
             col("rule"),
@@ -201,7 +246,11 @@ fn calendar_for(p: &Prepared, rules: &[SlaRule], calendar: &Calendar) -> Result<
     let mut lo = p.as_of;
     let mut hi = p.as_of;
     for r in rules {
-        let df = if r.table == TableKind::Refunds { &p.refunds } else { &p.cases };
+        let df = if r.table == TableKind::Refunds {
+            &p.refunds
+        } else {
+            &p.cases
+        };
         for c in [&r.start, &r.stop] {
             let s = df.column(c)?.as_materialized_series().to_physical_repr().into_owned();
             let s = s.i64()?;
@@ -219,7 +268,12 @@ fn calendar_for(p: &Prepared, rules: &[SlaRule], calendar: &Calendar) -> Result<
         })
         .max()
         .unwrap_or(0);
-    let date = |t: i64| chrono::DateTime::from_timestamp_micros(t).unwrap().with_timezone(&p.tz).date_naive();
+    let date = |t: i64| {
+        chrono::DateTime::from_timestamp_micros(t)
+            .unwrap()
+            .with_timezone(&p.tz)
+            .date_naive()
+    };
     // Each working day is at most a few weeks away even across China's longest holiday; 3× + 60 days is ample.
     let from = date(lo) - Duration::days(2);
     let to = date(hi) + Duration::days(max_days * 3 + 60);
@@ -235,12 +289,20 @@ pub fn sla_compliance(p: &Prepared, clocks: &DataFrame, rules: &[SlaRule]) -> Re
     let mut parts = Vec::new();
     for kind in ["month", "quarter"] {
         for level in ["platform", "merchant"] {
-            let who = if level == "platform" { lit(ALL) } else { col("merchant_id") };
+            let who = if level == "platform" {
+                lit(ALL)
+            } else {
+                col("merchant_id")
+            };
             parts.push(
                 clocks
                     .clone()
                     .lazy()
-                    .group_by([period_expr(col("start"), kind, p.tz).alias("period"), who.alias("merchant_id"), col("rule")])
+                    .group_by([
+                        period_expr(col("start"), kind, p.tz).alias("period"),
+                        who.alias("merchant_id"),
+                        col("rule"),
+                    ])
                     .agg([
                         len().cast(DataType::Int64).alias("clocks"),
                         is("met").alias("met"),
@@ -249,7 +311,10 @@ pub fn sla_compliance(p: &Prepared, clocks: &DataFrame, rules: &[SlaRule]) -> Re
                         is("void").alias("void"),
                         is("invalid").alias("invalid"),
                         stopped.clone().median().alias("elapsed_p50"),
-                        stopped.clone().quantile(lit(0.9), QuantileMethod::Linear).alias("elapsed_p90"),
+                        stopped
+                            .clone()
+                            .quantile(lit(0.9), QuantileMethod::Linear)
+                            .alias("elapsed_p90"),
                         col("target").first(),
                         col("target_unit").first(),
                     ])
@@ -284,7 +349,10 @@ pub fn sla_compliance(p: &Prepared, clocks: &DataFrame, rules: &[SlaRule]) -> Re
             level_rank(col("level"), &["platform", "merchant"]).alias("_lrank"),
             level_rank(col("rule"), &rule_refs).alias("_rrank"),
         ])
-        .sort(["period_kind", "period", "_lrank", "merchant_id", "_rrank"], SortMultipleOptions::default())
+        .sort(
+            ["period_kind", "period", "_lrank", "merchant_id", "_rrank"],
+            SortMultipleOptions::default(),
+        )
         .drop(cols(["_lrank", "_rrank"]))
         .collect()?;
     Ok(out)

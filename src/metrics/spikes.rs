@@ -30,18 +30,38 @@ fn line_weeks(p: &Prepared, r: &RiskParams) -> LazyFrame {
         .clone()
         .lazy()
         .filter(col("is_return").and(col("line_no").is_not_null()))
-        .with_column((col("opened_at") - col("line_ordered_at")).dt().total_microseconds(false).alias("_age"))
+        .with_column(
+            (col("opened_at") - col("line_ordered_at"))
+                .dt()
+                .total_microseconds(false)
+                .alias("_age"),
+        )
         .filter(col("_age").gt_eq(lit(0i64)).and(col("_age").lt_eq(lit(window_us))))
         .group_by([col("order_id"), col("line_no")])
         .agg([col("quantity").sum().alias("_early_units")]);
-    let local_week = col("ordered_at").dt().convert_time_zone(local_tz(p.tz)).dt().truncate(lit("1w"));
+    let local_week = col("ordered_at")
+        .dt()
+        .convert_time_zone(local_tz(p.tz))
+        .dt()
+        .truncate(lit("1w"));
     p.lines
         .clone()
         .lazy()
-        .join(early_returns, [col("order_id"), col("line_no")], [col("order_id"), col("line_no")], JoinArgs::new(JoinType::Left))
+        .join(
+            early_returns,
+            [col("order_id"), col("line_no")],
+            [col("order_id"), col("line_no")],
+            JoinArgs::new(JoinType::Left),
+        )
         .with_columns([
-            col("_early_units").is_not_null().cast(DataType::Int64).alias("returned_line"),
-            col("_early_units").fill_null(lit(0i64)).clip_max(col("quantity")).alias("returned_units"),
+            col("_early_units")
+                .is_not_null()
+                .cast(DataType::Int64)
+                .alias("returned_line"),
+            col("_early_units")
+                .fill_null(lit(0i64))
+                .clip_max(col("quantity"))
+                .alias("returned_units"),
             local_week.clone().dt().date().alias("week_start"),
             local_week
                 .dt()
@@ -54,13 +74,22 @@ fn line_weeks(p: &Prepared, r: &RiskParams) -> LazyFrame {
             col("week").alias("period"),
         ])
         // Mondays are 4 days after a Thursday epoch: (days − 4) / 7 numbers the weeks consecutively.
-        .with_column(((col("week_start").cast(DataType::Int32).cast(DataType::Int64) - lit(4i64)) / lit(7i64)).alias("week_idx"))
+        .with_column(
+            ((col("week_start").cast(DataType::Int32).cast(DataType::Int64) - lit(4i64)) / lit(7i64)).alias("week_idx"),
+        )
 }
 
 /// Sums `r`, `n` over the `b` weeks before each week: every row contributes to the b weeks that follow it.
 fn trailing(agg: LazyFrame, key: &str, b: i64, r_out: &str, n_out: &str) -> Result<LazyFrame> {
     let shifted: Vec<LazyFrame> = (1..=b)
-        .map(|k| agg.clone().select([col(key), (col("week_idx") + lit(k)).alias("week_idx"), col("r"), col("n")]))
+        .map(|k| {
+            agg.clone().select([
+                col(key),
+                (col("week_idx") + lit(k)).alias("week_idx"),
+                col("r"),
+                col("n"),
+            ])
+        })
         .collect();
     Ok(concat(shifted, UnionArgs::default())?
         .group_by([col(key), col("week_idx")])
@@ -70,11 +99,10 @@ fn trailing(agg: LazyFrame, key: &str, b: i64, r_out: &str, n_out: &str) -> Resu
 /// Every evaluated (level, key, week), flagged or not — the evidence behind `risk_flags`.
 pub fn spike_evaluation(p: &Prepared, r: &RiskParams) -> Result<DataFrame> {
     let lines = line_weeks(p, r).collect()?;
-    let cat_weeks = lines
-        .clone()
-        .lazy()
-        .group_by([col("category"), col("week_idx")])
-        .agg([col("returned_line").sum().alias("r"), len().cast(DataType::Int64).alias("n")]);
+    let cat_weeks = lines.clone().lazy().group_by([col("category"), col("week_idx")]).agg([
+        col("returned_line").sum().alias("r"),
+        len().cast(DataType::Int64).alias("n"),
+    ]);
     let cat_base = trailing(cat_weeks, "category", r.baseline_weeks, "r_cb", "n_cb")?;
     let mut parts = Vec::new();
     for (level, key) in [("merchant", "merchant_id"), ("sku", "sku")] {
@@ -83,7 +111,10 @@ pub fn spike_evaluation(p: &Prepared, r: &RiskParams) -> Result<DataFrame> {
             .lazy()
             .group_by([col(key), col("category")])
             .agg([col("quantity").sum().alias("_units")])
-            .sort([key, "_units", "category"], SortMultipleOptions::default().with_order_descending_multi([false, true, false]))
+            .sort(
+                [key, "_units", "category"],
+                SortMultipleOptions::default().with_order_descending_multi([false, true, false]),
+            )
             .group_by([col(key)])
             .agg([col("category").first().alias("entity_category")]);
         if level == "merchant"
@@ -92,7 +123,11 @@ pub fn spike_evaluation(p: &Prepared, r: &RiskParams) -> Result<DataFrame> {
             let primary = m.clone().lazy().select([col("merchant_id"), col("primary_category")]);
             entity_cat = entity_cat
                 .join(primary, [col(key)], [col("merchant_id")], JoinArgs::new(JoinType::Left))
-                .with_column(col("primary_category").fill_null(col("entity_category")).alias("entity_category"))
+                .with_column(
+                    col("primary_category")
+                        .fill_null(col("entity_category"))
+                        .alias("entity_category"),
+                )
                 .drop(cols(["primary_category"]));
         }
         let weeks = lines.clone().lazy().group_by([col(key), col("week_idx")]).agg([
@@ -107,7 +142,12 @@ pub fn spike_evaluation(p: &Prepared, r: &RiskParams) -> Result<DataFrame> {
         let base = trailing(weeks.clone(), key, r.baseline_weeks, "r_b", "n_b")?;
         parts.push(
             weeks
-                .join(base, [col(key), col("week_idx")], [col(key), col("week_idx")], JoinArgs::new(JoinType::Left))
+                .join(
+                    base,
+                    [col(key), col("week_idx")],
+                    [col(key), col("week_idx")],
+                    JoinArgs::new(JoinType::Left),
+                )
                 .join(entity_cat, [col(key)], [col(key)], JoinArgs::new(JoinType::Left))
                 .join(
                     cat_base.clone(),
@@ -143,8 +183,15 @@ pub fn spike_evaluation(p: &Prepared, r: &RiskParams) -> Result<DataFrame> {
         .and(col("rate").gt_eq(lit(r.min_lift) * col("p0")));
     let out = concat(parts, UnionArgs::default())?
         // Judged only once mature, and only where the category sold something in the baseline window.
-        .filter(as_of_lit(p.as_of).gt_eq(col("judged_from")).and(col("n_cb").gt(lit(0i64))))
-        .with_columns([(f("r_cb") / f("n_cb")).alias("p_c"), (f("r_t") / f("n_t")).alias("rate")])
+        .filter(
+            as_of_lit(p.as_of)
+                .gt_eq(col("judged_from"))
+                .and(col("n_cb").gt(lit(0i64))),
+        )
+        .with_columns([
+            (f("r_cb") / f("n_cb")).alias("p_c"),
+            (f("r_t") / f("n_t")).alias("rate"),
+        ])
         .with_column(p0.alias("p0"))
         .with_column(
             ((f("r_t") - f("n_t") * col("p0")) / (f("n_t") * col("p0") * (lit(1.0) - col("p0"))).sqrt()).alias("z"),
@@ -185,14 +232,44 @@ pub fn spike_evaluation(p: &Prepared, r: &RiskParams) -> Result<DataFrame> {
 
 /// The flagged rows of the evaluation, each with a sentence that states its evidence.
 pub fn risk_flags(eval: &DataFrame, r: &RiskParams) -> Result<DataFrame> {
-    let mut flags = eval.clone().lazy().filter(col("flagged")).drop(cols(["flagged"])).collect()?;
+    let mut flags = eval
+        .clone()
+        .lazy()
+        .filter(col("flagged"))
+        .drop(cols(["flagged"]))
+        .collect()?;
     let s = |c: &str| -> Result<Vec<String>> {
-        Ok(flags.column(c)?.as_materialized_series().cast(&DataType::String)?.str()?.iter().map(|v| v.unwrap_or("").to_string()).collect())
+        Ok(flags
+            .column(c)?
+            .as_materialized_series()
+            .cast(&DataType::String)?
+            .str()?
+            .iter()
+            .map(|v| v.unwrap_or("").to_string())
+            .collect())
     };
-    let g = |c: &str| -> Result<Vec<f64>> { Ok(flags.column(c)?.as_materialized_series().cast(&DataType::Float64)?.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect()) };
+    let g = |c: &str| -> Result<Vec<f64>> {
+        Ok(flags
+            .column(c)?
+            .as_materialized_series()
+            .cast(&DataType::Float64)?
+            .f64()?
+            .iter()
+            .map(|v| v.unwrap_or(f64::NAN))
+            .collect())
+    };
     let (level, key, cat, period) = (s("level")?, s("key")?, s("category")?, s("period")?);
-    let (n_t, r_t, rate, r_b, n_b, p_c, p0, z, lift) =
-        (g("n_t")?, g("r_t")?, g("rate")?, g("r_b")?, g("n_b")?, g("p_c")?, g("p0")?, g("z")?, g("lift")?);
+    let (n_t, r_t, rate, r_b, n_b, p_c, p0, z, lift) = (
+        g("n_t")?,
+        g("r_t")?,
+        g("rate")?,
+        g("r_b")?,
+        g("n_b")?,
+        g("p_c")?,
+        g("p0")?,
+        g("z")?,
+        g("lift")?,
+    );
     let reasons: Vec<String> = (0..flags.height())
         .map(|i| {
             format!(
@@ -217,6 +294,8 @@ pub fn risk_flags(eval: &DataFrame, r: &RiskParams) -> Result<DataFrame> {
             )
         })
         .collect();
-    flags.with_column(StringChunked::from_iter_values("reason".into(), reasons.iter().map(String::as_str)).into_column())?;
+    flags.with_column(
+        StringChunked::from_iter_values("reason".into(), reasons.iter().map(String::as_str)).into_column(),
+    )?;
     Ok(flags)
 }

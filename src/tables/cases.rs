@@ -1,8 +1,16 @@
 //! cases — one row per after-sales case (售后单).
 
-use super::{ColumnKind::*, ColumnSpec, TableSchema, spec, MAX_QTY};
+use super::{ColumnKind::*, ColumnSpec, MAX_QTY, TableSchema, spec};
 
-pub const CASE_TYPES: &[&str] = &["return", "exchange", "refund_only", "repair", "complaint", "damage_claim", "loss_claim"];
+pub const CASE_TYPES: &[&str] = &[
+    "return",
+    "exchange",
+    "refund_only",
+    "repair",
+    "complaint",
+    "damage_claim",
+    "loss_claim",
+];
 pub const REASON_CODES: &[&str] = &[
     "quality_defect",
     "not_as_described",
@@ -47,7 +55,11 @@ pub static COLUMNS: [ColumnSpec; 22] = [
     spec("satisfaction", Int { min: 1, max: 5 }, false),
 ];
 
-pub static SCHEMA: TableSchema = TableSchema { table: "cases", columns: &COLUMNS, key: &["case_id"] };
+pub static SCHEMA: TableSchema = TableSchema {
+    table: "cases",
+    columns: &COLUMNS,
+    key: &["case_id"],
+};
 
 /// (start, stop) pairs whose stop must not come before the start; each is a data-quality warning when it does.
 pub const ORDERED_PAIRS: &[(&str, &str)] = &[

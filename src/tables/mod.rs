@@ -17,8 +17,13 @@ pub enum TableKind {
 }
 
 impl TableKind {
-    pub const ALL: [TableKind; 5] =
-        [TableKind::Orders, TableKind::Cases, TableKind::Shipments, TableKind::Refunds, TableKind::Merchants];
+    pub const ALL: [TableKind; 5] = [
+        TableKind::Orders,
+        TableKind::Cases,
+        TableKind::Shipments,
+        TableKind::Refunds,
+        TableKind::Merchants,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {

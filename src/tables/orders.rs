@@ -1,6 +1,6 @@
 //! orders — one row per order line; the denominator of every rate.
 
-use super::{ColumnKind::*, ColumnSpec, TableSchema, spec, MAX_QTY};
+use super::{ColumnKind::*, ColumnSpec, MAX_QTY, TableSchema, spec};
 
 pub static COLUMNS: [ColumnSpec; 8] = [
     spec("order_id", Id, true),
@@ -13,7 +13,11 @@ pub static COLUMNS: [ColumnSpec; 8] = [
     spec("ordered_at", Ts, true),
 ];
 
-pub static SCHEMA: TableSchema = TableSchema { table: "orders", columns: &COLUMNS, key: &["order_id", "line_no"] };
+pub static SCHEMA: TableSchema = TableSchema {
+    table: "orders",
+    columns: &COLUMNS,
+    key: &["order_id", "line_no"],
+};
 
 use polars::prelude::*;
 
@@ -21,6 +25,11 @@ use polars::prelude::*;
 /// (SPEC §1). Files are read in name order, so the numbering is stable across runs.
 pub fn number_lines(df: DataFrame) -> PolarsResult<DataFrame> {
     let missing = col("line_no").is_null();
-    let n = col("order_id").cum_count(false).over([col("order_id"), missing.clone()])?.cast(DataType::Int64);
-    df.lazy().with_column(when(missing).then(n).otherwise(col("line_no")).alias("line_no")).collect()
+    let n = col("order_id")
+        .cum_count(false)
+        .over([col("order_id"), missing.clone()])?
+        .cast(DataType::Int64);
+    df.lazy()
+        .with_column(when(missing).then(n).otherwise(col("line_no")).alias("line_no"))
+        .collect()
 }

@@ -17,6 +17,10 @@ pub static COLUMNS: [ColumnSpec; 9] = [
     spec("status", Enum(STATUSES), true),
 ];
 
-pub static SCHEMA: TableSchema = TableSchema { table: "refunds", columns: &COLUMNS, key: &["refund_id"] };
+pub static SCHEMA: TableSchema = TableSchema {
+    table: "refunds",
+    columns: &COLUMNS,
+    key: &["refund_id"],
+};
 
 pub const ORDERED_PAIRS: &[(&str, &str)] = &[("approved_at", "refunded_at")];

@@ -19,6 +19,10 @@ pub static COLUMNS: [ColumnSpec; 11] = [
     spec("outcome", Enum(OUTCOMES), true),
 ];
 
-pub static SCHEMA: TableSchema = TableSchema { table: "shipments", columns: &COLUMNS, key: &["shipment_id"] };
+pub static SCHEMA: TableSchema = TableSchema {
+    table: "shipments",
+    columns: &COLUMNS,
+    key: &["shipment_id"],
+};
 
 pub const ORDERED_PAIRS: &[(&str, &str)] = &[("shipped_at", "delivered_at"), ("shipped_at", "promised_at")];

@@ -67,29 +67,56 @@ pub fn run_json(dir: &Path) -> serde_json::Value {
 /// Every table in run.json keeps read = accepted + rejected, and so does every input file.
 pub fn assert_counts_balance(run: &serde_json::Value) {
     for f in run["inputs"].as_array().unwrap() {
-        let (r, a, j) = (f["rows_read"].as_u64().unwrap(), f["rows_accepted"].as_u64().unwrap(), f["rows_rejected"].as_u64().unwrap());
+        let (r, a, j) = (
+            f["rows_read"].as_u64().unwrap(),
+            f["rows_accepted"].as_u64().unwrap(),
+            f["rows_rejected"].as_u64().unwrap(),
+        );
         assert_eq!(r, a + j, "{f}");
     }
     for (name, t) in run["tables"].as_object().unwrap() {
-        let (r, a, j) = (t["rows_read"].as_u64().unwrap(), t["rows_accepted"].as_u64().unwrap(), t["rows_rejected"].as_u64().unwrap());
+        let (r, a, j) = (
+            t["rows_read"].as_u64().unwrap(),
+            t["rows_accepted"].as_u64().unwrap(),
+            t["rows_rejected"].as_u64().unwrap(),
+        );
         assert_eq!(r, a + j, "{name}: {t}");
     }
 }
 
 pub fn str_col(df: &DataFrame, name: &str) -> Vec<String> {
-    df.column(name).unwrap().as_materialized_series().cast(&DataType::String).unwrap().str().unwrap().iter().map(|v| v.unwrap_or("").to_string()).collect()
+    df.column(name)
+        .unwrap()
+        .as_materialized_series()
+        .cast(&DataType::String)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap_or("").to_string())
+        .collect()
 }
 
 /// The one row of `df` where every (column, value) matches (string comparison), as column → text.
 pub fn row(df: &DataFrame, keys: &[(&str, &str)]) -> BTreeMap<String, String> {
     let mut mask = BooleanChunked::full("m".into(), true, df.height());
     for (c, v) in keys {
-        let s = df.column(c).unwrap().as_materialized_series().cast(&DataType::String).unwrap();
+        let s = df
+            .column(c)
+            .unwrap()
+            .as_materialized_series()
+            .cast(&DataType::String)
+            .unwrap();
         let eq: BooleanChunked = s.str().unwrap().iter().map(|x| Some(x == Some(*v))).collect();
         mask = &mask & &eq;
     }
     let hit = df.filter(&mask).unwrap();
-    assert_eq!(hit.height(), 1, "expected one row for {keys:?}, found {}:\n{hit}", hit.height());
+    assert_eq!(
+        hit.height(),
+        1,
+        "expected one row for {keys:?}, found {}:\n{hit}",
+        hit.height()
+    );
     hit.columns()
         .iter()
         .map(|c| {
@@ -97,11 +124,21 @@ pub fn row(df: &DataFrame, keys: &[(&str, &str)]) -> BTreeMap<String, String> {
             let v = if let DataType::List(_) = s.dtype() {
                 // A list of strings as ["a", "b"].
                 s.list().unwrap().get_as_series(0).map(|inner| {
-                    let items: Vec<String> = inner.str().unwrap().iter().map(|x| format!("{:?}", x.unwrap_or(""))).collect();
+                    let items: Vec<String> = inner
+                        .str()
+                        .unwrap()
+                        .iter()
+                        .map(|x| format!("{:?}", x.unwrap_or("")))
+                        .collect();
                     format!("[{}]", items.join(", "))
                 })
             } else {
-                s.cast(&DataType::String).unwrap().str().unwrap().get(0).map(str::to_string)
+                s.cast(&DataType::String)
+                    .unwrap()
+                    .str()
+                    .unwrap()
+                    .get(0)
+                    .map(str::to_string)
             };
             (c.name().to_string(), v.unwrap_or_else(|| "null".into()))
         })
@@ -110,14 +147,21 @@ pub fn row(df: &DataFrame, keys: &[(&str, &str)]) -> BTreeMap<String, String> {
 
 /// Asserts a float column of a row (given as text) within 1e-6.
 pub fn assert_close(r: &BTreeMap<String, String>, col: &str, want: f64) {
-    let got: f64 = r[col].parse().unwrap_or_else(|_| panic!("{col} = {} is not a number", r[col]));
+    let got: f64 = r[col]
+        .parse()
+        .unwrap_or_else(|_| panic!("{col} = {} is not a number", r[col]));
     assert!((got - want).abs() < 1e-6, "{col}: got {got}, want {want}");
 }
 
 pub fn count_rows(df: &DataFrame, keys: &[(&str, &str)]) -> usize {
     let mut mask = BooleanChunked::full("m".into(), true, df.height());
     for (c, v) in keys {
-        let s = df.column(c).unwrap().as_materialized_series().cast(&DataType::String).unwrap();
+        let s = df
+            .column(c)
+            .unwrap()
+            .as_materialized_series()
+            .cast(&DataType::String)
+            .unwrap();
         let eq: BooleanChunked = s.str().unwrap().iter().map(|x| Some(x == Some(*v))).collect();
         mask = &mask & &eq;
     }
@@ -127,7 +171,13 @@ pub fn count_rows(df: &DataFrame, keys: &[(&str, &str)]) -> usize {
 /// Runs the pipeline on a data folder into a fresh temporary output folder.
 pub fn run_pipeline(data: &Path) -> tempfile::TempDir {
     let out = tempfile::tempdir().unwrap();
-    let o = aftersales(&["run", "--data", data.to_str().unwrap(), "--out", out.path().join("out").to_str().unwrap()]);
+    let o = aftersales(&[
+        "run",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.path().join("out").to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     out
 }
