@@ -6,9 +6,12 @@
 //! - `input`: finding, reading and parsing exports into accepted and rejected rows;
 //! - `checks`: warnings about kept rows (data_quality);
 //! - `pipeline`: wiring of the stages; `output`: the atomic output folder;
+//! - `metrics`: one module per metric family; `report` + `charts`: the quarter's page and its pictures;
+//! - `queries`: users' SQL files over the tables;
 //! - `generate`: synthetic exports with planted patterns;
 //! - `commands` + `cli`: the thin command line.
 
+pub mod charts;
 pub mod checks;
 pub mod cli;
 pub mod commands;
@@ -20,6 +23,7 @@ pub mod output;
 pub mod pipeline;
 pub mod progress;
 pub mod queries;
+pub mod report;
 pub mod sla_rules;
 pub mod tables;
 pub mod time;

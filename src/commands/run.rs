@@ -8,6 +8,7 @@ use crate::cli::RunArgs;
 use crate::output::OutputDir;
 use crate::pipeline::{self, CannotStart, RunInfo};
 use crate::progress::Progress;
+use crate::report;
 
 /// Returns the exit code.
 pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
@@ -46,6 +47,20 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
     for (name, df) in tables.iter_mut() {
         out.write_parquet(&format!("tables/{name}.parquet"), df)?;
     }
+    let started_r = Instant::now();
+    progress.set_message("drawing charts and the report".into());
+    let ctx = report::RunContext {
+        data_dir: &opts.data_dir,
+        config: &opts.config,
+        loaded: &loaded,
+    };
+    let page = report::build(&ctx, &tables, args.quarter.as_deref())?;
+    for c in &page.charts {
+        out.write_bytes(&format!("charts/{}.png", c.name), &c.png)?;
+        out.write_bytes(&format!("charts/{}.svg", c.name), c.svg.as_bytes())?;
+    }
+    out.write_bytes("report.html", page.html.as_bytes())?;
+    timings.push(("charts_and_report".into(), started_r.elapsed().as_secs_f64()));
     let started_q = Instant::now();
     let files = crate::queries::discover(&args.queries)?;
     let mut checks = serde_json::Map::new();
@@ -74,7 +89,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
         command: "run",
         data_dir: &opts.data_dir,
         config: &opts.config,
-        quarter: args.quarter.as_deref(),
+        quarter: Some(&page.quarter),
         status,
     };
     let mut json = pipeline::run_json(&info, &loaded, &out, &timings);

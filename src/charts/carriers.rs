@@ -1,0 +1,151 @@
+//! Chart 4: carrier damage and loss rates of the quarter with their Wilson 95% intervals, and the network rate
+//! (all carriers together) as a dashed line. Carriers flagged worse than the network are drawn red.
+
+use anyhow::Result;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{BLUE, Chart, GREY, RED, font, pct, short, titled, upper};
+
+pub struct CarrierRate {
+    pub carrier: String,
+    pub shipments: i64,
+    pub damage: (f64, f64, f64),
+    pub loss: (f64, f64, f64),
+    pub worse_than_network: bool,
+}
+
+pub struct CarrierRates {
+    pub quarter: String,
+    pub carriers: Vec<CarrierRate>,
+    pub network_damage: Option<f64>,
+    pub network_loss: Option<f64>,
+}
+
+impl Chart for CarrierRates {
+    fn name(&self) -> &'static str {
+        "carrier_damage_loss"
+    }
+
+    fn title(&self) -> String {
+        format!(
+            "Carrier damage and loss rates, all legs shipped in {}, with 95% intervals",
+            self.quarter
+        )
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let area = titled(root, &self.title())?;
+        if self.carriers.is_empty() {
+            return super::nothing_to_draw(&area, &format!("No shipments with a known outcome in {}", self.quarter));
+        }
+        let (left, right) = area.split_horizontally(area.dim_in_pixel().0 / 2);
+        panel(
+            &left,
+            "Damage rate",
+            &self.carriers,
+            |c| c.damage,
+            self.network_damage,
+            true,
+        )?;
+        panel(
+            &right,
+            "Loss rate",
+            &self.carriers,
+            |c| c.loss,
+            self.network_loss,
+            false,
+        )?;
+        Ok(())
+    }
+}
+
+fn panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    what: &str,
+    carriers: &[CarrierRate],
+    rate: impl Fn(&CarrierRate) -> (f64, f64, f64),
+    network: Option<f64>,
+    mark_worse: bool,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let n = carriers.len();
+    let top = upper(carriers.iter().map(|c| rate(c).2).chain(network), 0.005);
+    let mut chart = ChartBuilder::on(area)
+        .caption(what, font(18))
+        .margin(12)
+        .x_label_area_size(55)
+        .y_label_area_size(70)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top)?;
+    let names: Vec<String> = carriers.iter().map(|c| short(&c.carrier, 8)).collect();
+    chart
+        .configure_mesh()
+        .light_line_style(WHITE)
+        .disable_x_mesh()
+        .x_labels(n)
+        .x_label_formatter(&move |x| {
+            let i = x.round();
+            if (x - i).abs() < 1e-6 && i >= 0.0 {
+                names.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .y_label_formatter(&|y| pct(*y, 2))
+        .x_desc("carrier")
+        .y_desc(format!("{} (% of legs)", what.to_lowercase()))
+        .label_style(font(13))
+        .axis_desc_style(font(15))
+        .draw()?;
+    let color = |c: &CarrierRate| if mark_worse && c.worse_than_network { RED } else { BLUE };
+    // The interval as a whisker with caps (plotters' ErrorBar also rings the point, which hides it).
+    let cap = 0.12;
+    chart.draw_series(carriers.iter().enumerate().flat_map(|(i, c)| {
+        let (_, lo, hi) = rate(c);
+        let (x, style) = (i as f64, color(c).stroke_width(2));
+        [
+            PathElement::new(vec![(x, lo), (x, hi)], style),
+            PathElement::new(vec![(x - cap, lo), (x + cap, lo)], style),
+            PathElement::new(vec![(x - cap, hi), (x + cap, hi)], style),
+        ]
+    }))?;
+    chart
+        .draw_series(
+            carriers
+                .iter()
+                .enumerate()
+                .map(|(i, c)| Circle::new((i as f64, rate(c).0), 5, color(c).filled())),
+        )?
+        .label("carrier rate, 95% interval")
+        .legend(|(x, y)| Circle::new((x + 9, y), 5, BLUE.filled()));
+    if mark_worse && carriers.iter().any(|c| c.worse_than_network) {
+        chart
+            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
+            .label("worse than the network (interval above it, ≥ 5 damaged)")
+            .legend(|(x, y)| Circle::new((x + 9, y), 5, RED.filled()));
+    }
+    if let Some(net) = network {
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(-0.5, net), (n as f64 - 0.5, net)],
+                8,
+                5,
+                GREY.stroke_width(2),
+            ))?
+            .label(format!("network {}", pct(net, 2)))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], GREY.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(font(13))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()?;
+    Ok(())
+}

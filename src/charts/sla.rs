@@ -1,0 +1,208 @@
+//! Chart 3: SLA compliance of the quarter by rule (platform), and a merchant × rule heat map of the merchants
+//! with the lowest compliance.
+
+use anyhow::Result;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::{BLUE, Chart, GREY, font, pct, short, titled};
+
+pub struct RuleCompliance {
+    pub rule: String,
+    /// `2 hours`, `7 working_days`.
+    pub target: String,
+    pub evaluated: i64,
+    pub compliance: Option<f64>,
+}
+
+pub struct ComplianceByRule {
+    pub quarter: String,
+    pub rules: Vec<RuleCompliance>,
+}
+
+impl Chart for ComplianceByRule {
+    fn name(&self) -> &'static str {
+        "sla_compliance_by_rule"
+    }
+
+    fn title(&self) -> String {
+        format!("SLA compliance by rule, platform, clocks started in {}", self.quarter)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let area = titled(root, &self.title())?;
+        if self.rules.is_empty() {
+            return super::nothing_to_draw(&area, &format!("No SLA clocks started in {}", self.quarter));
+        }
+        let n = self.rules.len();
+        let labels: Vec<String> = self
+            .rules
+            .iter()
+            .map(|r| format!("{} (≤ {}, n = {})", r.rule, r.target, r.evaluated))
+            .collect();
+        let mut chart = ChartBuilder::on(&area)
+            .margin(20)
+            .x_label_area_size(50)
+            .y_label_area_size(330)
+            .build_cartesian_2d(0f64..1.0, -0.5f64..(n as f64 - 0.5))?;
+        let names = labels.clone();
+        chart
+            .configure_mesh()
+            .light_line_style(WHITE)
+            .disable_y_mesh()
+            .y_labels(n)
+            .y_label_formatter(&move |y| {
+                let i = y.round();
+                if (y - i).abs() < 1e-6 && i >= 0.0 {
+                    names.get(n - 1 - i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .x_label_formatter(&|x| pct(*x, 0))
+            .x_desc("compliance: clocks met / clocks evaluated (met + breached) (%)")
+            .y_desc("rule (target, clocks evaluated)")
+            .label_style(font(14))
+            .axis_desc_style(font(15))
+            .draw()?;
+        // First rule at the top.
+        let row = |i: usize| (n - 1 - i) as f64;
+        chart.draw_series(self.rules.iter().enumerate().filter_map(|(i, r)| {
+            r.compliance
+                .map(|c| Rectangle::new([(0.0, row(i) - 0.35), (c, row(i) + 0.35)], BLUE.mix(0.8).filled()))
+        }))?;
+        let inside = font(14).color(&WHITE).pos(Pos::new(HPos::Right, VPos::Center));
+        let outside = font(14).color(&GREY).pos(Pos::new(HPos::Left, VPos::Center));
+        chart.draw_series(self.rules.iter().enumerate().map(|(i, r)| match r.compliance {
+            Some(c) if c > 0.15 => Text::new(pct(c, 1), (c - 0.01, row(i)), inside.clone()),
+            Some(c) => Text::new(pct(c, 1), (c + 0.01, row(i)), outside.clone()),
+            None => Text::new("not evaluated".to_string(), (0.01, row(i)), outside.clone()),
+        }))?;
+        Ok(())
+    }
+}
+
+pub struct HeatRow {
+    pub merchant: String,
+    /// One per `SlaHeatmap::rules`; None where the merchant had no evaluated clock for the rule.
+    pub compliance: Vec<Option<f64>>,
+}
+
+pub struct SlaHeatmap {
+    pub quarter: String,
+    pub rules: Vec<String>,
+    /// Worst first.
+    pub rows: Vec<HeatRow>,
+    /// How many merchants were ranked (the chart shows the worst `rows.len()`).
+    pub ranked: usize,
+}
+
+/// Red at 50% and below, through yellow, to green at 100%.
+pub fn heat_color(c: f64) -> RGBColor {
+    let t = ((c - 0.5) / 0.5).clamp(0.0, 1.0);
+    let (r, g, b) = if t < 0.5 {
+        let u = t / 0.5;
+        (
+            215.0 + (254.0 - 215.0) * u,
+            48.0 + (224.0 - 48.0) * u,
+            39.0 + (139.0 - 39.0) * u,
+        )
+    } else {
+        let u = (t - 0.5) / 0.5;
+        (
+            254.0 + (26.0 - 254.0) * u,
+            224.0 + (152.0 - 224.0) * u,
+            139.0 + (80.0 - 139.0) * u,
+        )
+    };
+    RGBColor(r as u8, g as u8, b as u8)
+}
+
+impl Chart for SlaHeatmap {
+    fn name(&self) -> &'static str {
+        "sla_worst_merchants_heatmap"
+    }
+
+    fn title(&self) -> String {
+        format!(
+            "SLA compliance of the {} lowest of {} merchants by rule, {}",
+            self.rows.len(),
+            self.ranked,
+            self.quarter
+        )
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let area = titled(root, &self.title())?;
+        if self.rows.is_empty() || self.rules.is_empty() {
+            return super::nothing_to_draw(&area, &format!("No merchant SLA clocks evaluated in {}", self.quarter));
+        }
+        let (nx, ny) = (self.rules.len(), self.rows.len());
+        let mut chart = ChartBuilder::on(&area)
+            .margin(15)
+            .x_label_area_size(50)
+            .y_label_area_size(200)
+            .build_cartesian_2d(-0.5f64..(nx as f64 - 0.5), -0.5f64..(ny as f64 - 0.5))?;
+        let rules = self.rules.clone();
+        let merchants: Vec<String> = self.rows.iter().map(|r| short(&r.merchant, 18)).collect();
+        chart
+            .configure_mesh()
+            .light_line_style(WHITE)
+            .disable_mesh()
+            .x_labels(nx)
+            .y_labels(ny)
+            .x_label_formatter(&move |x| {
+                let i = x.round();
+                if (x - i).abs() < 1e-6 && i >= 0.0 {
+                    rules.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .y_label_formatter(&move |y| {
+                let i = y.round();
+                if (y - i).abs() < 1e-6 && i >= 0.0 {
+                    merchants.get(ny - 1 - i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .x_desc("SLA rule (cell: compliance, % of evaluated clocks met; grey: none evaluated)")
+            .y_desc("merchant (lowest mean compliance first)")
+            .label_style(font(13))
+            .axis_desc_style(font(15))
+            .draw()?;
+        let cell = |x: usize, y: usize| {
+            let yy = (ny - 1 - y) as f64;
+            [(x as f64 - 0.5, yy - 0.5), (x as f64 + 0.5, yy + 0.5)]
+        };
+        let mut cells = Vec::new();
+        let mut texts = Vec::new();
+        let center = font(13).pos(Pos::new(HPos::Center, VPos::Center));
+        for (y, row) in self.rows.iter().enumerate() {
+            for x in 0..nx {
+                let c = row.compliance.get(x).copied().flatten();
+                let color = c.map(heat_color).unwrap_or(super::LIGHT_GREY);
+                cells.push(Rectangle::new(cell(x, y), color.filled()));
+                cells.push(Rectangle::new(cell(x, y), WHITE.stroke_width(1)));
+                let label = c.map(|v| pct(v, 0)).unwrap_or_else(|| "–".into());
+                let style = if c.is_some_and(|v| v < 0.6) {
+                    center.clone().color(&WHITE)
+                } else {
+                    center.clone()
+                };
+                texts.push(Text::new(label, (x as f64, (ny - 1 - y) as f64), style));
+            }
+        }
+        chart.draw_series(cells)?;
+        chart.draw_series(texts)?;
+        Ok(())
+    }
+}

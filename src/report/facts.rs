@@ -1,0 +1,857 @@
+//! What the report and the charts show, read from the output tables (never recomputed), each figure with the
+//! table and rows it comes from.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use anyhow::Result;
+use polars::prelude::*;
+
+use super::frame::Table;
+use crate::charts::badges::{BadgeResults, CriterionResult};
+use crate::charts::carriers::{CarrierRate, CarrierRates};
+use crate::charts::funnel::{FunnelPoint, MerchantFunnel};
+use crate::charts::rates::{MonthlyRates, RateSeries};
+use crate::charts::reasons::ReasonPareto;
+use crate::charts::sla::{ComplianceByRule, HeatRow, RuleCompliance, SlaHeatmap};
+use crate::charts::spikes::{SpikeCharts, SpikeSeries, SpikeWeek};
+use crate::metrics::ALL;
+use crate::metrics::merchants::CRITERIA;
+
+/// How many categories besides the platform chart 1 draws.
+pub const TOP_CATEGORIES: usize = 5;
+/// How many merchants the SLA heat map shows.
+pub const HEATMAP_ROWS: usize = 15;
+/// A merchant enters the heat map ranking with at least this many evaluated clocks in the quarter, so one late
+/// acknowledgement out of two does not make a merchant "the worst".
+pub const HEATMAP_MIN_EVALUATED: i64 = 20;
+/// Weeks before the quarter drawn in a spike panel, to show the baseline the flag is judged against.
+pub const SPIKE_WEEKS_BEFORE: i64 = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Rate,
+    Count,
+    Money,
+}
+
+/// A figure as stored in its table: a number, or a decimal's exact text.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Num(f64),
+    Decimal(String),
+}
+
+impl Value {
+    pub fn as_f64(&self) -> f64 {
+        match self {
+            Value::Num(v) => *v,
+            Value::Decimal(s) => s.parse().unwrap_or(f64::NAN),
+        }
+    }
+
+    /// The raw value as written in the page's data-value attribute: f64's shortest round-trip text, or the
+    /// decimal's digits, so a test (or a reader) can compare it with the table exactly.
+    pub fn raw(&self) -> String {
+        match self {
+            Value::Num(v) => format!("{v}"),
+            Value::Decimal(s) => s.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Headline {
+    /// Stable id, the page's data-figure attribute.
+    pub id: &'static str,
+    pub label: String,
+    pub kind: Kind,
+    pub current: Option<Value>,
+    pub previous: Option<Value>,
+    /// Where it comes from: file, rows, column.
+    pub source: String,
+    /// A caveat, e.g. that the quarter is not mature yet.
+    pub note: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct FlagRow {
+    pub level: String,
+    pub key: String,
+    pub name: String,
+    pub week: String,
+    pub n_t: i64,
+    pub r_t: i64,
+    pub rate: f64,
+    pub p0: f64,
+    pub z: f64,
+    pub lift: f64,
+    pub severity: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RiskRow {
+    pub merchant_id: String,
+    pub merchant_name: String,
+    pub risk_level: String,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CarrierRow {
+    pub carrier: String,
+    pub shipments: i64,
+    pub damaged: i64,
+    pub damage_rate: f64,
+    pub damage_ci: (f64, f64),
+    pub network_damage_rate: f64,
+    pub lost: i64,
+    pub loss_rate: f64,
+    pub claim_cost: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct BadgeRow {
+    pub merchant_id: String,
+    pub merchant_name: String,
+    pub units_sold: i64,
+    pub counted_cases: i64,
+    /// (criterion, value shown) for every criterion with a value.
+    pub values: Vec<(String, String)>,
+    pub failed: Vec<String>,
+    pub gaps: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableCounts {
+    pub table: String,
+    pub read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+}
+
+pub struct Facts {
+    pub quarter: String,
+    pub previous_quarter: String,
+    pub headlines: Vec<Headline>,
+    pub flags: Vec<FlagRow>,
+    pub high_risk: Vec<RiskRow>,
+    pub worse_carriers: Vec<CarrierRow>,
+    pub gold: Vec<BadgeRow>,
+    pub near_misses: Vec<BadgeRow>,
+    pub rates: MonthlyRates,
+    pub reasons: ReasonPareto,
+    pub compliance: ComplianceByRule,
+    pub heatmap: SlaHeatmap,
+    pub carriers: CarrierRates,
+    pub funnel: MerchantFunnel,
+    pub spikes: SpikeCharts,
+    pub badges: BadgeResults,
+}
+
+/// `2026Q1` → `2025Q4`.
+pub fn previous_quarter(q: &str) -> String {
+    let year: i32 = q[..4].parse().unwrap_or(0);
+    let n: u32 = q[5..].parse().unwrap_or(1);
+    if n == 1 {
+        format!("{}Q4", year - 1)
+    } else {
+        format!("{year}Q{}", n - 1)
+    }
+}
+
+/// The quarter of a date printed `2026-09-07`.
+pub fn quarter_of_date(d: &str) -> Option<String> {
+    let year = d.get(..4)?;
+    let month: u32 = d.get(5..7)?.parse().ok()?;
+    Some(format!("{year}Q{}", (month - 1) / 3 + 1))
+}
+
+pub struct Inputs<'a> {
+    pub tables: &'a [(&'static str, DataFrame)],
+    /// merchant_id → merchant_name (merchants table, if given).
+    pub merchant_names: HashMap<String, String>,
+    /// sku → merchant_id (from the order lines).
+    pub sku_merchant: HashMap<String, String>,
+}
+
+impl Inputs<'_> {
+    fn merchant_label(&self, id: &str) -> String {
+        match self.merchant_names.get(id) {
+            Some(n) => format!("{id} {n}"),
+            None => id.to_string(),
+        }
+    }
+
+    fn entity_label(&self, level: &str, key: &str) -> String {
+        match level {
+            "merchant" => self.merchant_label(key),
+            _ => match self.sku_merchant.get(key) {
+                Some(m) => format!("{key} ({})", self.merchant_label(m)),
+                None => key.to_string(),
+            },
+        }
+    }
+}
+
+pub fn gather(inp: &Inputs<'_>, quarter: &str) -> Result<Facts> {
+    let prev = previous_quarter(quarter);
+    let t = |n: &'static str| Table::find(inp.tables, n);
+    let rates = t("return_rates")?;
+    let compliance = t("sla_compliance")?;
+    let carriers = t("carrier_performance")?;
+    let flags = t("risk_flags")?;
+    let risk = t("merchant_risk")?;
+    let badges = t("badges")?;
+    let reasons = t("reason_breakdown")?;
+    let evaluation = t("spike_evaluation")?;
+
+    let flag_rows = flag_rows(inp, &flags, quarter)?;
+    let prev_flag_count = flag_rows_count(&flags, &prev)?;
+    let headlines = headlines(
+        &rates,
+        &compliance,
+        &carriers,
+        &risk,
+        &badges,
+        quarter,
+        &prev,
+        (flag_rows.len(), prev_flag_count),
+    )?;
+
+    let q_risk = risk.rows(&[("quarter", quarter)])?;
+    let mut high_risk = Vec::new();
+    {
+        let (ids, names, levels, why) = (
+            q_risk.strs("merchant_id")?,
+            q_risk.strs("merchant_name")?,
+            q_risk.strs("risk_level")?,
+            q_risk.lists("reasons")?,
+        );
+        for i in 0..q_risk.height() {
+            let level = levels[i].clone().unwrap_or_default();
+            if level == "high" {
+                high_risk.push(RiskRow {
+                    merchant_id: ids[i].clone().unwrap_or_default(),
+                    merchant_name: names[i].clone().unwrap_or_default(),
+                    risk_level: level,
+                    reasons: why[i].clone(),
+                });
+            }
+        }
+        high_risk.sort_by(|a, b| a.merchant_id.cmp(&b.merchant_id));
+    }
+
+    let carrier_q = carriers.rows(&[("period_kind", "quarter"), ("period", quarter), ("direction", "all")])?;
+    let carrier_rows = carrier_rows(&carrier_q)?;
+    let worse_flags = carrier_q.bools("worse_than_network")?;
+    let worse_carriers: Vec<CarrierRow> = carrier_rows
+        .iter()
+        .zip(&worse_flags)
+        .filter(|(_, w)| w.unwrap_or(false))
+        .map(|(c, _)| c.clone())
+        .collect();
+
+    let q_badges = badges.rows(&[("quarter", quarter)])?;
+    let badge_rows = badge_rows(&q_badges)?;
+    let statuses = q_badges.strs("status")?;
+    let gold: Vec<BadgeRow> = badge_rows
+        .iter()
+        .zip(&statuses)
+        .filter(|(_, s)| s.as_deref() == Some("gold"))
+        .map(|(b, _)| b.clone())
+        .collect();
+    let near_misses: Vec<BadgeRow> = badge_rows
+        .iter()
+        .zip(&statuses)
+        .filter(|(b, s)| s.as_deref() == Some("not_awarded") && b.failed.len() == 1)
+        .map(|(b, _)| b.clone())
+        .collect();
+
+    Ok(Facts {
+        quarter: quarter.to_string(),
+        previous_quarter: prev,
+        headlines,
+        rates: monthly_rates(&rates)?,
+        reasons: reason_pareto(&reasons, quarter)?,
+        compliance: compliance_by_rule(&compliance, quarter)?,
+        heatmap: heatmap(inp, &compliance, quarter)?,
+        carriers: carrier_chart(&carrier_q, &carrier_rows, quarter)?,
+        funnel: funnel(inp, &rates, &flag_rows, quarter)?,
+        spikes: spike_charts(inp, &evaluation, &flag_rows, quarter)?,
+        badges: badge_chart(&q_badges, &badge_rows, &statuses, quarter)?,
+        flags: flag_rows,
+        high_risk,
+        worse_carriers,
+        gold,
+        near_misses,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn headlines(
+    rates: &Table,
+    compliance: &Table,
+    carriers: &Table,
+    risk: &Table,
+    badges: &Table,
+    q: &str,
+    prev: &str,
+    flag_counts: (usize, usize),
+) -> Result<Vec<Headline>> {
+    let platform = |p: &str| rates.rows(&[("period_kind", "quarter"), ("period", p), ("level", "platform")]);
+    let (cur, old) = (platform(q)?, platform(prev)?);
+    let num = |t: &Table, c: &str| -> Result<Option<Value>> { Ok(t.one_f64(c)?.map(Value::Num)) };
+    let dec = |t: &Table, c: &str| -> Result<Option<Value>> { Ok(t.one_str(c)?.map(Value::Decimal)) };
+    let rr_src =
+        |c: &str| format!("return_rates.parquet: period_kind = quarter, period = {q} / {prev}, level = platform → {c}");
+    let immature = if cur.bools("mature")?.first().copied().flatten() == Some(false) {
+        "not mature yet: returns of late orders may still arrive, so the rate can rise".to_string()
+    } else {
+        String::new()
+    };
+    let ci = match (cur.one_f64("ci_low")?, cur.one_f64("ci_high")?) {
+        (Some(l), Some(h)) => format!(
+            "95% interval {} – {}",
+            crate::charts::pct(l, 2),
+            crate::charts::pct(h, 2)
+        ),
+        _ => String::new(),
+    };
+    let mut out = vec![
+        Headline {
+            id: "units_sold",
+            label: "Units sold (orders placed in the quarter)".into(),
+            kind: Kind::Count,
+            current: num(&cur, "units_sold")?,
+            previous: num(&old, "units_sold")?,
+            source: rr_src("units_sold"),
+            note: String::new(),
+        },
+        Headline {
+            id: "return_rate",
+            label: "Return rate (units returned / units sold)".into(),
+            kind: Kind::Rate,
+            current: num(&cur, "return_rate")?,
+            previous: num(&old, "return_rate")?,
+            source: rr_src("return_rate"),
+            note: [ci, immature.clone()]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join("; "),
+        },
+        Headline {
+            id: "after_sales_rate",
+            label: "After-sales rate (orders with a case / orders)".into(),
+            kind: Kind::Rate,
+            current: num(&cur, "after_sales_rate")?,
+            previous: num(&old, "after_sales_rate")?,
+            source: rr_src("after_sales_rate"),
+            note: immature,
+        },
+        Headline {
+            id: "refunded",
+            label: "Refunded (completed refunds on the quarter's orders)".into(),
+            kind: Kind::Money,
+            current: dec(&cur, "refunded")?,
+            previous: dec(&old, "refunded")?,
+            source: rr_src("refunded"),
+            note: String::new(),
+        },
+        Headline {
+            id: "refund_value_rate",
+            label: "Refund value rate (refunded / GMV)".into(),
+            kind: Kind::Rate,
+            current: num(&cur, "refund_value_rate")?,
+            previous: num(&old, "refund_value_rate")?,
+            source: rr_src("refund_value_rate"),
+            note: String::new(),
+        },
+    ];
+    for (id, rule, label) in [
+        (
+            "sla_merchant_ack",
+            "merchant_ack",
+            "SLA: merchant acknowledgement on time",
+        ),
+        ("sla_refund_payout", "refund_payout", "SLA: refund paid out on time"),
+    ] {
+        let rows = |p: &str| {
+            compliance.rows(&[
+                ("period_kind", "quarter"),
+                ("period", p),
+                ("level", "platform"),
+                ("rule", rule),
+            ])
+        };
+        out.push(Headline {
+            id,
+            label: label.into(),
+            kind: Kind::Rate,
+            current: num(&rows(q)?, "compliance")?,
+            previous: num(&rows(prev)?, "compliance")?,
+            source: format!(
+                "sla_compliance.parquet: period_kind = quarter, period = {q} / {prev}, level = platform, rule = {rule} → compliance"
+            ),
+            note: String::new(),
+        });
+    }
+    let dispute = |p: &str| risk.rows(&[("quarter", p)]);
+    out.push(Headline {
+        id: "dispute_rate",
+        label: "Dispute rate (escalated / counted cases, platform)".into(),
+        kind: Kind::Rate,
+        current: num(&dispute(q)?, "platform_dispute_rate")?,
+        previous: num(&dispute(prev)?, "platform_dispute_rate")?,
+        source: format!("merchant_risk.parquet: quarter = {q} / {prev} (any row) → platform_dispute_rate"),
+        note: String::new(),
+    });
+    let network = |p: &str| carriers.rows(&[("period_kind", "quarter"), ("period", p), ("direction", "all")]);
+    out.push(Headline {
+        id: "network_damage_rate",
+        label: "Carrier network damage rate (damaged legs / legs)".into(),
+        kind: Kind::Rate,
+        current: num(&network(q)?, "network_damage_rate")?,
+        previous: num(&network(prev)?, "network_damage_rate")?,
+        source: format!(
+            "carrier_performance.parquet: period_kind = quarter, period = {q} / {prev}, direction = all (any carrier) → network_damage_rate"
+        ),
+        note: String::new(),
+    });
+    let count_where = |t: &Table, p: &str, c: &str, v: &str| -> Result<Option<Value>> {
+        let rows = t.rows(&[("quarter", p)])?;
+        if rows.height() == 0 {
+            return Ok(None);
+        }
+        let n = rows.strs(c)?.iter().filter(|s| s.as_deref() == Some(v)).count();
+        Ok(Some(Value::Num(n as f64)))
+    };
+    let has_prev_weeks = flag_counts.1 > 0 || rates.rows(&[("period", prev)])?.height() > 0;
+    out.push(Headline {
+        id: "spike_flags",
+        label: "Return spike flags (merchant and SKU weeks)".into(),
+        kind: Kind::Count,
+        current: Some(Value::Num(flag_counts.0 as f64)),
+        previous: has_prev_weeks.then_some(Value::Num(flag_counts.1 as f64)),
+        source: format!("risk_flags.parquet: rows whose week_start falls in {q} / {prev}, counted"),
+        note: String::new(),
+    });
+    out.push(Headline {
+        id: "high_risk_merchants",
+        label: "Merchants at high risk".into(),
+        kind: Kind::Count,
+        current: count_where(risk, q, "risk_level", "high")?,
+        previous: count_where(risk, prev, "risk_level", "high")?,
+        source: format!("merchant_risk.parquet: quarter = {q} / {prev}, risk_level = high, rows counted"),
+        note: String::new(),
+    });
+    out.push(Headline {
+        id: "gold_merchants",
+        label: "Gold after-sales (金牌售后) merchants".into(),
+        kind: Kind::Count,
+        current: count_where(badges, q, "status", "gold")?,
+        previous: count_where(badges, prev, "status", "gold")?,
+        source: format!("badges.parquet: quarter = {q} / {prev}, status = gold, rows counted"),
+        note: String::new(),
+    });
+    Ok(out)
+}
+
+fn flag_rows_count(flags: &Table, quarter: &str) -> Result<usize> {
+    Ok(flags
+        .strs("week_start")?
+        .iter()
+        .filter(|d| d.as_deref().and_then(quarter_of_date).as_deref() == Some(quarter))
+        .count())
+}
+
+/// The flags whose week (its Monday) falls in the quarter, strongest first.
+fn flag_rows(inp: &Inputs<'_>, flags: &Table, quarter: &str) -> Result<Vec<FlagRow>> {
+    let week_start = flags.strs("week_start")?;
+    let (level, key, period) = (flags.strs("level")?, flags.strs("key")?, flags.strs("period")?);
+    let (n_t, r_t) = (flags.i64s("n_t")?, flags.i64s("r_t")?);
+    let (rate, p0, z, lift) = (
+        flags.f64s("rate")?,
+        flags.f64s("p0")?,
+        flags.f64s("z")?,
+        flags.f64s("lift")?,
+    );
+    let (severity, reason) = (flags.strs("severity")?, flags.strs("reason")?);
+    let mut out = Vec::new();
+    for i in 0..flags.height() {
+        if week_start[i].as_deref().and_then(quarter_of_date).as_deref() != Some(quarter) {
+            continue;
+        }
+        let (lv, k) = (level[i].clone().unwrap_or_default(), key[i].clone().unwrap_or_default());
+        out.push(FlagRow {
+            name: inp.entity_label(&lv, &k),
+            level: lv,
+            key: k,
+            week: period[i].clone().unwrap_or_default(),
+            n_t: n_t[i].unwrap_or(0),
+            r_t: r_t[i].unwrap_or(0),
+            rate: rate[i].unwrap_or(f64::NAN),
+            p0: p0[i].unwrap_or(f64::NAN),
+            z: z[i].unwrap_or(f64::NAN),
+            lift: lift[i].unwrap_or(f64::NAN),
+            severity: severity[i].clone().unwrap_or_default(),
+            reason: reason[i].clone().unwrap_or_default(),
+        });
+    }
+    out.sort_by(|a, b| b.z.total_cmp(&a.z).then_with(|| a.key.cmp(&b.key)));
+    Ok(out)
+}
+
+fn monthly_rates(rates: &Table) -> Result<MonthlyRates> {
+    let months_t = rates.rows(&[("period_kind", "month")])?;
+    let (period, level, key) = (months_t.strs("period")?, months_t.strs("level")?, months_t.strs("key")?);
+    let (rate, units, mature) = (
+        months_t.f64s("return_rate")?,
+        months_t.i64s("units_sold")?,
+        months_t.bools("mature")?,
+    );
+    let months: BTreeSet<String> = period.iter().flatten().cloned().collect();
+    let months: Vec<String> = months.into_iter().collect();
+    let idx: HashMap<&str, usize> = months.iter().enumerate().map(|(i, m)| (m.as_str(), i)).collect();
+    let mut mature_by_month = vec![true; months.len()];
+    let mut platform = vec![None; months.len()];
+    // category → (units sold over all months, rate per month)
+    type Cat = (i64, Vec<Option<f64>>);
+    let mut cats: BTreeMap<String, Cat> = BTreeMap::new();
+    for i in 0..months_t.height() {
+        let (Some(p), Some(l), Some(k)) = (&period[i], &level[i], &key[i]) else {
+            continue;
+        };
+        let m = idx[p.as_str()];
+        match l.as_str() {
+            "platform" => {
+                platform[m] = rate[i];
+                mature_by_month[m] = mature[i].unwrap_or(true);
+            }
+            "category" => {
+                let e = cats.entry(k.clone()).or_insert_with(|| (0, vec![None; months.len()]));
+                e.0 += units[i].unwrap_or(0);
+                e.1[m] = rate[i];
+            }
+            _ => {}
+        }
+    }
+    let mut top: Vec<(String, Cat)> = cats.into_iter().collect();
+    top.sort_by(|a, b| b.1.0.cmp(&a.1.0).then_with(|| a.0.cmp(&b.0)));
+    let mut series = vec![RateSeries {
+        name: "platform".into(),
+        rates: platform,
+    }];
+    series.extend(
+        top.into_iter()
+            .take(TOP_CATEGORIES)
+            .map(|(name, (_, rates))| RateSeries { name, rates }),
+    );
+    Ok(MonthlyRates {
+        months,
+        mature: mature_by_month,
+        series,
+    })
+}
+
+fn reason_pareto(reasons: &Table, quarter: &str) -> Result<ReasonPareto> {
+    let q = reasons.rows(&[("period_kind", "quarter"), ("period", quarter), ("level", "platform")])?;
+    let (code, resp, cases) = (q.strs("reason_code")?, q.strs("responsibility")?, q.i64s("cases")?);
+    Ok(ReasonPareto {
+        quarter: quarter.to_string(),
+        reasons: (0..q.height())
+            .map(|i| {
+                (
+                    code[i].clone().unwrap_or_default(),
+                    resp[i].clone().unwrap_or_default(),
+                    cases[i].unwrap_or(0),
+                )
+            })
+            .collect(),
+    })
+}
+
+fn target_text(target: Option<f64>, unit: Option<&str>) -> String {
+    match (target, unit) {
+        (Some(t), Some(u)) => format!("{t} {}", u.replace('_', " ")),
+        _ => String::new(),
+    }
+}
+
+fn compliance_by_rule(compliance: &Table, quarter: &str) -> Result<ComplianceByRule> {
+    let q = compliance.rows(&[("period_kind", "quarter"), ("period", quarter), ("level", "platform")])?;
+    let (rule, target, unit) = (q.strs("rule")?, q.f64s("target")?, q.strs("target_unit")?);
+    let (evaluated, value) = (q.i64s("evaluated")?, q.f64s("compliance")?);
+    Ok(ComplianceByRule {
+        quarter: quarter.to_string(),
+        rules: (0..q.height())
+            .map(|i| RuleCompliance {
+                rule: rule[i].clone().unwrap_or_default(),
+                target: target_text(target[i], unit[i].as_deref()),
+                evaluated: evaluated[i].unwrap_or(0),
+                compliance: value[i],
+            })
+            .collect(),
+    })
+}
+
+fn heatmap(inp: &Inputs<'_>, compliance: &Table, quarter: &str) -> Result<SlaHeatmap> {
+    let q = compliance.rows(&[("period_kind", "quarter"), ("period", quarter), ("level", "merchant")])?;
+    let (merchant, rule) = (q.strs("merchant_id")?, q.strs("rule")?);
+    let (evaluated, met, value) = (q.i64s("evaluated")?, q.i64s("met")?, q.f64s("compliance")?);
+    // Rules in the order the platform rows list them (the config's order).
+    let platform = compliance.rows(&[("period_kind", "quarter"), ("period", quarter), ("level", "platform")])?;
+    let rules: Vec<String> = platform.strs("rule")?.into_iter().flatten().collect();
+    let mut by_merchant: BTreeMap<String, (i64, i64, HashMap<String, f64>)> = BTreeMap::new();
+    for i in 0..q.height() {
+        let (Some(m), Some(r)) = (&merchant[i], &rule[i]) else {
+            continue;
+        };
+        let e = by_merchant.entry(m.clone()).or_default();
+        e.0 += evaluated[i].unwrap_or(0);
+        e.1 += met[i].unwrap_or(0);
+        if let Some(v) = value[i] {
+            e.2.insert(r.clone(), v);
+        }
+    }
+    // Ranked by the mean of the merchant's rule compliances: each rule counts once, however many clocks it has.
+    let mut ranked: Vec<(f64, String, HashMap<String, f64>)> = by_merchant
+        .into_iter()
+        .filter(|(_, (ev, _, vals))| *ev >= HEATMAP_MIN_EVALUATED && !vals.is_empty())
+        .map(|(m, (_, _, vals))| (vals.values().sum::<f64>() / vals.len() as f64, m, vals))
+        .collect();
+    ranked.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    let count = ranked.len();
+    let rows = ranked
+        .into_iter()
+        .take(HEATMAP_ROWS)
+        .map(|(_, m, vals)| HeatRow {
+            merchant: inp.merchant_names.get(&m).cloned().unwrap_or_else(|| m.clone()),
+            compliance: rules.iter().map(|r| vals.get(r).copied()).collect(),
+        })
+        .collect();
+    Ok(SlaHeatmap {
+        quarter: quarter.to_string(),
+        rules,
+        rows,
+        ranked: count,
+    })
+}
+
+fn carrier_rows(q: &Table) -> Result<Vec<CarrierRow>> {
+    let carrier = q.strs("carrier")?;
+    let (shipments, damaged, lost) = (q.i64s("shipments")?, q.i64s("damaged")?, q.i64s("lost")?);
+    let (dr, dl, dh) = (
+        q.f64s("damage_rate")?,
+        q.f64s("damage_ci_low")?,
+        q.f64s("damage_ci_high")?,
+    );
+    let (lr, net, claim) = (
+        q.f64s("loss_rate")?,
+        q.f64s("network_damage_rate")?,
+        q.strs("claim_cost")?,
+    );
+    // In the table's row order, so the rows zip with its other columns.
+    let rows: Vec<CarrierRow> = (0..q.height())
+        .map(|i| CarrierRow {
+            carrier: carrier[i].clone().unwrap_or_default(),
+            shipments: shipments[i].unwrap_or(0),
+            damaged: damaged[i].unwrap_or(0),
+            damage_rate: dr[i].unwrap_or(f64::NAN),
+            damage_ci: (dl[i].unwrap_or(f64::NAN), dh[i].unwrap_or(f64::NAN)),
+            network_damage_rate: net[i].unwrap_or(f64::NAN),
+            lost: lost[i].unwrap_or(0),
+            loss_rate: lr[i].unwrap_or(f64::NAN),
+            claim_cost: claim[i].clone().unwrap_or_else(|| "0".into()),
+        })
+        .collect();
+    Ok(rows)
+}
+
+fn carrier_chart(q: &Table, rows: &[CarrierRow], quarter: &str) -> Result<CarrierRates> {
+    let (ll, lh) = (q.f64s("loss_ci_low")?, q.f64s("loss_ci_high")?);
+    let worse = q.bools("worse_than_network")?;
+    let mut carriers: Vec<CarrierRate> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.shipments > 0)
+        .map(|(i, r)| CarrierRate {
+            carrier: r.carrier.clone(),
+            shipments: r.shipments,
+            damage: (r.damage_rate, r.damage_ci.0, r.damage_ci.1),
+            loss: (r.loss_rate, ll[i].unwrap_or(f64::NAN), lh[i].unwrap_or(f64::NAN)),
+            worse_than_network: worse[i].unwrap_or(false),
+        })
+        .collect();
+    carriers.sort_by(|a, b| b.shipments.cmp(&a.shipments).then_with(|| a.carrier.cmp(&b.carrier)));
+    let shipments: i64 = rows.iter().map(|r| r.shipments).sum();
+    let lost: i64 = rows.iter().map(|r| r.lost).sum();
+    Ok(CarrierRates {
+        quarter: quarter.to_string(),
+        network_damage: rows.iter().map(|r| r.network_damage_rate).find(|v| v.is_finite()),
+        // The table has no network loss column: all carriers' lost legs over all legs, the same rows summed.
+        network_loss: (shipments > 0).then(|| lost as f64 / shipments as f64),
+        carriers,
+    })
+}
+
+fn funnel(inp: &Inputs<'_>, rates: &Table, flags: &[FlagRow], quarter: &str) -> Result<MerchantFunnel> {
+    let platform = rates.rows(&[("period_kind", "quarter"), ("period", quarter), ("level", "platform")])?;
+    let m = rates.rows(&[("period_kind", "quarter"), ("period", quarter), ("level", "merchant")])?;
+    let (key, units, rate) = (m.strs("key")?, m.i64s("units_sold")?, m.f64s("return_rate")?);
+    let flagged: BTreeSet<&str> = flags
+        .iter()
+        .filter(|f| f.level == "merchant")
+        .map(|f| f.key.as_str())
+        .collect();
+    let points = (0..m.height())
+        .filter_map(|i| {
+            let (k, n, r) = (key[i].as_ref()?, units[i]?, rate[i]?);
+            (n > 0 && k != ALL).then(|| FunnelPoint {
+                merchant: inp.merchant_names.get(k).cloned().unwrap_or_else(|| k.clone()),
+                units_sold: n,
+                return_rate: r,
+                flagged: flagged.contains(k.as_str()),
+            })
+        })
+        .collect();
+    Ok(MerchantFunnel {
+        quarter: quarter.to_string(),
+        platform_rate: platform.one_f64("return_rate")?,
+        points,
+    })
+}
+
+fn spike_charts(inp: &Inputs<'_>, evaluation: &Table, flags: &[FlagRow], quarter: &str) -> Result<SpikeCharts> {
+    let mut entities: Vec<(String, String, f64)> = Vec::new();
+    for f in flags {
+        match entities.iter_mut().find(|e| e.0 == f.level && e.1 == f.key) {
+            Some(e) => e.2 = e.2.max(f.z),
+            None => entities.push((f.level.clone(), f.key.clone(), f.z)),
+        }
+    }
+    entities.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| a.1.cmp(&b.1)));
+    let qstart = quarter_start(quarter);
+    let mut series = Vec::new();
+    for (level, key, max_z) in entities {
+        let e = evaluation.rows(&[("level", &level), ("key", &key)])?;
+        let (week, start) = (e.strs("period")?, e.strs("week_start")?);
+        let (rate, p0, flagged) = (e.f64s("rate")?, e.f64s("p0")?, e.bools("flagged")?);
+        let mut weeks: Vec<(String, SpikeWeek)> = (0..e.height())
+            .filter_map(|i| {
+                let s = start[i].clone()?;
+                let in_window = days_between(&qstart, &s).is_some_and(|d| d >= -7 * SPIKE_WEEKS_BEFORE)
+                    && quarter_of_date(&s).is_some_and(|q| q.as_str() <= quarter);
+                in_window.then(|| {
+                    (
+                        s,
+                        SpikeWeek {
+                            week: week[i].clone().unwrap_or_default(),
+                            rate: rate[i],
+                            p0: p0[i],
+                            flagged: flagged[i].unwrap_or(false),
+                        },
+                    )
+                })
+            })
+            .collect();
+        weeks.sort_by(|a, b| a.0.cmp(&b.0));
+        series.push(SpikeSeries {
+            label: format!("{level} {}", inp.entity_label(&level, &key)),
+            max_z,
+            weeks: weeks.into_iter().map(|(_, w)| w).collect(),
+        });
+    }
+    Ok(SpikeCharts {
+        quarter: quarter.to_string(),
+        series,
+    })
+}
+
+/// `2026Q3` → `2026-07-01`.
+fn quarter_start(q: &str) -> String {
+    let n: u32 = q[5..].parse().unwrap_or(1);
+    format!("{}-{:02}-01", &q[..4], (n - 1) * 3 + 1)
+}
+
+fn days_between(from: &str, to: &str) -> Option<i64> {
+    let a = chrono::NaiveDate::parse_from_str(from, "%Y-%m-%d").ok()?;
+    let b = chrono::NaiveDate::parse_from_str(to, "%Y-%m-%d").ok()?;
+    Some((b - a).num_days())
+}
+
+fn badge_rows(q: &Table) -> Result<Vec<BadgeRow>> {
+    let (id, name) = (q.strs("merchant_id")?, q.strs("merchant_name")?);
+    let (units, cases) = (q.i64s("units_sold")?, q.i64s("counted_cases")?);
+    let (failed, gaps) = (q.lists("failed_criteria")?, q.lists("gaps")?);
+    let mut values: Vec<Vec<(String, String)>> = vec![Vec::new(); q.height()];
+    for c in CRITERIA {
+        let col = format!("{c}_value");
+        let v: Vec<Option<String>> = q
+            .f64s(&col)?
+            .into_iter()
+            .map(|x| {
+                x.map(|x| match c {
+                    "satisfaction" => format!("{x:.2}"),
+                    // The value is the quarter's count of high flags.
+                    "no_high_spike" => format!("{x:.0} high flags"),
+                    _ => crate::charts::pct(x, 1),
+                })
+            })
+            .collect();
+        for (i, x) in v.into_iter().enumerate() {
+            if let Some(x) = x {
+                values[i].push((c.to_string(), x));
+            }
+        }
+    }
+    let rows: Vec<BadgeRow> = (0..q.height())
+        .map(|i| BadgeRow {
+            merchant_id: id[i].clone().unwrap_or_default(),
+            merchant_name: name[i].clone().unwrap_or_default(),
+            units_sold: units[i].unwrap_or(0),
+            counted_cases: cases[i].unwrap_or(0),
+            values: std::mem::take(&mut values[i]),
+            failed: failed[i].clone(),
+            gaps: gaps[i].clone(),
+        })
+        .collect();
+    Ok(rows)
+}
+
+fn badge_chart(q: &Table, rows: &[BadgeRow], statuses: &[Option<String>], quarter: &str) -> Result<BadgeResults> {
+    let eligible: Vec<bool> = statuses
+        .iter()
+        .map(|s| s.as_deref().is_some_and(|s| s != "insufficient_volume"))
+        .collect();
+    let mut criteria = Vec::new();
+    for c in CRITERIA {
+        let pass = q.bools(&format!("{c}_pass"))?;
+        let (mut judged, mut passed, mut sole) = (0, 0, 0);
+        for i in 0..rows.len() {
+            if !eligible[i] {
+                continue;
+            }
+            if let Some(p) = pass[i] {
+                judged += 1;
+                passed += p as i64;
+            }
+            if statuses[i].as_deref() == Some("not_awarded") && rows[i].failed.len() == 1 && rows[i].failed[0] == c {
+                sole += 1;
+            }
+        }
+        criteria.push(CriterionResult {
+            criterion: c.to_string(),
+            judged,
+            passed,
+            sole_miss: sole,
+        });
+    }
+    Ok(BadgeResults {
+        quarter: quarter.to_string(),
+        eligible: eligible.iter().filter(|e| **e).count() as i64,
+        gold: statuses.iter().filter(|s| s.as_deref() == Some("gold")).count() as i64,
+        criteria,
+    })
+}

@@ -1,0 +1,249 @@
+//! report.html through an askama template (templates/report.html, checked at compile time, HTML-escaped).
+//! The Rust side formats every number once, so the page and the tests agree on how a figure is written.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use askama::Template;
+use base64::Engine;
+
+use super::RunContext;
+use super::facts::{Facts, Headline, Kind, Value};
+use crate::charts::{Rendered, pct};
+use crate::time;
+
+/// `1234567` → `1,234,567`; keeps a sign and any decimals.
+pub fn thousands(s: &str) -> String {
+    let (sign, rest) = s.strip_prefix('-').map_or(("", s), |r| ("-", r));
+    let (int, frac) = rest.split_once('.').map_or((rest, None), |(i, f)| (i, Some(f)));
+    let mut out = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    match frac {
+        Some(f) => format!("{sign}{out}.{f}"),
+        None => format!("{sign}{out}"),
+    }
+}
+
+/// How a figure is written on the page: rates as `4.83%`, counts as `12,345`, money as `¥1,234.50`.
+pub fn format_value(kind: Kind, v: &Value) -> String {
+    match (kind, v) {
+        (Kind::Rate, v) => pct(v.as_f64(), 2),
+        (Kind::Count, v) => thousands(&format!("{:.0}", v.as_f64())),
+        (Kind::Money, Value::Decimal(s)) => format!("¥{}", thousands(s)),
+        (Kind::Money, v) => format!("¥{}", thousands(&format!("{:.2}", v.as_f64()))),
+    }
+}
+
+/// The change from the previous quarter: percentage points for rates, absolute and relative for the rest.
+pub fn format_change(kind: Kind, cur: &Value, prev: &Value) -> String {
+    let (c, p) = (cur.as_f64(), prev.as_f64());
+    let d = c - p;
+    let rel = if p != 0.0 {
+        format!(" ({:+.1}%)", d / p * 100.0)
+    } else {
+        String::new()
+    };
+    match kind {
+        Kind::Rate => format!("{:+.2} pp", d * 100.0),
+        Kind::Count => format!(
+            "{}{}{rel}",
+            if d >= 0.0 { "+" } else { "" },
+            thousands(&format!("{d:.0}"))
+        ),
+        Kind::Money => format!(
+            "{}¥{}{rel}",
+            if d >= 0.0 { "+" } else { "−" },
+            thousands(&format!("{:.2}", d.abs()))
+        ),
+    }
+}
+
+struct HeadlineView {
+    id: &'static str,
+    label: String,
+    current: String,
+    raw: String,
+    previous: String,
+    change: String,
+    source: String,
+    note: String,
+}
+
+fn headline_view(h: &Headline) -> HeadlineView {
+    let dash = "—".to_string();
+    HeadlineView {
+        id: h.id,
+        label: h.label.clone(),
+        current: h.current.as_ref().map_or(dash.clone(), |v| format_value(h.kind, v)),
+        raw: h.current.as_ref().map(Value::raw).unwrap_or_default(),
+        previous: h.previous.as_ref().map_or(dash.clone(), |v| format_value(h.kind, v)),
+        change: match (&h.current, &h.previous) {
+            (Some(c), Some(p)) => format_change(h.kind, c, p),
+            _ => dash,
+        },
+        source: h.source.clone(),
+        note: h.note.clone(),
+    }
+}
+
+struct ChartView {
+    name: &'static str,
+    title: String,
+    data_uri: String,
+}
+
+struct CountsView {
+    table: String,
+    read: String,
+    accepted: String,
+    rejected: String,
+    rate: String,
+}
+
+struct WarningView {
+    table: String,
+    check: String,
+    rows: String,
+}
+
+#[derive(Template)]
+#[template(path = "report.html")]
+struct Page<'a> {
+    quarter: &'a str,
+    previous_quarter: &'a str,
+    as_of: String,
+    as_of_source: &'static str,
+    timezone: &'a str,
+    data_dir: String,
+    config: String,
+    version: &'static str,
+    headlines: Vec<HeadlineView>,
+    charts: Vec<ChartView>,
+    facts: &'a Facts,
+    counts: Vec<CountsView>,
+    warnings: Vec<WarningView>,
+}
+
+impl Page<'_> {
+    fn chart(&self, name: &str) -> Option<&ChartView> {
+        self.charts.iter().find(|c| c.name == name)
+    }
+
+    fn pct1(&self, v: &f64) -> String {
+        pct(*v, 1)
+    }
+
+    fn pct2(&self, v: &f64) -> String {
+        pct(*v, 2)
+    }
+
+    fn num(&self, v: &i64) -> String {
+        thousands(&v.to_string())
+    }
+
+    fn money(&self, v: &str) -> String {
+        format!("¥{}", thousands(v))
+    }
+}
+
+pub fn page(ctx: &RunContext<'_>, facts: &Facts, charts: &[Rendered]) -> Result<String> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let loaded = ctx.loaded;
+    let counts = loaded
+        .tables
+        .values()
+        .map(|t| CountsView {
+            table: t.kind.name().to_string(),
+            read: thousands(&t.rows_read().to_string()),
+            accepted: thousands(&t.rows_accepted().to_string()),
+            rejected: thousands(&t.rows_rejected().to_string()),
+            rate: pct(t.reject_rate(), 2),
+        })
+        .collect();
+    let mut by_check: BTreeMap<(String, String), u64> = BTreeMap::new();
+    if let (Ok(t), Ok(c)) = (loaded.data_quality.column("table"), loaded.data_quality.column("check"))
+        && let (Ok(t), Ok(c)) = (t.str(), c.str())
+    {
+        for (t, c) in t.iter().zip(c.iter()) {
+            *by_check
+                .entry((t.unwrap_or("").to_string(), c.unwrap_or("").to_string()))
+                .or_default() += 1;
+        }
+    }
+    let p = Page {
+        quarter: &facts.quarter,
+        previous_quarter: &facts.previous_quarter,
+        as_of: time::format_local(loaded.as_of, ctx.config.timezone),
+        as_of_source: match loaded.as_of_source {
+            crate::pipeline::AsOfSource::CommandLine => "given on the command line",
+            crate::pipeline::AsOfSource::Config => "set in the config",
+            crate::pipeline::AsOfSource::LatestInInputs => "the latest timestamp in the inputs",
+        },
+        timezone: ctx.config.timezone.name(),
+        data_dir: ctx.data_dir.display().to_string(),
+        config: match (&ctx.config.source, &ctx.config.digest) {
+            (Some(p), d) => format!("{} (digest {d})", p.display()),
+            (None, d) => format!("built-in defaults (digest {d})"),
+        },
+        version: env!("CARGO_PKG_VERSION"),
+        headlines: facts.headlines.iter().map(headline_view).collect(),
+        charts: charts
+            .iter()
+            .map(|c| ChartView {
+                name: c.name,
+                title: c.title.clone(),
+                data_uri: format!("data:image/png;base64,{}", b64.encode(&c.png)),
+            })
+            .collect(),
+        facts,
+        counts,
+        warnings: by_check
+            .into_iter()
+            .map(|((table, check), n)| WarningView {
+                table,
+                check,
+                rows: thousands(&n.to_string()),
+            })
+            .collect(),
+    };
+    Ok(p.render()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_groups_the_integer_part_only() {
+        assert_eq!(thousands("0"), "0");
+        assert_eq!(thousands("999"), "999");
+        assert_eq!(thousands("1000"), "1,000");
+        assert_eq!(thousands("1234567.891"), "1,234,567.891");
+        assert_eq!(thousands("-12345.5"), "-12,345.5");
+    }
+
+    #[test]
+    fn change_is_in_points_for_rates_and_relative_for_counts() {
+        assert_eq!(
+            format_change(Kind::Rate, &Value::Num(0.0512), &Value::Num(0.0471)),
+            "+0.41 pp"
+        );
+        assert_eq!(
+            format_change(Kind::Count, &Value::Num(1100.0), &Value::Num(1000.0)),
+            "+100 (+10.0%)"
+        );
+        assert_eq!(
+            format_change(
+                Kind::Money,
+                &Value::Decimal("900.00".into()),
+                &Value::Decimal("1000.50".into())
+            ),
+            "−¥100.50 (-10.0%)"
+        );
+    }
+}
