@@ -130,3 +130,20 @@ impl Chart for MerchantFunnel {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_narrow_with_volume_and_stay_inside_zero_and_one() {
+        // p = 0.1, n = 100: sd = sqrt(0.09 / 100) = 0.03; 1.96 × 0.03 = 0.0588.
+        let (lo, hi) = limits(0.1, 100.0, Z95);
+        assert!((lo - 0.0412).abs() < 1e-4 && (hi - 0.1588).abs() < 1e-4, "{lo} {hi}");
+        // n = 10 000: sd = 0.003; 3.09 × 0.003 = 0.00927.
+        let (lo, hi) = limits(0.1, 10_000.0, Z998);
+        assert!((lo - 0.09073).abs() < 1e-5 && (hi - 0.10927).abs() < 1e-5, "{lo} {hi}");
+        // A tiny merchant: the lower limit would be negative.
+        assert_eq!(limits(0.1, 4.0, Z998).0, 0.0);
+    }
+}

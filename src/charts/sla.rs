@@ -148,7 +148,7 @@ impl Chart for SlaHeatmap {
         let mut chart = ChartBuilder::on(&area)
             .margin(15)
             .x_label_area_size(50)
-            .y_label_area_size(200)
+            .y_label_area_size(220)
             .build_cartesian_2d(-0.5f64..(nx as f64 - 0.5), -0.5f64..(ny as f64 - 0.5))?;
         let rules = self.rules.clone();
         let merchants: Vec<String> = self.rows.iter().map(|r| short(&r.merchant, 18)).collect();
@@ -175,7 +175,7 @@ impl Chart for SlaHeatmap {
                 }
             })
             .x_desc("SLA rule (cell: compliance, % of evaluated clocks met; grey: none evaluated)")
-            .y_desc("merchant (lowest mean compliance first)")
+            .y_desc("merchant (lowest mean first)")
             .label_style(font(13))
             .axis_desc_style(font(15))
             .draw()?;
@@ -204,5 +204,21 @@ impl Chart for SlaHeatmap {
         chart.draw_series(cells)?;
         chart.draw_series(texts)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heat_colours_run_from_red_through_yellow_to_green() {
+        assert_eq!(heat_color(0.2), heat_color(0.5), "50% and below are equally red");
+        let RGBColor(r, g, _) = heat_color(0.5);
+        assert!(r > 200 && g < 60);
+        let RGBColor(r, g, _) = heat_color(0.75);
+        assert!(r > 250 && g > 220, "yellow in the middle");
+        let RGBColor(r, g, _) = heat_color(1.0);
+        assert!(r < 30 && g > 150);
     }
 }

@@ -855,3 +855,22 @@ fn badge_chart(q: &Table, rows: &[BadgeRow], statuses: &[Option<String>], quarte
         criteria,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn previous_quarter_crosses_the_year() {
+        assert_eq!(previous_quarter("2026Q1"), "2025Q4");
+        assert_eq!(previous_quarter("2026Q4"), "2026Q3");
+    }
+
+    #[test]
+    fn a_week_belongs_to_the_quarter_of_its_monday() {
+        assert_eq!(quarter_of_date("2026-09-28").as_deref(), Some("2026Q3"));
+        assert_eq!(quarter_of_date("2026-10-05").as_deref(), Some("2026Q4"));
+        assert_eq!(quarter_start("2026Q3"), "2026-07-01");
+        assert_eq!(days_between("2026-07-01", "2026-06-24"), Some(-7));
+    }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Opens a report.html in headless Chromium (Debian's `chromium` package), fails on any console message, page error
+# or attempted network request, and writes a full-length screenshot to look at.
+#
+#   cargo run --release -- run && tests/browser/report_screenshot.sh out
+#
+# Kept out of `cargo test` and CI: it needs a browser (apt-get install -y chromium) and a person to look at the
+# picture. Exit 0: loaded cleanly, screenshot written; 1: errors while loading; 2: cannot run.
+set -euo pipefail
+out=${1:-out}
+shot=${2:-$out/report_screenshot.png}
+height=${HEIGHT:-10000}
+browser=$(command -v chromium || command -v chromium-browser || true)
+[ -n "$browser" ] || { echo "chromium is not installed: apt-get install -y chromium" >&2; exit 2; }
+[ -f "$out/report.html" ] || { echo "no $out/report.html: run 'aftersales run --out $out' first" >&2; exit 2; }
+page="file://$(realpath "$out/report.html")"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+# Every host resolves to nothing, so a reference outside the page would show up as a failed request.
+flags=(--headless --no-sandbox --disable-gpu --hide-scrollbars --enable-logging=stderr --v=0
+       --host-resolver-rules="MAP * ~NOTFOUND" --virtual-time-budget=5000)
+"$browser" "${flags[@]}" --window-size=1300,"$height" --screenshot="$shot" "$page" 2>"$log" >/dev/null
+dom=$("$browser" "${flags[@]}" --dump-dom "$page" 2>>"$log")
+# dbus and GPU chatter of a headless container is not about the page.
+problems=$(grep -E "CONSOLE|Uncaught|net::ERR|Failed to load|Not allowed to load" "$log" || true)
+if [ -n "$problems" ]; then
+    echo "report.html did not load cleanly:" >&2
+    echo "$problems" >&2
+    exit 1
+fi
+imgs=$(grep -o '<img ' <<<"$dom" | wc -l)
+echo "loaded $page: $(wc -c <<<"$dom") bytes of DOM, $imgs images; screenshot $shot ($(stat -c %s "$shot") bytes)"
+[ "$imgs" -ge 8 ] || { echo "expected 8 chart images, found $imgs" >&2; exit 1; }

@@ -1,0 +1,374 @@
+//! Charts and the quarterly report on the sample data: every chart file is there, the right size and not blank;
+//! the SVGs are XML with their titles and Chinese names as text; report.html stands alone and its headline
+//! numbers are the tables' own; the planted patterns show up where a manager would look for them.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use common::*;
+use polars::prelude::{DataFrame, IntoLazy, col, lit};
+
+/// Every chart, with a phrase its title must contain for the default quarter (2026Q4, the quarter of as_of).
+const CHARTS: [(&str, &str); 8] = [
+    ("return_rate_by_month", "Return rate by order month"),
+    ("return_reasons_pareto", "After-sales reasons, 2026Q4"),
+    (
+        "sla_compliance_by_rule",
+        "SLA compliance by rule, platform, clocks started in 2026Q4",
+    ),
+    ("sla_worst_merchants_heatmap", "lowest of"),
+    (
+        "carrier_damage_loss",
+        "Carrier damage and loss rates, all legs shipped in 2026Q4",
+    ),
+    ("merchant_funnel", "funnel plot"),
+    ("return_spikes", "2026Q4"),
+    ("badge_results", "Gold after-sales badge (金牌售后), 2026Q4"),
+];
+
+fn out() -> PathBuf {
+    sample_out().join("out")
+}
+
+/// The sample run for 2026Q3, the quarter with the planted spikes.
+fn q3_out() -> &'static Path {
+    static OUT: OnceLock<tempfile::TempDir> = OnceLock::new();
+    OUT.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let o = aftersales(&[
+            "run",
+            "--out",
+            dir.path().join("out").to_str().unwrap(),
+            "--quarter",
+            "2026Q3",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        dir
+    })
+    .path()
+}
+
+fn report(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("report.html")).unwrap()
+}
+
+fn merchant_names() -> Vec<String> {
+    let m = read_parquet(&out().join("tables/merchant_risk.parquet"));
+    let names: BTreeSet<String> = str_col(&m, "merchant_name")
+        .into_iter()
+        .filter(|n| !n.is_empty())
+        .collect();
+    names.into_iter().collect()
+}
+
+/// (width, height, share of pixels that are not white) of a PNG.
+fn png_facts(path: &Path) -> (u32, u32, f64) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let px = &buf[..info.buffer_size()];
+    let channels = info.color_type.samples();
+    let inked = px.chunks(channels).filter(|p| p[..3].iter().any(|&v| v < 240)).count();
+    (
+        info.width,
+        info.height,
+        inked as f64 / (info.width * info.height) as f64,
+    )
+}
+
+/// All text of an SVG's <text> elements.
+fn svg_texts(path: &Path) -> Vec<String> {
+    let src = std::fs::read_to_string(path).unwrap();
+    let doc = roxmltree::Document::parse(&src).unwrap_or_else(|e| panic!("{} is not XML: {e}", path.display()));
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "svg");
+    assert_eq!(root.attribute("width"), Some("1200"), "{}", path.display());
+    assert_eq!(root.attribute("height"), Some("700"), "{}", path.display());
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| {
+            let t: String = n
+                .descendants()
+                .filter(|d| d.is_text())
+                .filter_map(|d| d.text())
+                .collect();
+            t.trim().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn every_chart_is_written_as_a_1200_by_700_png_that_is_not_blank() {
+    for (name, _) in CHARTS {
+        let path = out().join(format!("charts/{name}.png"));
+        let (w, h, inked) = png_facts(&path);
+        assert_eq!((w, h), (1200, 700), "{name}");
+        // The title alone inks about 0.4% of the canvas; a chart with nothing to draw for the quarter (no spikes in
+        // 2026Q4) adds its message, anything with axes takes several percent.
+        let floor = if name == "return_spikes" { 0.006 } else { 0.02 };
+        assert!(inked > floor, "{name}: only {:.3}% of pixels drawn", inked * 100.0);
+    }
+}
+
+#[test]
+fn every_svg_parses_as_xml_and_carries_its_title_as_text() {
+    for (name, phrase) in CHARTS {
+        let texts = svg_texts(&out().join(format!("charts/{name}.svg")));
+        assert!(
+            texts.iter().any(|t| t.contains(phrase)),
+            "{name}.svg has no text containing '{phrase}'; texts: {:?}",
+            &texts[..texts.len().min(5)]
+        );
+    }
+}
+
+#[test]
+fn chinese_merchant_names_are_text_in_the_svg() {
+    let names = merchant_names();
+    let texts = svg_texts(&out().join("charts/sla_worst_merchants_heatmap.svg"));
+    let shown: Vec<&String> = texts.iter().filter(|t| names.contains(t)).collect();
+    // The heat map lists the 15 lowest merchants by name.
+    assert_eq!(shown.len(), 15, "merchant names in the heat map: {shown:?}");
+    assert!(
+        shown
+            .iter()
+            .all(|n| n.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)))
+    );
+    // Carriers are Chinese too.
+    let carriers = svg_texts(&out().join("charts/carrier_damage_loss.svg"));
+    assert!(carriers.iter().any(|t| t == "极兔速递"), "{carriers:?}");
+}
+
+#[test]
+fn the_embedded_font_has_a_glyph_for_every_character_the_charts_draw() {
+    use ab_glyph::Font;
+    let font = ab_glyph::FontRef::try_from_slice(include_bytes!("../assets/fonts/wqy-microhei.ttc")).unwrap();
+    let mut checked = 0;
+    for dir in [out(), q3_out().join("out")] {
+        for (name, _) in CHARTS {
+            for text in svg_texts(&dir.join(format!("charts/{name}.svg"))) {
+                for c in text.chars().filter(|c| !c.is_whitespace()) {
+                    // Glyph 0 is .notdef: the missing-glyph box.
+                    assert_ne!(font.glyph_id(c).0, 0, "{name}: no glyph for {c:?} in {text:?}");
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 5000, "{checked}");
+}
+
+#[test]
+fn the_report_is_one_file_that_references_nothing_outside_itself() {
+    let html = report(&out());
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    for bad in ["http://", "https://", "<link", "<script", "url(", "@import", "<iframe"] {
+        assert!(!html.contains(bad), "report.html contains {bad}");
+    }
+    // Every src is an embedded PNG, one per chart.
+    let srcs: Vec<&str> = html.split("src=\"").skip(1).collect();
+    assert_eq!(srcs.len(), CHARTS.len());
+    assert!(srcs.iter().all(|s| s.starts_with("data:image/png;base64,")));
+    for (name, _) in CHARTS {
+        assert!(
+            html.contains(&format!("id=\"chart-{name}\"")),
+            "{name} missing from the page"
+        );
+    }
+    let hrefs = html.matches("href=").count();
+    assert_eq!(hrefs, 0, "links would leave the page");
+}
+
+/// The exact f64 of `column` in the one row of `df` matching every (column, value).
+fn f64_at(df: &DataFrame, keys: &[(&str, &str)], column: &str) -> f64 {
+    let mut lf = df.clone().lazy();
+    for (c, v) in keys {
+        lf = lf.filter(col(*c).eq(lit(*v)));
+    }
+    let hit = lf.collect().unwrap();
+    assert_eq!(hit.height(), 1, "{keys:?}");
+    hit.column(column).unwrap().f64().unwrap().get(0).unwrap()
+}
+
+/// The `data-value` and the shown text of a headline row.
+fn headline(html: &str, id: &str) -> (String, String) {
+    let start = html
+        .find(&format!("data-figure=\"{id}\""))
+        .unwrap_or_else(|| panic!("no headline {id}"));
+    let row = &html[start..start + html[start..].find("</tr>").unwrap()];
+    let v = row.split("data-value=\"").nth(1).unwrap();
+    let raw = v[..v.find('"').unwrap()].to_string();
+    let shown = v[v.find('>').unwrap() + 1..v.find("</td>").unwrap()].to_string();
+    (raw, shown)
+}
+
+#[test]
+fn headline_numbers_equal_the_table_values() {
+    let html = report(&out());
+    let rates = read_parquet(&out().join("tables/return_rates.parquet"));
+    let q4 = row(
+        &rates,
+        &[("period_kind", "quarter"), ("period", "2026Q4"), ("level", "platform")],
+    );
+    let q4_keys = [("period_kind", "quarter"), ("period", "2026Q4"), ("level", "platform")];
+    for id in ["return_rate", "after_sales_rate", "refund_value_rate"] {
+        let (raw, shown) = headline(&html, id);
+        let want = f64_at(&rates, &q4_keys, id);
+        assert_eq!(raw.parse::<f64>().unwrap(), want, "{id}");
+        assert_eq!(shown, format!("{:.2}%", want * 100.0), "{id}");
+    }
+    let (raw, shown) = headline(&html, "units_sold");
+    assert_eq!(raw, q4["units_sold"]);
+    let units: u64 = q4["units_sold"].parse().unwrap();
+    assert_eq!(shown.replace(',', "").parse::<u64>().unwrap(), units);
+    // Money: the decimal's exact digits, shown with the yuan sign.
+    let (raw, shown) = headline(&html, "refunded");
+    assert_eq!(raw, q4["refunded"]);
+    assert_eq!(shown.trim_start_matches('¥').replace(',', ""), q4["refunded"]);
+
+    let sla = read_parquet(&out().join("tables/sla_compliance.parquet"));
+    let ack = f64_at(
+        &sla,
+        &[
+            ("period_kind", "quarter"),
+            ("period", "2026Q4"),
+            ("level", "platform"),
+            ("rule", "merchant_ack"),
+        ],
+        "compliance",
+    );
+    assert_eq!(headline(&html, "sla_merchant_ack").0.parse::<f64>().unwrap(), ack);
+
+    let carriers = read_parquet(&out().join("tables/carrier_performance.parquet"));
+    let net = f64_at(
+        &carriers,
+        &[
+            ("period_kind", "quarter"),
+            ("period", "2026Q4"),
+            ("direction", "all"),
+            ("carrier", "顺丰速运"),
+        ],
+        "network_damage_rate",
+    );
+    assert_eq!(headline(&html, "network_damage_rate").0.parse::<f64>().unwrap(), net);
+
+    let badges = read_parquet(&out().join("tables/badges.parquet"));
+    let gold = count_rows(&badges, &[("quarter", "2026Q4"), ("status", "gold")]);
+    assert_eq!(headline(&html, "gold_merchants").0, gold.to_string());
+    // The previous quarter is shown beside it.
+    let rate_row = &html[html.find("data-figure=\"return_rate\"").unwrap()..];
+    let rate_row = &rate_row[..rate_row.find("</tr>").unwrap()];
+    let q3_rate = f64_at(
+        &rates,
+        &[("period_kind", "quarter"), ("period", "2026Q3"), ("level", "platform")],
+        "return_rate",
+    );
+    assert!(rate_row.contains(&format!("{:.2}%", q3_rate * 100.0)), "{rate_row}");
+}
+
+#[test]
+fn the_q3_report_shows_the_planted_spikes_the_damage_prone_carrier_and_the_gold_merchants() {
+    let dir = q3_out().join("out");
+    let html = report(&dir);
+    let flags = &html[html.find("id=\"flags\"").expect("a flags table")..];
+    let flags = &flags[..flags.find("</table>").unwrap()];
+    // The planted spiking merchant (three weeks) and SKU (two weeks), named.
+    assert_eq!(flags.matches("<td>M0002 广州青禾服装旗舰店</td>").count(), 3, "{flags}");
+    assert_eq!(flags.matches("<td>M0006-S001 (M0006 ").count(), 2, "{flags}");
+    let worse = &html[html.find("id=\"worse-carriers\"").expect("a worse-carriers table")..];
+    let worse = &worse[..worse.find("</table>").unwrap()];
+    assert!(worse.contains("<td>极兔速递</td>"), "{worse}");
+    assert_eq!(worse.matches("<tr>").count(), 2, "one carrier only: {worse}");
+    let gold = &html[html.find("id=\"gold\"").expect("a gold table")..];
+    let gold = &gold[..gold.find("</table>").unwrap()];
+    for m in ["M0001", "M0003", "M0005", "M0007", "M0009"] {
+        let badges = read_parquet(&dir.join("tables/badges.parquet"));
+        let is_gold = count_rows(
+            &badges,
+            &[("quarter", "2026Q3"), ("merchant_id", m), ("status", "gold")],
+        ) == 1;
+        assert_eq!(gold.contains(&format!("<td>{m}</td>")), is_gold, "{m}");
+    }
+    // SLA breacher M0004 is never gold.
+    assert!(!gold.contains("<td>M0004</td>"));
+    // The funnel labels the flagged merchant by its Chinese name, as text in the SVG.
+    let texts = svg_texts(&dir.join("charts/merchant_funnel.svg"));
+    assert!(texts.iter().any(|t| t == "广州青禾服装旗舰店"), "{texts:?}");
+    let (_, _, inked) = png_facts(&dir.join("charts/return_spikes.png"));
+    assert!(inked > 0.02, "three spike panels: {inked}");
+    let spikes = svg_texts(&dir.join("charts/return_spikes.svg"));
+    assert!(
+        spikes.iter().any(|t| t.contains("merchant M0002 广州青禾服装旗舰店")),
+        "{spikes:?}"
+    );
+}
+
+#[test]
+fn a_quarter_without_data_still_gets_a_report_that_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = aftersales(&[
+        "run",
+        "--out",
+        dir.path().join("out").to_str().unwrap(),
+        "--quarter",
+        "2025Q1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = report(&dir.path().join("out"));
+    let (raw, shown) = headline(&html, "return_rate");
+    assert_eq!((raw.as_str(), shown.as_str()), ("", "—"));
+    assert!(html.contains("No merchant or SKU return spike was flagged in 2025Q1."));
+    let texts = svg_texts(&dir.path().join("out/charts/return_reasons_pareto.svg"));
+    assert!(
+        texts.iter().any(|t| t == "No counted cases opened in 2025Q1"),
+        "{texts:?}"
+    );
+    let run = run_json(&dir.path().join("out"));
+    assert_eq!(run["quarter"], "2025Q1");
+}
+
+#[test]
+fn the_default_quarter_is_the_quarter_of_as_of() {
+    let run = run_json(&out());
+    assert_eq!(run["as_of"].as_str().unwrap()[..7].to_string(), "2026-12");
+    assert_eq!(run["quarter"], "2026Q4");
+    assert!(report(&out()).contains("<title>After-sales report 2026Q4</title>"));
+}
+
+#[test]
+fn the_gold_table_and_near_misses_match_badges() {
+    let dir = q3_out().join("out");
+    let html = report(&dir);
+    let badges = read_parquet(&dir.join("tables/badges.parquet"));
+    let q3 = badges
+        .clone()
+        .lazy()
+        .filter(
+            col("quarter")
+                .eq(lit("2026Q3"))
+                .and(col("status").eq(lit("not_awarded"))),
+        )
+        .filter(col("failed_criteria").list().len().eq(lit(1)))
+        .collect()
+        .unwrap();
+    let ids = str_col(&q3, "merchant_id");
+    let near = match html.find("id=\"near-misses\"") {
+        Some(i) => {
+            let t = &html[i..];
+            t[..t.find("</table>").unwrap()].to_string()
+        }
+        None => String::new(),
+    };
+    assert_eq!(near.matches("<tr>").count().saturating_sub(1), ids.len(), "{near}");
+    for id in &ids {
+        let r = row(&badges, &[("quarter", "2026Q3"), ("merchant_id", id)]);
+        assert!(near.contains(&format!("<td>{id}</td>")), "{id}");
+        // The gap sentence is the table's own.
+        let gap = r["gaps"].trim_matches(|c| c == '[' || c == ']' || c == '"').to_string();
+        assert!(near.contains(&gap), "{gap} not in {near}");
+    }
+}
