@@ -8,9 +8,11 @@ use anyhow::{Result, bail};
 use chrono_tz::Tz;
 use polars::prelude::*;
 
+use super::discover::SourceFormat;
 use super::discover::{SourceFile, discover};
+use super::fast;
 use super::parse::{Value, parse_cell};
-use super::reader::{Cell, RowSink, read_file};
+use super::reader::{Cell, RowSink, feed_frame, parquet_frame, parquet_header, read_file};
 use crate::config::TableConfig;
 use crate::progress::Progress;
 use crate::tables::{ColumnKind, TableKind, TableSchema};
@@ -299,6 +301,18 @@ pub fn load_files(
     tz: Tz,
     progress: &Progress,
 ) -> Result<LoadedTable> {
+    load_files_with(kind, files, tc, tz, progress, true)
+}
+
+/// `parquet_fast_path`: false reads typed Parquet cell by cell too (tests compare the two).
+pub fn load_files_with(
+    kind: TableKind,
+    files: &[SourceFile],
+    tc: &TableConfig,
+    tz: Tz,
+    progress: &Progress,
+    parquet_fast_path: bool,
+) -> Result<LoadedTable> {
     let schema = kind.schema();
     let mut sink = TableSink {
         schema,
@@ -326,6 +340,8 @@ pub fn load_files(
         progress,
     };
     let mut stats = Vec::new();
+    // Clean rows of typed Parquet files, already in canonical types (see `fast`).
+    let mut chunks: Vec<DataFrame> = Vec::new();
     for (i, f) in files.iter().enumerate() {
         sink.file = f.display();
         sink.file_idx = i as u32;
@@ -336,7 +352,23 @@ pub fn load_files(
             rows_rejected: 0,
         };
         progress.set_message(format!("reading {}", f.display()));
-        read_file(f, tc, &mut sink)?;
+        if parquet_fast_path && f.format == SourceFormat::Parquet {
+            let df = parquet_frame(f)?;
+            sink.header(&parquet_header(&df))?;
+            match fast::split(&df, &sink.mapping, schema, tc, i as u32)? {
+                Some(split) => {
+                    let n = split.clean.height() as u64;
+                    sink.stats.rows_read += n;
+                    sink.stats.rows_accepted += n;
+                    progress.inc(n);
+                    feed_frame(&split.suspect, Some(&split.suspect_rows), &mut sink)?;
+                    chunks.push(split.clean);
+                }
+                None => feed_frame(&df, None, &mut sink)?,
+            }
+        } else {
+            read_file(f, tc, &mut sink)?;
+        }
         stats.push(sink.stats.clone());
     }
     let TableSink {
@@ -361,6 +393,18 @@ pub fn load_files(
             .into_column(),
     );
     let mut df = DataFrame::new_infer_height(cols)?;
+    if !chunks.is_empty() {
+        let parsed_rows = df.height();
+        for c in &chunks {
+            df.vstack_mut(c)?;
+        }
+        // Rows parsed one by one and clean rows of the same files: back in file order, which numbering order
+        // lines relies on.
+        if parsed_rows > 0 {
+            df = df.sort([SOURCE_IDX, ROW_NUMBER], SortMultipleOptions::default())?;
+        }
+        df.rechunk_mut();
+    }
 
     df = match kind {
         TableKind::Orders => crate::tables::orders::number_lines(df)?,

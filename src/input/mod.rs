@@ -2,9 +2,10 @@
 //! Parquet), parsing every cell into its canonical type, and sorting rows into accepted and rejected.
 
 pub mod discover;
+pub mod fast;
 pub mod load;
 pub mod parse;
 pub mod reader;
 
 pub use discover::{SourceFile, SourceFormat, discover};
-pub use load::{FileStats, LoadedTable, Reject, load_table};
+pub use load::{FileStats, LoadedTable, Reject, load_files, load_files_with, load_table};

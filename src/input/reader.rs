@@ -144,12 +144,27 @@ enum ColReader {
 }
 
 fn read_parquet(file: &SourceFile, sink: &mut dyn RowSink) -> Result<()> {
-    let f = File::open(&file.path).with_context(|| format!("cannot open {}", file.display()))?;
-    let df = ParquetReader::new(f)
-        .finish()
-        .map_err(|e| anyhow::anyhow!("{}: cannot read as Parquet: {e}", file.display()))?;
-    let header: Vec<String> = df.get_column_names().iter().map(|s| s.trim().to_string()).collect();
+    let df = parquet_frame(file)?;
+    let header = parquet_header(&df);
     sink.header(&header)?;
+    feed_frame(&df, None, sink)
+}
+
+/// A whole Parquet file as a frame.
+pub fn parquet_frame(file: &SourceFile) -> Result<DataFrame> {
+    let f = File::open(&file.path).with_context(|| format!("cannot open {}", file.display()))?;
+    ParquetReader::new(f)
+        .finish()
+        .map_err(|e| anyhow::anyhow!("{}: cannot read as Parquet: {e}", file.display()))
+}
+
+pub fn parquet_header(df: &DataFrame) -> Vec<String> {
+    df.get_column_names().iter().map(|s| s.trim().to_string()).collect()
+}
+
+/// Hands a frame's rows to the sink as cells. `row_numbers`: the file's data row of each frame row, when the frame
+/// holds only some of the file's rows; else rows are numbered 1, 2, ….
+pub fn feed_frame(df: &DataFrame, row_numbers: Option<&[u64]>, sink: &mut dyn RowSink) -> Result<()> {
     let mut cols = Vec::with_capacity(df.width());
     for c in df.columns() {
         let s = c.as_materialized_series().rechunk();
@@ -195,11 +210,12 @@ fn read_parquet(file: &SourceFile, sink: &mut dyn RowSink) -> Result<()> {
         })
         .collect();
     let mut cells: Vec<Cell<'_>> = Vec::with_capacity(iters.len());
-    for row in 1..=df.height() as u64 {
+    for i in 0..df.height() {
         cells.clear();
         for it in iters.iter_mut() {
             cells.push(it.next().unwrap_or(Cell::Null));
         }
+        let row = row_numbers.map_or(i as u64 + 1, |r| r[i]);
         sink.row(row, &cells);
     }
     Ok(())

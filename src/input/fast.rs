@@ -1,0 +1,155 @@
+//! The Parquet fast path: a file whose columns already have canonical types (what `aftersales convert` writes,
+//! or any typed export: text as strings, integers, decimals with ≤ 2 places, zoned timestamps) is checked with
+//! vectorised expressions instead of cell by cell.
+//!
+//! The vectorised check only decides which rows are certainly clean. Clean rows are normalised in bulk (ids and
+//! text trimmed, empty text as null, enums lowercased, money as Decimal(18, 2), instants in UTC); every other row
+//! goes through the row-by-row parser, which accepts or rejects it with the same message as a CSV row would get.
+//! So the fast path can never accept what the parser would reject or word a reject differently: at worst it
+//! sends a good row the slow way. Files with other types (floats for money, naive timestamps, text for numbers)
+//! or a value map on an enum column are read row by row altogether.
+
+use polars::prelude::*;
+
+use crate::config::TableConfig;
+use crate::tables::{ColumnKind, TableSchema};
+use crate::time::ts_dtype;
+
+use super::load::{ROW_NUMBER, SOURCE_IDX};
+
+/// The canonical dtype a loaded column has.
+pub fn canonical_dtype(kind: &ColumnKind) -> DataType {
+    match kind {
+        ColumnKind::Id | ColumnKind::Text | ColumnKind::Enum(_) => DataType::String,
+        ColumnKind::Int { .. } => DataType::Int64,
+        ColumnKind::Money { .. } => DataType::Decimal(18, 2),
+        ColumnKind::Ts => ts_dtype(),
+    }
+}
+
+/// Whether a file column of `dtype` can feed a schema column of `kind` without the cell parser.
+fn eligible(kind: &ColumnKind, dtype: &DataType) -> bool {
+    match kind {
+        ColumnKind::Id | ColumnKind::Text | ColumnKind::Enum(_) => dtype == &DataType::String,
+        ColumnKind::Int { .. } => matches!(
+            dtype,
+            DataType::Int8
+                | DataType::Int16
+                | DataType::Int32
+                | DataType::Int64
+                | DataType::UInt8
+                | DataType::UInt16
+                | DataType::UInt32
+        ),
+        ColumnKind::Money { .. } => matches!(dtype, DataType::Decimal(p, s) if *s <= 2 && p - s <= 16),
+        ColumnKind::Ts => matches!(dtype, DataType::Datetime(_, Some(_))),
+    }
+}
+
+/// Trimmed text, empty as null.
+fn trimmed(e: Expr) -> Expr {
+    let t = e.str().strip_chars(lit(NULL));
+    when(t.clone().eq(lit("")))
+        .then(lit(NULL).cast(DataType::String))
+        .otherwise(t)
+}
+
+pub struct Split {
+    /// Clean rows in canonical types, in schema order, then `_source_idx`, `_row_number`.
+    pub clean: DataFrame,
+    /// The file's other rows, as read, for the row-by-row parser.
+    pub suspect: DataFrame,
+    /// The file's data row number of each suspect row.
+    pub suspect_rows: Vec<u64>,
+}
+
+/// Splits a file's frame into clean and suspect rows. `mapping`: schema column → file column index (from the
+/// header check). None when the file is not eligible for the fast path.
+pub fn split(
+    df: &DataFrame,
+    mapping: &[Option<usize>],
+    schema: &TableSchema,
+    tc: &TableConfig,
+    file_idx: u32,
+) -> PolarsResult<Option<Split>> {
+    let names = df.get_column_names();
+    let mut norm = Vec::with_capacity(schema.columns.len());
+    let mut ok = lit(true);
+    for (spec, m) in schema.columns.iter().zip(mapping) {
+        let Some(i) = *m else {
+            norm.push(lit(NULL).cast(canonical_dtype(&spec.kind)).alias(spec.name));
+            continue;
+        };
+        let src = names[i].as_str();
+        if !eligible(&spec.kind, df.columns()[i].dtype()) {
+            return Ok(None);
+        }
+        if matches!(spec.kind, ColumnKind::Enum(_)) && tc.value_maps.contains_key(spec.name) {
+            return Ok(None);
+        }
+        let c = col(src);
+        let (value, valid) = match &spec.kind {
+            ColumnKind::Id | ColumnKind::Text => (trimmed(c), lit(true)),
+            ColumnKind::Enum(allowed) => {
+                let v = trimmed(c).str().to_lowercase();
+                let known = v.clone().is_in(
+                    lit(Series::new("allowed".into(), allowed.to_vec())).implode(false),
+                    false,
+                );
+                (v.clone(), v.is_null().or(known))
+            }
+            ColumnKind::Int { min, max } => {
+                let v = c.cast(DataType::Int64);
+                (
+                    v.clone(),
+                    v.clone()
+                        .is_null()
+                        .or(v.clone().gt_eq(lit(*min)).and(v.lt_eq(lit(*max)))),
+                )
+            }
+            ColumnKind::Money { positive } => {
+                let v = c.cast(DataType::Decimal(18, 2));
+                let f = v.clone().cast(DataType::Float64);
+                let sign = if *positive {
+                    f.clone().gt(lit(0.0))
+                } else {
+                    f.clone().gt_eq(lit(0.0))
+                };
+                (v, f.is_null().or(sign))
+            }
+            ColumnKind::Ts => (c.cast(ts_dtype()), lit(true)),
+        };
+        let valid = if spec.required {
+            valid.and(value.clone().is_not_null())
+        } else {
+            valid
+        };
+        ok = ok.and(valid);
+        norm.push(value.alias(spec.name));
+    }
+    let marked = df
+        .clone()
+        .lazy()
+        .with_row_index("_file_row", Some(1))
+        .with_column(ok.alias("_clean"))
+        .collect()?;
+    let mut select = norm;
+    select.push(lit(file_idx).cast(DataType::UInt32).alias(SOURCE_IDX));
+    select.push(col("_file_row").cast(DataType::UInt64).alias(ROW_NUMBER));
+    let clean = marked.clone().lazy().filter(col("_clean")).select(select).collect()?;
+    let suspect = marked.lazy().filter(col("_clean").not()).collect()?;
+    let suspect_rows: Vec<u64> = suspect
+        .column("_file_row")?
+        .as_materialized_series()
+        .cast(&DataType::UInt64)?
+        .u64()?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect();
+    let suspect = suspect.drop_many(["_file_row", "_clean"]);
+    Ok(Some(Split {
+        clean,
+        suspect,
+        suspect_rows,
+    }))
+}
