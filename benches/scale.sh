@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Scale harness: generate exports at the given scales, convert them to Parquet, and time `validate` (load + check)
-# from CSV and from Parquet with peak memory (/usr/bin/time -v). Prints a Markdown table for BENCHMARKS.md.
+# Scale harness (issue "Performance at scale"): for each scale, generate the exports, convert them once to the
+# Parquet working copy, run `aftersales run` end to end (all tables, charts, report) from CSV and from Parquet,
+# then the DuckDB baseline (benches/duckdb_baseline.py) on the same Parquet files, cross-checked against our
+# tables. Wall time and peak memory from /usr/bin/time -v; prints Markdown rows for BENCHMARKS.md and each run's
+# stage seconds (run.json) on stderr.
 #
 #   benches/scale.sh 1            # scale 1 ≈ 1 M order lines
-#   benches/scale.sh 1 10 100     # the full ladder (100 needs ~60 GB of disk for CSV)
+#   benches/scale.sh 1 10 100     # the ladder (scale 100: 19 GB of CSV, ~3 GB of Parquet)
 #
-# Uses the release binary; WORK (default /tmp/aftersales-scale) holds the data.
+# Env: WORK (default /tmp/aftersales-scale) holds data, outputs and the DuckDB virtual environment;
+# REUSE=1 keeps already generated data; SKIP_CSV=1 skips the run from CSV; SKIP_DUCKDB=1 skips the baseline.
+# Uses the release binary. Not part of `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aftersales/target}"
@@ -14,31 +19,50 @@ BIN="$CARGO_TARGET_DIR/release/aftersales"
 WORK="${WORK:-/tmp/aftersales-scale}"
 mkdir -p "$WORK"
 
-measure() { # label, command...
-  local label="$1"; shift
+if [ -z "${SKIP_DUCKDB:-}" ] && [ ! -x "$WORK/venv/bin/python" ]; then
+  python3 -m venv "$WORK/venv"
+  "$WORK/venv/bin/pip" install --quiet duckdb
+fi
+
+measure() { # label, rows, command...
+  local label="$1" rows="$2"; shift 2
   local log="$WORK/time.log"
-  /usr/bin/time -v "$@" >/dev/null 2>"$log"
-  local wall rss
+  /usr/bin/time -v "$@" >"$WORK/stdout.log" 2>"$log" || { cat "$log" "$WORK/stdout.log" >&2; return 1; }
+  local wall rss secs
   wall=$(grep "Elapsed (wall clock)" "$log" | awk '{print $NF}')
   rss=$(grep "Maximum resident set size" "$log" | awk '{print $NF}')
-  printf '| %s | %s | %.0f MB |\n' "$label" "$wall" "$((rss / 1024))"
+  secs=$(awk -F: '{ if (NF == 3) print $1 * 3600 + $2 * 60 + $3; else print $1 * 60 + $2 }' <<<"$wall")
+  local rate="–"
+  if [ "$rows" -gt 0 ]; then rate=$(awk -v r="$rows" -v s="$secs" 'BEGIN { printf "%.2f M", r / s / 1e6 }'); fi
+  printf '| %s | %s | %.0f MB | %s |\n' "$label" "$wall" "$((rss / 1024))" "$rate"
 }
 
-echo "| step | wall (m:ss) | peak RSS |"
-echo "|---|---|---|"
+echo "| step | wall (m:ss) | peak RSS | order lines / s |"
+echo "|---|---|---|---|"
 for s in "$@"; do
   d="$WORK/s$s"
   if [ -z "${REUSE:-}" ] || [ ! -d "$d-pq" ]; then
     rm -rf "$d" "$d-pq"
-    measure "generate scale $s (CSV)" "$BIN" --quiet generate --out "$d" --scale "$s" --seed 1
-    lines=$(($(wc -l < "$d/orders.csv") - 1))
-    measure "validate scale $s from CSV ($lines order lines)" "$BIN" --quiet validate --data "$d" --out "$WORK/v"
-    measure "convert scale $s to Parquet" "$BIN" --quiet convert --data "$d" --out "$d-pq"
-    measure "validate scale $s from Parquet" "$BIN" --quiet validate --data "$d-pq" --out "$WORK/v"
+    measure "generate scale $s (CSV)" 0 "$BIN" --quiet generate --out "$d" --scale "$s" --seed 1
+    measure "convert scale $s to Parquet" 0 "$BIN" --quiet convert --data "$d" --out "$d-pq"
   fi
-  measure "run scale $s from CSV" "$BIN" --quiet run --data "$d" --out "$WORK/out-csv"
-  measure "run scale $s from Parquet" "$BIN" --quiet run --data "$d-pq" --out "$WORK/out-pq"
+  lines=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['tables']['orders']['rows_read'])" \
+    "$d-pq/run.json" 2>/dev/null || echo 0)
+  if [ "$lines" = 0 ]; then lines=$(($(wc -l < "$d/orders.csv") - 1)); fi
+  if [ -z "${SKIP_CSV:-}" ]; then
+    measure "run scale $s from CSV ($lines order lines)" "$lines" "$BIN" --quiet run --data "$d" --out "$WORK/out-csv"
+  fi
+  measure "run scale $s from Parquet ($lines order lines)" "$lines" "$BIN" --quiet run --data "$d-pq" --out "$WORK/out-pq"
+  python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print('    aftersales stages (s): ' + ', '.join(f\"{x['stage']} {x['seconds']}\" for x in r['stage_seconds']))" "$WORK/out-pq/run.json" >&2
+  if [ -z "${SKIP_DUCKDB:-}" ]; then
+    # Timed: the four families computed and written as Parquet, as a user's DuckDB script would.
+    measure "DuckDB baseline scale $s from Parquet (4 families)" "$lines" \
+      "$WORK/venv/bin/python" benches/duckdb_baseline.py --data "$d-pq" --out "$WORK/out-duckdb"
+    python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print('    duckdb seconds: ' + json.dumps(r['seconds']))" "$WORK/stdout.log" >&2
+    # Untimed: the same figures compared with ours, row by row.
+    "$WORK/venv/bin/python" benches/duckdb_baseline.py --data "$d-pq" --ours "$WORK/out-pq" >"$WORK/cross_check_s$s.json" \
+      && echo "    cross-check: aftersales and DuckDB agree (see $WORK/cross_check_s$s.json)" >&2 \
+      || { echo "    cross-check FAILED: $WORK/cross_check_s$s.json" >&2; cat "$WORK/cross_check_s$s.json" >&2; }
+  fi
   du -sh "$d" "$d-pq" | sed 's/^/    size: /' >&2
-  # Where the time goes: run.json's stages for the Parquet run.
-  python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print('    stages (s): ' + ', '.join(f\"{x['stage']} {x['seconds']}\" for x in r['stage_seconds']))" "$WORK/out-pq/run.json" >&2
 done
