@@ -52,7 +52,9 @@ fn bench_metrics(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("prepare", |b| b.iter(prepare));
     g.bench_function("return_rates", |b| b.iter(|| return_rates::return_rates(&p).unwrap()));
-    g.bench_function("reason_breakdown", |b| b.iter(|| reasons::reason_breakdown(&p).unwrap()));
+    g.bench_function("reason_breakdown", |b| {
+        b.iter(|| reasons::reason_breakdown(&p).unwrap())
+    });
     g.bench_function("sla_clocks", |b| {
         b.iter(|| sla::sla_clocks(&p, &config.sla_rules, &config.calendar).unwrap())
     });
@@ -65,17 +67,24 @@ fn bench_metrics(c: &mut Criterion) {
     g.bench_function("merchant_risk_and_badges", |b| {
         b.iter(|| {
             let facts = merchants::QuarterFacts::new(&p, &rates, &clocks, &flags).unwrap();
-            (facts.merchant_risk(&config.badge).unwrap(), facts.badges(&config.badge).unwrap())
+            (
+                facts.merchant_risk(&config.badge).unwrap(),
+                facts.badges(&config.badge).unwrap(),
+            )
         })
     });
-    g.bench_function("carrier_performance", |b| b.iter(|| carriers::carrier_performance(&p).unwrap()));
+    g.bench_function("carrier_performance", |b| {
+        b.iter(|| carriers::carrier_performance(&p).unwrap())
+    });
     g.bench_function("carrier_lanes", |b| b.iter(|| carriers::carrier_lanes(&p).unwrap()));
     let ctx = report::RunContext {
         data_dir: &data,
         config: &config,
         loaded: &loaded,
     };
-    g.bench_function("charts_and_report", |b| b.iter(|| report::build(&ctx, &tables, None).unwrap()));
+    g.bench_function("charts_and_report", |b| {
+        b.iter(|| report::build(&ctx, &tables, None).unwrap())
+    });
     g.finish();
 }
 

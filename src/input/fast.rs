@@ -73,11 +73,14 @@ pub fn split(
     file_idx: u32,
 ) -> PolarsResult<Option<Split>> {
     let names = df.get_column_names();
+    // Normalised values are computed once, beside the raw columns (`__n_<column>`); the checks then read those,
+    // so no normalisation runs twice. Clean rows take the normalised values, suspect rows keep the raw ones.
+    let n = |name: &str| format!("__n_{name}");
     let mut norm = Vec::with_capacity(schema.columns.len());
     let mut ok = lit(true);
     for (spec, m) in schema.columns.iter().zip(mapping) {
         let Some(i) = *m else {
-            norm.push(lit(NULL).cast(canonical_dtype(&spec.kind)).alias(spec.name));
+            norm.push(lit(NULL).cast(canonical_dtype(&spec.kind)).alias(n(spec.name)));
             continue;
         };
         let src = names[i].as_str();
@@ -88,56 +91,55 @@ pub fn split(
             return Ok(None);
         }
         let c = col(src);
+        let v = col(n(spec.name));
         let (value, valid) = match &spec.kind {
             ColumnKind::Id | ColumnKind::Text => (trimmed(c), lit(true)),
             ColumnKind::Enum(allowed) => {
-                let v = trimmed(c).str().to_lowercase();
                 let known = v.clone().is_in(
                     lit(Series::new("allowed".into(), allowed.to_vec())).implode(false),
                     false,
                 );
-                (v.clone(), v.is_null().or(known))
+                (trimmed(c).str().to_lowercase(), v.clone().is_null().or(known))
             }
-            ColumnKind::Int { min, max } => {
-                let v = c.cast(DataType::Int64);
-                (
-                    v.clone(),
-                    v.clone()
-                        .is_null()
-                        .or(v.clone().gt_eq(lit(*min)).and(v.lt_eq(lit(*max)))),
-                )
-            }
+            ColumnKind::Int { min, max } => (
+                c.cast(DataType::Int64),
+                v.clone()
+                    .is_null()
+                    .or(v.clone().gt_eq(lit(*min)).and(v.clone().lt_eq(lit(*max)))),
+            ),
             ColumnKind::Money { positive } => {
-                let v = c.cast(DataType::Decimal(18, 2));
                 let f = v.clone().cast(DataType::Float64);
                 let sign = if *positive {
                     f.clone().gt(lit(0.0))
                 } else {
                     f.clone().gt_eq(lit(0.0))
                 };
-                (v, f.is_null().or(sign))
+                (c.cast(DataType::Decimal(18, 2)), f.is_null().or(sign))
             }
             ColumnKind::Ts => (c.cast(ts_dtype()), lit(true)),
         };
         let valid = if spec.required {
-            valid.and(value.clone().is_not_null())
+            valid.and(v.is_not_null())
         } else {
             valid
         };
         ok = ok.and(valid);
-        norm.push(value.alias(spec.name));
+        norm.push(value.alias(n(spec.name)));
     }
     let marked = df
         .clone()
         .lazy()
         .with_row_index("_file_row", Some(1))
+        .with_columns(norm)
         .with_column(ok.alias("_clean"))
         .collect()?;
-    let mut select = norm;
+    let mut select: Vec<Expr> = schema.columns.iter().map(|c| col(n(c.name)).alias(c.name)).collect();
     select.push(lit(file_idx).cast(DataType::UInt32).alias(SOURCE_IDX));
     select.push(col("_file_row").cast(DataType::UInt64).alias(ROW_NUMBER));
     let clean = marked.clone().lazy().filter(col("_clean")).select(select).collect()?;
-    let suspect = marked.lazy().filter(col("_clean").not()).collect()?;
+    let mut raw: Vec<Expr> = names.iter().map(|c| col(c.as_str())).collect();
+    raw.push(col("_file_row"));
+    let suspect = marked.lazy().filter(col("_clean").not()).select(raw).collect()?;
     let suspect_rows: Vec<u64> = suspect
         .column("_file_row")?
         .as_materialized_series()
@@ -146,7 +148,7 @@ pub fn split(
         .iter()
         .map(|v| v.unwrap_or(0))
         .collect();
-    let suspect = suspect.drop_many(["_file_row", "_clean"]);
+    let suspect = suspect.drop_many(["_file_row"]);
     Ok(Some(Split {
         clean,
         suspect,
