@@ -30,7 +30,7 @@ pub struct Prepared {
     /// quantity), counted_cases, refunded (completed refunds attributed to the line, Decimal).
     pub lines: DataFrame,
     /// One row per case: every case column, plus counted, is_return, responsibility, line_no (null when the case
-    /// reaches no order line), line_category, line_merchant_id, line_ordered_at.
+    /// reaches no order line), line_category, line_merchant_id, line_ordered_at, line_quantity.
     pub cases: DataFrame,
     pub shipments: DataFrame,
     /// One row per refund, plus line_order_id / line_no: the order line it is attributed to.
@@ -148,7 +148,12 @@ impl Prepared {
         .unique(None, UniqueKeepStrategy::Any);
         let touched_lines = base_lines
             .clone()
-            .join(touched, [col("order_id")], [col("order_id")], JoinArgs::new(JoinType::Semi))
+            .join(
+                touched,
+                [col("order_id")],
+                [col("order_id")],
+                JoinArgs::new(JoinType::Semi),
+            )
             .collect()?
             .lazy();
         // A case names its line by (order_id, sku); when an order has the sku on two lines, the first line is meant.
@@ -166,6 +171,7 @@ impl Prepared {
             col("category").alias("line_category"),
             col("merchant_id").alias("line_merchant_id"),
             col("ordered_at").alias("line_ordered_at"),
+            col("quantity").alias("line_quantity"),
         ]);
         let cases_p = cases
             .clone()

@@ -27,12 +27,7 @@ pub const LEVELS: [&str; 4] = ["platform", "category", "merchant", "sku"];
 pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
     let mut parts = Vec::new();
     for kind in ["month", "quarter"] {
-        let (start, end) = period_bounds(col("ordered_at"), kind, p.tz);
-        let lines = p
-            .lines
-            .clone()
-            .lazy()
-            .with_columns([start.alias("period_start"), end.alias("period_end")]);
+        let lines = p.lines.clone().lazy();
         for level in LEVELS {
             let key = match level {
                 "platform" => lit(ALL),
@@ -54,10 +49,15 @@ pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
                             .alias("orders_with_case"),
                         col("gmv").sum().alias("gmv"),
                         col("refunded").sum().alias("refunded"),
-                        col("period_start").first().alias("period_start"),
-                        col("period_end").first().alias("period_end"),
+                        // Any instant of the period gives its bounds: computed on the groups, not on every line.
+                        col("ordered_at").min().alias("_some_instant"),
                     ])
-                    .with_columns([lit(kind).alias("period_kind"), lit(level).alias("level")]),
+                    .with_columns([
+                        lit(kind).alias("period_kind"),
+                        lit(level).alias("level"),
+                        period_bounds(col("_some_instant"), kind, p.tz).0.alias("period_start"),
+                        period_bounds(col("_some_instant"), kind, p.tz).1.alias("period_end"),
+                    ]),
             );
         }
     }

@@ -19,14 +19,15 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::{Prepared, as_of_lit, local_tz};
+use super::{Prepared, as_of_lit, local_tz, period_expr};
 use crate::config::RiskParams;
 
-/// One row per order line with its week and whether it came back within the age window.
-fn line_weeks(p: &Prepared, r: &RiskParams) -> LazyFrame {
+/// The lines that came back within the age window: one row per such line with its merchant, sku, category, week,
+/// and returned units (at most the line's quantity). Built from the cases, which already carry their line's facts,
+/// so the order lines themselves are never joined.
+fn early_returned_lines(p: &Prepared, r: &RiskParams) -> LazyFrame {
     let window_us = r.age_days * 86_400_000_000;
-    let early_returns = p
-        .cases
+    p.cases
         .clone()
         .lazy()
         .filter(col("is_return").and(col("line_no").is_not_null()))
@@ -38,45 +39,64 @@ fn line_weeks(p: &Prepared, r: &RiskParams) -> LazyFrame {
         )
         .filter(col("_age").gt_eq(lit(0i64)).and(col("_age").lt_eq(lit(window_us))))
         .group_by([col("order_id"), col("line_no")])
-        .agg([col("quantity").sum().alias("_early_units")]);
-    let local_week = col("ordered_at")
+        .agg([
+            col("quantity").sum().alias("_early_units"),
+            // A case reaches its line through (order_id, sku): its sku is the line's.
+            col("sku").first(),
+            col("line_merchant_id").first().alias("merchant_id"),
+            col("line_category").first().alias("category"),
+            col("line_quantity").first(),
+            col("line_ordered_at").first().alias("ordered_at"),
+        ])
+        .with_columns([
+            col("_early_units")
+                .clip_max(col("line_quantity"))
+                .alias("returned_units"),
+            period_expr(col("ordered_at"), "week", p.tz).alias("week"),
+        ])
+}
+
+/// Per (key, week): order lines sold and their units (from all lines), lines returned early and their units
+/// (from the returned lines), and the week's bounds, computed on the groups rather than on every line.
+fn key_weeks(p: &Prepared, r: &RiskParams, early: &LazyFrame, key: &str) -> LazyFrame {
+    let sold = p.lines.clone().lazy().group_by([col(key), col("week")]).agg([
+        len().cast(DataType::Int64).alias("n"),
+        col("quantity").sum().alias("units_sold"),
+        col("ordered_at").min().alias("_some_instant"),
+    ]);
+    let returned = early.clone().group_by([col(key), col("week")]).agg([
+        len().cast(DataType::Int64).alias("r"),
+        col("returned_units").sum().alias("units_returned"),
+    ]);
+    let local_week = col("_some_instant")
         .dt()
         .convert_time_zone(local_tz(p.tz))
         .dt()
         .truncate(lit("1w"));
-    p.lines
-        .clone()
-        .lazy()
-        .join(
-            early_returns,
-            [col("order_id"), col("line_no")],
-            [col("order_id"), col("line_no")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .with_columns([
-            col("_early_units")
-                .is_not_null()
-                .cast(DataType::Int64)
-                .alias("returned_line"),
-            col("_early_units")
-                .fill_null(lit(0i64))
-                .clip_max(col("quantity"))
-                .alias("returned_units"),
-            local_week.clone().dt().date().alias("week_start"),
-            local_week
-                .dt()
-                .offset_by(lit("1w"))
-                .dt()
-                .offset_by(lit(format!("{}d", r.age_days)))
-                .dt()
-                .convert_time_zone(polars::prelude::TimeZone::UTC)
-                .alias("judged_from"),
-            col("week").alias("period"),
-        ])
-        // Mondays are 4 days after a Thursday epoch: (days − 4) / 7 numbers the weeks consecutively.
-        .with_column(
-            ((col("week_start").cast(DataType::Int32).cast(DataType::Int64) - lit(4i64)) / lit(7i64)).alias("week_idx"),
-        )
+    sold.join(
+        returned,
+        [col(key), col("week")],
+        [col(key), col("week")],
+        JoinArgs::new(JoinType::Left),
+    )
+    .with_columns([
+        col("r").fill_null(lit(0i64)),
+        col("units_returned").fill_null(lit(0i64)),
+        local_week.clone().dt().date().alias("week_start"),
+        local_week
+            .dt()
+            .offset_by(lit("1w"))
+            .dt()
+            .offset_by(lit(format!("{}d", r.age_days)))
+            .dt()
+            .convert_time_zone(polars::prelude::TimeZone::UTC)
+            .alias("judged_from"),
+        col("week").alias("period"),
+    ])
+    // Mondays are 4 days after a Thursday epoch: (days − 4) / 7 numbers the weeks consecutively.
+    .with_column(
+        ((col("week_start").cast(DataType::Int32).cast(DataType::Int64) - lit(4i64)) / lit(7i64)).alias("week_idx"),
+    )
 }
 
 /// Sums `r`, `n` over the `b` weeks before each week: every row contributes to the b weeks that follow it.
@@ -98,11 +118,9 @@ fn trailing(agg: LazyFrame, key: &str, b: i64, r_out: &str, n_out: &str) -> Resu
 
 /// Every evaluated (level, key, week), flagged or not — the evidence behind `risk_flags`.
 pub fn spike_evaluation(p: &Prepared, r: &RiskParams) -> Result<DataFrame> {
-    let lines = line_weeks(p, r).collect()?;
-    let cat_weeks = lines.clone().lazy().group_by([col("category"), col("week_idx")]).agg([
-        col("returned_line").sum().alias("r"),
-        len().cast(DataType::Int64).alias("n"),
-    ]);
+    let early = early_returned_lines(p, r).collect()?.lazy();
+    let lines = p.lines.clone();
+    let cat_weeks = key_weeks(p, r, &early, "category").select([col("category"), col("week_idx"), col("r"), col("n")]);
     let cat_base = trailing(cat_weeks, "category", r.baseline_weeks, "r_cb", "n_cb")?;
     let mut parts = Vec::new();
     for (level, key) in [("merchant", "merchant_id"), ("sku", "sku")] {
@@ -130,15 +148,7 @@ pub fn spike_evaluation(p: &Prepared, r: &RiskParams) -> Result<DataFrame> {
                 )
                 .drop(cols(["primary_category"]));
         }
-        let weeks = lines.clone().lazy().group_by([col(key), col("week_idx")]).agg([
-            col("returned_line").sum().alias("r"),
-            len().cast(DataType::Int64).alias("n"),
-            col("quantity").sum().alias("units_sold"),
-            col("returned_units").sum().alias("units_returned"),
-            col("period").first(),
-            col("week_start").first(),
-            col("judged_from").first(),
-        ]);
+        let weeks = key_weeks(p, r, &early, key);
         let base = trailing(weeks.clone(), key, r.baseline_weeks, "r_b", "n_b")?;
         parts.push(
             weeks
