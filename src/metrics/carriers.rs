@@ -25,6 +25,20 @@ use super::{Prepared, level_rank, period_expr, ratio, wilson};
 
 pub const DIRECTIONS: [&str; 4] = ["all", "forward", "return", "replacement"];
 
+/// `2026-03` → `2026Q1`: a month label's quarter, the same label `time::quarter_expr` gives its instants.
+fn quarter_of_month(month: Expr) -> Expr {
+    let m = month.clone().str().slice(lit(5), lit(2)).cast(DataType::Int32);
+    concat_str(
+        [
+            month.str().slice(lit(0), lit(4)),
+            lit("Q"),
+            ((m - lit(1)) / lit(3) + lit(1)).cast(DataType::String),
+        ],
+        "",
+        false,
+    )
+}
+
 fn counts() -> Vec<Expr> {
     let is = |o: &str| col("outcome").eq(lit(o.to_string())).cast(DataType::Int64).sum();
     let has_both = col("promised_at").is_not_null().and(col("delivered_at").is_not_null());
@@ -86,15 +100,40 @@ const COUNT_COLS: [&str; 6] = [
 pub fn carrier_performance(p: &Prepared) -> Result<DataFrame> {
     let legs = p.shipments.clone().lazy().filter(col("outcome").neq(lit("in_transit")));
     let claims = claims_by_first_forward_leg(p)?;
+    // Legs are grouped once, by (month, carrier, direction); quarters and the `all` direction are sums of those
+    // groups (every count adds up), so no leg is read twice.
+    let monthly = legs
+        .with_column(period_expr(col("shipped_at"), "month", p.tz).alias("month"))
+        .group_by([col("month"), col("carrier"), col("direction")])
+        .agg(counts())
+        .collect()?;
+    let summed = || -> Vec<Expr> { COUNT_COLS.iter().chain(&["on_time"]).map(|c| col(*c).sum()).collect() };
+    let keep = || -> Vec<Expr> {
+        [col("period"), col("carrier"), col("direction")]
+            .into_iter()
+            .chain(COUNT_COLS.iter().chain(&["on_time"]).map(|c| col(*c)))
+            .collect()
+    };
     let mut parts = Vec::new();
     for kind in ["month", "quarter"] {
-        let period = period_expr(col("shipped_at"), kind, p.tz).alias("period");
-        let by_dir = legs.clone().with_column(period.clone());
-        let all_dirs = by_dir.clone().with_column(lit("all").alias("direction"));
-        let grouped = concat([by_dir, all_dirs], UnionArgs::default())?
-            .group_by([col("period"), col("carrier"), col("direction")])
-            .agg(counts())
-            .with_column(lit(kind).alias("period_kind"));
+        let period = if kind == "month" {
+            col("month")
+        } else {
+            quarter_of_month(col("month"))
+        };
+        let by_dir = monthly
+            .clone()
+            .lazy()
+            .group_by([period.alias("period"), col("carrier"), col("direction")])
+            .agg(summed())
+            .select(keep());
+        let all_dirs = by_dir
+            .clone()
+            .group_by([col("period"), col("carrier")])
+            .agg(summed())
+            .with_column(lit("all").alias("direction"))
+            .select(keep());
+        let grouped = concat([by_dir, all_dirs], UnionArgs::default())?.with_column(lit(kind).alias("period_kind"));
         let network = grouped.clone().group_by([col("period"), col("direction")]).agg([ratio(
             col("damaged").sum(),
             col("shipments").sum(),
