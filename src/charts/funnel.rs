@@ -12,11 +12,17 @@ use crate::metrics::Z95;
 /// z of a two-sided 99.8% interval (the outer funnel, "3 sigma").
 pub const Z998: f64 = 3.090_232_306_167_813;
 
+/// At most this many flagged merchants are named on the chart, the strongest flags first; more names would
+/// overlap into an unreadable blot (at scale 10 a quarter had 35 flagged merchants). The report's table lists all.
+pub const MAX_LABELS: usize = 10;
+
 pub struct FunnelPoint {
     pub merchant: String,
     pub units_sold: i64,
     pub return_rate: f64,
     pub flagged: bool,
+    /// Named on the chart (one of the MAX_LABELS strongest flagged merchants).
+    pub labelled: bool,
 }
 
 pub struct MerchantFunnel {
@@ -110,9 +116,13 @@ impl Chart for MerchantFunnel {
                         .iter()
                         .map(|m| Circle::new((m.units_sold as f64, m.return_rate), 6, RED.filled())),
                 )?
-                .label("merchant with a spike flag in the quarter")
+                .label(if flagged.iter().filter(|m| m.labelled).count() < flagged.len() {
+                    format!("merchant with a spike flag in the quarter ({MAX_LABELS} strongest named)")
+                } else {
+                    "merchant with a spike flag in the quarter".to_string()
+                })
                 .legend(|(x, y)| Circle::new((x + 9, y), 6, RED.filled()));
-            chart.draw_series(flagged.iter().map(|m| {
+            chart.draw_series(flagged.iter().filter(|m| m.labelled).map(|m| {
                 Text::new(
                     short(&m.merchant, 14),
                     (m.units_sold as f64 * 1.06, (m.return_rate + top * 0.02).min(top * 0.97)),

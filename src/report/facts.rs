@@ -700,10 +700,17 @@ fn funnel(inp: &Inputs<'_>, rates: &Table, flags: &[FlagRow], quarter: &str) -> 
     let platform = rates.rows(&[("period_kind", "quarter"), ("period", quarter), ("level", "platform")])?;
     let m = rates.rows(&[("period_kind", "quarter"), ("period", quarter), ("level", "merchant")])?;
     let (key, units, rate) = (m.strs("key")?, m.i64s("units_sold")?, m.f64s("return_rate")?);
-    let flagged: BTreeSet<&str> = flags
+    // Flags arrive strongest first: the first MAX_LABELS distinct merchants are the ones named.
+    let mut flagged: Vec<&str> = Vec::new();
+    for f in flags.iter().filter(|f| f.level == "merchant") {
+        if !flagged.contains(&f.key.as_str()) {
+            flagged.push(f.key.as_str());
+        }
+    }
+    let labelled: BTreeSet<&str> = flagged
         .iter()
-        .filter(|f| f.level == "merchant")
-        .map(|f| f.key.as_str())
+        .take(crate::charts::funnel::MAX_LABELS)
+        .copied()
         .collect();
     let points = (0..m.height())
         .filter_map(|i| {
@@ -712,7 +719,8 @@ fn funnel(inp: &Inputs<'_>, rates: &Table, flags: &[FlagRow], quarter: &str) -> 
                 merchant: inp.merchant_names.get(k).cloned().unwrap_or_else(|| k.clone()),
                 units_sold: n,
                 return_rate: r,
-                flagged: flagged.contains(k.as_str()),
+                flagged: flagged.contains(&k.as_str()),
+                labelled: labelled.contains(k.as_str()),
             })
         })
         .collect();
