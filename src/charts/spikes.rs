@@ -44,7 +44,7 @@ impl Chart for SpikeCharts {
             format!("{shown}")
         };
         format!(
-            "Return spikes flagged in {}: weekly return rate vs shrunk baseline p0 ({of} flagged)",
+            "Return spikes flagged in {}: weekly return rate vs shrunk baseline p0 ({of} merchants or SKUs)",
             self.quarter
         )
     }
