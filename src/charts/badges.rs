@@ -48,15 +48,6 @@ impl Chart for BadgeResults {
         let n = self.criteria.len();
         let names: Vec<String> = self.criteria.iter().map(|c| c.criterion.clone()).collect();
         let row = |i: usize| (n - 1 - i) as f64;
-        let label_at = move |names: &Vec<String>, y: &f64| {
-            let i = y.round();
-            if (y - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < names.len() {
-                names[names.len() - 1 - i as usize].clone()
-            } else {
-                String::new()
-            }
-        };
-
         let mut chart = ChartBuilder::on(&left)
             .caption("Criterion pass rate (eligible merchants judged on it)", font(16))
             .margin(12)
@@ -69,7 +60,7 @@ impl Chart for BadgeResults {
             .light_line_style(WHITE)
             .disable_y_mesh()
             .y_labels(n)
-            .y_label_formatter(&move |y| label_at(&ln, y))
+            .y_label_formatter(&move |y| super::category_label(&ln, *y, true))
             .x_label_formatter(&|x| pct(*x, 0))
             .x_desc("merchants passing / merchants judged (%)")
             .y_desc("criterion")

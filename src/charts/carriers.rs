@@ -88,14 +88,7 @@ where
         .light_line_style(WHITE)
         .disable_x_mesh()
         .x_labels(n)
-        .x_label_formatter(&move |x| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 {
-                names.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
+        .x_label_formatter(&move |x| super::category_label(&names, *x, false))
         .y_label_formatter(&|y| pct(*y, 2))
         .x_desc("carrier")
         .y_desc(format!("{} (% of legs)", what.to_lowercase()))

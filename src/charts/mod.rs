@@ -142,6 +142,17 @@ where
     Ok(())
 }
 
+/// The label of the category drawn at `x` (categories sit at 0, 1, …), or nothing for a tick between them;
+/// `reversed` when the first category is drawn at the top of a vertical axis.
+pub fn category_label(names: &[String], x: f64, reversed: bool) -> String {
+    let i = x.round();
+    if (x - i).abs() > 1e-6 || i < 0.0 || i as usize >= names.len() {
+        return String::new();
+    }
+    let i = i as usize;
+    names[if reversed { names.len() - 1 - i } else { i }].clone()
+}
+
 /// `0.0523` → `5.2%`.
 pub fn pct(v: f64, decimals: usize) -> String {
     format!("{:.*}%", decimals, v * 100.0)
@@ -161,5 +172,23 @@ pub fn short(s: &str, max: usize) -> String {
         let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
         t.push('…');
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn category_labels_sit_on_whole_ticks_and_read_top_down_when_reversed() {
+        let names: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        assert_eq!(category_label(&names, 0.0, false), "a");
+        assert_eq!(category_label(&names, 2.0, false), "c");
+        assert_eq!(category_label(&names, 0.5, false), "");
+        assert_eq!(category_label(&names, 3.0, false), "");
+        assert_eq!(category_label(&names, -1.0, false), "");
+        // Reversed: the first name at the top (the highest y).
+        assert_eq!(category_label(&names, 2.0, true), "a");
+        assert_eq!(category_label(&names, 0.0, true), "c");
     }
 }

@@ -59,14 +59,7 @@ impl Chart for MonthlyRates {
             .light_line_style(WHITE)
             .disable_x_mesh()
             .x_labels(n)
-            .x_label_formatter(&move |x| {
-                let i = x.round();
-                if (x - i).abs() < 1e-6 && i >= 0.0 {
-                    months.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&move |x| super::category_label(&months, *x, false))
             .y_label_formatter(&|y| pct(*y, 1))
             .x_desc("order month (cohort: returns counted against the month the goods were ordered)")
             .y_desc("units returned / units sold (%)")

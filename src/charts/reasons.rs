@@ -72,14 +72,7 @@ impl Chart for ReasonPareto {
             .light_line_style(WHITE)
             .disable_x_mesh()
             .x_labels(n)
-            .x_label_formatter(&move |x| {
-                let i = x.round();
-                if (x - i).abs() < 1e-6 && i >= 0.0 {
-                    names.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&move |x| super::category_label(&names, *x, false))
             .x_label_style(font(13))
             .y_label_formatter(&|y| format!("{y:.0}"))
             .x_desc("reason code (bar colour: responsible party)")

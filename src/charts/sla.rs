@@ -55,14 +55,7 @@ impl Chart for ComplianceByRule {
             .light_line_style(WHITE)
             .disable_y_mesh()
             .y_labels(n)
-            .y_label_formatter(&move |y| {
-                let i = y.round();
-                if (y - i).abs() < 1e-6 && i >= 0.0 {
-                    names.get(n - 1 - i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
+            .y_label_formatter(&move |y| super::category_label(&names, *y, true))
             .x_label_formatter(&|x| pct(*x, 0))
             .x_desc("compliance: clocks met / clocks evaluated (met + breached) (%)")
             .y_desc("rule (target, clocks evaluated)")
@@ -158,22 +151,8 @@ impl Chart for SlaHeatmap {
             .disable_mesh()
             .x_labels(nx)
             .y_labels(ny)
-            .x_label_formatter(&move |x| {
-                let i = x.round();
-                if (x - i).abs() < 1e-6 && i >= 0.0 {
-                    rules.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
-            .y_label_formatter(&move |y| {
-                let i = y.round();
-                if (y - i).abs() < 1e-6 && i >= 0.0 {
-                    merchants.get(ny - 1 - i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&move |x| super::category_label(&rules, *x, false))
+            .y_label_formatter(&move |y| super::category_label(&merchants, *y, true))
             .x_desc("SLA rule (cell: compliance, % of evaluated clocks met; grey: none evaluated)")
             .y_desc("merchant (lowest mean first)")
             .label_style(font(13))
