@@ -133,12 +133,6 @@ where
             .label(format!("network {}", pct(net, 2)))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], GREY.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(font(13))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .draw()?;
+    super::legend(&mut chart, SeriesLabelPosition::UpperRight, 13)?;
     Ok(())
 }

@@ -142,6 +142,25 @@ where
     Ok(())
 }
 
+/// The legend box every chart uses, at `position`, with labels of `size` px.
+pub fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+    size: u32,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font(font(size))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()?;
+    Ok(())
+}
+
 /// The label of the category drawn at `x` (categories sit at 0, 1, …), or nothing for a tick between them;
 /// `reversed` when the first category is drawn at the top of a vertical axis.
 pub fn category_label(names: &[String], x: f64, reversed: bool) -> String {

@@ -133,13 +133,7 @@ impl Chart for ReasonPareto {
             ))?
             .label("80% of cases")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED.mix(0.4).stroke_width(1)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::MiddleRight)
-            .label_font(font(14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()?;
+        super::legend(&mut *chart, SeriesLabelPosition::MiddleRight, 14)?;
         Ok(())
     }
 }

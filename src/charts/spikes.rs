@@ -21,13 +21,14 @@ pub struct SpikeWeek {
 pub struct SpikeSeries {
     /// e.g. `merchant M0002 广州青禾服装旗舰店`.
     pub label: String,
-    pub max_z: f64,
     pub weeks: Vec<SpikeWeek>,
 }
 
 pub struct SpikeCharts {
     pub quarter: String,
-    /// Strongest first; only the first MAX_PANELS are drawn.
+    /// Merchants and SKUs flagged in the quarter.
+    pub flagged_entities: usize,
+    /// The strongest of them (largest z) first, at most MAX_PANELS.
     pub series: Vec<SpikeSeries>,
 }
 
@@ -37,9 +38,9 @@ impl Chart for SpikeCharts {
     }
 
     fn title(&self) -> String {
-        let shown = self.series.len().min(MAX_PANELS);
-        let of = if shown < self.series.len() {
-            format!("{shown} strongest of {}", self.series.len())
+        let shown = self.series.len();
+        let of = if shown < self.flagged_entities {
+            format!("{shown} strongest of {}", self.flagged_entities)
         } else {
             format!("{shown}")
         };
@@ -134,12 +135,6 @@ where
         )?
         .label("flagged week")
         .legend(|(x, y)| Circle::new((x + 9, y), 5, RED.filled()));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font(font(11))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .draw()?;
+    super::legend(&mut chart, SeriesLabelPosition::UpperLeft, 11)?;
     Ok(())
 }

@@ -599,27 +599,27 @@ fn compliance_by_rule(compliance: &Table, quarter: &str) -> Result<ComplianceByR
 fn heatmap(inp: &Inputs<'_>, compliance: &Table, quarter: &str) -> Result<SlaHeatmap> {
     let q = compliance.rows(&[("period_kind", "quarter"), ("period", quarter), ("level", "merchant")])?;
     let (merchant, rule) = (q.strs("merchant_id")?, q.strs("rule")?);
-    let (evaluated, met, value) = (q.i64s("evaluated")?, q.i64s("met")?, q.f64s("compliance")?);
+    let (evaluated, value) = (q.i64s("evaluated")?, q.f64s("compliance")?);
     // Rules in the order the platform rows list them (the config's order).
     let platform = compliance.rows(&[("period_kind", "quarter"), ("period", quarter), ("level", "platform")])?;
     let rules: Vec<String> = platform.strs("rule")?.into_iter().flatten().collect();
-    let mut by_merchant: BTreeMap<String, (i64, i64, HashMap<String, f64>)> = BTreeMap::new();
+    // merchant → (evaluated clocks over all rules, compliance by rule)
+    let mut by_merchant: BTreeMap<String, (i64, HashMap<String, f64>)> = BTreeMap::new();
     for i in 0..q.height() {
         let (Some(m), Some(r)) = (&merchant[i], &rule[i]) else {
             continue;
         };
         let e = by_merchant.entry(m.clone()).or_default();
         e.0 += evaluated[i].unwrap_or(0);
-        e.1 += met[i].unwrap_or(0);
         if let Some(v) = value[i] {
-            e.2.insert(r.clone(), v);
+            e.1.insert(r.clone(), v);
         }
     }
     // Ranked by the mean of the merchant's rule compliances: each rule counts once, however many clocks it has.
     let mut ranked: Vec<(f64, String, HashMap<String, f64>)> = by_merchant
         .into_iter()
-        .filter(|(_, (ev, _, vals))| *ev >= HEATMAP_MIN_EVALUATED && !vals.is_empty())
-        .map(|(m, (_, _, vals))| (vals.values().sum::<f64>() / vals.len() as f64, m, vals))
+        .filter(|(_, (ev, vals))| *ev >= HEATMAP_MIN_EVALUATED && !vals.is_empty())
+        .map(|(m, (_, vals))| (vals.values().sum::<f64>() / vals.len() as f64, m, vals))
         .collect();
     ranked.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
     let count = ranked.len();
@@ -742,8 +742,10 @@ fn spike_charts(inp: &Inputs<'_>, evaluation: &Table, flags: &[FlagRow], quarter
     entities.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| a.1.cmp(&b.1)));
     let qstart = quarter_start(quarter);
     let mut series = Vec::new();
-    for (level, key, max_z) in entities {
-        let e = evaluation.rows(&[("level", &level), ("key", &key)])?;
+    // Only the panels the chart draws are read from the evaluation table; the report's table lists every flag.
+    for (level, key, _) in entities.iter().take(crate::charts::spikes::MAX_PANELS) {
+        let (level, key) = (level.as_str(), key.as_str());
+        let e = evaluation.rows(&[("level", level), ("key", key)])?;
         let (week, start) = (e.strs("period")?, e.strs("week_start")?);
         let (rate, p0, flagged) = (e.f64s("rate")?, e.f64s("p0")?, e.bools("flagged")?);
         let mut weeks: Vec<(String, SpikeWeek)> = (0..e.height())
@@ -766,13 +768,13 @@ fn spike_charts(inp: &Inputs<'_>, evaluation: &Table, flags: &[FlagRow], quarter
             .collect();
         weeks.sort_by(|a, b| a.0.cmp(&b.0));
         series.push(SpikeSeries {
-            label: format!("{level} {}", inp.entity_label(&level, &key)),
-            max_z,
+            label: format!("{level} {}", inp.entity_label(level, key)),
             weeks: weeks.into_iter().map(|(_, w)| w).collect(),
         });
     }
     Ok(SpikeCharts {
         quarter: quarter.to_string(),
+        flagged_entities: entities.len(),
         series,
     })
 }
