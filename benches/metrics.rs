@@ -45,8 +45,8 @@ fn bench_metrics(c: &mut Criterion) {
     let clocks = sla::sla_clocks(&p, &config.sla_rules, &config.calendar).unwrap();
     let evaluation = spikes::spike_evaluation(&p, &config.risk).unwrap();
     let flags = spikes::risk_flags(&evaluation, &config.risk).unwrap();
-    let mut timings = Vec::new();
-    let tables = pipeline::compute_metrics(&loaded, &config, &Progress::hidden(), &mut timings).unwrap();
+    let mut stages = Default::default();
+    let tables = pipeline::compute_metrics(&loaded, &config, &Progress::hidden(), &mut stages).unwrap();
 
     let mut g = c.benchmark_group("metrics_scale_0.05");
     g.sample_size(10);

@@ -17,6 +17,8 @@ use anyhow::Result;
 use chrono_tz::Tz;
 use polars::prelude::*;
 
+use crate::engine::Run;
+
 use crate::input::LoadedTable;
 use crate::input::load::{ROW_NUMBER, SOURCE_IDX};
 use crate::tables::{TableKind, cases, refunds, shipments};
@@ -232,7 +234,7 @@ pub fn data_quality(
             ["table", "source_file", "row_number", "check"],
             SortMultipleOptions::default().with_maintain_order(true),
         )
-        .collect()?;
+        .run()?;
     Ok(all)
 }
 

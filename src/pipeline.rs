@@ -1,12 +1,10 @@
 //! Wiring only: load → check → (metrics, in later stages) → write. Each stage is timed for run.json.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::time::Instant;
-
 use anyhow::{Context, Result};
 use polars::prelude::*;
 use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use crate::checks;
 use crate::config::Config;
@@ -14,6 +12,7 @@ use crate::input::{LoadedTable, load_table};
 use crate::metrics;
 use crate::output::{OutputDir, rejects_frame};
 use crate::progress::Progress;
+use crate::stages::Stages;
 use crate::tables::TableKind;
 use crate::time::{self, Micros};
 
@@ -48,7 +47,7 @@ pub struct Loaded {
     pub as_of: Micros,
     pub as_of_source: AsOfSource,
     pub data_quality: DataFrame,
-    pub timings: Vec<(String, f64)>,
+    pub stages: Stages,
 }
 
 impl Loaded {
@@ -60,10 +59,10 @@ impl Loaded {
 
 pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded> {
     let tz = opts.config.timezone;
-    let mut timings = Vec::new();
+    let mut stages = Stages::default();
     let mut tables = BTreeMap::new();
     for kind in TableKind::ALL {
-        let started = Instant::now();
+        let clock = stages.start();
         progress.reset();
         progress.set_message(format!("loading {}", kind.name()));
         let tc = opts.config.table(kind);
@@ -71,23 +70,23 @@ pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded>
         if let Some(t) = loaded {
             tables.insert(kind, t);
         }
-        timings.push((format!("load_{}", kind.name()), started.elapsed().as_secs_f64()));
+        stages.end(&format!("load_{}", kind.name()), clock);
     }
     let (as_of, as_of_source) = match (opts.as_of, opts.config.as_of) {
         (Some(t), _) => (t, AsOfSource::CommandLine),
         (None, Some(t)) => (t, AsOfSource::Config),
         (None, None) => (latest_timestamp(&tables)?.unwrap_or(0), AsOfSource::LatestInInputs),
     };
-    let started = Instant::now();
+    let clock = stages.start();
     progress.set_message("checking references and clocks".into());
     let data_quality = checks::data_quality(&tables, as_of, as_of_source != AsOfSource::LatestInInputs, tz)?;
-    timings.push(("checks".into(), started.elapsed().as_secs_f64()));
+    stages.end("checks", clock);
     Ok(Loaded {
         tables,
         as_of,
         as_of_source,
         data_quality,
-        timings,
+        stages,
     })
 }
 
@@ -146,7 +145,7 @@ pub fn compute_metrics(
     loaded: &Loaded,
     config: &Config,
     progress: &Progress,
-    timings: &mut Vec<(String, f64)>,
+    stages: &mut Stages,
 ) -> Result<Vec<(&'static str, DataFrame)>> {
     let table = |k: TableKind| {
         loaded
@@ -155,7 +154,7 @@ pub fn compute_metrics(
             .map(|t| t.df.clone())
             .expect("required tables are loaded")
     };
-    let prepared = timed(timings, progress, "prepare", || {
+    let prepared = timed(stages, progress, "prepare", || {
         let mut p = metrics::Prepared::new(
             &table(TableKind::Orders),
             &table(TableKind::Cases),
@@ -167,7 +166,7 @@ pub fn compute_metrics(
         p.merchants = loaded.tables.get(&TableKind::Merchants).map(|t| t.data());
         Ok(p)
     })?;
-    let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(timings, progress, name, f);
+    let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
     use metrics::{carriers, merchants, reasons, return_rates, sla, spikes};
     let rates = stage("return_rates", &|| return_rates::return_rates(&prepared))?;
     let reasons = stage("reason_breakdown", &|| reasons::reason_breakdown(&prepared))?;
@@ -182,10 +181,10 @@ pub fn compute_metrics(
     })?;
     let flags = stage("risk_flags", &|| spikes::risk_flags(&evaluation, &config.risk))?;
     // merchant_risk and badges read the same per-(quarter, merchant) facts: gathered once.
-    let facts = timed(timings, progress, "merchant_quarter_facts", || {
+    let facts = timed(stages, progress, "merchant_quarter_facts", || {
         merchants::QuarterFacts::new(&prepared, &rates, &clocks, &flags)
     })?;
-    let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(timings, progress, name, f);
+    let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
     let risk = stage("merchant_risk", &|| facts.merchant_risk(&config.badge))?;
     let badges = stage("badges", &|| facts.badges(&config.badge))?;
     let performance = stage("carrier_performance", &|| carriers::carrier_performance(&prepared))?;
@@ -204,17 +203,12 @@ pub fn compute_metrics(
     ])
 }
 
-/// Runs one stage, recording its seconds under `name` and naming it in any error.
-fn timed<T>(
-    timings: &mut Vec<(String, f64)>,
-    progress: &Progress,
-    name: &str,
-    f: impl FnOnce() -> Result<T>,
-) -> Result<T> {
-    let started = Instant::now();
+/// Runs one stage, recording its seconds and peak memory under `name` and naming it in any error.
+fn timed<T>(stages: &mut Stages, progress: &Progress, name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let clock = stages.start();
     progress.set_message(format!("computing {name}"));
     let out = f().with_context(|| format!("computing {name}"))?;
-    timings.push((name.to_string(), started.elapsed().as_secs_f64()));
+    stages.end(name, clock);
     Ok(out)
 }
 
@@ -240,7 +234,7 @@ pub struct RunInfo<'a> {
     pub status: &'a str,
 }
 
-pub fn run_json(info: &RunInfo<'_>, loaded: &Loaded, out: &OutputDir, timings: &[(String, f64)]) -> serde_json::Value {
+pub fn run_json(info: &RunInfo<'_>, loaded: &Loaded, out: &OutputDir, stages: &Stages) -> serde_json::Value {
     let tz = info.config.timezone;
     let inputs: Vec<_> = loaded
         .tables
@@ -294,7 +288,11 @@ pub fn run_json(info: &RunInfo<'_>, loaded: &Loaded, out: &OutputDir, timings: &
         "tables": tables,
         "warnings": warnings,
         "outputs": out.written.iter().map(|(p, n)| json!({"path": p, "rows": n})).collect::<Vec<_>>(),
-        "stage_seconds": timings.iter().map(|(s, t)| json!({"stage": s, "seconds": (t * 1000.0).round() / 1000.0})).collect::<Vec<_>>(),
+        "stage_seconds": stages.list.iter().map(|s| json!({
+            "stage": s.name,
+            "seconds": (s.seconds * 1000.0).round() / 1000.0,
+            "peak_rss_mb": s.peak_rss_mb,
+        })).collect::<Vec<_>>(),
     })
 }
 

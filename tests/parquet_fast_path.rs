@@ -5,7 +5,7 @@ use std::path::Path;
 
 use aftersales::config::TableConfig;
 use aftersales::input::fast;
-use aftersales::input::{SourceFile, SourceFormat, load_files_with};
+use aftersales::input::{ReadOptions, SourceFile, SourceFormat, load_files_with};
 use aftersales::progress::Progress;
 use aftersales::tables::TableKind;
 use polars::prelude::*;
@@ -92,8 +92,16 @@ fn orders() -> DataFrame {
 }
 
 fn load(files: &[SourceFile], fast_path: bool) -> aftersales::input::LoadedTable {
+    load_sliced(files, fast_path, ReadOptions::default().parquet_slice_rows)
+}
+
+fn load_sliced(files: &[SourceFile], fast_path: bool, slice_rows: usize) -> aftersales::input::LoadedTable {
     let quiet = Progress::new(true);
-    load_files_with(TableKind::Orders, files, &TableConfig::default(), TZ, &quiet, fast_path).unwrap()
+    let read = ReadOptions {
+        parquet_fast_path: fast_path,
+        parquet_slice_rows: slice_rows,
+    };
+    load_files_with(TableKind::Orders, files, &TableConfig::default(), TZ, &quiet, read).unwrap()
 }
 
 #[test]
@@ -159,7 +167,7 @@ fn typed_parquet_loads_the_same_with_and_without_the_fast_path() {
 fn the_vectorised_check_sends_only_doubtful_rows_to_the_parser() {
     let df = orders();
     let mapping: Vec<Option<usize>> = (0..8).map(Some).collect();
-    let split = fast::split(&df, &mapping, TableKind::Orders.schema(), &TableConfig::default(), 0)
+    let split = fast::split(&df, &mapping, TableKind::Orders.schema(), &TableConfig::default(), 0, 0)
         .unwrap()
         .expect("typed columns take the fast path");
     // Rows 4, 5, 6 and 8 fail a check; row 7's duplicate key is found later, on the whole table.
@@ -168,12 +176,54 @@ fn the_vectorised_check_sends_only_doubtful_rows_to_the_parser() {
 }
 
 #[test]
+fn a_file_read_in_slices_numbers_rows_and_finds_duplicates_across_slices_as_read_whole() {
+    // Slices of 3 rows: file a's rejects fall in its second slice (rows 4–6) and third (row 7 repeats row 1's key,
+    // row 8); file b (3 rows) is one slice. Every row number, reject and count must be as when read whole.
+    let dir = tempfile::tempdir().unwrap();
+    let files = vec![
+        write(dir.path(), "a.parquet", &mut orders()),
+        write(dir.path(), "b.parquet", &mut orders().slice(0, 3)),
+    ];
+    let whole = load(&files, true);
+    for slice_rows in [1, 3, 7] {
+        let sliced = load_sliced(&files, true, slice_rows);
+        assert!(
+            sliced.df.equals_missing(&whole.df),
+            "slices of {slice_rows}:\n{}",
+            sliced.df
+        );
+        assert_eq!(sliced.rejects, whole.rejects, "slices of {slice_rows}");
+        assert_eq!(sliced.files, whole.files, "slices of {slice_rows}");
+    }
+    let rows: Vec<(u64, &str)> = whole
+        .rejects
+        .iter()
+        .map(|r| (r.row_number, r.source_file.as_str()))
+        .collect();
+    assert_eq!(rows.len(), 7);
+    assert_eq!(&rows[..5].iter().map(|r| r.0).collect::<Vec<_>>(), &[4, 5, 6, 7, 8]);
+    // A file whose types keep it off the fast path is read in slices too, numbered on from slice to slice.
+    let mut floats = orders();
+    let f = floats.column("unit_price").unwrap().cast(&DataType::Float64).unwrap();
+    floats.with_column(f).unwrap();
+    let files = vec![write(dir.path(), "floats.parquet", &mut floats)];
+    let sliced = load_sliced(&files, true, 3);
+    let whole = load_sliced(&files, false, 1 << 20);
+    assert_eq!(sliced.rejects, whole.rejects);
+    assert!(sliced.df.equals_missing(&whole.df));
+    assert_eq!(
+        sliced.rejects.iter().map(|r| r.row_number).collect::<Vec<_>>(),
+        [4, 5, 6, 7, 8]
+    );
+}
+
+#[test]
 fn money_stored_as_floats_is_read_cell_by_cell() {
     let mut df = orders();
     let f = df.column("unit_price").unwrap().cast(&DataType::Float64).unwrap();
     df.with_column(f).unwrap();
     let mapping: Vec<Option<usize>> = (0..8).map(Some).collect();
-    let split = fast::split(&df, &mapping, TableKind::Orders.schema(), &TableConfig::default(), 0).unwrap();
+    let split = fast::split(&df, &mapping, TableKind::Orders.schema(), &TableConfig::default(), 0, 0).unwrap();
     assert!(split.is_none());
 }
 
@@ -200,8 +250,19 @@ fn enums_are_trimmed_and_lowercased_like_the_parser_does() {
     let files = vec![write(dir.path(), "cases.parquet", &mut cases)];
     let quiet = Progress::new(true);
     let tc = TableConfig::default();
-    let fast = load_files_with(TableKind::Cases, &files, &tc, TZ, &quiet, true).unwrap();
-    let slow = load_files_with(TableKind::Cases, &files, &tc, TZ, &quiet, false).unwrap();
+    let fast = load_files_with(TableKind::Cases, &files, &tc, TZ, &quiet, ReadOptions::default()).unwrap();
+    let slow = load_files_with(
+        TableKind::Cases,
+        &files,
+        &tc,
+        TZ,
+        &quiet,
+        ReadOptions {
+            parquet_fast_path: false,
+            ..ReadOptions::default()
+        },
+    )
+    .unwrap();
     assert!(fast.df.equals_missing(&slow.df));
     assert_eq!(fast.rejects, slow.rejects);
     let types: Vec<&str> = fast

@@ -12,8 +12,8 @@ pub fn query(args: &QueryArgs, quiet: bool) -> Result<i32> {
     let opts = super::resolve_inputs(&args.input)?;
     let progress = Progress::new(quiet);
     let loaded = pipeline::load_and_check(&opts, &progress)?;
-    let mut timings = Vec::new();
-    let tables = pipeline::compute_metrics(&loaded, &opts.config, &progress, &mut timings)?;
+    let mut stages = loaded.stages.clone();
+    let tables = pipeline::compute_metrics(&loaded, &opts.config, &progress, &mut stages)?;
     progress.finish();
     let mut df = pipeline::catalog(&loaded, &tables).run(&q)?;
     match &args.out {

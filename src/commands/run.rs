@@ -36,18 +36,19 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
         eprintln!("Nothing was written: {} is as it was.", args.out.display());
         return Ok(1);
     }
-    let mut timings = loaded.timings.clone();
+    let mut stages = loaded.stages.clone();
     pipeline::failpoint("load")?;
-    let mut tables = pipeline::compute_metrics(&loaded, &opts.config, &progress, &mut timings)?;
+    let mut tables = pipeline::compute_metrics(&loaded, &opts.config, &progress, &mut stages)?;
 
-    let write_started = Instant::now();
+    let clock = stages.start();
     progress.set_message("writing outputs".into());
     let mut out = OutputDir::create(&args.out)?;
     pipeline::write_checks(&mut out, &loaded)?;
     for (name, df) in tables.iter_mut() {
         out.write_parquet(&format!("tables/{name}.parquet"), df)?;
     }
-    let started_r = Instant::now();
+    stages.end("write_tables", clock);
+    let clock = stages.start();
     progress.set_message("drawing charts and the report".into());
     let ctx = report::RunContext {
         data_dir: &opts.data_dir,
@@ -60,8 +61,8 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
         out.write_bytes(&format!("charts/{}.svg", c.name), c.svg.as_bytes())?;
     }
     out.write_bytes("report.html", page.html.as_bytes())?;
-    timings.push(("charts_and_report".into(), started_r.elapsed().as_secs_f64()));
-    let started_q = Instant::now();
+    stages.end("charts_and_report", clock);
+    let clock = stages.start();
     let files = crate::queries::discover(&args.queries)?;
     let mut checks = serde_json::Map::new();
     if !files.is_empty() {
@@ -81,10 +82,9 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
             }
         }
     }
-    timings.push(("queries".into(), started_q.elapsed().as_secs_f64()));
+    stages.end("queries", clock);
     pipeline::failpoint("write")?;
-    timings.push(("write".into(), write_started.elapsed().as_secs_f64()));
-    timings.push(("total".into(), started.elapsed().as_secs_f64()));
+    stages.total(started);
     let info = RunInfo {
         command: "run",
         data_dir: &opts.data_dir,
@@ -92,7 +92,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
         quarter: Some(&page.quarter),
         status,
     };
-    let mut json = pipeline::run_json(&info, &loaded, &out, &timings);
+    let mut json = pipeline::run_json(&info, &loaded, &out, &stages);
     json["checks"] = serde_json::Value::Object(checks);
     out.write_bytes("run.json", serde_json::to_string_pretty(&json)?.as_bytes())?;
     out.commit()?;

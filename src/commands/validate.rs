@@ -23,7 +23,7 @@ pub fn validate(args: &ValidateArgs, quiet: bool) -> Result<i32> {
         quarter: None,
         status,
     };
-    let json = pipeline::run_json(&info, &loaded, &out, &loaded.timings);
+    let json = pipeline::run_json(&info, &loaded, &out, &loaded.stages);
     out.write_bytes("run.json", serde_json::to_string_pretty(&json)?.as_bytes())?;
     out.commit()?;
     progress.finish();

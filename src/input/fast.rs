@@ -64,13 +64,15 @@ pub struct Split {
 }
 
 /// Splits a file's frame into clean and suspect rows. `mapping`: schema column → file column index (from the
-/// header check). None when the file is not eligible for the fast path.
+/// header check); `offset`: how many of the file's data rows come before `df`'s first. None when the file is not
+/// eligible for the fast path.
 pub fn split(
     df: &DataFrame,
     mapping: &[Option<usize>],
     schema: &TableSchema,
     tc: &TableConfig,
     file_idx: u32,
+    offset: usize,
 ) -> PolarsResult<Option<Split>> {
     let names = df.get_column_names();
     // Normalised values are computed once, beside the raw columns (`__n_<column>`); the checks then read those,
@@ -129,7 +131,7 @@ pub fn split(
     let marked = df
         .clone()
         .lazy()
-        .with_row_index("_file_row", Some(1))
+        .with_row_index("_file_row", Some(offset as IdxSize + 1))
         .with_columns(norm)
         .with_column(ok.alias("_clean"))
         .collect()?;

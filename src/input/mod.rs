@@ -8,4 +8,4 @@ pub mod parse;
 pub mod reader;
 
 pub use discover::{SourceFile, SourceFormat, discover};
-pub use load::{FileStats, LoadedTable, Reject, load_files, load_files_with, load_table};
+pub use load::{FileStats, LoadedTable, ReadOptions, Reject, load_files, load_files_with, load_table};

@@ -158,6 +158,17 @@ pub fn parquet_frame(file: &SourceFile) -> Result<DataFrame> {
         .map_err(|e| anyhow::anyhow!("{}: cannot read as Parquet: {e}", file.display()))
 }
 
+/// Rows `offset .. offset + len` of a Parquet file (only the row groups that hold them are decoded), and the
+/// file's row count.
+pub fn parquet_slice(file: &SourceFile, offset: usize, len: usize) -> Result<(DataFrame, usize)> {
+    let f = File::open(&file.path).with_context(|| format!("cannot open {}", file.display()))?;
+    let bad = |e: PolarsError| anyhow::anyhow!("{}: cannot read as Parquet: {e}", file.display());
+    let mut reader = ParquetReader::new(f);
+    let total = reader.num_rows().map_err(bad)?;
+    let df = reader.with_slice(Some((offset, len))).finish().map_err(bad)?;
+    Ok((df, total))
+}
+
 pub fn parquet_header(df: &DataFrame) -> Vec<String> {
     df.get_column_names().iter().map(|s| s.trim().to_string()).collect()
 }

@@ -21,6 +21,8 @@
 use anyhow::Result;
 use polars::prelude::*;
 
+use crate::engine::Run;
+
 use super::{Prepared, level_rank, period_expr, ratio, wilson};
 
 pub const DIRECTIONS: [&str; 4] = ["all", "forward", "return", "replacement"];
@@ -106,7 +108,7 @@ pub fn carrier_performance(p: &Prepared) -> Result<DataFrame> {
         .with_column(period_expr(col("shipped_at"), "month", p.tz).alias("month"))
         .group_by([col("month"), col("carrier"), col("direction")])
         .agg(counts())
-        .collect()?;
+        .run()?;
     let summed = || -> Vec<Expr> { COUNT_COLS.iter().chain(&["on_time"]).map(|c| col(*c).sum()).collect() };
     let keep = || -> Vec<Expr> {
         [col("period"), col("carrier"), col("direction")]
@@ -199,7 +201,7 @@ pub fn carrier_performance(p: &Prepared) -> Result<DataFrame> {
             SortMultipleOptions::default(),
         )
         .drop(cols(["_rank"]))
-        .collect()?;
+        .run()?;
     Ok(out)
 }
 
@@ -241,7 +243,7 @@ fn claims_by_first_forward_leg(p: &Prepared) -> Result<DataFrame> {
             [col("order_id")],
             JoinArgs::new(JoinType::Inner),
         )
-        .collect()?;
+        .run()?;
     Ok(out)
 }
 
@@ -271,6 +273,6 @@ pub fn carrier_lanes(p: &Prepared) -> Result<DataFrame> {
             ["quarter", "carrier", "origin_region", "dest_region"],
             SortMultipleOptions::default(),
         )
-        .collect()?;
+        .run()?;
     Ok(out)
 }

@@ -23,6 +23,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use anyhow::Result;
 use polars::prelude::*;
 
+use crate::engine::Run;
+
 use super::{Prepared, period_expr};
 use crate::config::BadgeParams;
 
@@ -110,7 +112,7 @@ fn aggregate(
                 .eq(lit("quarter"))
                 .and(col("level").eq(lit("merchant"))),
         )
-        .collect()?;
+        .run()?;
     let (q, k, units, rate, asr) = (
         strs(&rr, "period")?,
         strs(&rr, "key")?,
@@ -162,7 +164,7 @@ fn aggregate(
                 .alias("ratings"),
             col("satisfaction").cast(DataType::Float64).sum().alias("rating_sum"),
         ])
-        .collect()?;
+        .run()?;
     let (q, k) = (strs(&cases, "quarter")?, strs(&cases, "merchant_id")?);
     let (n, d, l, f, r) = (
         ints(&cases, "cases")?,
@@ -194,7 +196,7 @@ fn aggregate(
                     .sum()
                     .alias("breached"),
             ])
-            .collect()?;
+            .run()?;
         let (q, k, rule, met, br) = (
             strs(&c, "quarter")?,
             strs(&c, "merchant_id")?,
@@ -233,7 +235,7 @@ fn aggregate(
                 )
                 .alias("quarter"),
             )
-            .collect()?;
+            .run()?;
         let (q, level, key, sev, skm) = (
             strs(&f, "quarter")?,
             strs(&f, "level")?,

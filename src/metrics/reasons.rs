@@ -14,6 +14,8 @@
 use anyhow::Result;
 use polars::prelude::*;
 
+use crate::engine::Run;
+
 use super::{ALL, Prepared, level_rank, period_expr};
 
 pub const LEVELS: [&str; 3] = ["platform", "category", "merchant"];
@@ -75,6 +77,6 @@ pub fn reason_breakdown(p: &Prepared) -> Result<DataFrame> {
             SortMultipleOptions::default().with_order_descending_multi([false, false, false, false, true, false]),
         )
         .drop(cols(["_rank"]))
-        .collect()?;
+        .run()?;
     Ok(out)
 }

@@ -20,14 +20,20 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::{ALL, Prepared, as_of_lit, level_rank, period_bounds, ratio, wilson};
+use crate::engine::Run;
+
+use super::{ALL, Prepared, as_of_lit, level_rank, period_bounds, period_code, period_expr, ratio, wilson};
 
 pub const LEVELS: [&str; 4] = ["platform", "category", "merchant", "sku"];
 
 pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
     let mut parts = Vec::new();
     for kind in ["month", "quarter"] {
-        let lines = p.lines.clone().lazy();
+        let lines = p
+            .lines
+            .clone()
+            .lazy()
+            .with_column(period_code(col("day"), kind).alias("_period"));
         for level in LEVELS {
             let key = match level {
                 "platform" => lit(ALL),
@@ -38,7 +44,7 @@ pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
             parts.push(
                 lines
                     .clone()
-                    .group_by([col(kind).alias("period"), key.alias("key")])
+                    .group_by([col("_period"), key.alias("key")])
                     .agg([
                         col("quantity").sum().alias("units_sold"),
                         col("returned_units").sum().alias("units_returned"),
@@ -47,13 +53,14 @@ pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
                             .filter(col("counted_cases").gt(lit(0u32)))
                             .n_unique()
                             .alias("orders_with_case"),
-                        col("gmv").sum().alias("gmv"),
+                        (col("unit_price") * col("quantity")).sum().alias("gmv"),
                         col("refunded").sum().alias("refunded"),
                         // Any instant of the period gives its bounds: computed on the groups, not on every line.
                         col("ordered_at").min().alias("_some_instant"),
                     ])
                     .with_columns([
                         lit(kind).alias("period_kind"),
+                        period_expr(col("_some_instant"), kind, p.tz).alias("period"),
                         lit(level).alias("level"),
                         period_bounds(col("_some_instant"), kind, p.tz).0.alias("period_start"),
                         period_bounds(col("_some_instant"), kind, p.tz).1.alias("period_end"),
@@ -100,6 +107,6 @@ pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
             SortMultipleOptions::default(),
         )
         .drop(cols(["_rank"]))
-        .collect()?;
+        .run()?;
     Ok(out)
 }

@@ -26,6 +26,8 @@ use chrono::{Datelike, Duration, NaiveDate, TimeZone as _};
 use chrono_tz::Tz;
 use polars::prelude::*;
 
+use crate::engine::Run;
+
 use super::{ALL, Prepared, as_of_lit, level_rank, local_tz, period_expr, ratio};
 use crate::config::Calendar;
 use crate::sla_rules::{SlaRule, Target};
@@ -237,7 +239,7 @@ pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar) -> Resul
         .with_column(level_rank(col("rule"), &rule_order).alias("_rank"))
         .sort(["_rank", "record_id"], SortMultipleOptions::default())
         .drop(cols(["_rank"]))
-        .collect()?;
+        .run()?;
     Ok(out)
 }
 
@@ -354,6 +356,6 @@ pub fn sla_compliance(p: &Prepared, clocks: &DataFrame, rules: &[SlaRule]) -> Re
             SortMultipleOptions::default(),
         )
         .drop(cols(["_lrank", "_rrank"]))
-        .collect()?;
+        .run()?;
     Ok(out)
 }

@@ -19,7 +19,9 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::{Prepared, as_of_lit, local_tz, period_expr};
+use crate::engine::Run;
+
+use super::{Prepared, as_of_lit, local_day, local_tz, period_code, period_expr};
 use crate::config::RiskParams;
 
 /// The lines that came back within the age window: one row per such line with its merchant, sku, category, week,
@@ -52,19 +54,24 @@ fn early_returned_lines(p: &Prepared, r: &RiskParams) -> LazyFrame {
             col("_early_units")
                 .clip_max(col("line_quantity"))
                 .alias("returned_units"),
-            period_expr(col("ordered_at"), "week", p.tz).alias("week"),
+            period_code(local_day(col("ordered_at"), p.tz), "week").alias("_week"),
         ])
 }
 
 /// Per (key, week): order lines sold and their units (from all lines), lines returned early and their units
 /// (from the returned lines), and the week's bounds, computed on the groups rather than on every line.
 fn key_weeks(p: &Prepared, r: &RiskParams, early: &LazyFrame, key: &str) -> LazyFrame {
-    let sold = p.lines.clone().lazy().group_by([col(key), col("week")]).agg([
-        len().cast(DataType::Int64).alias("n"),
-        col("quantity").sum().alias("units_sold"),
-        col("ordered_at").min().alias("_some_instant"),
-    ]);
-    let returned = early.clone().group_by([col(key), col("week")]).agg([
+    let sold = p
+        .lines
+        .clone()
+        .lazy()
+        .group_by([col(key), period_code(col("day"), "week").alias("_week")])
+        .agg([
+            len().cast(DataType::Int64).alias("n"),
+            col("quantity").sum().alias("units_sold"),
+            col("ordered_at").min().alias("_some_instant"),
+        ]);
+    let returned = early.clone().group_by([col(key), col("_week")]).agg([
         len().cast(DataType::Int64).alias("r"),
         col("returned_units").sum().alias("units_returned"),
     ]);
@@ -75,8 +82,8 @@ fn key_weeks(p: &Prepared, r: &RiskParams, early: &LazyFrame, key: &str) -> Lazy
         .truncate(lit("1w"));
     sold.join(
         returned,
-        [col(key), col("week")],
-        [col(key), col("week")],
+        [col(key), col("_week")],
+        [col(key), col("_week")],
         JoinArgs::new(JoinType::Left),
     )
     .with_columns([
@@ -91,12 +98,10 @@ fn key_weeks(p: &Prepared, r: &RiskParams, early: &LazyFrame, key: &str) -> Lazy
             .dt()
             .convert_time_zone(polars::prelude::TimeZone::UTC)
             .alias("judged_from"),
-        col("week").alias("period"),
+        period_expr(col("_some_instant"), "week", p.tz).alias("period"),
     ])
-    // Mondays are 4 days after a Thursday epoch: (days − 4) / 7 numbers the weeks consecutively.
-    .with_column(
-        ((col("week_start").cast(DataType::Int32).cast(DataType::Int64) - lit(4i64)) / lit(7i64)).alias("week_idx"),
-    )
+    // The week code numbers weeks consecutively: the b weeks before week w are w − b … w − 1.
+    .with_column(col("_week").alias("week_idx"))
 }
 
 /// Sums `r`, `n` over the `b` weeks before each week: every row contributes to the b weeks that follow it.
@@ -118,7 +123,7 @@ fn trailing(agg: LazyFrame, key: &str, b: i64, r_out: &str, n_out: &str) -> Resu
 
 /// Every evaluated (level, key, week), flagged or not — the evidence behind `risk_flags`.
 pub fn spike_evaluation(p: &Prepared, r: &RiskParams) -> Result<DataFrame> {
-    let early = early_returned_lines(p, r).collect()?.lazy();
+    let early = early_returned_lines(p, r).run()?.lazy();
     let lines = p.lines.clone();
     let cat_weeks = key_weeks(p, r, &early, "category").select([col("category"), col("week_idx"), col("r"), col("n")]);
     let cat_base = trailing(cat_weeks, "category", r.baseline_weeks, "r_cb", "n_cb")?;
@@ -236,7 +241,7 @@ pub fn spike_evaluation(p: &Prepared, r: &RiskParams) -> Result<DataFrame> {
             col("severity"),
         ])
         .sort(["level", "key", "week_start"], SortMultipleOptions::default())
-        .collect()?;
+        .run()?;
     Ok(out)
 }
 
@@ -247,7 +252,7 @@ pub fn risk_flags(eval: &DataFrame, r: &RiskParams) -> Result<DataFrame> {
         .lazy()
         .filter(col("flagged"))
         .drop(cols(["flagged"]))
-        .collect()?;
+        .run()?;
     let s = |c: &str| -> Result<Vec<String>> {
         Ok(flags
             .column(c)?

@@ -1,0 +1,81 @@
+//! Where a run's time and memory go: wall seconds and peak resident memory per stage, for run.json's
+//! `stage_seconds` (the per-stage table in BENCHMARKS.md is read from there).
+//!
+//! Peak memory per stage comes from Linux: `/proc/self/status` VmHWM is the process's high-water mark, and writing
+//! `5` to `/proc/self/clear_refs` resets it to the current size, so resetting at a stage's start and reading at its
+//! end gives that stage's own peak. Where either is unavailable (another OS, a locked-down /proc) the stage's peak
+//! is left out rather than guessed.
+
+use std::time::Instant;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stage {
+    pub name: String,
+    pub seconds: f64,
+    /// The largest resident set during the stage, in MiB.
+    pub peak_rss_mb: Option<u64>,
+}
+
+/// The stages of one run, in the order they ran. Stages must not nest: each one resets the high-water mark.
+#[derive(Debug, Clone, Default)]
+pub struct Stages {
+    pub list: Vec<Stage>,
+    /// The largest peak seen so far, including the gaps between stages: the run's peak for the `total` row.
+    max_rss_mb: Option<u64>,
+}
+
+/// A started stage; hand it back to [`Stages::end`].
+pub struct StageClock {
+    started: Instant,
+    peak_tracked: bool,
+}
+
+impl Stages {
+    pub fn start(&mut self) -> StageClock {
+        // What happened since the last stage ended still counts towards the run's peak.
+        self.fold(peak_rss_mb());
+        StageClock {
+            started: Instant::now(),
+            peak_tracked: reset_peak(),
+        }
+    }
+
+    pub fn end(&mut self, name: &str, clock: StageClock) {
+        let peak = if clock.peak_tracked { peak_rss_mb() } else { None };
+        self.fold(peak);
+        self.list.push(Stage {
+            name: name.to_string(),
+            seconds: clock.started.elapsed().as_secs_f64(),
+            peak_rss_mb: peak,
+        });
+    }
+
+    /// Closes the run: a `total` row with the whole run's seconds and peak.
+    pub fn total(&mut self, started: Instant) {
+        self.fold(peak_rss_mb());
+        self.list.push(Stage {
+            name: "total".into(),
+            seconds: started.elapsed().as_secs_f64(),
+            peak_rss_mb: self.max_rss_mb,
+        });
+    }
+
+    fn fold(&mut self, peak: Option<u64>) {
+        if let Some(p) = peak {
+            self.max_rss_mb = Some(self.max_rss_mb.map_or(p, |m| m.max(p)));
+        }
+    }
+}
+
+/// Resets the kernel's high-water mark to the current resident size; false when the kernel refused.
+fn reset_peak() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// VmHWM of this process, in MiB.
+fn peak_rss_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024)
+}
