@@ -98,6 +98,16 @@ pub fn data_quality(
 ) -> Result<DataFrame> {
     let mut parts: Vec<LazyFrame> = Vec::new();
     let orders = tables.get(&TableKind::Orders).map(|t| t.df.clone().lazy());
+    // The distinct order ids, found once for the three tables that reference them.
+    let order_ids = orders
+        .as_ref()
+        .map(|o| {
+            o.clone()
+                .select([col("order_id")])
+                .unique(None, UniqueKeepStrategy::Any)
+                .run()
+        })
+        .transpose()?;
     let case_ids = tables
         .get(&TableKind::Cases)
         .map(|t| t.df.clone().lazy().select([col("case_id")]));
@@ -105,11 +115,8 @@ pub fn data_quality(
     for kind in [TableKind::Cases, TableKind::Shipments, TableKind::Refunds] {
         let Some(t) = tables.get(&kind) else { continue };
         let lf = t.df.clone().lazy();
-        if let Some(o) = &orders {
-            let ids = o
-                .clone()
-                .select([col("order_id")])
-                .unique(None, UniqueKeepStrategy::Any);
+        if let (Some(o), Some(ids)) = (&orders, &order_ids) {
+            let ids = ids.clone().lazy();
             let unknown = lf.clone().join(
                 ids.clone(),
                 [col("order_id")],
@@ -131,9 +138,16 @@ pub fn data_quality(
                 ),
             ));
             if kind == TableKind::Cases {
+                // Only the lines of orders that have a case can answer a case (a tenth of all lines).
                 let lines = o
                     .clone()
                     .select([col("order_id"), col("sku")])
+                    .join(
+                        lf.clone().select([col("order_id")]),
+                        [col("order_id")],
+                        [col("order_id")],
+                        JoinArgs::new(JoinType::Semi),
+                    )
                     .unique(None, UniqueKeepStrategy::Any);
                 let known_order =
                     lf.clone()
@@ -229,7 +243,12 @@ pub fn data_quality(
     if parts.is_empty() {
         return Ok(empty_data_quality());
     }
-    let all = concat(parts, UnionArgs::default())?
+    // One check at a time: run side by side, their joins' hash tables were all held at once.
+    let found = parts
+        .into_iter()
+        .map(|lf| lf.run().map(DataFrame::lazy))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let all = concat(found, UnionArgs::default())?
         .sort(
             ["table", "source_file", "row_number", "check"],
             SortMultipleOptions::default().with_maintain_order(true),

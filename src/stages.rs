@@ -79,3 +79,25 @@ fn peak_rss_mb() -> Option<u64> {
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024)
 }
+
+/// With `AFTERSALES_DEBUG_MEMORY` set, prints the current and peak resident memory at a named point on stderr:
+/// for finding which step of a stage holds the memory run.json reports.
+pub fn debug_mark(label: &str) {
+    if std::env::var_os("AFTERSALES_DEBUG_MEMORY").is_none() {
+        return;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(0, |kb| kb / 1024)
+    };
+    eprintln!(
+        "[memory] {label}: rss {} MB, peak {} MB",
+        field("VmRSS:"),
+        field("VmHWM:")
+    );
+}

@@ -28,9 +28,9 @@ pub const ALL: &str = "all";
 
 pub struct Prepared {
     /// One row per order line: order_id, line_no, merchant_id, sku, category, quantity, unit_price, ordered_at,
-    /// day (the local date of ordered_at: periods are derived from it with [`period_code`]), and the line's
+    /// month_code, quarter_code, week_code (the periods of ordered_at as [`period_code`] numbers), and the line's
     /// after-sales facts: returned_units (capped at the line's quantity), counted_cases, refunded (completed
-    /// refunds attributed to the line, Decimal). GMV is unit_price × quantity, computed where it is summed.
+    /// refunds attributed to the line, Decimal), gmv = unit_price × quantity (Decimal).
     pub lines: DataFrame,
     /// One row per case: every case column, plus counted, is_return, responsibility, line_no (null when the case
     /// reaches no order line), line_category, line_merchant_id, line_ordered_at, line_quantity.
@@ -110,12 +110,12 @@ pub fn local_day(ts: Expr, tz: Tz) -> Expr {
 /// grouping by the period, without formatting a label on every row (labels are made per group, from an instant
 /// of the group, with [`period_expr`]).
 pub fn period_code(day: Expr, kind: &str) -> Expr {
-    let year = || day.clone().dt().year().cast(DataType::Int64);
+    let year = || day.clone().dt().year();
     match kind {
-        "month" => year() * lit(12i64) + day.clone().dt().month().cast(DataType::Int64),
-        "quarter" => year() * lit(4i64) + day.clone().dt().quarter().cast(DataType::Int64),
+        "month" => year() * lit(12i32) + day.clone().dt().month().cast(DataType::Int32),
+        "quarter" => year() * lit(4i32) + day.clone().dt().quarter().cast(DataType::Int32),
         // Days since the epoch; 1970-01-05 (day 4) was a Monday, so Monday-to-Sunday weeks share (days − 4) ÷ 7.
-        _ => (day.cast(DataType::Int32).cast(DataType::Int64) - lit(4i64)).floor_div(lit(7i64)),
+        _ => (day.cast(DataType::Int32) - lit(4i32)).floor_div(lit(7i32)),
     }
 }
 
@@ -319,7 +319,13 @@ impl Prepared {
         let facts = orders
             .clone()
             .lazy()
-            .select([col("order_id"), col("line_no"), col("quantity"), col("ordered_at")])
+            .select([
+                col("order_id"),
+                col("line_no"),
+                col("quantity"),
+                col("unit_price"),
+                col("ordered_at"),
+            ])
             .join(
                 per_line,
                 [col("order_id"), col("line_no")],
@@ -327,6 +333,7 @@ impl Prepared {
                 in_order,
             )
             .select([
+                (col("unit_price") * col("quantity")).alias("gmv"),
                 // Two return cases on one line cannot return more units than were sold on it.
                 col("return_units")
                     .fill_null(lit(0i64))
@@ -337,7 +344,9 @@ impl Prepared {
                     .cast(DataType::UInt32)
                     .alias("counted_cases"),
                 col("refunded").fill_null(zero_money()).alias("refunded"),
-                local_day(col("ordered_at"), tz).alias("day"),
+                period_code(local_day(col("ordered_at"), tz), "month").alias("month_code"),
+                period_code(local_day(col("ordered_at"), tz), "quarter").alias("quarter_code"),
+                period_code(local_day(col("ordered_at"), tz), "week").alias("week_code"),
             ])
             .run()?;
         anyhow::ensure!(
@@ -346,6 +355,7 @@ impl Prepared {
         );
         let mut lines = orders.select(LINE_COLUMNS)?;
         lines.hstack_mut(facts.columns())?;
+        lines.rechunk_mut();
         let shipments = shipments.drop_many([crate::input::load::SOURCE_IDX, crate::input::load::ROW_NUMBER]);
         Ok(Prepared {
             lines,

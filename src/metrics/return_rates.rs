@@ -22,18 +22,14 @@ use polars::prelude::*;
 
 use crate::engine::Run;
 
-use super::{ALL, Prepared, as_of_lit, level_rank, period_bounds, period_code, period_expr, ratio, wilson};
+use super::{ALL, Prepared, as_of_lit, level_rank, period_bounds, period_expr, ratio, wilson};
 
 pub const LEVELS: [&str; 4] = ["platform", "category", "merchant", "sku"];
 
 pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
     let mut parts = Vec::new();
     for kind in ["month", "quarter"] {
-        let lines = p
-            .lines
-            .clone()
-            .lazy()
-            .with_column(period_code(col("day"), kind).alias("_period"));
+        let lines = p.lines.clone().lazy();
         for level in LEVELS {
             let key = match level {
                 "platform" => lit(ALL),
@@ -44,7 +40,7 @@ pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
             parts.push(
                 lines
                     .clone()
-                    .group_by([col("_period"), key.alias("key")])
+                    .group_by([col(format!("{kind}_code")), key.alias("key")])
                     .agg([
                         col("quantity").sum().alias("units_sold"),
                         col("returned_units").sum().alias("units_returned"),
@@ -53,7 +49,7 @@ pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
                             .filter(col("counted_cases").gt(lit(0u32)))
                             .n_unique()
                             .alias("orders_with_case"),
-                        (col("unit_price") * col("quantity")).sum().alias("gmv"),
+                        col("gmv").sum(),
                         col("refunded").sum().alias("refunded"),
                         // Any instant of the period gives its bounds: computed on the groups, not on every line.
                         col("ordered_at").min().alias("_some_instant"),

@@ -65,7 +65,7 @@ fn key_weeks(p: &Prepared, r: &RiskParams, early: &LazyFrame, key: &str) -> Lazy
         .lines
         .clone()
         .lazy()
-        .group_by([col(key), period_code(col("day"), "week").alias("_week")])
+        .group_by([col(key), col("week_code").alias("_week")])
         .agg([
             len().cast(DataType::Int64).alias("n"),
             col("quantity").sum().alias("units_sold"),
