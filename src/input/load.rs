@@ -502,7 +502,7 @@ fn reject_duplicate_keys(df: DataFrame, schema: &TableSchema, files: &[String]) 
     let seq = (col(SOURCE_IDX).cast(DataType::UInt64) * lit(1u64 << SHIFT)) + col(ROW_NUMBER);
     // Grouping every row by its key (a window over 10 M order lines) held 1.7 GB at scale 10. Rows whose key hash
     // is unique cannot be duplicates, so only the few rows that share a hash are grouped exactly.
-    let candidates = shared_key_hash(&df, &schema.key)?;
+    let candidates = shared_key_hash(&df, schema.key)?;
     if !candidates.iter().any(|&c| c) {
         return Ok((df, Vec::new()));
     }
