@@ -9,6 +9,8 @@ use anyhow::{Context, Result, bail};
 use polars::prelude::*;
 use polars::sql::SQLContext;
 
+use crate::engine::Run;
+
 #[derive(Debug, Clone)]
 pub struct QueryFile {
     pub path: PathBuf,
@@ -99,7 +101,7 @@ impl Catalog {
 
     pub fn run(&self, q: &QueryFile) -> Result<DataFrame> {
         let mut ctx = self.context();
-        let result = ctx.execute(&q.sql).and_then(|lf| lf.collect());
+        let result = ctx.execute(&q.sql).and_then(|lf| lf.run_streaming());
         match result {
             Ok(df) => Ok(df),
             Err(e) => {

@@ -108,7 +108,7 @@ pub fn carrier_performance(p: &Prepared) -> Result<DataFrame> {
         .with_column(period_expr(col("shipped_at"), "month", p.tz).alias("month"))
         .group_by([col("month"), col("carrier"), col("direction")])
         .agg(counts())
-        .run()?;
+        .run_streaming()?;
     let summed = || -> Vec<Expr> { COUNT_COLS.iter().chain(&["on_time"]).map(|c| col(*c).sum()).collect() };
     let keep = || -> Vec<Expr> {
         [col("period"), col("carrier"), col("direction")]
@@ -201,7 +201,7 @@ pub fn carrier_performance(p: &Prepared) -> Result<DataFrame> {
             SortMultipleOptions::default(),
         )
         .drop(cols(["_rank"]))
-        .run()?;
+        .run_streaming()?;
     Ok(out)
 }
 
@@ -243,7 +243,7 @@ fn claims_by_first_forward_leg(p: &Prepared) -> Result<DataFrame> {
             [col("order_id")],
             JoinArgs::new(JoinType::Inner),
         )
-        .run()?;
+        .run_streaming()?;
     Ok(out)
 }
 
@@ -273,6 +273,6 @@ pub fn carrier_lanes(p: &Prepared) -> Result<DataFrame> {
             ["quarter", "carrier", "origin_region", "dest_region"],
             SortMultipleOptions::default(),
         )
-        .run()?;
+        .run_streaming()?;
     Ok(out)
 }

@@ -123,7 +123,7 @@ fn trailing(agg: LazyFrame, key: &str, b: i64, r_out: &str, n_out: &str) -> Resu
 
 /// Every evaluated (level, key, week), flagged or not — the evidence behind `risk_flags`.
 pub fn spike_evaluation(p: &Prepared, r: &RiskParams) -> Result<DataFrame> {
-    let early = early_returned_lines(p, r).run()?.lazy();
+    let early = early_returned_lines(p, r).run_streaming()?.lazy();
     let lines = p.lines.clone();
     let cat_weeks = key_weeks(p, r, &early, "category").select([col("category"), col("week_idx"), col("r"), col("n")]);
     let cat_base = trailing(cat_weeks, "category", r.baseline_weeks, "r_cb", "n_cb")?;
@@ -241,7 +241,7 @@ pub fn spike_evaluation(p: &Prepared, r: &RiskParams) -> Result<DataFrame> {
             col("severity"),
         ])
         .sort(["level", "key", "week_start"], SortMultipleOptions::default())
-        .run()?;
+        .run_streaming()?;
     Ok(out)
 }
 
@@ -252,7 +252,7 @@ pub fn risk_flags(eval: &DataFrame, r: &RiskParams) -> Result<DataFrame> {
         .lazy()
         .filter(col("flagged"))
         .drop(cols(["flagged"]))
-        .run()?;
+        .run_streaming()?;
     let s = |c: &str| -> Result<Vec<String>> {
         Ok(flags
             .column(c)?
