@@ -24,13 +24,18 @@ if [ -z "${SKIP_DUCKDB:-}" ] && [ ! -x "$WORK/venv/bin/python" ]; then
   "$WORK/venv/bin/pip" install --quiet duckdb
 fi
 
-measure() { # label, rows, command...
+measure() { # label, rows, command...   (set RUN_JSON=path for an aftersales run: see below)
   local label="$1" rows="$2"; shift 2
   local log="$WORK/time.log"
   /usr/bin/time -v "$@" >"$WORK/stdout.log" 2>"$log" || { cat "$log" "$WORK/stdout.log" >&2; return 1; }
   local wall rss secs
   wall=$(grep "Elapsed (wall clock)" "$log" | awk '{print $NF}')
   rss=$(grep "Maximum resident set size" "$log" | awk '{print $NF}')
+  # `aftersales run` resets the kernel's high-water mark at each stage to measure the stage's own peak, so
+  # /usr/bin/time sees only the last stage's; the run's peak is run.json's `total` row.
+  if [ -n "${RUN_JSON:-}" ] && [ -f "$RUN_JSON" ]; then
+    rss=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print([s for s in r['stage_seconds'] if s['stage']=='total'][0]['peak_rss_mb'] * 1024)" "$RUN_JSON")
+  fi
   secs=$(awk -F: '{ if (NF == 3) print $1 * 3600 + $2 * 60 + $3; else print $1 * 60 + $2 }' <<<"$wall")
   local rate="–"
   if [ "$rows" -gt 0 ]; then rate=$(awk -v r="$rows" -v s="$secs" 'BEGIN { printf "%.2f M", r / s / 1e6 }'); fi
@@ -50,10 +55,10 @@ for s in "$@"; do
     "$d-pq/run.json" 2>/dev/null || echo 0)
   if [ "$lines" = 0 ]; then lines=$(($(wc -l < "$d/orders.csv") - 1)); fi
   if [ -z "${SKIP_CSV:-}" ]; then
-    measure "run scale $s from CSV ($lines order lines)" "$lines" "$BIN" --quiet run --data "$d" --out "$WORK/out-csv"
+    RUN_JSON="$WORK/out-csv/run.json" measure "run scale $s from CSV ($lines order lines)" "$lines" "$BIN" --quiet run --data "$d" --out "$WORK/out-csv"
   fi
-  measure "run scale $s from Parquet ($lines order lines)" "$lines" "$BIN" --quiet run --data "$d-pq" --out "$WORK/out-pq"
-  python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print('    aftersales stages (s): ' + ', '.join(f\"{x['stage']} {x['seconds']}\" for x in r['stage_seconds']))" "$WORK/out-pq/run.json" >&2
+  RUN_JSON="$WORK/out-pq/run.json" measure "run scale $s from Parquet ($lines order lines)" "$lines" "$BIN" --quiet run --data "$d-pq" --out "$WORK/out-pq"
+  python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print('    aftersales stages (s / peak MB): ' + ', '.join(f\"{x['stage']} {x['seconds']} / {x.get('peak_rss_mb')}\" for x in r['stage_seconds']))" "$WORK/out-pq/run.json" >&2
   if [ -z "${SKIP_DUCKDB:-}" ]; then
     # Timed: the four families computed and written as Parquet, as a user's DuckDB script would.
     measure "DuckDB baseline scale $s from Parquet (4 families)" "$lines" \

@@ -5,8 +5,20 @@
 //! `5` to `/proc/self/clear_refs` resets it to the current size, so resetting at a stage's start and reading at its
 //! end gives that stage's own peak. Where either is unavailable (another OS, a locked-down /proc) the stage's peak
 //! is left out rather than guessed.
+//!
+//! Resetting the high-water mark also resets what `/usr/bin/time` and `getrusage` report as the process's peak,
+//! so only `aftersales run` turns it on ([`track_stage_peaks`]); there run.json's `total` row holds the run's
+//! peak. `validate` and `convert` leave the kernel's counter alone.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
+
+static TRACK_PEAKS: AtomicBool = AtomicBool::new(false);
+
+/// Measure each stage's own peak memory from now on (see the module docs for what this changes).
+pub fn track_stage_peaks() {
+    TRACK_PEAKS.store(true, Ordering::Relaxed);
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stage {
@@ -36,7 +48,7 @@ impl Stages {
         self.fold(peak_rss_mb());
         StageClock {
             started: Instant::now(),
-            peak_tracked: reset_peak(),
+            peak_tracked: TRACK_PEAKS.load(Ordering::Relaxed) && reset_peak(),
         }
     }
 

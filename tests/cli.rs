@@ -62,6 +62,17 @@ fn run_writes_run_json_with_counts_as_of_and_timings() {
         stages.contains(&"load_orders") && stages.contains(&"checks") && stages.contains(&"total"),
         "{stages:?}"
     );
+    // On Linux every stage names its peak memory, and the run's peak is the largest of them.
+    if std::path::Path::new("/proc/self/clear_refs").exists() {
+        let peaks: Vec<u64> = run["stage_seconds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["peak_rss_mb"].as_u64().expect("a peak for every stage"))
+            .collect();
+        let (total, each) = peaks.split_last().unwrap();
+        assert!(*total > 0 && each.iter().all(|p| p <= total), "{peaks:?}");
+    }
     for t in ["orders", "cases", "shipments", "refunds"] {
         assert!(out.path().join(format!("out/rejects/{t}.parquet")).is_file());
     }

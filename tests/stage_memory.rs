@@ -10,6 +10,7 @@ fn a_stage_that_holds_a_large_buffer_shows_it_in_its_peak_and_the_next_stage_doe
     if !std::path::Path::new("/proc/self/clear_refs").exists() {
         return; // not Linux: run.json leaves per-stage peaks out, nothing to check
     }
+    aftersales::stages::track_stage_peaks();
     let mut stages = Stages::default();
     let clock = stages.start();
     // 256 MiB, written so every page is resident.

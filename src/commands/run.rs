@@ -20,6 +20,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
         return Err(anyhow::anyhow!("--quarter '{q}': expected a quarter like 2026Q3")).context(CannotStart);
     }
     let progress = Progress::new(quiet);
+    crate::stages::track_stage_peaks();
     let loaded = pipeline::load_and_check(&opts, &progress)?;
     for t in loaded.tables.values() {
         progress.println(pipeline::summary_line(t));
