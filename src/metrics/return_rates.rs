@@ -66,12 +66,7 @@ pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
     }
     let (lo, hi) = wilson(col("units_returned"), col("units_sold"));
     let maturity = lit(format!("{}d", p.maturity_days));
-    // One grouping at a time: side by side, eight group-bys over every line held their hash tables at once.
-    let parts = parts
-        .into_iter()
-        .map(|lf| lf.run().map(DataFrame::lazy))
-        .collect::<PolarsResult<Vec<_>>>()?;
-    let out = concat(parts, UnionArgs::default())?
+    let out = concat(crate::engine::one_at_a_time(parts)?, UnionArgs::default())?
         .select([
             col("period_kind"),
             col("period"),
