@@ -86,8 +86,13 @@ fn reset_peak() -> bool {
 
 /// VmHWM of this process, in MiB.
 fn peak_rss_mb() -> Option<u64> {
+    status_mb("VmHWM:")
+}
+
+/// A memory field of `/proc/self/status` (given in kB there), in MiB.
+fn status_mb(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024)
 }
@@ -98,18 +103,6 @@ pub fn debug_mark(label: &str) {
     if std::env::var_os("AFTERSALES_DEBUG_MEMORY").is_none() {
         return;
     }
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u64>().ok())
-            .map_or(0, |kb| kb / 1024)
-    };
-    eprintln!(
-        "[memory] {label}: rss {} MB, peak {} MB",
-        field("VmRSS:"),
-        field("VmHWM:")
-    );
+    let mb = |f: &str| status_mb(f).unwrap_or(0);
+    eprintln!("[memory] {label}: rss {} MB, peak {} MB", mb("VmRSS:"), mb("VmHWM:"));
 }
