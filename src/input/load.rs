@@ -509,13 +509,10 @@ fn reject_duplicate_keys(df: DataFrame, schema: &TableSchema, files: &[String]) 
     let positions: Vec<IdxSize> = (0..candidates.len() as IdxSize)
         .filter(|&i| candidates[i as usize])
         .collect();
-    let mut narrow: Vec<Expr> = keys.clone();
-    narrow.extend([col(SOURCE_IDX), col(ROW_NUMBER)]);
     let marked = df
         .select(schema.key.iter().copied().chain([SOURCE_IDX, ROW_NUMBER]))?
         .take(&IdxCa::from_vec("".into(), positions.clone()))?
         .lazy()
-        .select(narrow)
         .with_column(seq.alias("_seq"))
         .with_column(col("_seq").min().over(keys)?.alias("_first_seq"))
         .with_column(col("_seq").neq(col("_first_seq")).alias("_dup"))
@@ -526,6 +523,10 @@ fn reject_duplicate_keys(df: DataFrame, schema: &TableSchema, files: &[String]) 
         if d == Some(true) {
             keep[*p as usize] = false;
         }
+    }
+    if !keep.contains(&false) {
+        // Only colliding hashes, no duplicate: the table stays as it is, uncopied.
+        return Ok((df, Vec::new()));
     }
     let dups = marked.filter(&is_dup)?;
     let mut rejects = Vec::with_capacity(dups.height());
