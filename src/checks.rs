@@ -18,7 +18,6 @@ use chrono_tz::Tz;
 use polars::prelude::*;
 
 use crate::engine::Run;
-
 use crate::input::LoadedTable;
 use crate::input::load::{ROW_NUMBER, SOURCE_IDX};
 use crate::tables::{TableKind, cases, refunds, shipments};
@@ -244,11 +243,7 @@ pub fn data_quality(
         return Ok(empty_data_quality());
     }
     // One check at a time: run side by side, their joins' hash tables were all held at once.
-    let found = parts
-        .into_iter()
-        .map(|lf| lf.run().map(DataFrame::lazy))
-        .collect::<PolarsResult<Vec<_>>>()?;
-    let all = concat(found, UnionArgs::default())?
+    let all = concat(crate::engine::one_at_a_time(parts)?, UnionArgs::default())?
         .sort(
             ["table", "source_file", "row_number", "check"],
             SortMultipleOptions::default().with_maintain_order(true),

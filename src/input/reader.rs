@@ -152,21 +152,28 @@ fn read_parquet(file: &SourceFile, sink: &mut dyn RowSink) -> Result<()> {
 
 /// A whole Parquet file as a frame.
 pub fn parquet_frame(file: &SourceFile) -> Result<DataFrame> {
-    let f = File::open(&file.path).with_context(|| format!("cannot open {}", file.display()))?;
-    ParquetReader::new(f)
-        .finish()
-        .map_err(|e| anyhow::anyhow!("{}: cannot read as Parquet: {e}", file.display()))
+    parquet_reader(file)?.finish().map_err(|e| not_parquet(file, e))
 }
 
 /// Rows `offset .. offset + len` of a Parquet file (only the row groups that hold them are decoded), and the
 /// file's row count.
 pub fn parquet_slice(file: &SourceFile, offset: usize, len: usize) -> Result<(DataFrame, usize)> {
-    let f = File::open(&file.path).with_context(|| format!("cannot open {}", file.display()))?;
-    let bad = |e: PolarsError| anyhow::anyhow!("{}: cannot read as Parquet: {e}", file.display());
-    let mut reader = ParquetReader::new(f);
-    let total = reader.num_rows().map_err(bad)?;
-    let df = reader.with_slice(Some((offset, len))).finish().map_err(bad)?;
+    let mut reader = parquet_reader(file)?;
+    let total = reader.num_rows().map_err(|e| not_parquet(file, e))?;
+    let df = reader
+        .with_slice(Some((offset, len)))
+        .finish()
+        .map_err(|e| not_parquet(file, e))?;
     Ok((df, total))
+}
+
+fn parquet_reader(file: &SourceFile) -> Result<ParquetReader<File>> {
+    let f = File::open(&file.path).with_context(|| format!("cannot open {}", file.display()))?;
+    Ok(ParquetReader::new(f))
+}
+
+fn not_parquet(file: &SourceFile, e: PolarsError) -> anyhow::Error {
+    anyhow::anyhow!("{}: cannot read as Parquet: {e}", file.display())
 }
 
 pub fn parquet_header(df: &DataFrame) -> Vec<String> {

@@ -21,9 +21,8 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use crate::engine::Run;
-
 use super::{Prepared, level_rank, period_expr, ratio, wilson};
+use crate::engine::Run;
 
 pub const DIRECTIONS: [&str; 4] = ["all", "forward", "return", "replacement"];
 

@@ -23,10 +23,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use anyhow::Result;
 use polars::prelude::*;
 
-use crate::engine::Run;
-
 use super::{Prepared, period_expr};
 use crate::config::BadgeParams;
+use crate::engine::Run;
 
 #[derive(Debug, Default, Clone)]
 struct Agg {

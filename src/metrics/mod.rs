@@ -15,9 +15,8 @@ use anyhow::Result;
 use chrono_tz::Tz;
 use polars::prelude::*;
 
-use crate::engine::Run;
-
 use crate::config::Config;
+use crate::engine::Run;
 use crate::time::{self, Micros};
 
 /// The z of a two-sided 95% interval.
@@ -332,6 +331,7 @@ impl Prepared {
                 [col("order_id"), col("line_no")],
                 in_order,
             )
+            .with_column(local_day(col("ordered_at"), tz).alias("_day"))
             .select([
                 (col("unit_price") * col("quantity")).alias("gmv"),
                 // Two return cases on one line cannot return more units than were sold on it.
@@ -344,9 +344,9 @@ impl Prepared {
                     .cast(DataType::UInt32)
                     .alias("counted_cases"),
                 col("refunded").fill_null(zero_money()).alias("refunded"),
-                period_code(local_day(col("ordered_at"), tz), "month").alias("month_code"),
-                period_code(local_day(col("ordered_at"), tz), "quarter").alias("quarter_code"),
-                period_code(local_day(col("ordered_at"), tz), "week").alias("week_code"),
+                period_code(col("_day"), "month").alias("month_code"),
+                period_code(col("_day"), "quarter").alias("quarter_code"),
+                period_code(col("_day"), "week").alias("week_code"),
             ])
             .run()?;
         anyhow::ensure!(

@@ -14,9 +14,8 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use crate::engine::Run;
-
 use super::{ALL, Prepared, level_rank, period_expr};
+use crate::engine::Run;
 
 pub const LEVELS: [&str; 3] = ["platform", "category", "merchant"];
 pub const UNKNOWN_CATEGORY: &str = "(unknown)";

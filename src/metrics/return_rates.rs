@@ -20,9 +20,8 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use crate::engine::Run;
-
 use super::{ALL, Prepared, as_of_lit, level_rank, period_bounds, period_expr, ratio, wilson};
+use crate::engine::Run;
 
 pub const LEVELS: [&str; 4] = ["platform", "category", "merchant", "sku"];
 

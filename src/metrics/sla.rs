@@ -26,10 +26,9 @@ use chrono::{Datelike, Duration, NaiveDate, TimeZone as _};
 use chrono_tz::Tz;
 use polars::prelude::*;
 
-use crate::engine::Run;
-
 use super::{ALL, Prepared, as_of_lit, level_rank, local_tz, period_expr, ratio};
 use crate::config::Calendar;
+use crate::engine::Run;
 use crate::sla_rules::{SlaRule, Target};
 use crate::tables::TableKind;
 use crate::time::ts_dtype;

@@ -19,10 +19,9 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use crate::engine::Run;
-
 use super::{Prepared, as_of_lit, local_day, local_tz, period_code, period_expr};
 use crate::config::RiskParams;
+use crate::engine::Run;
 
 /// The lines that came back within the age window: one row per such line with its merchant, sku, category, week,
 /// and returned units (at most the line's quantity). Built from the cases, which already carry their line's facts,
