@@ -26,6 +26,8 @@ fn bench_load(c: &mut Criterion) {
         data_dir: csv.clone(),
         config: config.clone(),
         as_of: None,
+        // As `run` does: each table written to a working copy once loaded.
+        work_in: Some(dir.path().to_path_buf()),
     };
     // The Parquet copy, as `aftersales convert` writes it.
     let pq = dir.path().join("parquet");
@@ -33,12 +35,16 @@ fn bench_load(c: &mut Criterion) {
     let loaded = load_and_check(&opts, &Progress::hidden()).unwrap();
     for (kind, t) in &loaded.tables {
         let f = std::fs::File::create(pq.join(format!("{}.parquet", kind.name()))).unwrap();
-        polars::prelude::ParquetWriter::new(f).finish(&mut t.data()).unwrap();
+        polars::prelude::ParquetWriter::new(f)
+            .finish(&mut t.data().unwrap())
+            .unwrap();
     }
     let pq_opts = LoadOptions {
         data_dir: pq,
         config,
         as_of: None,
+        // As `run` does: each table written to a working copy once loaded.
+        work_in: Some(dir.path().to_path_buf()),
     };
 
     let mut g = c.benchmark_group("load_and_check");

@@ -25,22 +25,24 @@ fn bench_metrics(c: &mut Criterion) {
         data_dir: data.clone(),
         config: config.clone(),
         as_of: None,
+        work_in: Some(data.clone()),
     };
     let loaded = load_and_check(&load, &Progress::hidden()).unwrap();
-    let table = |k: TableKind| loaded.tables[&k].df.clone();
+    let table = |k: TableKind| &loaded.tables[&k];
     let prepare = || {
         metrics::Prepared::new(
-            &table(TableKind::Orders),
-            &table(TableKind::Cases),
-            &table(TableKind::Shipments),
-            &table(TableKind::Refunds),
+            table(TableKind::Orders).lazy().unwrap(),
+            &table(TableKind::Cases).frame().unwrap(),
+            table(TableKind::Shipments).lazy().unwrap(),
+            &table(TableKind::Refunds).frame().unwrap(),
             &config,
             loaded.as_of,
+            loaded.work.as_ref(),
         )
         .unwrap()
     };
     let mut p = prepare();
-    p.merchants = loaded.tables.get(&TableKind::Merchants).map(|t| t.data());
+    p.merchants = loaded.tables.get(&TableKind::Merchants).map(|t| t.data().unwrap());
     let rates = return_rates::return_rates(&p).unwrap();
     let clocks = sla::sla_clocks(&p, &config.sla_rules, &config.calendar).unwrap();
     let evaluation = spikes::spike_evaluation(&p, &config.risk).unwrap();

@@ -96,7 +96,7 @@ pub fn data_quality(
     tz: Tz,
 ) -> Result<DataFrame> {
     let mut parts: Vec<LazyFrame> = Vec::new();
-    let orders = tables.get(&TableKind::Orders).map(|t| t.df.clone().lazy());
+    let orders = tables.get(&TableKind::Orders).map(|t| t.lazy()).transpose()?;
     // The distinct order ids, found once for the three tables that reference them.
     let order_ids = orders
         .as_ref()
@@ -109,11 +109,12 @@ pub fn data_quality(
         .transpose()?;
     let case_ids = tables
         .get(&TableKind::Cases)
-        .map(|t| t.df.clone().lazy().select([col("case_id")]));
+        .map(|t| t.lazy().map(|lf| lf.select([col("case_id")])))
+        .transpose()?;
 
     for kind in [TableKind::Cases, TableKind::Shipments, TableKind::Refunds] {
         let Some(t) = tables.get(&kind) else { continue };
-        let lf = t.df.clone().lazy();
+        let lf = t.lazy()?;
         if let (Some(o), Some(ids)) = (&orders, &order_ids) {
             let ids = ids.clone().lazy();
             let unknown = lf.clone().join(
@@ -221,7 +222,7 @@ pub fn data_quality(
         let shown = crate::time::format_local(as_of, tz);
         for (kind, t) in tables {
             for c in kind.schema().event_ts_columns() {
-                let late = t.df.clone().lazy().filter(col(c).gt(as_of_lit.clone()));
+                let late = t.lazy()?.filter(col(c).gt(as_of_lit.clone()));
                 parts.push(Warn { t, lf: late }.finish(
                     "after_as_of",
                     c,

@@ -8,6 +8,7 @@
 //! - `pipeline`: wiring of the stages; `output`: the atomic output folder;
 //! - `metrics`: one module per metric family; `report` + `charts`: the quarter's page and its pictures;
 //! - `queries`: users' SQL files over the tables;
+//! - `workdir`: the run's Parquet working copies, scanned lazily by the stages;
 //! - `generate`: synthetic exports with planted patterns;
 //! - `commands` + `cli`: the thin command line.
 
@@ -29,3 +30,4 @@ pub mod sla_rules;
 pub mod stages;
 pub mod tables;
 pub mod time;
+pub mod workdir;

@@ -10,6 +10,14 @@ use polars::prelude::*;
 
 use crate::input::Reject;
 
+/// The folder an output folder is made in ("." for a bare name).
+pub fn parent_of(target: &Path) -> PathBuf {
+    match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
 pub struct OutputDir {
     target: PathBuf,
     tmp: tempfile::TempDir,
@@ -19,10 +27,7 @@ pub struct OutputDir {
 
 impl OutputDir {
     pub fn create(target: &Path) -> Result<OutputDir> {
-        let parent = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let parent = parent_of(target);
         fs::create_dir_all(&parent).with_context(|| format!("cannot create folder {}", parent.display()))?;
         let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("out");
         let tmp = tempfile::Builder::new()
@@ -52,6 +57,30 @@ impl OutputDir {
             .finish(df)
             .map_err(|e| anyhow::anyhow!("cannot write {rel}: {e}"))?;
         self.written.push((rel.to_string(), df.height() as u64));
+        Ok(())
+    }
+
+    /// Writes a plan's result on the streaming engine, without holding it: for tables as large as the inputs.
+    pub fn write_parquet_lazy(&mut self, rel: &str, lf: LazyFrame, rows: u64) -> Result<()> {
+        let path = self.tmp.path().join(rel);
+        if let Some(p) = path.parent() {
+            fs::create_dir_all(p)?;
+        }
+        let options = ParquetWriteOptions {
+            compression: ParquetCompression::Zstd(None),
+            statistics: StatisticsOptions::full(),
+            ..Default::default()
+        };
+        lf.sink(
+            SinkDestination::File {
+                target: SinkTarget::Path(PlRefPath::new(path.to_string_lossy().into_owned())),
+            },
+            FileWriteFormat::Parquet(Arc::new(options)),
+            UnifiedSinkArgs::default(),
+        )
+        .and_then(|q| q.collect_with_engine(Engine::Streaming))
+        .map_err(|e| anyhow::anyhow!("cannot write {rel}: {e}"))?;
+        self.written.push((rel.to_string(), rows));
         Ok(())
     }
 

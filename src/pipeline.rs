@@ -8,13 +8,14 @@ use std::path::{Path, PathBuf};
 
 use crate::checks;
 use crate::config::Config;
-use crate::input::{LoadedTable, load_table};
+use crate::input::{LoadedTable, load_table_to};
 use crate::metrics;
 use crate::output::{OutputDir, rejects_frame};
 use crate::progress::Progress;
 use crate::stages::Stages;
 use crate::tables::TableKind;
 use crate::time::{self, Micros};
+use crate::workdir::WorkDir;
 
 /// Marks an error that happened before any output was touched because the inputs or the config cannot be used:
 /// exit code 2.
@@ -33,6 +34,9 @@ pub struct LoadOptions {
     pub config: Config,
     /// From the command line; wins over the config's as_of.
     pub as_of: Option<Micros>,
+    /// Where the run's working copies go (a hidden folder made inside it, removed at the end): each table is
+    /// written there once loaded and scanned from there by later stages. None keeps every table in memory.
+    pub work_in: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +52,8 @@ pub struct Loaded {
     pub as_of_source: AsOfSource,
     pub data_quality: DataFrame,
     pub stages: Stages,
+    /// The working copies' folder; the tables' scans read from it, so it lives as long as they do.
+    pub work: Option<WorkDir>,
 }
 
 impl Loaded {
@@ -61,12 +67,16 @@ pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded>
     let tz = opts.config.timezone;
     let mut stages = Stages::default();
     let mut tables = BTreeMap::new();
+    let work = match &opts.work_in {
+        Some(dir) => Some(WorkDir::create_in(dir).context(CannotStart)?),
+        None => None,
+    };
     for kind in TableKind::ALL {
         let clock = stages.start();
         progress.reset();
         progress.set_message(format!("loading {}", kind.name()));
         let tc = opts.config.table(kind);
-        let loaded = load_table(&opts.data_dir, kind, &tc, tz, progress).context(CannotStart)?;
+        let loaded = load_table_to(&opts.data_dir, kind, &tc, tz, progress, work.as_ref()).context(CannotStart)?;
         if let Some(t) = loaded {
             tables.insert(kind, t);
         }
@@ -87,6 +97,7 @@ pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded>
         as_of_source,
         data_quality,
         stages,
+        work,
     })
 }
 
@@ -105,9 +116,20 @@ pub fn summary_line(t: &LoadedTable) -> String {
 fn latest_timestamp(tables: &BTreeMap<TableKind, LoadedTable>) -> Result<Option<Micros>> {
     let mut best: Option<Micros> = None;
     for (kind, t) in tables {
-        for c in kind.schema().event_ts_columns() {
-            let s = t.df.column(c)?.as_materialized_series().to_physical_repr().into_owned();
-            if let Some(m) = s.i64()?.max() {
+        let cols: Vec<&str> = kind.schema().event_ts_columns().collect();
+        if cols.is_empty() {
+            continue;
+        }
+        let maxes = t
+            .lazy()?
+            .select(
+                cols.iter()
+                    .map(|c| col(*c).max().cast(DataType::Int64))
+                    .collect::<Vec<_>>(),
+            )
+            .collect()?;
+        for c in maxes.columns() {
+            if let Some(m) = c.as_materialized_series().i64()?.get(0) {
                 best = Some(best.map_or(m, |b: i64| b.max(m)));
             }
         }
@@ -147,23 +169,18 @@ pub fn compute_metrics(
     progress: &Progress,
     stages: &mut Stages,
 ) -> Result<Vec<(&'static str, DataFrame)>> {
-    let table = |k: TableKind| {
-        loaded
-            .tables
-            .get(&k)
-            .map(|t| t.df.clone())
-            .expect("required tables are loaded")
-    };
+    let table = |k: TableKind| loaded.tables.get(&k).expect("required tables are loaded");
     let prepared = timed(stages, progress, "prepare", || {
         let mut p = metrics::Prepared::new(
-            &table(TableKind::Orders),
-            &table(TableKind::Cases),
-            &table(TableKind::Shipments),
-            &table(TableKind::Refunds),
+            table(TableKind::Orders).lazy()?,
+            &table(TableKind::Cases).frame()?,
+            table(TableKind::Shipments).lazy()?,
+            &table(TableKind::Refunds).frame()?,
             config,
             loaded.as_of,
+            loaded.work.as_ref(),
         )?;
-        p.merchants = loaded.tables.get(&TableKind::Merchants).map(|t| t.data());
+        p.merchants = loaded.tables.get(&TableKind::Merchants).map(|t| t.data()).transpose()?;
         Ok(p)
     })?;
     let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
@@ -306,12 +323,12 @@ pub fn failpoint(stage: &str) -> Result<()> {
 }
 
 /// Every table a query can read: the inputs as users see them (no lineage columns), then the metric tables.
-pub fn catalog(loaded: &Loaded, tables: &[(&'static str, DataFrame)]) -> crate::queries::Catalog {
-    let mut all: Vec<(String, DataFrame)> = loaded
+pub fn catalog(loaded: &Loaded, tables: &[(&'static str, DataFrame)]) -> Result<crate::queries::Catalog> {
+    let mut all: Vec<(String, LazyFrame)> = loaded
         .tables
         .iter()
-        .map(|(k, t)| (k.name().to_string(), t.data()))
-        .collect();
-    all.extend(tables.iter().map(|(n, d)| (n.to_string(), d.clone())));
-    crate::queries::Catalog::new(all)
+        .map(|(k, t)| Ok((k.name().to_string(), t.data_lazy()?)))
+        .collect::<PolarsResult<_>>()?;
+    all.extend(tables.iter().map(|(n, d)| (n.to_string(), d.clone().lazy())));
+    Ok(crate::queries::Catalog::new(all))
 }

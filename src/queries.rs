@@ -64,19 +64,21 @@ pub fn discover(dir: &Path) -> Result<Vec<QueryFile>> {
     paths.iter().map(|p| QueryFile::read(p)).collect()
 }
 
+/// Every table a query can read, as lazy frames: the inputs are scans of the run's working copies, so a query
+/// reads only the columns it names.
 pub struct Catalog {
-    tables: Vec<(String, DataFrame)>,
+    tables: Vec<(String, LazyFrame)>,
 }
 
 impl Catalog {
-    pub fn new(tables: Vec<(String, DataFrame)>) -> Catalog {
+    pub fn new(tables: Vec<(String, LazyFrame)>) -> Catalog {
         Catalog { tables }
     }
 
     fn context(&self) -> SQLContext {
         let ctx = SQLContext::new();
-        for (name, df) in &self.tables {
-            ctx.register(name, df.clone().lazy());
+        for (name, lf) in &self.tables {
+            ctx.register(name, lf.clone());
         }
         ctx
     }
@@ -85,15 +87,13 @@ impl Catalog {
     pub fn describe(&self) -> String {
         self.tables
             .iter()
-            .map(|(n, df)| {
-                format!(
-                    "  {n}({})",
-                    df.get_column_names()
-                        .iter()
-                        .map(|c| c.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+            .map(|(n, lf)| {
+                let names = lf
+                    .clone()
+                    .collect_schema()
+                    .map(|s| s.iter_names().map(|c| c.to_string()).collect::<Vec<_>>().join(", "))
+                    .unwrap_or_default();
+                format!("  {n}({names})")
             })
             .collect::<Vec<_>>()
             .join("\n")

@@ -109,6 +109,12 @@ fn a_run_that_fails_part_way_leaves_the_earlier_output_as_it_was() {
     // Without the failure the same run replaces the output.
     assert!(run_on(other.path(), &out, &[]).status.success());
     assert!(before != snapshot(&out));
+    // The working copies are made beside the output and removed when the run ends.
+    let leftovers: Vec<_> = std::fs::read_dir(parent.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers, ["out"], "the working folder must be removed after a run");
 }
 
 #[test]

@@ -27,7 +27,7 @@ fn load(dir: &Path, tc: &TableConfig) -> LoadedTable {
 }
 
 fn reference() -> DataFrame {
-    load(&common::data("base"), &TableConfig::default()).data()
+    load(&common::data("base"), &TableConfig::default()).data().unwrap()
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) {
@@ -56,6 +56,7 @@ fn utf8_with_bom_matches() {
     assert!(
         load(d.path(), &TableConfig::default())
             .data()
+            .unwrap()
             .equals_missing(&reference())
     );
 }
@@ -71,7 +72,7 @@ fn gbk_matches_when_the_config_says_gbk() {
         encoding: Encoding::Gbk,
         ..TableConfig::default()
     };
-    assert!(load(d.path(), &tc).data().equals_missing(&reference()));
+    assert!(load(d.path(), &tc).data().unwrap().equals_missing(&reference()));
 }
 
 #[test]
@@ -83,6 +84,7 @@ fn gzip_matches() {
     assert!(
         load(d.path(), &TableConfig::default())
             .data()
+            .unwrap()
             .equals_missing(&reference())
     );
 }
@@ -97,6 +99,7 @@ fn typed_parquet_matches() {
     assert!(
         load(d.path(), &TableConfig::default())
             .data()
+            .unwrap()
             .equals_missing(&reference())
     );
 }
@@ -125,6 +128,7 @@ fn all_text_parquet_with_naive_times_matches() {
     assert!(
         load(d.path(), &TableConfig::default())
             .data()
+            .unwrap()
             .equals_missing(&reference())
     );
 }
@@ -148,7 +152,7 @@ fn folder_of_parts_matches() {
     write(&parts, "part-0002.csv.gz", &enc.finish().unwrap());
     write(&parts, ".hidden.csv", b"garbage");
     let t = load(d.path(), &TableConfig::default());
-    assert!(t.data().equals_missing(&reference()));
+    assert!(t.data().unwrap().equals_missing(&reference()));
     assert_eq!(t.files.len(), 2);
     assert_eq!((t.files[0].rows_read, t.files[1].rows_read), (2, 3));
 }
@@ -168,6 +172,7 @@ fn missing_line_numbers_count_up_in_file_order_within_each_order() {
     assert!(
         load(d.path(), &TableConfig::default())
             .data()
+            .unwrap()
             .equals_missing(&reference())
     );
 }
@@ -215,10 +220,10 @@ fn chinese_gbk_export_mapped_by_config_matches_the_canonical_cases() {
     .unwrap();
     assert_eq!(zh_cases.rows_rejected(), 0, "{:?}", zh_cases.rejects);
     assert!(
-        zh_cases.data().equals_missing(&canonical.data()),
+        zh_cases.data().unwrap().equals_missing(&canonical.data().unwrap()),
         "{}\n{}",
-        zh_cases.data(),
-        canonical.data()
+        zh_cases.data().unwrap(),
+        canonical.data().unwrap()
     );
     let _ = Config::from_raw(RawConfig::default(), None, b"").unwrap();
 }
@@ -276,6 +281,10 @@ fn convert_writes_a_parquet_copy_that_loads_to_the_same_frames() {
         .unwrap()
         .unwrap();
         assert!(pq.files[0].file.ends_with(".parquet"));
-        assert!(csv.data().equals_missing(&pq.data()), "{}", kind.name());
+        assert!(
+            csv.data().unwrap().equals_missing(&pq.data().unwrap()),
+            "{}",
+            kind.name()
+        );
     }
 }

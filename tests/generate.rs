@@ -101,6 +101,7 @@ fn sample() -> Sample {
             .unwrap()
             .unwrap()
             .data()
+            .unwrap()
     };
     Sample {
         orders: load(TableKind::Orders),
@@ -434,5 +435,5 @@ fn the_chinese_gbk_cases_export_reads_back_to_the_same_cases() {
     .unwrap();
     assert!(a.files[0].file.ends_with("cases_zh_gbk.csv"));
     assert_eq!(a.rows_rejected(), 0, "{:?}", &a.rejects[..a.rejects.len().min(3)]);
-    assert!(a.data().equals_missing(&b.data()));
+    assert!(a.data().unwrap().equals_missing(&b.data().unwrap()));
 }

@@ -114,10 +114,10 @@ fn typed_parquet_loads_the_same_with_and_without_the_fast_path() {
     let fast = load(&files, true);
     let slow = load(&files, false);
     assert!(
-        fast.df.equals_missing(&slow.df),
+        fast.frame().unwrap().equals_missing(&slow.frame().unwrap()),
         "fast:\n{}\nslow:\n{}",
-        fast.df,
-        slow.df
+        fast.frame().unwrap(),
+        slow.frame().unwrap()
     );
     assert_eq!(fast.rejects, slow.rejects);
     assert_eq!(fast.files, slow.files);
@@ -148,8 +148,8 @@ fn typed_parquet_loads_the_same_with_and_without_the_fast_path() {
             (8, "category", "required value is missing"),
         ]
     );
-    let ids: Vec<&str> = fast
-        .df
+    let frame = fast.frame().unwrap();
+    let ids: Vec<&str> = frame
         .column("order_id")
         .unwrap()
         .str()
@@ -159,7 +159,15 @@ fn typed_parquet_loads_the_same_with_and_without_the_fast_path() {
         .collect();
     assert_eq!(ids, ["O1", "O1", "O2", "O2"]);
     // Lines without line_no are numbered in file order within their order.
-    let line_no: Vec<Option<i64>> = fast.df.column("line_no").unwrap().i64().unwrap().iter().collect();
+    let line_no: Vec<Option<i64>> = fast
+        .frame()
+        .unwrap()
+        .column("line_no")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .iter()
+        .collect();
     assert_eq!(line_no, [Some(1), Some(2), Some(1), Some(2)]);
 }
 
@@ -188,9 +196,9 @@ fn a_file_read_in_slices_numbers_rows_and_finds_duplicates_across_slices_as_read
     for slice_rows in [1, 3, 7] {
         let sliced = load_sliced(&files, true, slice_rows);
         assert!(
-            sliced.df.equals_missing(&whole.df),
+            sliced.frame().unwrap().equals_missing(&whole.frame().unwrap()),
             "slices of {slice_rows}:\n{}",
-            sliced.df
+            sliced.frame().unwrap()
         );
         assert_eq!(sliced.rejects, whole.rejects, "slices of {slice_rows}");
         assert_eq!(sliced.files, whole.files, "slices of {slice_rows}");
@@ -210,7 +218,7 @@ fn a_file_read_in_slices_numbers_rows_and_finds_duplicates_across_slices_as_read
     let sliced = load_sliced(&files, true, 3);
     let whole = load_sliced(&files, false, 1 << 20);
     assert_eq!(sliced.rejects, whole.rejects);
-    assert!(sliced.df.equals_missing(&whole.df));
+    assert!(sliced.frame().unwrap().equals_missing(&whole.frame().unwrap()));
     assert_eq!(
         sliced.rejects.iter().map(|r| r.row_number).collect::<Vec<_>>(),
         [4, 5, 6, 7, 8]
@@ -263,10 +271,10 @@ fn enums_are_trimmed_and_lowercased_like_the_parser_does() {
         },
     )
     .unwrap();
-    assert!(fast.df.equals_missing(&slow.df));
+    assert!(fast.frame().unwrap().equals_missing(&slow.frame().unwrap()));
     assert_eq!(fast.rejects, slow.rejects);
-    let types: Vec<&str> = fast
-        .df
+    let frame = fast.frame().unwrap();
+    let types: Vec<&str> = frame
         .column("case_type")
         .unwrap()
         .str()

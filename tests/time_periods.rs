@@ -20,7 +20,9 @@ fn periods(tz: chrono_tz::Tz) -> DataFrame {
     )
     .unwrap()
     .unwrap();
-    t.df.lazy()
+    t.frame()
+        .unwrap()
+        .lazy()
         .select([
             col("order_id"),
             col("ordered_at").dt().timestamp(TimeUnit::Microseconds).alias("utc_us"),

@@ -9,7 +9,8 @@ use crate::pipeline;
 use crate::progress::Progress;
 
 pub fn convert(args: &ConvertArgs, quiet: bool) -> Result<i32> {
-    let opts = super::resolve_inputs(&args.input)?;
+    let mut opts = super::resolve_inputs(&args.input)?;
+    opts.work_in = Some(crate::output::parent_of(&args.out));
     let progress = Progress::new(quiet);
     let loaded = pipeline::load_and_check(&opts, &progress)?;
     for t in loaded.tables.values() {
@@ -24,7 +25,7 @@ pub fn convert(args: &ConvertArgs, quiet: bool) -> Result<i32> {
     progress.set_message("writing Parquet".into());
     let mut out = OutputDir::create(&args.out)?;
     for (kind, t) in &loaded.tables {
-        out.write_parquet(&format!("{}.parquet", kind.name()), &mut t.data())?;
+        out.write_parquet_lazy(&format!("{}.parquet", kind.name()), t.data_lazy()?, t.rows_accepted())?;
     }
     pipeline::write_checks(&mut out, &loaded)?;
     // The calendar and zone travel with the data, so the copy runs with the same config.

@@ -47,5 +47,7 @@ pub fn resolve_inputs(args: &InputArgs) -> Result<LoadOptions> {
         data_dir: args.data.clone(),
         config,
         as_of,
+        // Commands that write an output folder put the working copies beside it instead (same disk).
+        work_in: Some(std::env::temp_dir()),
     })
 }

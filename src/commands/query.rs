@@ -15,7 +15,7 @@ pub fn query(args: &QueryArgs, quiet: bool) -> Result<i32> {
     let mut stages = loaded.stages.clone();
     let tables = pipeline::compute_metrics(&loaded, &opts.config, &progress, &mut stages)?;
     progress.finish();
-    let mut df = pipeline::catalog(&loaded, &tables).run(&q)?;
+    let mut df = pipeline::catalog(&loaded, &tables)?.run(&q)?;
     match &args.out {
         Some(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

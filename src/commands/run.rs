@@ -13,7 +13,8 @@ use crate::report;
 /// Returns the exit code.
 pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
     let started = Instant::now();
-    let opts = super::resolve_inputs(&args.input)?;
+    let mut opts = super::resolve_inputs(&args.input)?;
+    opts.work_in = Some(crate::output::parent_of(&args.out));
     if let Some(q) = &args.quarter
         && !is_quarter(q)
     {
@@ -68,7 +69,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
     let mut checks = serde_json::Map::new();
     if !files.is_empty() {
         progress.set_message("running queries".into());
-        let catalog = pipeline::catalog(&loaded, &tables);
+        let catalog = pipeline::catalog(&loaded, &tables)?;
         for q in &files {
             let mut df = catalog.run(q)?;
             out.write_parquet(&format!("queries/{}.parquet", q.name), &mut df)?;

@@ -8,4 +8,6 @@ pub mod parse;
 pub mod reader;
 
 pub use discover::{SourceFile, SourceFormat, discover};
-pub use load::{FileStats, LoadedTable, ReadOptions, Reject, load_files, load_files_with, load_table};
+pub use load::{
+    FileStats, LoadedTable, ReadOptions, Reject, load_files, load_files_to, load_files_with, load_table, load_table_to,
+};

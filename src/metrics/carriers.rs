@@ -99,7 +99,7 @@ const COUNT_COLS: [&str; 6] = [
 ];
 
 pub fn carrier_performance(p: &Prepared) -> Result<DataFrame> {
-    let legs = p.shipments.clone().lazy().filter(col("outcome").neq(lit("in_transit")));
+    let legs = p.shipments.clone().filter(col("outcome").neq(lit("in_transit")));
     let claims = claims_by_first_forward_leg(p)?;
     // Legs are grouped once, by (month, carrier, direction); quarters and the `all` direction are sums of those
     // groups (every count adds up), so no leg is read twice.
@@ -209,7 +209,6 @@ fn claims_by_first_forward_leg(p: &Prepared) -> Result<DataFrame> {
     let first_leg = p
         .shipments
         .clone()
-        .lazy()
         .filter(col("direction").eq(lit("forward")))
         .sort(
             ["order_id", "shipped_at", "shipment_id"],
@@ -251,7 +250,6 @@ pub fn carrier_lanes(p: &Prepared) -> Result<DataFrame> {
     let out = p
         .shipments
         .clone()
-        .lazy()
         .filter(col("outcome").neq(lit("in_transit")))
         .with_columns([
             period_expr(col("shipped_at"), "quarter", p.tz).alias("quarter"),

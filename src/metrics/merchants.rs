@@ -215,7 +215,6 @@ fn aggregate(
         let sku_merchant = p
             .lines
             .clone()
-            .lazy()
             .group_by([col("sku")])
             .agg([col("merchant_id").first().alias("sku_merchant")]);
         let f = flags

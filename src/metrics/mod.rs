@@ -18,6 +18,7 @@ use polars::prelude::*;
 use crate::config::Config;
 use crate::engine::Run;
 use crate::time::{self, Micros};
+use crate::workdir::WorkDir;
 
 /// The z of a two-sided 95% interval.
 pub const Z95: f64 = 1.959_963_984_540_054;
@@ -29,12 +30,14 @@ pub struct Prepared {
     /// One row per order line: order_id, line_no, merchant_id, sku, category, quantity, unit_price, ordered_at,
     /// month_code, quarter_code, week_code (the periods of ordered_at as [`period_code`] numbers), and the line's
     /// after-sales facts: returned_units (capped at the line's quantity), counted_cases, refunded (completed
-    /// refunds attributed to the line, Decimal), gmv = unit_price × quantity (Decimal).
-    pub lines: DataFrame,
+    /// refunds attributed to the line, Decimal), gmv = unit_price × quantity (Decimal). A scan of the run's
+    /// working copy (see `workdir`) when it has one: 10 M lines are never held whole.
+    pub lines: LazyFrame,
     /// One row per case: every case column, plus counted, is_return, responsibility, line_no (null when the case
     /// reaches no order line), line_category, line_merchant_id, line_ordered_at, line_quantity.
     pub cases: DataFrame,
-    pub shipments: DataFrame,
+    /// The shipments table without lineage columns (a scan of its working copy when there is one).
+    pub shipments: LazyFrame,
     /// One row per refund, plus line_order_id / line_no: the order line it is attributed to.
     pub refunds: DataFrame,
     /// The optional merchants table (merchant_id, merchant_name, primary_category).
@@ -148,16 +151,19 @@ fn zero_money() -> Expr {
 }
 
 impl Prepared {
+    /// `orders` … `refunds` are the loaded tables with lineage columns; with `work`, the order lines are written
+    /// to a working copy there and scanned, else held in memory.
     pub fn new(
-        orders: &DataFrame,
+        orders: LazyFrame,
         cases: &DataFrame,
-        shipments: &DataFrame,
+        shipments: LazyFrame,
         refunds: &DataFrame,
         config: &Config,
         as_of: Micros,
+        work: Option<&WorkDir>,
     ) -> Result<Prepared> {
         let tz = config.timezone;
-        let base_lines = orders.clone().lazy().select(LINE_COLUMNS.map(col));
+        let base_lines = orders.clone().select(LINE_COLUMNS.map(col));
         // Only orders with a case or a refund need their lines looked up (about one in ten): the group-bys and
         // joins on (order_id, …) below run over those lines, not over every line (measured: prepare at scale 10
         // went from 23 s to BENCHMARKS.md's figure).
@@ -310,53 +316,50 @@ impl Prepared {
                 col("counted_cases").sum(),
                 col("refunded").sum(),
             ]);
-        // The lines are the loaded order columns plus a few fact columns, set beside them rather than joined:
-        // a join would copy every column of 10 M lines (≈ 2 GB at scale 10). The left join below keeps the
-        // orders' row order, so its columns line up with the orders' own.
-        let mut in_order = JoinArgs::new(JoinType::Left);
-        in_order.maintain_order = MaintainOrderJoin::Left;
-        let facts = orders
-            .clone()
-            .lazy()
-            .select([
-                col("order_id"),
-                col("line_no"),
-                col("quantity"),
-                col("unit_price"),
-                col("ordered_at"),
-            ])
+        // Every order line with its facts (most lines have none: the facts were gathered on the few that do).
+        // With a working folder the lines go straight to a working copy on the streaming engine, so the 10 M
+        // lines of scale 10 are never held whole; each metric then scans the columns it uses.
+        let per_line = per_line.run()?;
+        let lines = orders
+            .select(LINE_COLUMNS.map(col))
             .join(
-                per_line,
+                per_line.lazy(),
                 [col("order_id"), col("line_no")],
                 [col("order_id"), col("line_no")],
-                in_order,
+                JoinArgs::new(JoinType::Left),
             )
             .with_column(local_day(col("ordered_at"), tz).alias("_day"))
-            .select([
-                (col("unit_price") * col("quantity")).alias("gmv"),
-                // Two return cases on one line cannot return more units than were sold on it.
-                col("return_units")
-                    .fill_null(lit(0i64))
-                    .clip_max(col("quantity"))
-                    .alias("returned_units"),
-                col("counted_cases")
-                    .fill_null(lit(0u32))
-                    .cast(DataType::UInt32)
-                    .alias("counted_cases"),
-                col("refunded").fill_null(zero_money()).alias("refunded"),
-                period_code(col("_day"), "month").alias("month_code"),
-                period_code(col("_day"), "quarter").alias("quarter_code"),
-                period_code(col("_day"), "week").alias("week_code"),
-            ])
-            .run()?;
-        anyhow::ensure!(
-            facts.height() == orders.height(),
-            "per-line facts do not line up with the order lines"
-        );
-        let mut lines = orders.select(LINE_COLUMNS)?;
-        lines.hstack_mut(facts.columns())?;
-        lines.rechunk_mut();
-        let shipments = shipments.drop_many([crate::input::load::SOURCE_IDX, crate::input::load::ROW_NUMBER]);
+            .select(
+                LINE_COLUMNS
+                    .map(col)
+                    .into_iter()
+                    .chain([
+                        (col("unit_price") * col("quantity")).alias("gmv"),
+                        // Two return cases on one line cannot return more units than were sold on it.
+                        col("return_units")
+                            .fill_null(lit(0i64))
+                            .clip_max(col("quantity"))
+                            .alias("returned_units"),
+                        col("counted_cases")
+                            .fill_null(lit(0u32))
+                            .cast(DataType::UInt32)
+                            .alias("counted_cases"),
+                        col("refunded").fill_null(zero_money()).alias("refunded"),
+                        period_code(col("_day"), "month").alias("month_code"),
+                        period_code(col("_day"), "quarter").alias("quarter_code"),
+                        period_code(col("_day"), "week").alias("week_code"),
+                    ])
+                    .collect::<Vec<_>>(),
+            );
+        let lines = match work {
+            Some(w) => {
+                let path = w.file("lines");
+                crate::workdir::sink(lines, &path)?;
+                crate::workdir::scan(&path)?
+            }
+            None => lines.run()?.lazy(),
+        };
+        let shipments = shipments.drop(cols([crate::input::load::SOURCE_IDX, crate::input::load::ROW_NUMBER]));
         Ok(Prepared {
             lines,
             cases: cases_p,

@@ -63,7 +63,6 @@ fn key_weeks(p: &Prepared, r: &RiskParams, early: &LazyFrame, key: &str) -> Lazy
     let sold = p
         .lines
         .clone()
-        .lazy()
         .group_by([col(key), col("week_code").alias("_week")])
         .agg([
             len().cast(DataType::Int64).alias("n"),
@@ -130,7 +129,6 @@ pub fn spike_evaluation(p: &Prepared, r: &RiskParams) -> Result<DataFrame> {
     for (level, key) in [("merchant", "merchant_id"), ("sku", "sku")] {
         let mut entity_cat = lines
             .clone()
-            .lazy()
             .group_by([col(key), col("category")])
             .agg([col("quantity").sum().alias("_units")])
             .sort(

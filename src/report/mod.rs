@@ -73,7 +73,7 @@ pub fn build(ctx: &RunContext<'_>, tables: &[(&'static str, DataFrame)], quarter
 /// the table was given).
 fn merchant_names(loaded: &Loaded, tables: &[(&'static str, DataFrame)]) -> Result<HashMap<String, String>> {
     let df = match loaded.tables.get(&TableKind::Merchants) {
-        Some(t) => t.data(),
+        Some(t) => t.data()?,
         None => match tables.iter().find(|(n, _)| *n == "merchant_risk") {
             Some((_, d)) => d.clone(),
             None => return Ok(HashMap::new()),
@@ -93,9 +93,7 @@ fn sku_merchant(loaded: &Loaded) -> Result<HashMap<String, String>> {
         return Ok(HashMap::new());
     };
     let df = orders
-        .df
-        .clone()
-        .lazy()
+        .lazy()?
         .group_by([col("sku")])
         .agg([col("merchant_id").min()])
         .collect()?;

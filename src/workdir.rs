@@ -1,0 +1,85 @@
+//! Working copies: the checked input tables and the prepared order lines, written once as Parquet into a hidden
+//! temporary folder and scanned lazily by every stage that reads them.
+//!
+//! Why: held in memory for the whole run, the inputs alone took ≈ 3.3 GB at scale 10 and would take ≈ 33 GB at
+//! scale 100 (BENCHMARKS.md). Scanned from a working copy, each stage reads only the columns it uses (projection
+//! pushdown) and the streaming engine reads them a morsel at a time. The folder is made beside the output (same
+//! disk, which may be larger than /tmp) and removed when the run ends, failed or not.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use polars::prelude::*;
+
+pub struct WorkDir {
+    dir: tempfile::TempDir,
+}
+
+impl WorkDir {
+    /// A new hidden folder `.aftersales-work-*` inside `parent`.
+    pub fn create_in(parent: &Path) -> Result<WorkDir> {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create folder {}", parent.display()))?;
+        let dir = tempfile::Builder::new()
+            .prefix(".aftersales-work-")
+            .tempdir_in(parent)
+            .with_context(|| {
+                format!(
+                    "cannot create a working folder in {}: the run keeps its working copies there",
+                    parent.display()
+                )
+            })?;
+        Ok(WorkDir { dir })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(format!("{name}.parquet"))
+    }
+}
+
+/// Working copies are written fast and read a few times, then deleted: LZ4 (cheap to write and read) rather than
+/// the zstd of the outputs, and row groups of 256 k rows so the streaming engine can start early.
+fn write_options() -> ParquetWriteOptions {
+    ParquetWriteOptions {
+        compression: ParquetCompression::Lz4Raw,
+        row_group_size: Some(1 << 18),
+        ..Default::default()
+    }
+}
+
+/// Writes a frame as a working copy.
+pub fn write(df: &mut DataFrame, path: &Path) -> Result<()> {
+    let o = write_options();
+    let f = std::fs::File::create(path).with_context(|| format!("cannot create working copy {}", path.display()))?;
+    ParquetWriter::new(f)
+        .with_compression(o.compression)
+        .with_row_group_size(o.row_group_size)
+        .finish(df)
+        .map_err(|e| anyhow::anyhow!("cannot write working copy {}: {e}", path.display()))?;
+    Ok(())
+}
+
+/// Runs a plan on the streaming engine straight into a working copy, never holding its result.
+pub fn sink(lf: LazyFrame, path: &Path) -> Result<()> {
+    lf.sink(
+        SinkDestination::File {
+            target: SinkTarget::Path(PlRefPath::new(path.to_string_lossy().into_owned())),
+        },
+        FileWriteFormat::Parquet(Arc::new(write_options())),
+        UnifiedSinkArgs::default(),
+    )?
+    .collect_with_engine(Engine::Streaming)
+    .map_err(|e| anyhow::anyhow!("cannot write working copy {}: {e}", path.display()))?;
+    Ok(())
+}
+
+/// A lazy scan of a working copy.
+pub fn scan(path: &Path) -> PolarsResult<LazyFrame> {
+    LazyFrame::scan_parquet(
+        PlRefPath::new(path.to_string_lossy().into_owned()),
+        ScanArgsParquet::default(),
+    )
+}
