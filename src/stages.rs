@@ -55,6 +55,7 @@ impl Stages {
     pub fn end(&mut self, name: &str, clock: StageClock) {
         let peak = if clock.peak_tracked { peak_rss_mb() } else { None };
         self.fold(peak);
+        debug_mark(&format!("after {name}"));
         self.list.push(Stage {
             name: name.to_string(),
             seconds: clock.started.elapsed().as_secs_f64(),

@@ -69,7 +69,11 @@ pub fn sink(lf: LazyFrame, path: &Path) -> Result<()> {
             target: SinkTarget::Path(PlRefPath::new(path.to_string_lossy().into_owned())),
         },
         FileWriteFormat::Parquet(Arc::new(write_options())),
-        UnifiedSinkArgs::default(),
+        UnifiedSinkArgs {
+            // Rows in any order: nothing reads a working copy's row order (the loader writes its chunks itself).
+            maintain_order: false,
+            ..Default::default()
+        },
     )?
     .collect_with_engine(Engine::Streaming)
     .map_err(|e| anyhow::anyhow!("cannot write working copy {}: {e}", path.display()))?;

@@ -131,21 +131,15 @@ impl LoadedTable {
     }
 }
 
-/// The chunk files of a working copy as one lazy frame, in order.
+/// The chunk files of a working copy as one lazy frame, in order: one scan over all files (a concat of one scan
+/// per file let the streaming engine open and buffer every file at once).
 fn scan_chunks(paths: &[PathBuf]) -> PolarsResult<LazyFrame> {
-    let scans = paths
-        .iter()
-        .map(|p| crate::workdir::scan(p))
-        .collect::<PolarsResult<Vec<_>>>()?;
-    if scans.len() == 1 {
-        return Ok(scans.into_iter().next().expect("one scan"));
-    }
-    concat(
-        scans,
-        UnionArgs {
-            rechunk: false,
-            ..Default::default()
-        },
+    LazyFrame::scan_parquet_files(
+        paths
+            .iter()
+            .map(|p| PlRefPath::new(p.to_string_lossy().into_owned()))
+            .collect(),
+        ScanArgsParquet::default(),
     )
 }
 
@@ -831,7 +825,7 @@ fn reject_duplicates_in_copy(
             pos_frame(positions)?,
             [col("_pos")],
             [col("_pos")],
-            JoinArgs::new(JoinType::Semi),
+            crate::engine::small_right(JoinType::Semi),
         )
         .sort(["_pos"], SortMultipleOptions::default())
         .collect()?;
@@ -851,7 +845,7 @@ fn reject_duplicates_in_copy(
     let kept = scan_chunks(&chunks.paths)?
         .with_row_index("_pos", None)
         .join(pos_frame(dup_pos)?, [col("_pos")], [col("_pos")], {
-            let mut a = JoinArgs::new(JoinType::Anti);
+            let mut a = crate::engine::small_right(JoinType::Anti);
             a.maintain_order = MaintainOrderJoin::Left;
             a
         })

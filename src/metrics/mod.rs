@@ -181,10 +181,12 @@ impl Prepared {
                 touched,
                 [col("order_id")],
                 [col("order_id")],
-                JoinArgs::new(JoinType::Semi),
+                crate::engine::small_right(JoinType::Semi),
             )
-            .run()?
+            // Streaming: the in-memory engine would read every line's eight columns before the join keeps a tenth.
+            .run_streaming()?
             .lazy();
+        crate::stages::debug_mark("prepare: touched lines");
         // A case names its line by (order_id, sku); when an order has the sku on two lines, the first line is meant.
         let line_keys = touched_lines
             .clone()
@@ -320,13 +322,14 @@ impl Prepared {
         // With a working folder the lines go straight to a working copy on the streaming engine, so the 10 M
         // lines of scale 10 are never held whole; each metric then scans the columns it uses.
         let per_line = per_line.run()?;
+        crate::stages::debug_mark("prepare: cases, refunds, per-line facts");
         let lines = orders
             .select(LINE_COLUMNS.map(col))
             .join(
                 per_line.lazy(),
                 [col("order_id"), col("line_no")],
                 [col("order_id"), col("line_no")],
-                JoinArgs::new(JoinType::Left),
+                crate::engine::small_right(JoinType::Left),
             )
             .with_column(local_day(col("ordered_at"), tz).alias("_day"))
             .select(

@@ -25,70 +25,45 @@ use crate::engine::Run;
 
 pub const LEVELS: [&str; 4] = ["platform", "category", "merchant", "sku"];
 
+/// The columns the groupings read.
+const COLUMNS: [&str; 12] = [
+    "month_code",
+    "quarter_code",
+    "category",
+    "merchant_id",
+    "sku",
+    "order_id",
+    "quantity",
+    "returned_units",
+    "counted_cases",
+    "gmv",
+    "refunded",
+    "ordered_at",
+];
+
 pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
-    // The eight groupings read the same nine columns: read from the working copy once (≈ 1.3 GB at scale 10)
-    // rather than decoded eight times (which cost 5.8 s at scale 10, BENCHMARKS.md).
-    let lines = p
-        .lines
-        .clone()
-        .select(
-            [
-                "month_code",
-                "quarter_code",
-                "category",
-                "merchant_id",
-                "sku",
-                "order_id",
-                "quantity",
-                "returned_units",
-                "counted_cases",
-                "gmv",
-                "refunded",
-                "ordered_at",
-            ]
-            .map(col),
-        )
-        .run()?
-        .lazy();
-    let mut parts = Vec::new();
-    for kind in ["month", "quarter"] {
-        for level in LEVELS {
-            let key = match level {
-                "platform" => lit(ALL),
-                "category" => col("category"),
-                "merchant" => col("merchant_id"),
-                _ => col("sku"),
-            };
-            parts.push(
-                lines
-                    .clone()
-                    .group_by([col(format!("{kind}_code")), key.alias("key")])
-                    .agg([
-                        col("quantity").sum().alias("units_sold"),
-                        col("returned_units").sum().alias("units_returned"),
-                        col("order_id").n_unique().alias("orders"),
-                        col("order_id")
-                            .filter(col("counted_cases").gt(lit(0u32)))
-                            .n_unique()
-                            .alias("orders_with_case"),
-                        col("gmv").sum(),
-                        col("refunded").sum().alias("refunded"),
-                        // Any instant of the period gives its bounds: computed on the groups, not on every line.
-                        col("ordered_at").min().alias("_some_instant"),
-                    ])
-                    .with_columns([
-                        lit(kind).alias("period_kind"),
-                        period_expr(col("_some_instant"), kind, p.tz).alias("period"),
-                        lit(level).alias("level"),
-                        period_bounds(col("_some_instant"), kind, p.tz).0.alias("period_start"),
-                        period_bounds(col("_some_instant"), kind, p.tz).1.alias("period_end"),
-                    ]),
-            );
-        }
+    // One quarter of order lines at a time: every group (a month or a quarter, by a key) lies within one quarter,
+    // so the distinct-order counts need only that quarter's lines in memory — a year's lines read at once held
+    // 10 GB at scale 30. Each quarter's columns are read once for its eight groupings (decoding them eight times
+    // cost 5.8 s at scale 10), and the groupings are collected one at a time (side by side their hash tables
+    // outgrew memory at scale 30). BENCHMARKS.md has the figures.
+    let quarters = p.lines.clone().select([col("quarter_code").unique()]).run_streaming()?;
+    let mut quarters: Vec<i32> = quarters.column("quarter_code")?.i32()?.iter().flatten().collect();
+    quarters.sort_unstable();
+    let mut groups = Vec::new();
+    for q in quarters {
+        let lines = p
+            .lines
+            .clone()
+            .filter(col("quarter_code").eq(lit(q)))
+            .select(COLUMNS.map(col))
+            .run()?
+            .lazy();
+        groups.extend(crate::engine::one_at_a_time(groupings(p, &lines))?);
     }
     let (lo, hi) = wilson(col("units_returned"), col("units_sold"));
     let maturity = lit(format!("{}d", p.maturity_days));
-    let out = concat(crate::engine::one_at_a_time(parts)?, UnionArgs::default())?
+    let out = concat(groups, UnionArgs::default())?
         .select([
             col("period_kind"),
             col("period"),
@@ -127,4 +102,45 @@ pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
         .drop(cols(["_rank"]))
         .run()?;
     Ok(out)
+}
+
+/// The eight groupings of a set of order lines: (month or quarter) × level.
+fn groupings(p: &Prepared, lines: &LazyFrame) -> Vec<LazyFrame> {
+    let mut parts = Vec::new();
+    for kind in ["month", "quarter"] {
+        for level in LEVELS {
+            let key = match level {
+                "platform" => lit(ALL),
+                "category" => col("category"),
+                "merchant" => col("merchant_id"),
+                _ => col("sku"),
+            };
+            parts.push(
+                lines
+                    .clone()
+                    .group_by([col(format!("{kind}_code")), key.alias("key")])
+                    .agg([
+                        col("quantity").sum().alias("units_sold"),
+                        col("returned_units").sum().alias("units_returned"),
+                        col("order_id").n_unique().alias("orders"),
+                        col("order_id")
+                            .filter(col("counted_cases").gt(lit(0u32)))
+                            .n_unique()
+                            .alias("orders_with_case"),
+                        col("gmv").sum(),
+                        col("refunded").sum().alias("refunded"),
+                        // Any instant of the period gives its bounds: computed on the groups, not on every line.
+                        col("ordered_at").min().alias("_some_instant"),
+                    ])
+                    .with_columns([
+                        lit(kind).alias("period_kind"),
+                        period_expr(col("_some_instant"), kind, p.tz).alias("period"),
+                        lit(level).alias("level"),
+                        period_bounds(col("_some_instant"), kind, p.tz).0.alias("period_start"),
+                        period_bounds(col("_some_instant"), kind, p.tz).1.alias("period_end"),
+                    ]),
+            );
+        }
+    }
+    parts
 }
