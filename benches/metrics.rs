@@ -32,9 +32,9 @@ fn bench_metrics(c: &mut Criterion) {
     let prepare = || {
         metrics::Prepared::new(
             table(TableKind::Orders).lazy().unwrap(),
-            &table(TableKind::Cases).frame().unwrap(),
+            table(TableKind::Cases).lazy().unwrap(),
             table(TableKind::Shipments).lazy().unwrap(),
-            &table(TableKind::Refunds).frame().unwrap(),
+            table(TableKind::Refunds).lazy().unwrap(),
             &config,
             loaded.as_of,
             loaded.work.as_ref(),
@@ -85,7 +85,7 @@ fn bench_metrics(c: &mut Criterion) {
         loaded: &loaded,
     };
     g.bench_function("charts_and_report", |b| {
-        b.iter(|| report::build(&ctx, &tables, None).unwrap())
+        b.iter(|| report::build(&ctx, &tables.frames, None).unwrap())
     });
     g.finish();
 }

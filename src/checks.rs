@@ -104,7 +104,7 @@ pub fn data_quality(
             o.clone()
                 .select([col("order_id")])
                 .unique(None, UniqueKeepStrategy::Any)
-                .run()
+                .run_streaming()
         })
         .transpose()?;
     let case_ids = tables
@@ -146,7 +146,7 @@ pub fn data_quality(
                         lf.clone().select([col("order_id")]),
                         [col("order_id")],
                         [col("order_id")],
-                        JoinArgs::new(JoinType::Semi),
+                        crate::engine::small_right(JoinType::Semi),
                     )
                     .unique(None, UniqueKeepStrategy::Any);
                 let known_order =
@@ -243,8 +243,9 @@ pub fn data_quality(
     if parts.is_empty() {
         return Ok(empty_data_quality());
     }
-    // One check at a time: run side by side, their joins' hash tables were all held at once.
-    let all = concat(crate::engine::one_at_a_time(parts)?, UnionArgs::default())?
+    // One check at a time: run side by side, their joins' hash tables were all held at once. Streaming, because
+    // each scans a whole working copy (the in-memory engine would read every row's columns first).
+    let all = concat(crate::engine::one_at_a_time_streaming(parts)?, UnionArgs::default())?
         .sort(
             ["table", "source_file", "row_number", "check"],
             SortMultipleOptions::default().with_maintain_order(true),

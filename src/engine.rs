@@ -60,6 +60,15 @@ pub fn one_at_a_time(parts: Vec<LazyFrame>) -> PolarsResult<Vec<LazyFrame>> {
     parts.into_iter().map(|lf| lf.run().map(DataFrame::lazy)).collect()
 }
 
+/// [`one_at_a_time`] on the streaming engine: for plans that scan a whole working copy into a join with a small
+/// result, where the in-memory engine would first read every row of the scanned columns.
+pub fn one_at_a_time_streaming(parts: Vec<LazyFrame>) -> PolarsResult<Vec<LazyFrame>> {
+    parts
+        .into_iter()
+        .map(|lf| lf.run_streaming().map(DataFrame::lazy))
+        .collect()
+}
+
 /// Join arguments for a join whose right side is the small one (a tenth of the lines, a few positions): the
 /// streaming engine builds its hash table on the right. Left to choose, it first samples up to 10 M rows of both
 /// inputs, buffering the big side: the prepared lines' join held 1 GB more at scale 10 that way.

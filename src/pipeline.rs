@@ -168,14 +168,14 @@ pub fn compute_metrics(
     config: &Config,
     progress: &Progress,
     stages: &mut Stages,
-) -> Result<Vec<(&'static str, DataFrame)>> {
+) -> Result<MetricTables> {
     let table = |k: TableKind| loaded.tables.get(&k).expect("required tables are loaded");
     let prepared = timed(stages, progress, "prepare", || {
         let mut p = metrics::Prepared::new(
             table(TableKind::Orders).lazy()?,
-            &table(TableKind::Cases).frame()?,
+            table(TableKind::Cases).lazy()?,
             table(TableKind::Shipments).lazy()?,
-            &table(TableKind::Refunds).frame()?,
+            table(TableKind::Refunds).lazy()?,
             config,
             loaded.as_of,
             loaded.work.as_ref(),
@@ -187,37 +187,64 @@ pub fn compute_metrics(
     use metrics::{carriers, merchants, reasons, return_rates, sla, spikes};
     let rates = stage("return_rates", &|| return_rates::return_rates(&prepared))?;
     let reasons = stage("reason_breakdown", &|| reasons::reason_breakdown(&prepared))?;
+    let evaluation = stage("spike_evaluation", &|| {
+        spikes::spike_evaluation(&prepared, &config.risk)
+    })?;
+    let flags = stage("risk_flags", &|| spikes::risk_flags(&evaluation, &config.risk))?;
+    // sla_clocks (a row per case and rule: 12 M rows, 2.5 GB at scale 30) is computed after the spike detector's
+    // peak and kept as a working copy once its two readers are done, not held to the end of the run.
     let clocks = stage("sla_clocks", &|| {
         sla::sla_clocks(&prepared, &config.sla_rules, &config.calendar)
     })?;
     let compliance = stage("sla_compliance", &|| {
         sla::sla_compliance(&prepared, &clocks, &config.sla_rules)
     })?;
-    let evaluation = stage("spike_evaluation", &|| {
-        spikes::spike_evaluation(&prepared, &config.risk)
-    })?;
-    let flags = stage("risk_flags", &|| spikes::risk_flags(&evaluation, &config.risk))?;
     // merchant_risk and badges read the same per-(quarter, merchant) facts: gathered once.
     let facts = timed(stages, progress, "merchant_quarter_facts", || {
         merchants::QuarterFacts::new(&prepared, &rates, &clocks, &flags)
     })?;
+    let clocks_rows = clocks.height() as u64;
+    let clocks = crate::workdir::keep(clocks, loaded.work.as_ref(), "sla_clocks")?;
     let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
     let risk = stage("merchant_risk", &|| facts.merchant_risk(&config.badge))?;
     let badges = stage("badges", &|| facts.badges(&config.badge))?;
     let performance = stage("carrier_performance", &|| carriers::carrier_performance(&prepared))?;
     let lanes = stage("carrier_lanes", &|| carriers::carrier_lanes(&prepared))?;
-    Ok(vec![
-        ("return_rates", rates),
-        ("reason_breakdown", reasons),
-        ("sla_clocks", clocks),
-        ("sla_compliance", compliance),
-        ("spike_evaluation", evaluation),
-        ("risk_flags", flags),
-        ("merchant_risk", risk),
-        ("badges", badges),
-        ("carrier_performance", performance),
-        ("carrier_lanes", lanes),
-    ])
+    Ok(MetricTables {
+        frames: vec![
+            ("return_rates", rates),
+            ("reason_breakdown", reasons),
+            ("sla_compliance", compliance),
+            ("spike_evaluation", evaluation),
+            ("risk_flags", flags),
+            ("merchant_risk", risk),
+            ("badges", badges),
+            ("carrier_performance", performance),
+            ("carrier_lanes", lanes),
+        ],
+        copies: vec![("sla_clocks", clocks, clocks_rows)],
+    })
+}
+
+/// The metric tables of a run (SPEC §4).
+pub struct MetricTables {
+    /// Held in memory: what the report reads, each at most a few million rows at scale 100.
+    pub frames: Vec<(&'static str, DataFrame)>,
+    /// (name, scan, rows): tables with a row per record, kept as working copies and written from there.
+    pub copies: Vec<(&'static str, LazyFrame, u64)>,
+}
+
+impl MetricTables {
+    /// Writes every table to `tables/<name>.parquet`.
+    pub fn write(&mut self, out: &mut OutputDir) -> Result<()> {
+        for (name, df) in self.frames.iter_mut() {
+            out.write_parquet(&format!("tables/{name}.parquet"), df)?;
+        }
+        for (name, lf, rows) in &self.copies {
+            out.write_parquet_lazy(&format!("tables/{name}.parquet"), lf.clone(), *rows)?;
+        }
+        Ok(())
+    }
 }
 
 /// Runs one stage, recording its seconds and peak memory under `name` and naming it in any error.
@@ -323,12 +350,13 @@ pub fn failpoint(stage: &str) -> Result<()> {
 }
 
 /// Every table a query can read: the inputs as users see them (no lineage columns), then the metric tables.
-pub fn catalog(loaded: &Loaded, tables: &[(&'static str, DataFrame)]) -> Result<crate::queries::Catalog> {
+pub fn catalog(loaded: &Loaded, tables: &MetricTables) -> Result<crate::queries::Catalog> {
     let mut all: Vec<(String, LazyFrame)> = loaded
         .tables
         .iter()
         .map(|(k, t)| Ok((k.name().to_string(), t.data_lazy()?)))
         .collect::<PolarsResult<_>>()?;
-    all.extend(tables.iter().map(|(n, d)| (n.to_string(), d.clone().lazy())));
+    all.extend(tables.frames.iter().map(|(n, d)| (n.to_string(), d.clone().lazy())));
+    all.extend(tables.copies.iter().map(|(n, lf, _)| (n.to_string(), lf.clone())));
     Ok(crate::queries::Catalog::new(all))
 }

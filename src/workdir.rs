@@ -80,10 +80,36 @@ pub fn sink(lf: LazyFrame, path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A plan whose result later stages scan: sunk into a working copy (streaming) and scanned from there with
+/// `work`, else collected in memory.
+pub fn materialize(lf: LazyFrame, work: Option<&WorkDir>, name: &str) -> Result<LazyFrame> {
+    match work {
+        Some(w) => {
+            let path = w.file(name);
+            sink(lf, &path)?;
+            Ok(scan(&path)?)
+        }
+        None => Ok(crate::engine::Run::run(lf)?.lazy()),
+    }
+}
+
 /// A lazy scan of a working copy.
 pub fn scan(path: &Path) -> PolarsResult<LazyFrame> {
     LazyFrame::scan_parquet(
         PlRefPath::new(path.to_string_lossy().into_owned()),
         ScanArgsParquet::default(),
     )
+}
+
+/// A frame computed in memory that later stages only scan: written to a working copy and let go (`work`), or
+/// kept in memory when there is no working folder.
+pub fn keep(mut df: DataFrame, work: Option<&WorkDir>, name: &str) -> Result<LazyFrame> {
+    match work {
+        Some(w) => {
+            let path = w.file(name);
+            write(&mut df, &path)?;
+            Ok(scan(&path)?)
+        }
+        None => Ok(df.lazy()),
+    }
 }

@@ -46,9 +46,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
     progress.set_message("writing outputs".into());
     let mut out = OutputDir::create(&args.out)?;
     pipeline::write_checks(&mut out, &loaded)?;
-    for (name, df) in tables.iter_mut() {
-        out.write_parquet(&format!("tables/{name}.parquet"), df)?;
-    }
+    tables.write(&mut out)?;
     stages.end("write_tables", clock);
     let clock = stages.start();
     progress.set_message("drawing charts and the report".into());
@@ -57,7 +55,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
         config: &opts.config,
         loaded: &loaded,
     };
-    let page = report::build(&ctx, &tables, args.quarter.as_deref())?;
+    let page = report::build(&ctx, &tables.frames, args.quarter.as_deref())?;
     for c in &page.charts {
         out.write_bytes(&format!("charts/{}.png", c.name), &c.png)?;
         out.write_bytes(&format!("charts/{}.svg", c.name), c.svg.as_bytes())?;

@@ -219,13 +219,11 @@ fn claims_by_first_forward_leg(p: &Prepared) -> Result<DataFrame> {
     let carrier_cases = p
         .cases
         .clone()
-        .lazy()
         .filter(col("counted").and(col("responsibility").eq(lit("carrier"))))
         .select([col("case_id"), col("order_id").alias("case_order_id")]);
     let out = p
         .refunds
         .clone()
-        .lazy()
         .filter(col("status").eq(lit("completed")))
         .join(
             carrier_cases,

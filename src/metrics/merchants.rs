@@ -129,7 +129,6 @@ fn aggregate(
     let cases = p
         .cases
         .clone()
-        .lazy()
         .filter(col("counted"))
         .group_by([
             period_expr(col("opened_at"), "quarter", p.tz).alias("quarter"),

@@ -34,12 +34,14 @@ pub struct Prepared {
     /// working copy (see `workdir`) when it has one: 10 M lines are never held whole.
     pub lines: LazyFrame,
     /// One row per case: every case column, plus counted, is_return, responsibility, line_no (null when the case
-    /// reaches no order line), line_category, line_merchant_id, line_ordered_at, line_quantity.
-    pub cases: DataFrame,
+    /// reaches no order line), line_category, line_merchant_id, line_ordered_at, line_quantity. A scan of a
+    /// working copy when the run has one.
+    pub cases: LazyFrame,
     /// The shipments table without lineage columns (a scan of its working copy when there is one).
     pub shipments: LazyFrame,
-    /// One row per refund, plus line_order_id / line_no: the order line it is attributed to.
-    pub refunds: DataFrame,
+    /// One row per refund, plus line_order_id / line_no: the order line it is attributed to (a scan of a working
+    /// copy when the run has one).
+    pub refunds: LazyFrame,
     /// The optional merchants table (merchant_id, merchant_name, primary_category).
     pub merchants: Option<DataFrame>,
     pub tz: Tz,
@@ -151,13 +153,13 @@ fn zero_money() -> Expr {
 }
 
 impl Prepared {
-    /// `orders` … `refunds` are the loaded tables with lineage columns; with `work`, the order lines are written
-    /// to a working copy there and scanned, else held in memory.
+    /// `orders` … `refunds` are the loaded tables with lineage columns; with `work`, the prepared lines, cases and
+    /// refunds are written to working copies there (on the streaming engine) and scanned, else held in memory.
     pub fn new(
         orders: LazyFrame,
-        cases: &DataFrame,
+        cases: LazyFrame,
         shipments: LazyFrame,
-        refunds: &DataFrame,
+        refunds: LazyFrame,
         config: &Config,
         as_of: Micros,
         work: Option<&WorkDir>,
@@ -169,8 +171,8 @@ impl Prepared {
         // went from 23 s to BENCHMARKS.md's figure).
         let touched = concat(
             [
-                cases.clone().lazy().select([col("order_id")]),
-                refunds.clone().lazy().select([col("order_id")]),
+                cases.clone().select([col("order_id")]),
+                refunds.clone().select([col("order_id")]),
             ],
             UnionArgs::default(),
         )?
@@ -204,9 +206,9 @@ impl Prepared {
             col("ordered_at").alias("line_ordered_at"),
             col("quantity").alias("line_quantity"),
         ]);
+        // Cases with their line: written straight to a working copy, so neither the loaded cases nor the prepared
+        // ones are held (at scale 100 they took ≈ 8 GB side by side).
         let cases_p = cases
-            .clone()
-            .lazy()
             .drop(cols([crate::input::load::SOURCE_IDX, crate::input::load::ROW_NUMBER]))
             .with_columns([col("status").neq(lit("cancelled")).alias("counted")])
             .with_column(
@@ -223,44 +225,42 @@ impl Prepared {
                 responsibility_frame(config).lazy(),
                 [col("reason_code")],
                 [col("reason_code")],
-                JoinArgs::new(JoinType::Left),
+                crate::engine::small_right(JoinType::Left),
             )
             .join(
                 line_keys,
                 [col("order_id"), col("sku")],
                 [col("order_id"), col("sku")],
-                JoinArgs::new(JoinType::Left),
+                crate::engine::small_right(JoinType::Left),
             )
             .join(
                 line_facts,
                 [col("order_id"), col("line_no")],
                 [col("order_id"), col("line_no")],
-                JoinArgs::new(JoinType::Left),
-            )
-            .run()?;
+                crate::engine::small_right(JoinType::Left),
+            );
+        let cases_p = crate::workdir::materialize(cases_p, work, "cases_prepared")?;
 
         // Refunds: a refund in a case belongs to the case's line; one outside a case (or whose case reaches no line)
         // to the first line of its order.
-        let case_lines = cases_p.clone().lazy().select([
+        let case_lines = cases_p.clone().select([
             col("case_id"),
             col("order_id").alias("case_order_id"),
             col("line_no").alias("case_line_no"),
         ]);
         let refunds_p = refunds
-            .clone()
-            .lazy()
             .drop(cols([crate::input::load::SOURCE_IDX, crate::input::load::ROW_NUMBER]))
             .join(
                 case_lines,
                 [col("case_id")],
                 [col("case_id")],
-                JoinArgs::new(JoinType::Left),
+                crate::engine::small_right(JoinType::Left),
             )
             .join(
                 first_line,
                 [col("order_id")],
                 [col("order_id")],
-                JoinArgs::new(JoinType::Left),
+                crate::engine::small_right(JoinType::Left),
             )
             .with_columns([
                 when(col("case_line_no").is_not_null())
@@ -272,15 +272,14 @@ impl Prepared {
                     .otherwise(col("first_line_no"))
                     .alias("line_no"),
             ])
-            .drop(cols(["case_order_id", "case_line_no", "first_line_no"]))
-            .run()?;
+            .drop(cols(["case_order_id", "case_line_no", "first_line_no"]));
+        let refunds_p = crate::workdir::materialize(refunds_p, work, "refunds_prepared")?;
 
         // Each line's after-sales facts, gathered on the few lines that have any, then joined to all lines once.
         let null_i64 = || lit(NULL).cast(DataType::Int64);
         let null_money = || lit(NULL).cast(DataType::Decimal(38, 2));
         let returned = cases_p
             .clone()
-            .lazy()
             .filter(col("is_return").and(col("line_no").is_not_null()))
             .select([
                 col("order_id"),
@@ -291,7 +290,6 @@ impl Prepared {
             ]);
         let counted = cases_p
             .clone()
-            .lazy()
             .filter(col("counted").and(col("line_no").is_not_null()))
             .select([
                 col("order_id"),
@@ -302,7 +300,6 @@ impl Prepared {
             ]);
         let refunded = refunds_p
             .clone()
-            .lazy()
             .filter(col("status").eq(lit("completed")).and(col("line_no").is_not_null()))
             .select([
                 col("line_order_id").alias("order_id"),

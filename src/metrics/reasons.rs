@@ -21,7 +21,7 @@ pub const LEVELS: [&str; 3] = ["platform", "category", "merchant"];
 pub const UNKNOWN_CATEGORY: &str = "(unknown)";
 
 pub fn reason_breakdown(p: &Prepared) -> Result<DataFrame> {
-    let cases = p.cases.clone().lazy().filter(col("counted")).with_columns([
+    let cases = p.cases.clone().filter(col("counted")).with_columns([
         col("line_category").fill_null(lit(UNKNOWN_CATEGORY)).alias("category"),
         col("line_merchant_id").fill_null(col("merchant_id")).alias("merchant"),
     ]);

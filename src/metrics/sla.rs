@@ -84,13 +84,13 @@ fn local_date(e: Expr, tz: Tz) -> Expr {
 fn rule_clocks(p: &Prepared, rule: &SlaRule, calendar: Option<&DataFrame>) -> LazyFrame {
     let (src, record_type, id, void) = match rule.table {
         TableKind::Refunds => (
-            p.refunds.clone().lazy(),
+            p.refunds.clone(),
             "refund",
             col("refund_id"),
             col("status").eq(lit("failed")),
         ),
         _ => (
-            p.cases.clone().lazy(),
+            p.cases.clone(),
             "case",
             col("case_id"),
             col("status").eq(lit("cancelled")),
@@ -253,9 +253,15 @@ fn calendar_for(p: &Prepared, rules: &[SlaRule], calendar: &Calendar) -> Result<
             &p.cases
         };
         for c in [&r.start, &r.stop] {
-            let s = df.column(c)?.as_materialized_series().to_physical_repr().into_owned();
-            let s = s.i64()?;
-            if let (Some(a), Some(b)) = (s.min(), s.max()) {
+            let bounds = df
+                .clone()
+                .select([
+                    col(c.as_str()).min().cast(DataType::Int64).alias("lo"),
+                    col(c.as_str()).max().cast(DataType::Int64).alias("hi"),
+                ])
+                .run_streaming()?;
+            let (a, b) = (bounds.column("lo")?.i64()?.get(0), bounds.column("hi")?.i64()?.get(0));
+            if let (Some(a), Some(b)) = (a, b) {
                 lo = lo.min(a);
                 hi = hi.max(b);
             }

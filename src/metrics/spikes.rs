@@ -30,7 +30,6 @@ fn early_returned_lines(p: &Prepared, r: &RiskParams) -> LazyFrame {
     let window_us = r.age_days * 86_400_000_000;
     p.cases
         .clone()
-        .lazy()
         .filter(col("is_return").and(col("line_no").is_not_null()))
         .with_column(
             (col("opened_at") - col("line_ordered_at"))
