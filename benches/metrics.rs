@@ -44,7 +44,7 @@ fn bench_metrics(c: &mut Criterion) {
     let mut p = prepare();
     p.merchants = loaded.tables.get(&TableKind::Merchants).map(|t| t.data().unwrap());
     let rates = return_rates::return_rates(&p).unwrap();
-    let clocks = sla::sla_clocks(&p, &config.sla_rules, &config.calendar).unwrap();
+    let (clocks, _) = sla::sla_clocks(&p, &config.sla_rules, &config.calendar, None).unwrap();
     let evaluation = spikes::spike_evaluation(&p, &config.risk).unwrap();
     let flags = spikes::risk_flags(&evaluation, &config.risk).unwrap();
     let mut stages = Default::default();
@@ -58,7 +58,7 @@ fn bench_metrics(c: &mut Criterion) {
         b.iter(|| reasons::reason_breakdown(&p).unwrap())
     });
     g.bench_function("sla_clocks", |b| {
-        b.iter(|| sla::sla_clocks(&p, &config.sla_rules, &config.calendar).unwrap())
+        b.iter(|| sla::sla_clocks(&p, &config.sla_rules, &config.calendar, None).unwrap())
     });
     g.bench_function("sla_compliance", |b| {
         b.iter(|| sla::sla_compliance(&p, &clocks, &config.sla_rules).unwrap())

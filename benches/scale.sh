@@ -6,8 +6,8 @@
 # stage seconds (run.json) on stderr.
 #
 #   benches/scale.sh 1            # scale 1 ≈ 1 M order lines
-#   benches/scale.sh 1 10 30      # the ladder measured so far (scale 30: 5.6 GB of CSV, peak 16.4 GB in run)
-#   benches/scale.sh 100          # 19 GB of CSV; run and convert need ≈ 50 GB today (BENCHMARKS.md)
+#   benches/scale.sh 1 10 30      # scale 30: 5.6 GB of CSV, 29 M order lines
+#   benches/scale.sh 100          # 19 GB of CSV, 97 M order lines: ≈ 30 min in all on 2 cores (BENCHMARKS.md)
 #
 # Env: WORK (default /tmp/aftersales-scale) holds data, outputs and the DuckDB virtual environment;
 # REUSE=1 keeps already generated data; SKIP_CSV=1 skips the run from CSV; SKIP_DUCKDB=1 skips the baseline.

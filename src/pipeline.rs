@@ -191,11 +191,12 @@ pub fn compute_metrics(
         spikes::spike_evaluation(&prepared, &config.risk)
     })?;
     let flags = stage("risk_flags", &|| spikes::risk_flags(&evaluation, &config.risk))?;
-    // sla_clocks (a row per case and rule: 12 M rows, 2.5 GB at scale 30) is computed after the spike detector's
-    // peak and kept as a working copy once its two readers are done, not held to the end of the run.
-    let clocks = stage("sla_clocks", &|| {
-        sla::sla_clocks(&prepared, &config.sla_rules, &config.calendar)
+    // sla_clocks (a row per case and rule: 12 M rows, 2.5 GB at scale 30) goes to a working copy a rule at a
+    // time; sla_compliance, the merchant facts, the output and the queries read it from there.
+    let (clocks, clocks_rows) = timed(stages, progress, "sla_clocks", || {
+        sla::sla_clocks(&prepared, &config.sla_rules, &config.calendar, loaded.work.as_ref())
     })?;
+    let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
     let compliance = stage("sla_compliance", &|| {
         sla::sla_compliance(&prepared, &clocks, &config.sla_rules)
     })?;
@@ -203,8 +204,6 @@ pub fn compute_metrics(
     let facts = timed(stages, progress, "merchant_quarter_facts", || {
         merchants::QuarterFacts::new(&prepared, &rates, &clocks, &flags)
     })?;
-    let clocks_rows = clocks.height() as u64;
-    let clocks = crate::workdir::keep(clocks, loaded.work.as_ref(), "sla_clocks")?;
     let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
     let risk = stage("merchant_risk", &|| facts.merchant_risk(&config.badge))?;
     let badges = stage("badges", &|| facts.badges(&config.badge))?;

@@ -62,16 +62,26 @@ pub fn write(df: &mut DataFrame, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Runs a plan on the streaming engine straight into a working copy, never holding its result.
+/// Runs a plan on the streaming engine straight into a working copy, never holding its result. Rows land in
+/// any order: nothing reads a working copy's row order (the loader writes its chunks itself); see
+/// [`sink_in_order`] for a sorted result.
 pub fn sink(lf: LazyFrame, path: &Path) -> Result<()> {
+    sink_with(lf, path, false)
+}
+
+/// [`sink`] keeping the plan's row order (a sorted output table).
+pub fn sink_in_order(lf: LazyFrame, path: &Path) -> Result<()> {
+    sink_with(lf, path, true)
+}
+
+fn sink_with(lf: LazyFrame, path: &Path, maintain_order: bool) -> Result<()> {
     lf.sink(
         SinkDestination::File {
             target: SinkTarget::Path(PlRefPath::new(path.to_string_lossy().into_owned())),
         },
         FileWriteFormat::Parquet(Arc::new(write_options())),
         UnifiedSinkArgs {
-            // Rows in any order: nothing reads a working copy's row order (the loader writes its chunks itself).
-            maintain_order: false,
+            maintain_order,
             ..Default::default()
         },
     )?
@@ -93,23 +103,22 @@ pub fn materialize(lf: LazyFrame, work: Option<&WorkDir>, name: &str) -> Result<
     }
 }
 
+/// One scan over several working copies, in the order given (one scan node: a concat of one scan per file let
+/// the streaming engine open and buffer every file at once).
+pub fn scan_files(paths: &[PathBuf]) -> PolarsResult<LazyFrame> {
+    LazyFrame::scan_parquet_files(
+        paths
+            .iter()
+            .map(|p| PlRefPath::new(p.to_string_lossy().into_owned()))
+            .collect(),
+        ScanArgsParquet::default(),
+    )
+}
+
 /// A lazy scan of a working copy.
 pub fn scan(path: &Path) -> PolarsResult<LazyFrame> {
     LazyFrame::scan_parquet(
         PlRefPath::new(path.to_string_lossy().into_owned()),
         ScanArgsParquet::default(),
     )
-}
-
-/// A frame computed in memory that later stages only scan: written to a working copy and let go (`work`), or
-/// kept in memory when there is no working folder.
-pub fn keep(mut df: DataFrame, work: Option<&WorkDir>, name: &str) -> Result<LazyFrame> {
-    match work {
-        Some(w) => {
-            let path = w.file(name);
-            write(&mut df, &path)?;
-            Ok(scan(&path)?)
-        }
-        None => Ok(df.lazy()),
-    }
 }

@@ -131,16 +131,9 @@ impl LoadedTable {
     }
 }
 
-/// The chunk files of a working copy as one lazy frame, in order: one scan over all files (a concat of one scan
-/// per file let the streaming engine open and buffer every file at once).
+/// The chunk files of a working copy as one lazy frame, in order.
 fn scan_chunks(paths: &[PathBuf]) -> PolarsResult<LazyFrame> {
-    LazyFrame::scan_parquet_files(
-        paths
-            .iter()
-            .map(|p| PlRefPath::new(p.to_string_lossy().into_owned()))
-            .collect(),
-        ScanArgsParquet::default(),
-    )
+    workdir::scan_files(paths)
 }
 
 enum ColBuilder {

@@ -88,7 +88,7 @@ pub struct QuarterFacts {
 }
 
 impl QuarterFacts {
-    pub fn new(p: &Prepared, return_rates: &DataFrame, clocks: &DataFrame, flags: &DataFrame) -> Result<QuarterFacts> {
+    pub fn new(p: &Prepared, return_rates: &DataFrame, clocks: &LazyFrame, flags: &DataFrame) -> Result<QuarterFacts> {
         Ok(QuarterFacts {
             facts: aggregate(p, return_rates, clocks, flags)?,
             names: names(p)?,
@@ -99,7 +99,7 @@ impl QuarterFacts {
 fn aggregate(
     p: &Prepared,
     return_rates: &DataFrame,
-    clocks: &DataFrame,
+    clocks: &LazyFrame,
     flags: &DataFrame,
 ) -> Result<BTreeMap<Key, Agg>> {
     let mut m: BTreeMap<Key, Agg> = BTreeMap::new();
@@ -177,10 +177,10 @@ fn aggregate(
         (a.cases, a.disputes, a.losses, a.merchant_fault, a.ratings, a.rating_sum) =
             (n[i], d[i], l[i], f[i], r[i], rs[i].unwrap_or(0.0));
     }
-    if clocks.height() > 0 {
+    // No SLA rules: a table without columns.
+    if !clocks.clone().collect_schema()?.is_empty() {
         let c = clocks
             .clone()
-            .lazy()
             .group_by([
                 period_expr(col("start"), "quarter", p.tz).alias("quarter"),
                 col("merchant_id"),

@@ -32,6 +32,7 @@ use crate::engine::Run;
 use crate::sla_rules::{SlaRule, Target};
 use crate::tables::TableKind;
 use crate::time::ts_dtype;
+use crate::workdir::WorkDir;
 
 const US_PER_HOUR: f64 = 3_600_000_000.0;
 
@@ -186,15 +187,22 @@ fn rule_clocks(p: &Prepared, rule: &SlaRule, calendar: Option<&DataFrame>) -> La
     }
 }
 
-pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar) -> Result<DataFrame> {
+/// The clocks of every rule, one rule at a time and sorted by record within it: with `work`, each rule's clocks
+/// go straight to a working copy (at scale 100 the table has 38.8 M rows and held 17 GB being built whole), and
+/// the result is a scan of those copies in rule order; else they are collected in memory. Also returns the rows.
+pub fn sla_clocks(
+    p: &Prepared,
+    rules: &[SlaRule],
+    calendar: &Calendar,
+    work: Option<&WorkDir>,
+) -> Result<(LazyFrame, u64)> {
     let cal = if rules.iter().any(|r| matches!(r.target, Target::WorkingDays(_))) {
         Some(calendar_for(p, rules, calendar)?)
     } else {
         None
     };
-    let parts: Vec<LazyFrame> = rules.iter().map(|r| rule_clocks(p, r, cal.as_ref())).collect();
-    if parts.is_empty() {
-        return Ok(DataFrame::empty());
+    if rules.is_empty() {
+        return Ok((DataFrame::empty().lazy(), 0));
     }
     let as_of = as_of_lit(p.as_of);
     let status = when(col("stop").is_not_null().and(col("stop").lt(col("start"))))
@@ -208,38 +216,53 @@ pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar) -> Resul
         .when(as_of.gt(col("deadline")))
         .then(lit("breached"))
         .otherwise(lit("running"));
-    let rule_order: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
-    let out = concat(parts, UnionArgs::default())?
-        .with_columns([
-            status.alias("status"),
-            // An invalid clock's negative span is not a duration: no elapsed for it.
-            when(col("stop").lt(col("start")))
-                .then(lit(NULL).cast(DataType::Float64))
-                .otherwise(col("elapsed"))
-                .alias("elapsed"),
-        ])
-        .select([
-            col("rule"),
-            col("clock"),
-            col("target"),
-            col("target_unit"),
-            col("record_type"),
-            col("record_id"),
-            col("case_id"),
-            col("order_id"),
-            col("merchant_id"),
-            col("case_type"),
-            col("start"),
-            col("stop"),
-            col("deadline"),
-            col("elapsed"),
-            col("status"),
-        ])
-        .with_column(level_rank(col("rule"), &rule_order).alias("_rank"))
-        .sort(["_rank", "record_id"], SortMultipleOptions::default())
-        .drop(cols(["_rank"]))
-        .run()?;
-    Ok(out)
+    let mut copies = Vec::new();
+    let mut frames = Vec::new();
+    for (i, r) in rules.iter().enumerate() {
+        let clocks = rule_clocks(p, r, cal.as_ref())
+            .with_columns([
+                status.clone().alias("status"),
+                // An invalid clock's negative span is not a duration: no elapsed for it.
+                when(col("stop").lt(col("start")))
+                    .then(lit(NULL).cast(DataType::Float64))
+                    .otherwise(col("elapsed"))
+                    .alias("elapsed"),
+            ])
+            .select([
+                col("rule"),
+                col("clock"),
+                col("target"),
+                col("target_unit"),
+                col("record_type"),
+                col("record_id"),
+                col("case_id"),
+                col("order_id"),
+                col("merchant_id"),
+                col("case_type"),
+                col("start"),
+                col("stop"),
+                col("deadline"),
+                col("elapsed"),
+                col("status"),
+            ])
+            .sort(["record_id"], SortMultipleOptions::default());
+        match work {
+            Some(w) => {
+                let path = w.file(&format!("sla_clocks-{i:03}"));
+                crate::workdir::sink_in_order(clocks, &path)?;
+                copies.push(path);
+            }
+            None => frames.push(clocks.run()?.lazy()),
+        }
+    }
+    let all = if copies.is_empty() {
+        concat(frames, UnionArgs::default())?
+    } else {
+        crate::workdir::scan_files(&copies)?
+    };
+    let rows = all.clone().select([len().cast(DataType::UInt64).alias("n")]).run()?;
+    let rows = rows.column("n")?.u64()?.get(0).unwrap_or(0);
+    Ok((all, rows))
 }
 
 /// The calendar frame covering every start and stop (and as_of) with room for the longest working-day target.
@@ -287,8 +310,8 @@ fn calendar_for(p: &Prepared, rules: &[SlaRule], calendar: &Calendar) -> Result<
     Ok(calendar_frame(calendar, p.tz, from, to)?)
 }
 
-pub fn sla_compliance(p: &Prepared, clocks: &DataFrame, rules: &[SlaRule]) -> Result<DataFrame> {
-    if clocks.height() == 0 && clocks.width() == 0 {
+pub fn sla_compliance(p: &Prepared, clocks: &LazyFrame, rules: &[SlaRule]) -> Result<DataFrame> {
+    if rules.is_empty() {
         return Ok(DataFrame::empty());
     }
     let is = |s: &str| col("status").eq(lit(s.to_string())).cast(DataType::Int64).sum();
@@ -304,7 +327,6 @@ pub fn sla_compliance(p: &Prepared, clocks: &DataFrame, rules: &[SlaRule]) -> Re
             parts.push(
                 clocks
                     .clone()
-                    .lazy()
                     .group_by([
                         period_expr(col("start"), kind, p.tz).alias("period"),
                         who.alias("merchant_id"),
