@@ -103,12 +103,17 @@ pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded>
 
 pub fn summary_line(t: &LoadedTable) -> String {
     format!(
-        "{:<10} {:>10} read = {:>10} accepted + {:>8} rejected ({:.2}%)",
+        "{:<10} {:>10} read = {:>10} accepted + {:>8} rejected ({:.2}%){}",
         t.kind.name(),
         t.rows_read(),
         t.rows_accepted(),
         t.rows_rejected(),
-        t.reject_rate() * 100.0
+        t.reject_rate() * 100.0,
+        if t.read_as_converted() {
+            "  as checked by `aftersales convert` (file unchanged)"
+        } else {
+            ""
+        }
     )
 }
 
@@ -290,6 +295,11 @@ pub fn run_json(info: &RunInfo<'_>, loaded: &Loaded, out: &OutputDir, stages: &S
                     "rows_read": f.rows_read,
                     "rows_accepted": f.rows_accepted,
                     "rows_rejected": f.rows_rejected,
+                    "rows_checked_by": if t.read_as_converted() {
+                        "aftersales convert (converted.json: the file is unchanged since)"
+                    } else {
+                        "this run"
+                    },
                 })
             })
         })

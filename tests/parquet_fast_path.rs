@@ -100,6 +100,7 @@ fn load_sliced(files: &[SourceFile], fast_path: bool, slice_rows: usize) -> afte
     let read = ReadOptions {
         parquet_fast_path: fast_path,
         parquet_slice_rows: slice_rows,
+        ..ReadOptions::default()
     };
     load_files_with(TableKind::Orders, files, &TableConfig::default(), TZ, &quiet, read).unwrap()
 }

@@ -107,6 +107,7 @@ fn load(files: &[SourceFile], rows_per_chunk: usize, work: Option<&WorkDir>) -> 
     let read = ReadOptions {
         parquet_fast_path: true,
         parquet_slice_rows: rows_per_chunk,
+        ..ReadOptions::default()
     };
     load_files_to(
         TableKind::Orders,

@@ -1,9 +1,10 @@
 //! `aftersales convert`: exports → typed Parquet working copy (accepted rows only; rejects and warnings beside
-//! them).
+//! them), with `converted.json` fingerprinting each table's file so that runs on the copy skip the row checks.
 
 use anyhow::Result;
 
 use crate::cli::ConvertArgs;
+use crate::input::converted;
 use crate::output::OutputDir;
 use crate::pipeline;
 use crate::progress::Progress;
@@ -24,9 +25,16 @@ pub fn convert(args: &ConvertArgs, quiet: bool) -> Result<i32> {
     }
     progress.set_message("writing Parquet".into());
     let mut out = OutputDir::create(&args.out)?;
+    let mut written = Vec::new();
     for (kind, t) in &loaded.tables {
-        out.write_parquet_lazy(&format!("{}.parquet", kind.name()), t.data_lazy()?, t.rows_accepted())?;
+        let file = format!("{}.parquet", kind.name());
+        out.write_parquet_lazy(&file, t.data_lazy()?, t.rows_accepted())?;
+        written.push((*kind, file, t.rows_accepted()));
     }
+    // What lets a later run scan these files as they are instead of checking them again (input/converted.rs).
+    progress.set_message("fingerprinting the Parquet files".into());
+    let manifest = converted::manifest_for(out.path(), &written)?;
+    out.write_bytes(converted::MANIFEST, serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     pipeline::write_checks(&mut out, &loaded)?;
     // The calendar and zone travel with the data, so the copy runs with the same config.
     if let Some(src) = &opts.config.source {

@@ -1,0 +1,252 @@
+//! Files written by `aftersales convert` and unchanged since are read as they are (input/converted.rs): the same
+//! frames, lineage and tables as when they are checked again, and any change to a file — or a table split into
+//! parts — sends it back through the checks.
+
+mod common;
+
+use std::path::Path;
+
+use aftersales::config::TableConfig;
+use aftersales::input::{LoadedTable, ReadOptions, SourceFile, SourceFormat, load_files_with, load_table};
+use aftersales::progress::Progress;
+use aftersales::tables::TableKind;
+use chrono_tz::Tz;
+use common::*;
+use polars::prelude::*;
+
+const TZ: Tz = chrono_tz::Asia::Shanghai;
+
+fn convert(data: &Path, out: &Path, extra: &[&str]) {
+    let mut args = vec![
+        "convert",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    let o = aftersales(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+fn load(dir: &Path, kind: TableKind, trust_converted: bool) -> LoadedTable {
+    let file = SourceFile {
+        path: dir.join(format!("{}.parquet", kind.name())),
+        format: SourceFormat::Parquet,
+    };
+    let read = ReadOptions {
+        trust_converted,
+        ..ReadOptions::default()
+    };
+    load_files_with(kind, &[file], &TableConfig::default(), TZ, &Progress::hidden(), read).unwrap()
+}
+
+/// data_quality names each finding's input file, which lies in another folder in each of the two runs.
+fn file_names_only(df: DataFrame) -> DataFrame {
+    let Ok(files) = df.column("source_file") else {
+        return df;
+    };
+    let names: StringChunked = files
+        .str()
+        .unwrap()
+        .iter()
+        .map(|f| f.map(|f| f.rsplit('/').next().unwrap().to_string()))
+        .collect();
+    let mut df = df;
+    df.replace("source_file", names.with_name("source_file".into()).into_column())
+        .unwrap();
+    df
+}
+
+#[test]
+fn convert_fingerprints_each_table_file_it_writes() {
+    let parent = tempfile::tempdir().unwrap();
+    let pq = parent.path().join("pq");
+    convert(&data("base"), &pq, &[]);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(pq.join("converted.json")).unwrap()).unwrap();
+    assert_eq!(manifest["format"], 1);
+    // tests/data/base: 5 order lines, 3 cases, 3 shipment legs, 2 refunds (the CSVs, counted by hand).
+    for (table, rows) in [("orders", 5), ("cases", 3), ("shipments", 3), ("refunds", 2)] {
+        let e = &manifest["tables"][table];
+        assert_eq!(e["file"], format!("{table}.parquet"));
+        assert_eq!(e["rows"], rows, "{table}");
+        let bytes = std::fs::metadata(pq.join(format!("{table}.parquet"))).unwrap().len();
+        assert_eq!(e["bytes"], bytes, "{table}");
+        assert_eq!(e["blake3"].as_str().unwrap().len(), 64, "{table}");
+    }
+}
+
+#[test]
+fn an_unchanged_converted_file_loads_to_the_same_frame_and_lineage_as_a_checked_one() {
+    let parent = tempfile::tempdir().unwrap();
+    let pq = parent.path().join("pq");
+    // A duplicate case_id (C2) in the input: convert drops the second, so the trusted file is already deduplicated.
+    convert(case_dir(Some("duplicate_key")).path(), &pq, &["--keep-going"]);
+    for kind in [
+        TableKind::Orders,
+        TableKind::Cases,
+        TableKind::Shipments,
+        TableKind::Refunds,
+    ] {
+        let trusted = load(&pq, kind, true);
+        let checked = load(&pq, kind, false);
+        assert!(trusted.read_as_converted(), "{}", kind.name());
+        assert!(!checked.read_as_converted(), "{}", kind.name());
+        assert_eq!(trusted.rows_rejected(), 0);
+        assert_eq!(
+            (trusted.rows_read(), trusted.rows_accepted()),
+            (checked.rows_read(), checked.rows_accepted()),
+            "{}",
+            kind.name()
+        );
+        assert_eq!(trusted.height(), checked.height());
+        let (a, b) = (trusted.frame().unwrap(), checked.frame().unwrap());
+        assert_eq!(a.schema(), b.schema(), "{}", kind.name());
+        assert!(a.equals_missing(&b), "{}:\n{a}\n{b}", kind.name());
+    }
+    assert_eq!(load(&pq, TableKind::Cases, true).height(), 3);
+    // The row numbers are the Parquet file's data rows, 1-based, as for any Parquet input.
+    let rows: Vec<u64> = load(&pq, TableKind::Orders, true)
+        .frame()
+        .unwrap()
+        .column("_row_number")
+        .unwrap()
+        .u64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    assert_eq!(rows, (1..=rows.len() as u64).collect::<Vec<_>>());
+}
+
+#[test]
+fn an_edited_converted_file_is_checked_again_and_its_bad_row_rejected() {
+    let parent = tempfile::tempdir().unwrap();
+    let pq = parent.path().join("pq");
+    convert(&data("base"), &pq, &[]);
+    // Another tool sets the second order line's quantity to 0, keeping the canonical columns and types.
+    let path = pq.join("orders.parquet");
+    let mut df = read_parquet(&path);
+    let q = df.column("quantity").unwrap().i64().unwrap().clone();
+    let edited: Int64Chunked = q
+        .iter()
+        .enumerate()
+        .map(|(i, v)| if i == 1 { Some(0) } else { v })
+        .collect();
+    df.replace("quantity", edited.with_name("quantity".into()).into_column())
+        .unwrap();
+    ParquetWriter::new(std::fs::File::create(&path).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    let t = load_table(&pq, TableKind::Orders, &TableConfig::default(), TZ, &Progress::hidden())
+        .unwrap()
+        .unwrap();
+    assert!(!t.read_as_converted());
+    assert_eq!((t.rows_read(), t.rows_accepted(), t.rows_rejected()), (5, 4, 1));
+    assert_eq!(t.rejects[0].row_number, 2);
+    assert_eq!(t.rejects[0].column, "quantity");
+    // The other tables are untouched and still read as converted.
+    let cases = load_table(&pq, TableKind::Cases, &TableConfig::default(), TZ, &Progress::hidden())
+        .unwrap()
+        .unwrap();
+    assert!(cases.read_as_converted());
+}
+
+#[test]
+fn a_converted_file_of_the_same_size_but_other_bytes_is_checked_again() {
+    let parent = tempfile::tempdir().unwrap();
+    let pq = parent.path().join("pq");
+    convert(&data("base"), &pq, &[]);
+    let path = pq.join("refunds.parquet");
+    let mut bytes = std::fs::read(&path).unwrap();
+    // One byte in the middle changed: the same size, another digest.
+    let i = bytes.len() / 2;
+    bytes[i] ^= 0x01;
+    std::fs::write(&path, &bytes).unwrap();
+    let file = SourceFile {
+        path,
+        format: SourceFormat::Parquet,
+    };
+    assert_eq!(
+        aftersales::input::converted::trusted_rows(TableKind::Refunds, &[file]),
+        None
+    );
+}
+
+#[test]
+fn a_table_in_parts_or_without_the_manifest_is_checked() {
+    let parent = tempfile::tempdir().unwrap();
+    let pq = parent.path().join("pq");
+    convert(&data("base"), &pq, &[]);
+    let orders = SourceFile {
+        path: pq.join("orders.parquet"),
+        format: SourceFormat::Parquet,
+    };
+    use aftersales::input::converted::trusted_rows;
+    assert_eq!(trusted_rows(TableKind::Orders, std::slice::from_ref(&orders)), Some(5));
+    // The orders file offered as the cases table: the manifest names another file for cases.
+    assert_eq!(trusted_rows(TableKind::Cases, std::slice::from_ref(&orders)), None);
+    // Two parts of one table: duplicates across parts need the check.
+    assert_eq!(trusted_rows(TableKind::Orders, &[orders.clone(), orders.clone()]), None);
+    std::fs::remove_file(pq.join("converted.json")).unwrap();
+    assert_eq!(trusted_rows(TableKind::Orders, &[orders]), None);
+}
+
+#[test]
+fn a_run_on_a_converted_sample_gives_the_same_tables_as_when_every_row_is_checked() {
+    let parent = tempfile::tempdir().unwrap();
+    let pq = parent.path().join("pq");
+    convert(&repo().join("sample_data"), &pq, &[]);
+    let trusted_out = parent.path().join("trusted");
+    let o = aftersales(&[
+        "run",
+        "--data",
+        pq.to_str().unwrap(),
+        "--out",
+        trusted_out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The same files without the manifest: every row checked again.
+    let plain = parent.path().join("plain");
+    copy_dir(&pq, &plain);
+    std::fs::remove_file(plain.join("converted.json")).unwrap();
+    let checked_out = parent.path().join("checked");
+    let o = aftersales(&[
+        "run",
+        "--data",
+        plain.to_str().unwrap(),
+        "--out",
+        checked_out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let (trusted, checked) = (run_json(&trusted_out), run_json(&checked_out));
+    assert_counts_balance(&trusted);
+    for f in trusted["inputs"].as_array().unwrap() {
+        assert!(
+            f["rows_checked_by"].as_str().unwrap().starts_with("aftersales convert"),
+            "{f}"
+        );
+    }
+    for f in checked["inputs"].as_array().unwrap() {
+        assert_eq!(f["rows_checked_by"], "this run", "{f}");
+    }
+    assert_eq!(trusted["tables"], checked["tables"]);
+    assert!(trusted["tables"]["orders"]["rows_read"].as_u64().unwrap() > 20_000);
+    let mut compared = 0;
+    for dir in ["tables", "."] {
+        for e in std::fs::read_dir(trusted_out.join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "parquet") {
+                let name = p.file_name().unwrap();
+                let (a, b) = (
+                    file_names_only(read_parquet(&p)),
+                    file_names_only(read_parquet(&checked_out.join(dir).join(name))),
+                );
+                assert!(a.equals_missing(&b), "{} differs", p.display());
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 11, "only {compared} tables compared");
+}
