@@ -62,12 +62,23 @@ impl OutputDir {
 
     /// Writes a plan's result on the streaming engine, without holding it: for tables as large as the inputs.
     pub fn write_parquet_lazy(&mut self, rel: &str, lf: LazyFrame, rows: u64) -> Result<()> {
+        self.write_parquet_lazy_as(rel, lf, rows, ParquetCompression::Zstd(None))
+    }
+
+    /// [`Self::write_parquet_lazy`] with another compression.
+    pub fn write_parquet_lazy_as(
+        &mut self,
+        rel: &str,
+        lf: LazyFrame,
+        rows: u64,
+        compression: ParquetCompression,
+    ) -> Result<()> {
         let path = self.tmp.path().join(rel);
         if let Some(p) = path.parent() {
             fs::create_dir_all(p)?;
         }
         let options = ParquetWriteOptions {
-            compression: ParquetCompression::Zstd(None),
+            compression,
             statistics: StatisticsOptions::full(),
             ..Default::default()
         };

@@ -2,6 +2,7 @@
 //! them), with `converted.json` fingerprinting each table's file so that runs on the copy skip the row checks.
 
 use anyhow::Result;
+use polars::prelude::ParquetCompression;
 
 use crate::cli::ConvertArgs;
 use crate::input::converted;
@@ -28,7 +29,9 @@ pub fn convert(args: &ConvertArgs, quiet: bool) -> Result<i32> {
     let mut written = Vec::new();
     for (kind, t) in &loaded.tables {
         let file = format!("{}.parquet", kind.name());
-        out.write_parquet_lazy(&file, t.data_lazy()?, t.rows_accepted())?;
+        // LZ4 like the run's own working copies, not the zstd of the outputs: a run scans these files several
+        // times, and decoding zstd there cost more than the checks it skips (BENCHMARKS.md).
+        out.write_parquet_lazy_as(&file, t.data_lazy()?, t.rows_accepted(), ParquetCompression::Lz4Raw)?;
         written.push((*kind, file, t.rows_accepted()));
     }
     // What lets a later run scan these files as they are instead of checking them again (input/converted.rs).

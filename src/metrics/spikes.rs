@@ -56,18 +56,30 @@ fn early_returned_lines(p: &Prepared, r: &RiskParams) -> LazyFrame {
         ])
 }
 
-/// Per (key, week): order lines sold and their units (from all lines), lines returned early and their units
-/// (from the returned lines), and the week's bounds, computed on the groups rather than on every line.
-fn key_weeks(p: &Prepared, r: &RiskParams, early: &LazyFrame, key: &str) -> LazyFrame {
-    let sold = p
-        .lines
+/// The order lines counted once per (merchant_id, sku, category, week_code): n lines, their quantity, the
+/// earliest ordered_at. Every grouping of sold lines below is a sum over these groups (1.3 M of them for 9.7 M
+/// lines at scale 10), so the lines are read and grouped once instead of five times.
+fn sold_groups(p: &Prepared) -> Result<LazyFrame> {
+    Ok(p.lines
         .clone()
-        .group_by([col(key), col("week_code").alias("_week")])
+        .group_by([col("merchant_id"), col("sku"), col("category"), col("week_code")])
         .agg([
             len().cast(DataType::Int64).alias("n"),
-            col("quantity").sum().alias("units_sold"),
-            col("ordered_at").min().alias("_some_instant"),
-        ]);
+            col("quantity").sum(),
+            col("ordered_at").min(),
+        ])
+        .run_streaming()?
+        .lazy())
+}
+
+/// Per (key, week): order lines sold and their units (from the sold groups), lines returned early and their units
+/// (from the returned lines), and the week's bounds, computed on the groups rather than on every line.
+fn key_weeks(p: &Prepared, r: &RiskParams, sold: &LazyFrame, early: &LazyFrame, key: &str) -> LazyFrame {
+    let sold = sold.clone().group_by([col(key), col("week_code").alias("_week")]).agg([
+        col("n").sum(),
+        col("quantity").sum().alias("units_sold"),
+        col("ordered_at").min().alias("_some_instant"),
+    ]);
     let returned = early.clone().group_by([col(key), col("_week")]).agg([
         len().cast(DataType::Int64).alias("r"),
         col("returned_units").sum().alias("units_returned"),
@@ -121,8 +133,9 @@ fn trailing(agg: LazyFrame, key: &str, b: i64, r_out: &str, n_out: &str) -> Resu
 /// Every evaluated (level, key, week), flagged or not — the evidence behind `risk_flags`.
 pub fn spike_evaluation(p: &Prepared, r: &RiskParams) -> Result<DataFrame> {
     let early = early_returned_lines(p, r).run_streaming()?.lazy();
-    let lines = p.lines.clone();
-    let cat_weeks = key_weeks(p, r, &early, "category").select([col("category"), col("week_idx"), col("r"), col("n")]);
+    let lines = sold_groups(p)?;
+    let cat_weeks =
+        key_weeks(p, r, &lines, &early, "category").select([col("category"), col("week_idx"), col("r"), col("n")]);
     let cat_base = trailing(cat_weeks, "category", r.baseline_weeks, "r_cb", "n_cb")?;
     let mut parts = Vec::new();
     for (level, key) in [("merchant", "merchant_id"), ("sku", "sku")] {
@@ -149,7 +162,7 @@ pub fn spike_evaluation(p: &Prepared, r: &RiskParams) -> Result<DataFrame> {
                 )
                 .drop(cols(["primary_category"]));
         }
-        let weeks = key_weeks(p, r, &early, key);
+        let weeks = key_weeks(p, r, &lines, &early, key);
         let base = trailing(weeks.clone(), key, r.baseline_weeks, "r_b", "n_b")?;
         parts.push(
             weeks
