@@ -7,7 +7,8 @@
 #
 #   benches/scale.sh 1            # scale 1 ≈ 1 M order lines
 #   benches/scale.sh 1 10 30      # scale 30: 5.6 GB of CSV, 29 M order lines
-#   benches/scale.sh 100          # 19 GB of CSV, 97 M order lines: ≈ 30 min in all on 2 cores (BENCHMARKS.md)
+#   benches/scale.sh 100          # 19 GB of CSV, 97 M order lines: ≈ 27 min with SKIP_CSV=1 on 2 cores (generate 6,
+#                                 # convert 7, run 10, DuckDB and its cross-check 4; BENCHMARKS.md); ≈ 35 GB of disk
 #
 # Env: WORK (default /tmp/aftersales-scale) holds data, outputs and the DuckDB virtual environment;
 # REUSE=1 keeps already generated data; SKIP_CSV=1 skips the run from CSV; SKIP_DUCKDB=1 skips the baseline.
