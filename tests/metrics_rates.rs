@@ -294,3 +294,50 @@ fn responsibility_follows_the_config() {
     );
     assert_eq!(late["responsibility"], "merchant");
 }
+
+/// return_rates builds a level's quarter rows from its month rows when no order has lines in two months of the
+/// quarter. Here order O1 has a line in February (SKU-B) and one in March (SKU-A), so summing months would count it
+/// twice in Q1; the quarter rows must count it once (tests/data/base with O1#2 moved to 2026-02-20).
+#[test]
+fn an_order_with_lines_in_two_months_counts_once_in_its_quarter() {
+    let data = case_dir(None);
+    std::fs::write(
+        data.path().join("orders.csv"),
+        "order_id,line_no,merchant_id,sku,category,quantity,unit_price,ordered_at
+O1,1,M1,SKU-A,服装,2,99.90,2026-03-01 10:00:00
+O1,2,M1,SKU-B,服装,1,49.50,2026-02-20 10:00:00
+O2,1,M2,SKU-C,数码,1,1299.00,2026-03-02 20:30:00
+O3,1,M2,SKU-C,数码,3,1299.00,2026-03-31 23:30:00
+O4,1,M1,SKU-A,服装,1,99.90,2026-04-01 00:10:00
+",
+    )
+    .unwrap();
+    let out = run_pipeline(data.path());
+    let rr = table(&out, "return_rates");
+    let get = |kind: &str, period: &str, level: &str, key: &str| {
+        let r = row(
+            &rr,
+            &[
+                ("period_kind", kind),
+                ("period", period),
+                ("level", level),
+                ("key", key),
+            ],
+        );
+        (
+            r["units_sold"].clone(),
+            r["orders"].clone(),
+            r["orders_with_case"].clone(),
+        )
+    };
+    let s = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    // February: O1#2 (1 unit, no case). March: O1#1 (2 units, case C1), O2 (1, C2), O3 (3, C3).
+    assert_eq!(get("month", "2026-02", "category", "服装"), s("1", "1", "0"));
+    assert_eq!(get("month", "2026-03", "category", "服装"), s("2", "1", "1"));
+    // Q1: O1, O2, O3 — three orders, not four; 服装 and M1 have only O1.
+    assert_eq!(get("quarter", "2026Q1", "platform", "all"), s("7", "3", "3"));
+    assert_eq!(get("quarter", "2026Q1", "category", "服装"), s("3", "1", "1"));
+    assert_eq!(get("quarter", "2026Q1", "merchant", "M1"), s("3", "1", "1"));
+    assert_eq!(get("quarter", "2026Q1", "sku", "SKU-B"), s("1", "1", "0"));
+    assert_eq!(get("quarter", "2026Q1", "category", "数码"), s("4", "2", "2"));
+}
