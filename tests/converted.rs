@@ -197,28 +197,14 @@ fn a_run_on_a_converted_sample_gives_the_same_tables_as_when_every_row_is_checke
     let parent = tempfile::tempdir().unwrap();
     let pq = parent.path().join("pq");
     convert(&repo().join("sample_data"), &pq, &[]);
-    let trusted_out = parent.path().join("trusted");
-    let o = aftersales(&[
-        "run",
-        "--data",
-        pq.to_str().unwrap(),
-        "--out",
-        trusted_out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let trusted_run = run_pipeline(&pq);
+    let trusted_out = trusted_run.path().join("out");
     // The same files without the manifest: every row checked again.
     let plain = parent.path().join("plain");
     copy_dir(&pq, &plain);
     std::fs::remove_file(plain.join("converted.json")).unwrap();
-    let checked_out = parent.path().join("checked");
-    let o = aftersales(&[
-        "run",
-        "--data",
-        plain.to_str().unwrap(),
-        "--out",
-        checked_out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let checked_run = run_pipeline(&plain);
+    let checked_out = checked_run.path().join("out");
 
     let (trusted, checked) = (run_json(&trusted_out), run_json(&checked_out));
     assert_counts_balance(&trusted);

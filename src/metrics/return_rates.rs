@@ -60,16 +60,14 @@ pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
             .run()?
             .lazy();
         let months = crate::engine::one_at_a_time(LEVELS.map(|l| grouping(p, &lines, "month", l)).to_vec())?;
-        let platform = grouping(p, &lines, "quarter", "platform").run()?;
+        let platform = grouping(p, &lines, "quarter", "platform").run()?.lazy();
         // Months add up to their quarter for every sum; distinct orders add up too when no order has lines in two
         // months, i.e. when the quarter's distinct orders equal the sum of its months' (the platform rows). Then
         // the lower levels' quarter rows are sums of their month rows (rows per key, not lines) instead of three
         // more groupings of the quarter's lines (return_rates 9.6–10.1 → 6.3–6.4 s at scale 10). An order with
         // lines in two months sends the quarter back to grouping its lines (tests/metrics_rates.rs pins both).
-        let month_orders = months[0].clone().select([col("orders").sum()]).run()?;
-        let additive = platform.column("orders")?.as_materialized_series().sum::<u64>()?
-            == month_orders.column("orders")?.as_materialized_series().sum::<u64>()?;
-        let mut quarter = vec![platform.lazy()];
+        let additive = total_orders(&platform)? == total_orders(&months[0])?;
+        let mut quarter = vec![platform];
         for (level, month_rows) in LEVELS.iter().zip(&months).skip(1) {
             let rows = if additive {
                 quarter_from_months(p, month_rows, q, level).run()?.lazy()
@@ -122,6 +120,12 @@ pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
         .drop(cols(["_rank"]))
         .run()?;
     Ok(out)
+}
+
+/// Σ `orders` over a grouping's rows.
+fn total_orders(rows: &LazyFrame) -> Result<u64> {
+    let total = rows.clone().select([col("orders").sum()]).run()?;
+    Ok(total.column("orders")?.as_materialized_series().sum::<u64>()?)
 }
 
 /// One grouping of a set of order lines by period (month or quarter) and level.

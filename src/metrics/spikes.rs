@@ -133,13 +133,13 @@ fn trailing(agg: LazyFrame, key: &str, b: i64, r_out: &str, n_out: &str) -> Resu
 /// Every evaluated (level, key, week), flagged or not — the evidence behind `risk_flags`.
 pub fn spike_evaluation(p: &Prepared, r: &RiskParams) -> Result<DataFrame> {
     let early = early_returned_lines(p, r).run_streaming()?.lazy();
-    let lines = sold_groups(p)?;
+    let sold = sold_groups(p)?;
     let cat_weeks =
-        key_weeks(p, r, &lines, &early, "category").select([col("category"), col("week_idx"), col("r"), col("n")]);
+        key_weeks(p, r, &sold, &early, "category").select([col("category"), col("week_idx"), col("r"), col("n")]);
     let cat_base = trailing(cat_weeks, "category", r.baseline_weeks, "r_cb", "n_cb")?;
     let mut parts = Vec::new();
     for (level, key) in [("merchant", "merchant_id"), ("sku", "sku")] {
-        let mut entity_cat = lines
+        let mut entity_cat = sold
             .clone()
             .group_by([col(key), col("category")])
             .agg([col("quantity").sum().alias("_units")])
@@ -162,7 +162,7 @@ pub fn spike_evaluation(p: &Prepared, r: &RiskParams) -> Result<DataFrame> {
                 )
                 .drop(cols(["primary_category"]));
         }
-        let weeks = key_weeks(p, r, &lines, &early, key);
+        let weeks = key_weeks(p, r, &sold, &early, key);
         let base = trailing(weeks.clone(), key, r.baseline_weeks, "r_b", "n_b")?;
         parts.push(
             weeks
