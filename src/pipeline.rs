@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::checks;
 use crate::config::Config;
-use crate::input::{LoadedTable, load_table_to};
+use crate::input::{LoadedTable, converted, load_table_to};
 use crate::metrics;
 use crate::output::{OutputDir, rejects_frame};
 use crate::progress::Progress;
@@ -51,6 +51,9 @@ pub struct Loaded {
     pub as_of: Micros,
     pub as_of_source: AsOfSource,
     pub data_quality: DataFrame,
+    /// The `data_quality.parquet` of `aftersales convert` the findings were read from, when this run did not
+    /// check (see `input::converted`); None when it did.
+    pub findings_from: Option<PathBuf>,
     pub stages: Stages,
     /// The working copies' folder; the tables' scans read from it, so it lives as long as they do.
     pub work: Option<WorkDir>,
@@ -89,16 +92,39 @@ pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded>
     };
     let clock = stages.start();
     progress.set_message("checking references and clocks".into());
-    let data_quality = checks::data_quality(&tables, as_of, as_of_source != AsOfSource::LatestInInputs, tz)?;
+    let explicit_as_of = (as_of_source != AsOfSource::LatestInInputs).then_some(as_of);
+    let trusted: BTreeMap<&str, Option<&Path>> = tables.iter().map(|(k, t)| (k.name(), t.converted_file())).collect();
+    let findings_from = converted::trusted_findings(&trusted, tz, explicit_as_of);
+    let data_quality = match &findings_from {
+        Some(path) => read_findings(path)?,
+        None => checks::data_quality(&tables, as_of, explicit_as_of.is_some(), tz)?,
+    };
     stages.end("checks", clock);
     Ok(Loaded {
         tables,
         as_of,
         as_of_source,
         data_quality,
+        findings_from,
         stages,
         work,
     })
+}
+
+fn read_findings(path: &Path) -> Result<DataFrame> {
+    let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let df = anyhow::Context::with_context(ParquetReader::new(f).finish(), || {
+        format!("cannot read the data-quality findings in {}", path.display())
+    })?;
+    let want = checks::empty_data_quality();
+    anyhow::ensure!(
+        df.schema() == want.schema(),
+        "{} does not have the columns of data_quality.parquet ({:?}); delete converted.json beside it to check the \
+         tables again",
+        path.display(),
+        want.get_column_names()
+    );
+    Ok(df)
 }
 
 pub fn summary_line(t: &LoadedTable) -> String {
@@ -320,6 +346,13 @@ pub fn run_json(info: &RunInfo<'_>, loaded: &Loaded, out: &OutputDir, stages: &S
             *warnings.entry(v.to_string()).or_default() += 1;
         }
     }
+    let findings_by = match &loaded.findings_from {
+        None => "this run".to_string(),
+        Some(p) => format!(
+            "aftersales convert ({}: the tables are unchanged since; rows are those of the exports it converted)",
+            p.display()
+        ),
+    };
     json!({
         "command": info.command,
         "version": env!("CARGO_PKG_VERSION"),
@@ -340,6 +373,7 @@ pub fn run_json(info: &RunInfo<'_>, loaded: &Loaded, out: &OutputDir, stages: &S
         "inputs": inputs,
         "tables": tables,
         "warnings": warnings,
+        "warnings_checked_by": findings_by,
         "outputs": out.written.iter().map(|(p, n)| json!({"path": p, "rows": n})).collect::<Vec<_>>(),
         "stage_seconds": stages.list.iter().map(|s| json!({
             "stage": s.name,

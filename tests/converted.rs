@@ -65,7 +65,7 @@ fn convert_fingerprints_each_table_file_it_writes() {
     convert(&data("base"), &pq, &[]);
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(pq.join("converted.json")).unwrap()).unwrap();
-    assert_eq!(manifest["format"], 1);
+    assert_eq!(manifest["format"], 2);
     // tests/data/base: 5 order lines, 3 cases, 3 shipment legs, 2 refunds (the CSVs, counted by hand).
     for (table, rows) in [("orders", 5), ("cases", 3), ("shipments", 3), ("refunds", 2)] {
         let e = &manifest["tables"][table];
@@ -75,6 +75,12 @@ fn convert_fingerprints_each_table_file_it_writes() {
         assert_eq!(e["bytes"], bytes, "{table}");
         assert_eq!(e["blake3"].as_str().unwrap().len(), 64, "{table}");
     }
+    // base has no suspicious row: an empty findings file, fingerprinted with the zone it was made in.
+    let dq = &manifest["data_quality"];
+    assert_eq!(dq["file"]["file"], "data_quality.parquet");
+    assert_eq!(dq["file"]["rows"], 0);
+    assert_eq!(dq["timezone"], "Asia/Shanghai");
+    assert_eq!(dq["explicit_as_of"], serde_json::Value::Null);
 }
 
 #[test]
@@ -219,11 +225,35 @@ fn a_run_on_a_converted_sample_gives_the_same_tables_as_when_every_row_is_checke
     }
     assert_eq!(trusted["tables"], checked["tables"]);
     assert!(trusted["tables"]["orders"]["rows_read"].as_u64().unwrap() > 20_000);
+    // The findings came from convert: the same warnings, naming the rows of the sample's CSV exports.
+    assert!(
+        trusted["warnings_checked_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("aftersales convert"),
+        "{}",
+        trusted["warnings_checked_by"]
+    );
+    assert_eq!(checked["warnings_checked_by"], "this run");
+    assert_eq!(trusted["warnings"], checked["warnings"]);
+    let what = ["table", "key", "check", "column", "value", "message"];
+    let found = |out: &Path| {
+        read_parquet(&out.join("data_quality.parquet"))
+            .select(what)
+            .unwrap()
+            .sort(what, SortMultipleOptions::default())
+            .unwrap()
+    };
+    let (a, b) = (found(&trusted_out), found(&checked_out));
+    assert!(a.height() > 10, "the sample plants suspicious rows: {a}");
+    assert!(a.equals_missing(&b), "{a}\n{b}");
+    let files = str_col(&read_parquet(&trusted_out.join("data_quality.parquet")), "source_file");
+    assert!(files.iter().all(|f| !f.ends_with(".parquet")), "{files:?}");
     let mut compared = 0;
     for dir in ["tables", "."] {
         for e in std::fs::read_dir(trusted_out.join(dir)).unwrap() {
             let p = e.unwrap().path();
-            if p.extension().is_some_and(|x| x == "parquet") {
+            if p.extension().is_some_and(|x| x == "parquet") && !p.ends_with("data_quality.parquet") {
                 let name = p.file_name().unwrap();
                 let (a, b) = (
                     file_names_only(read_parquet(&p)),
@@ -234,5 +264,132 @@ fn a_run_on_a_converted_sample_gives_the_same_tables_as_when_every_row_is_checke
             }
         }
     }
-    assert!(compared >= 11, "only {compared} tables compared");
+    assert!(compared >= 10, "only {compared} tables compared");
+}
+
+/// tests/data/base plus two suspicious cases: C4 names order O9, which does not exist (data row 4 of cases.csv);
+/// C5's merchant_ack_at 09:00 is before its opened_at 10:00 on 2026-03-06, Shanghai time (data row 5).
+fn base_with_two_findings() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&data("base"), dir.path());
+    let cases = dir.path().join("cases.csv");
+    let mut text = std::fs::read_to_string(&cases).unwrap();
+    text.push_str("C4,O9,SKU-A,M1,return,size_fit,1,2026-03-10 09:00:00,,,,,open\n");
+    text.push_str("C5,O2,SKU-C,M2,complaint,late_delivery,1,2026-03-06 10:00:00,2026-03-06 09:00:00,,,,open\n");
+    std::fs::write(&cases, text).unwrap();
+    dir
+}
+
+fn run_into(data: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["run", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    args.extend(extra);
+    let o = aftersales(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    run_json(out)
+}
+
+/// (row_number, check, column, value) of each finding, in file order.
+fn findings(out: &Path) -> Vec<(String, String, String, String)> {
+    let df = read_parquet(&out.join("data_quality.parquet"));
+    let rows = str_col(&df, "row_number");
+    let (checks, cols, values) = (str_col(&df, "check"), str_col(&df, "column"), str_col(&df, "value"));
+    (0..df.height())
+        .map(|i| (rows[i].clone(), checks[i].clone(), cols[i].clone(), values[i].clone()))
+        .collect()
+}
+
+fn owned(v: &[(&str, &str, &str, &str)]) -> Vec<(String, String, String, String)> {
+    v.iter()
+        .map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string()))
+        .collect()
+}
+
+#[test]
+fn a_run_on_unchanged_converted_tables_reads_the_findings_convert_made() {
+    let input = base_with_two_findings();
+    let parent = tempfile::tempdir().unwrap();
+    let pq = parent.path().join("pq");
+    convert(input.path(), &pq, &[]);
+    let want = owned(&[
+        ("4", "unknown_order", "order_id", "O9"),
+        ("5", "stop_before_start", "merchant_ack_at", "2026-03-06 09:00:00"),
+    ]);
+    assert_eq!(findings(&pq), want);
+
+    let out = parent.path().join("out");
+    let run = run_into(&pq, &out, &[]);
+    assert!(
+        run["warnings_checked_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("aftersales convert"),
+        "{}",
+        run["warnings_checked_by"]
+    );
+    assert_eq!(
+        run["warnings"],
+        serde_json::json!({"stop_before_start": 1, "unknown_order": 1})
+    );
+    assert_eq!(findings(&out), want);
+    // They name the export the user can fix, not the Parquet copy.
+    let files = str_col(&read_parquet(&out.join("data_quality.parquet")), "source_file");
+    assert!(files.iter().all(|f| f.ends_with("cases.csv")), "{files:?}");
+}
+
+#[test]
+fn findings_are_made_again_when_the_zone_the_as_of_the_tables_or_the_findings_file_differ() {
+    let input = base_with_two_findings();
+    let parent = tempfile::tempdir().unwrap();
+    let pq = parent.path().join("pq");
+    convert(input.path(), &pq, &[]);
+    let checked_here = |run: &serde_json::Value| run["warnings_checked_by"] == "this run";
+
+    // Another zone shows the timestamps in it: 09:00 in Shanghai is 01:00 UTC.
+    let utc = parent.path().join("utc.toml");
+    std::fs::write(&utc, "timezone = \"UTC\"\n").unwrap();
+    let out = parent.path().join("out-utc");
+    let run = run_into(&pq, &out, &["--config", utc.to_str().unwrap()]);
+    assert!(checked_here(&run), "{}", run["warnings_checked_by"]);
+    assert_eq!(
+        findings(&out),
+        owned(&[
+            ("4", "unknown_order", "order_id", "O9"),
+            ("5", "stop_before_start", "merchant_ack_at", "2026-03-06 01:00:00"),
+        ])
+    );
+
+    // An as_of set by hand adds the after_as_of check: C5 was opened after 2026-03-06 00:00 (and so were C4, the
+    // refund R1 and the later shipments — the point here is only that the run checked).
+    let out = parent.path().join("out-asof");
+    let run = run_into(&pq, &out, &["--as-of", "2026-03-06 00:00:00"]);
+    assert!(checked_here(&run), "{}", run["warnings_checked_by"]);
+    assert!(
+        run["warnings"]["after_as_of"].as_u64().unwrap() > 0,
+        "{}",
+        run["warnings"]
+    );
+
+    // A table the manifest does not list (merchants): its rows were never part of convert's checks.
+    let more = parent.path().join("more");
+    copy_dir(&pq, &more);
+    std::fs::write(
+        more.join("merchants.csv"),
+        "merchant_id,merchant_name,primary_category\nM1,一号店,服装\n",
+    )
+    .unwrap();
+    let run = run_into(&more, &parent.path().join("out-more"), &[]);
+    assert!(checked_here(&run), "{}", run["warnings_checked_by"]);
+
+    // The findings file rewritten (one finding dropped): not what convert fingerprinted.
+    let edited = parent.path().join("edited");
+    copy_dir(&pq, &edited);
+    let path = edited.join("data_quality.parquet");
+    let mut df = read_parquet(&path).head(Some(1));
+    ParquetWriter::new(std::fs::File::create(&path).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    let out = parent.path().join("out-edited");
+    let run = run_into(&edited, &out, &[]);
+    assert!(checked_here(&run), "{}", run["warnings_checked_by"]);
+    assert_eq!(findings(&out).len(), 2);
 }

@@ -34,11 +34,19 @@ pub fn convert(args: &ConvertArgs, quiet: bool) -> Result<i32> {
         out.write_parquet_lazy_as(&file, t.data_lazy()?, t.rows_accepted(), ParquetCompression::Lz4Raw)?;
         written.push((*kind, file, t.rows_accepted()));
     }
-    // What lets a later run scan these files as they are instead of checking them again (input/converted.rs).
-    progress.set_message("fingerprinting the Parquet files".into());
-    let manifest = converted::manifest_for(out.path(), &written)?;
-    out.write_bytes(converted::MANIFEST, serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     pipeline::write_checks(&mut out, &loaded)?;
+    // What lets a later run scan these files as they are, and read these findings, instead of checking them again
+    // (input/converted.rs).
+    progress.set_message("fingerprinting the Parquet files".into());
+    let explicit_as_of = (loaded.as_of_source != pipeline::AsOfSource::LatestInInputs).then_some(loaded.as_of);
+    let manifest = converted::manifest_for(
+        out.path(),
+        &written,
+        loaded.data_quality.height() as u64,
+        opts.config.timezone,
+        explicit_as_of,
+    )?;
+    out.write_bytes(converted::MANIFEST, serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     // The calendar and zone travel with the data, so the copy runs with the same config.
     if let Some(src) = &opts.config.source {
         out.write_bytes("aftersales.toml", &std::fs::read(src)?)?;

@@ -98,9 +98,14 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
     out.commit()?;
     progress.finish();
     progress.println(format!(
-        "as_of {} · {} warnings · wrote {}",
+        "as_of {} · {} warnings{} · wrote {}",
         json["as_of"].as_str().unwrap_or(""),
         loaded.data_quality.height(),
+        if loaded.findings_from.is_some() {
+            " (found by `aftersales convert`)"
+        } else {
+            ""
+        },
         args.out.display()
     ));
     Ok(0)

@@ -153,6 +153,13 @@ impl LoadedTable {
     pub fn read_as_converted(&self) -> bool {
         matches!(self.storage, Storage::Converted { .. })
     }
+    /// The file `convert` wrote, when the rows were read from it as they are.
+    pub fn converted_file(&self) -> Option<&Path> {
+        match &self.storage {
+            Storage::Converted { path, .. } => Some(path),
+            _ => None,
+        }
+    }
     pub fn height(&self) -> usize {
         match &self.storage {
             Storage::Memory(df) => df.height(),
