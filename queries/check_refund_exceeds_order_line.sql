@@ -2,12 +2,22 @@
 -- question: Check: which completed refunds of a case pay out more than the case's order line was worth?
 -- grain: one row per offending refund (zero rows = pass)
 -- tables: refunds, cases, orders
-WITH lines AS (
-    SELECT order_id, sku, SUM(quantity * unit_price) AS line_value FROM orders GROUP BY order_id, sku
+-- Only the orders of refunded cases are summed (the IN below): grouping every order line by (order_id, sku) first
+-- took 3 s and 2.6 GB at 10 M lines, for the few hundred thousand lines a refund can reach.
+WITH refunded AS (
+    SELECT r.refund_id, r.case_id, r.order_id, c.order_id AS case_order_id, c.sku, r.amount
+    FROM refunds r
+    JOIN cases c ON r.case_id = c.case_id
+    WHERE r.status = 'completed'
+),
+lines AS (
+    SELECT order_id, sku, SUM(quantity * unit_price) AS line_value
+    FROM orders
+    WHERE order_id IN (SELECT case_order_id FROM refunded)
+    GROUP BY order_id, sku
 )
-SELECT r.refund_id, r.case_id, r.order_id, c.sku, r.amount, l.line_value
-FROM refunds r
-JOIN cases c ON r.case_id = c.case_id
-JOIN lines l ON c.order_id = l.order_id AND c.sku = l.sku
-WHERE r.status = 'completed' AND r.amount > l.line_value
-ORDER BY r.refund_id
+SELECT f.refund_id, f.case_id, f.order_id, f.sku, f.amount, l.line_value
+FROM refunded f
+JOIN lines l ON f.case_order_id = l.order_id AND f.sku = l.sku
+WHERE f.amount > l.line_value
+ORDER BY f.refund_id

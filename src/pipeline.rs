@@ -269,9 +269,11 @@ impl MetricTables {
     pub fn write(&mut self, out: &mut OutputDir) -> Result<()> {
         for (name, df) in self.frames.iter_mut() {
             out.write_parquet(&format!("tables/{name}.parquet"), df)?;
+            crate::stages::debug_mark(&format!("wrote {name}"));
         }
         for (name, lf, rows) in &self.copies {
             out.write_parquet_lazy(&format!("tables/{name}.parquet"), lf.clone(), *rows)?;
+            crate::stages::debug_mark(&format!("wrote {name}"));
         }
         Ok(())
     }
@@ -279,6 +281,7 @@ impl MetricTables {
 
 /// Runs one stage, recording its seconds and peak memory under `name` and naming it in any error.
 fn timed<T>(stages: &mut Stages, progress: &Progress, name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    crate::stages::debug_mark(&format!("start {name}"));
     let clock = stages.start();
     progress.set_message(format!("computing {name}"));
     let out = f().with_context(|| format!("computing {name}"))?;

@@ -98,12 +98,24 @@ fn status_mb(field: &str) -> Option<u64> {
     Some(kb / 1024)
 }
 
-/// With `AFTERSALES_DEBUG_MEMORY` set, prints the current and peak resident memory at a named point on stderr:
-/// for finding which step of a stage holds the memory run.json reports.
+/// With `AFTERSALES_DEBUG_MEMORY` set, prints the seconds since the previous mark and the current and peak resident
+/// memory at a named point on stderr: for finding which step of a stage takes the time or holds the memory
+/// run.json reports.
 pub fn debug_mark(label: &str) {
     if std::env::var_os("AFTERSALES_DEBUG_MEMORY").is_none() {
         return;
     }
+    // Seconds since the previous mark, so the steps of a stage can be timed too.
+    static LAST: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+    let now = std::time::Instant::now();
+    let since = LAST
+        .lock()
+        .map(|mut last| last.replace(now).map_or(0.0, |t| (now - t).as_secs_f64()))
+        .unwrap_or(0.0);
     let mb = |f: &str| status_mb(f).unwrap_or(0);
-    eprintln!("[memory] {label}: rss {} MB, peak {} MB", mb("VmRSS:"), mb("VmHWM:"));
+    eprintln!(
+        "[memory] +{since:6.2} s {label}: rss {} MB, peak {} MB",
+        mb("VmRSS:"),
+        mb("VmHWM:")
+    );
 }

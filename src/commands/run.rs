@@ -70,6 +70,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
         let catalog = pipeline::catalog(&loaded, &tables)?;
         for q in &files {
             let mut df = catalog.run(q)?;
+            crate::stages::debug_mark(&format!("query {}", q.name));
             out.write_parquet(&format!("queries/{}.parquet", q.name), &mut df)?;
             if q.is_check() {
                 checks.insert(q.name.clone(), serde_json::json!(df.height()));

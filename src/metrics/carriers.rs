@@ -21,7 +21,7 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::{Prepared, level_rank, period_expr, ratio, wilson};
+use super::{Prepared, group_by_period, level_rank, period_expr, ratio, wilson};
 use crate::engine::Run;
 
 pub const DIRECTIONS: [&str; 4] = ["all", "forward", "return", "replacement"];
@@ -103,11 +103,16 @@ pub fn carrier_performance(p: &Prepared) -> Result<DataFrame> {
     let claims = claims_by_first_forward_leg(p)?;
     // Legs are grouped once, by (month, carrier, direction); quarters and the `all` direction are sums of those
     // groups (every count adds up), so no leg is read twice.
-    let monthly = legs
-        .with_column(period_expr(col("shipped_at"), "month", p.tz).alias("month"))
-        .group_by([col("month"), col("carrier"), col("direction")])
-        .agg(counts())
-        .run_streaming()?;
+    let monthly = group_by_period(
+        legs,
+        col("shipped_at"),
+        "month",
+        p.tz,
+        "month",
+        vec![col("carrier"), col("direction")],
+        counts(),
+    )
+    .run_streaming()?;
     let summed = || -> Vec<Expr> { COUNT_COLS.iter().chain(&["on_time"]).map(|c| col(*c).sum()).collect() };
     let keep = || -> Vec<Expr> {
         [col("period"), col("carrier"), col("direction")]
@@ -245,29 +250,32 @@ fn claims_by_first_forward_leg(p: &Prepared) -> Result<DataFrame> {
 
 pub fn carrier_lanes(p: &Prepared) -> Result<DataFrame> {
     let unknown = |c: &str| col(c).fill_null(lit("(unknown)")).alias(c);
-    let out = p
+    let legs = p
         .shipments
         .clone()
         .filter(col("outcome").neq(lit("in_transit")))
-        .with_columns([
-            period_expr(col("shipped_at"), "quarter", p.tz).alias("quarter"),
-            unknown("origin_region"),
-            unknown("dest_region"),
-        ])
-        .group_by([col("quarter"), col("carrier"), col("origin_region"), col("dest_region")])
-        .agg(counts())
-        .with_columns(rates())
-        .select(
-            ["quarter", "carrier", "origin_region", "dest_region"]
-                .iter()
-                .chain(&LEG_COLUMNS)
-                .map(|c| col(*c))
-                .collect::<Vec<_>>(),
-        )
-        .sort(
-            ["quarter", "carrier", "origin_region", "dest_region"],
-            SortMultipleOptions::default(),
-        )
-        .run_streaming()?;
+        .with_columns([unknown("origin_region"), unknown("dest_region")]);
+    let out = group_by_period(
+        legs,
+        col("shipped_at"),
+        "quarter",
+        p.tz,
+        "quarter",
+        vec![col("carrier"), col("origin_region"), col("dest_region")],
+        counts(),
+    )
+    .with_columns(rates())
+    .select(
+        ["quarter", "carrier", "origin_region", "dest_region"]
+            .iter()
+            .chain(&LEG_COLUMNS)
+            .map(|c| col(*c))
+            .collect::<Vec<_>>(),
+    )
+    .sort(
+        ["quarter", "carrier", "origin_region", "dest_region"],
+        SortMultipleOptions::default(),
+    )
+    .run_streaming()?;
     Ok(out)
 }

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::{Prepared, period_expr};
+use super::{Prepared, group_by_period};
 use crate::config::BadgeParams;
 use crate::engine::Run;
 
@@ -126,15 +126,14 @@ fn aggregate(
         a.after_sales_rate = asr[i];
     }
     let not_carrier = col("responsibility").neq(lit("carrier")).fill_null(lit(true));
-    let cases = p
-        .cases
-        .clone()
-        .filter(col("counted"))
-        .group_by([
-            period_expr(col("opened_at"), "quarter", p.tz).alias("quarter"),
-            col("merchant_id"),
-        ])
-        .agg([
+    let cases = group_by_period(
+        p.cases.clone().filter(col("counted")),
+        col("opened_at"),
+        "quarter",
+        p.tz,
+        "quarter",
+        vec![col("merchant_id")],
+        vec![
             len().cast(DataType::Int64).alias("cases"),
             col("escalated_at")
                 .is_not_null()
@@ -161,8 +160,9 @@ fn aggregate(
                 .sum()
                 .alias("ratings"),
             col("satisfaction").cast(DataType::Float64).sum().alias("rating_sum"),
-        ])
-        .run()?;
+        ],
+    )
+    .run()?;
     let (q, k) = (strs(&cases, "quarter")?, strs(&cases, "merchant_id")?);
     let (n, d, l, f, r) = (
         ints(&cases, "cases")?,
@@ -179,22 +179,23 @@ fn aggregate(
     }
     // No SLA rules: a table without columns.
     if !clocks.clone().collect_schema()?.is_empty() {
-        let c = clocks
-            .clone()
-            .group_by([
-                period_expr(col("start"), "quarter", p.tz).alias("quarter"),
-                col("merchant_id"),
-                col("rule"),
-            ])
-            .agg([
+        let c = group_by_period(
+            clocks.clone(),
+            col("start"),
+            "quarter",
+            p.tz,
+            "quarter",
+            vec![col("merchant_id"), col("rule")],
+            vec![
                 col("status").eq(lit("met")).cast(DataType::Int64).sum().alias("met"),
                 col("status")
                     .eq(lit("breached"))
                     .cast(DataType::Int64)
                     .sum()
                     .alias("breached"),
-            ])
-            .run()?;
+            ],
+        )
+        .run()?;
         let (q, k, rule, met, br) = (
             strs(&c, "quarter")?,
             strs(&c, "merchant_id")?,

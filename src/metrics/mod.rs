@@ -123,6 +123,56 @@ pub fn period_code(day: Expr, kind: &str) -> Expr {
     }
 }
 
+/// The label of a [`period_code`] number, as [`period_expr`] writes it: `2026-03`, `2026Q1`, `2026-W09`.
+pub fn code_label(code: Expr, kind: &str) -> Expr {
+    let per_year = if kind == "month" { 12 } else { 4 };
+    let year = (code.clone() - lit(1i32)).floor_div(lit(per_year));
+    let within = code.clone() - year.clone() * lit(per_year);
+    match kind {
+        "month" => concat_str(
+            [
+                year.cast(DataType::String),
+                when(within.clone().lt(lit(10i32))).then(lit("-0")).otherwise(lit("-")),
+                within.cast(DataType::String),
+            ],
+            "",
+            false,
+        ),
+        "quarter" => concat_str(
+            [year.cast(DataType::String), lit("Q"), within.cast(DataType::String)],
+            "",
+            false,
+        ),
+        // The week's Monday, formatted: only the ISO calendar knows which year a late-December week belongs to.
+        _ => (code * lit(7i32) + lit(4i32))
+            .cast(DataType::Date)
+            .dt()
+            .strftime("%G-W%V"),
+    }
+}
+
+/// `lf` grouped by the period of the instant `ts` (a column named `alias`, labelled as [`period_expr`] does) and
+/// by `keys`. The rows are grouped on the period's number and only the groups are labelled: formatting a label on
+/// each of 4 M SLA clocks or 8 M shipment legs cost more than the grouping.
+pub fn group_by_period(
+    lf: LazyFrame,
+    ts: Expr,
+    kind: &str,
+    tz: Tz,
+    alias: &str,
+    keys: Vec<Expr>,
+    aggs: Vec<Expr>,
+) -> LazyFrame {
+    const CODE: &str = "_period_code";
+    let by: Vec<Expr> = std::iter::once(period_code(local_day(ts, tz), kind).alias(CODE))
+        .chain(keys)
+        .collect();
+    lf.group_by(by)
+        .agg(aggs)
+        .with_column(code_label(col(CODE), kind).alias(alias))
+        .drop(cols([CODE]))
+}
+
 pub fn period_expr(ts: Expr, kind: &str, tz: Tz) -> Expr {
     match kind {
         "month" => time::month_expr(ts, tz),
@@ -240,6 +290,7 @@ impl Prepared {
                 crate::engine::small_right(JoinType::Left),
             );
         let cases_p = crate::workdir::materialize(cases_p, work, "cases_prepared")?;
+        crate::stages::debug_mark("prepare: cases");
 
         // Refunds: a refund in a case belongs to the case's line; one outside a case (or whose case reaches no line)
         // to the first line of its order.
@@ -274,6 +325,7 @@ impl Prepared {
             ])
             .drop(cols(["case_order_id", "case_line_no", "first_line_no"]));
         let refunds_p = crate::workdir::materialize(refunds_p, work, "refunds_prepared")?;
+        crate::stages::debug_mark("prepare: refunds");
 
         // Each line's after-sales facts, gathered on the few lines that have any, then joined to all lines once.
         let null_i64 = || lit(NULL).cast(DataType::Int64);
@@ -319,7 +371,7 @@ impl Prepared {
         // With a working folder the lines go straight to a working copy on the streaming engine, so the 10 M
         // lines of scale 10 are never held whole; each metric then scans the columns it uses.
         let per_line = per_line.run()?;
-        crate::stages::debug_mark("prepare: cases, refunds, per-line facts");
+        crate::stages::debug_mark("prepare: per-line facts");
         let lines = orders
             .select(LINE_COLUMNS.map(col))
             .join(
@@ -359,6 +411,7 @@ impl Prepared {
             }
             None => lines.run()?.lazy(),
         };
+        crate::stages::debug_mark("prepare: lines");
         let shipments = shipments.drop(cols([crate::input::load::SOURCE_IDX, crate::input::load::ROW_NUMBER]));
         Ok(Prepared {
             lines,
@@ -380,4 +433,44 @@ pub fn level_rank(level: Expr, order: &[&str]) -> Expr {
         e = when(level.clone().eq(lit(*l))).then(lit(i as u32)).otherwise(e);
     }
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every day from 2019 to 2031 (ISO years of 52 and 53 weeks, weeks straddling New Year), at 00:30 local time
+    /// in Shanghai — the previous day in UTC — labelled through the period number and through the timestamp.
+    #[test]
+    fn code_labels_are_the_labels_of_the_timestamps() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let first = 1_546_273_800_000_000i64; // 2019-01-01 00:30 +08:00
+        let ts: Vec<i64> = (0..12 * 366).map(|d| first + d * 86_400_000_000).collect();
+        let df = df!["ts" => ts].unwrap();
+        let lf = df.lazy().with_column(col("ts").cast(crate::time::ts_dtype()));
+        for kind in ["month", "quarter", "week"] {
+            let out = lf
+                .clone()
+                .select([
+                    period_expr(col("ts"), kind, tz).alias("want"),
+                    code_label(period_code(local_day(col("ts"), tz), kind), kind).alias("got"),
+                ])
+                .collect()
+                .unwrap();
+            let (want, got) = (
+                out.column("want").unwrap().str().unwrap(),
+                out.column("got").unwrap().str().unwrap(),
+            );
+            assert_eq!(
+                want.get(0),
+                Some(match kind {
+                    "month" => "2019-01",
+                    "quarter" => "2019Q1",
+                    _ => "2019-W01",
+                })
+            );
+            let differ: Vec<_> = want.iter().zip(got.iter()).filter(|(a, b)| a != b).take(3).collect();
+            assert!(differ.is_empty(), "{kind}: {differ:?}");
+        }
+    }
 }

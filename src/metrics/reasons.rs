@@ -14,7 +14,7 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::{ALL, Prepared, level_rank, period_expr};
+use super::{ALL, Prepared, group_by_period, level_rank};
 use crate::engine::Run;
 
 pub const LEVELS: [&str; 3] = ["platform", "category", "merchant"];
@@ -34,19 +34,20 @@ pub fn reason_breakdown(p: &Prepared) -> Result<DataFrame> {
                 _ => col("merchant"),
             };
             parts.push(
-                cases
-                    .clone()
-                    .group_by([
-                        period_expr(col("opened_at"), kind, p.tz).alias("period"),
-                        key.alias("key"),
-                        col("reason_code"),
-                    ])
-                    .agg([
+                group_by_period(
+                    cases.clone(),
+                    col("opened_at"),
+                    kind,
+                    p.tz,
+                    "period",
+                    vec![key.alias("key"), col("reason_code")],
+                    vec![
                         len().cast(DataType::Int64).alias("cases"),
                         col("quantity").sum().alias("units"),
                         col("responsibility").first(),
-                    ])
-                    .with_columns([lit(kind).alias("period_kind"), lit(level).alias("level")]),
+                    ],
+                )
+                .with_columns([lit(kind).alias("period_kind"), lit(level).alias("level")]),
             );
         }
     }

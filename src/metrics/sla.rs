@@ -26,7 +26,7 @@ use chrono::{Datelike, Duration, NaiveDate, TimeZone as _};
 use chrono_tz::Tz;
 use polars::prelude::*;
 
-use super::{ALL, Prepared, as_of_lit, level_rank, local_tz, period_expr, ratio};
+use super::{ALL, Prepared, as_of_lit, group_by_period, level_rank, local_tz, ratio};
 use crate::config::Calendar;
 use crate::engine::Run;
 use crate::sla_rules::{SlaRule, Target};
@@ -325,14 +325,14 @@ pub fn sla_compliance(p: &Prepared, clocks: &LazyFrame, rules: &[SlaRule]) -> Re
                 col("merchant_id")
             };
             parts.push(
-                clocks
-                    .clone()
-                    .group_by([
-                        period_expr(col("start"), kind, p.tz).alias("period"),
-                        who.alias("merchant_id"),
-                        col("rule"),
-                    ])
-                    .agg([
+                group_by_period(
+                    clocks.clone(),
+                    col("start"),
+                    kind,
+                    p.tz,
+                    "period",
+                    vec![who.alias("merchant_id"), col("rule")],
+                    vec![
                         len().cast(DataType::Int64).alias("clocks"),
                         is("met").alias("met"),
                         is("breached").alias("breached"),
@@ -346,8 +346,9 @@ pub fn sla_compliance(p: &Prepared, clocks: &LazyFrame, rules: &[SlaRule]) -> Re
                             .alias("elapsed_p90"),
                         col("target").first(),
                         col("target_unit").first(),
-                    ])
-                    .with_columns([lit(kind).alias("period_kind"), lit(level).alias("level")]),
+                    ],
+                )
+                .with_columns([lit(kind).alias("period_kind"), lit(level).alias("level")]),
             );
         }
     }
