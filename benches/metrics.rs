@@ -37,6 +37,7 @@ fn bench_metrics(c: &mut Criterion) {
             table(TableKind::Refunds).lazy().unwrap(),
             &config,
             loaded.as_of,
+            loaded.time_span,
             loaded.work.as_ref(),
         )
         .unwrap()

@@ -50,6 +50,8 @@ pub struct Loaded {
     pub tables: BTreeMap<TableKind, LoadedTable>,
     pub as_of: Micros,
     pub as_of_source: AsOfSource,
+    /// The earliest and latest value of any timestamp column; None when there is none.
+    pub time_span: Option<(Micros, Micros)>,
     pub data_quality: DataFrame,
     /// The `data_quality.parquet` of `aftersales convert` the findings were read from, when this run did not
     /// check (see `input::converted`); None when it did.
@@ -85,10 +87,11 @@ pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded>
         }
         stages.end(&format!("load_{}", kind.name()), clock);
     }
+    let (latest, time_span) = timestamps(&tables)?;
     let (as_of, as_of_source) = match (opts.as_of, opts.config.as_of) {
         (Some(t), _) => (t, AsOfSource::CommandLine),
         (None, Some(t)) => (t, AsOfSource::Config),
-        (None, None) => (latest_timestamp(&tables)?.unwrap_or(0), AsOfSource::LatestInInputs),
+        (None, None) => (latest.unwrap_or(0), AsOfSource::LatestInInputs),
     };
     let clock = stages.start();
     progress.set_message("checking references and clocks".into());
@@ -104,6 +107,7 @@ pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded>
         tables,
         as_of,
         as_of_source,
+        time_span,
         data_quality,
         findings_from,
         stages,
@@ -143,29 +147,41 @@ pub fn summary_line(t: &LoadedTable) -> String {
     )
 }
 
-/// The latest event timestamp among all accepted rows: the default as_of (SPEC §3).
-fn latest_timestamp(tables: &BTreeMap<TableKind, LoadedTable>) -> Result<Option<Micros>> {
-    let mut best: Option<Micros> = None;
+/// The latest event timestamp among all accepted rows (the default as_of, SPEC §3), and the earliest and latest
+/// value of any timestamp column (promised_at too): the span the run's local dates are taken over (`metrics::Zone`).
+fn timestamps(tables: &BTreeMap<TableKind, LoadedTable>) -> Result<(Option<Micros>, Option<(Micros, Micros)>)> {
+    let mut latest: Option<Micros> = None;
+    let mut span: Option<(Micros, Micros)> = None;
     for (kind, t) in tables {
-        let cols: Vec<&str> = kind.schema().event_ts_columns().collect();
+        let cols: Vec<&str> = kind.schema().ts_columns().collect();
         if cols.is_empty() {
             continue;
         }
-        let maxes = t
-            .lazy()?
-            .select(
-                cols.iter()
-                    .map(|c| col(*c).max().cast(DataType::Int64))
-                    .collect::<Vec<_>>(),
-            )
-            .collect()?;
-        for c in maxes.columns() {
-            if let Some(m) = c.as_materialized_series().i64()?.get(0) {
-                best = Some(best.map_or(m, |b: i64| b.max(m)));
+        let exprs = cols.iter().flat_map(|c| {
+            [
+                col(*c).min().cast(DataType::Int64).alias(format!("min {c}")),
+                col(*c).max().cast(DataType::Int64).alias(format!("max {c}")),
+            ]
+        });
+        let found = t.lazy()?.select(exprs.collect::<Vec<_>>()).collect()?;
+        for c in &cols {
+            let get = |which: &str| -> Result<Option<i64>> {
+                Ok(found
+                    .column(&format!("{which} {c}"))?
+                    .as_materialized_series()
+                    .i64()?
+                    .get(0))
+            };
+            let (Some(lo), Some(hi)) = (get("min")?, get("max")?) else {
+                continue;
+            };
+            span = Some(span.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+            if kind.schema().event_ts_columns().any(|e| e == *c) {
+                latest = Some(latest.map_or(hi, |b| b.max(hi)));
             }
         }
     }
-    Ok(best)
+    Ok((latest, span))
 }
 
 /// A message for tables over the reject limit, with the first problems of each so the user can act at once.
@@ -209,6 +225,7 @@ pub fn compute_metrics(
             table(TableKind::Refunds).lazy()?,
             config,
             loaded.as_of,
+            loaded.time_span,
             loaded.work.as_ref(),
         )?;
         p.merchants = loaded.tables.get(&TableKind::Merchants).map(|t| t.data()).transpose()?;

@@ -130,7 +130,7 @@ fn aggregate(
         p.cases.clone().filter(col("counted")),
         col("opened_at"),
         "quarter",
-        p.tz,
+        p.zone,
         "quarter",
         vec![col("merchant_id")],
         vec![
@@ -183,7 +183,7 @@ fn aggregate(
             clocks.clone(),
             col("start"),
             "quarter",
-            p.tz,
+            p.zone,
             "quarter",
             vec![col("merchant_id"), col("rule")],
             vec![

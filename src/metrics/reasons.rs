@@ -38,7 +38,7 @@ pub fn reason_breakdown(p: &Prepared) -> Result<DataFrame> {
                     cases.clone(),
                     col("opened_at"),
                     kind,
-                    p.tz,
+                    p.zone,
                     "period",
                     vec![key.alias("key"), col("reason_code")],
                     vec![

@@ -26,7 +26,7 @@ use chrono::{Datelike, Duration, NaiveDate, TimeZone as _};
 use chrono_tz::Tz;
 use polars::prelude::*;
 
-use super::{ALL, Prepared, as_of_lit, group_by_period, level_rank, local_tz, ratio};
+use super::{ALL, Prepared, as_of_lit, group_by_period, level_rank, ratio};
 use crate::config::Calendar;
 use crate::engine::Run;
 use crate::sla_rules::{SlaRule, Target};
@@ -75,10 +75,6 @@ pub fn calendar_frame(cal: &Calendar, tz: Tz, from: NaiveDate, to: NaiveDate) ->
             .cast(&ts_dtype())?
             .into_column(),
     ])
-}
-
-fn local_date(e: Expr, tz: Tz) -> Expr {
-    e.dt().convert_time_zone(local_tz(tz)).dt().date()
 }
 
 /// The clocks of one rule, before status: record columns, start, stop (null when after as_of), deadline, elapsed.
@@ -163,8 +159,8 @@ fn rule_clocks(p: &Prepared, rule: &SlaRule, calendar: Option<&DataFrame>) -> La
                 .filter(col("workday"))
                 .select([col("cum").alias("_dcum"), col("eod").alias("deadline")]);
             lf.with_columns([
-                local_date(col("start"), p.tz).alias("_sdate"),
-                local_date(col("stop"), p.tz).alias("_tdate"),
+                p.zone.day(col("start")).alias("_sdate"),
+                p.zone.day(col("stop")).alias("_tdate"),
             ])
             .join(starts, [col("_sdate")], [col("_sdate")], JoinArgs::new(JoinType::Left))
             .join(stops, [col("_tdate")], [col("_tdate")], JoinArgs::new(JoinType::Left))
@@ -329,7 +325,7 @@ pub fn sla_compliance(p: &Prepared, clocks: &LazyFrame, rules: &[SlaRule]) -> Re
                     clocks.clone(),
                     col("start"),
                     kind,
-                    p.tz,
+                    p.zone,
                     "period",
                     vec![who.alias("merchant_id"), col("rule")],
                     vec![

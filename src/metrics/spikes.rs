@@ -19,7 +19,7 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::{Prepared, as_of_lit, local_day, local_tz, period_code, period_expr};
+use super::{Prepared, as_of_lit, local_tz, period_code, period_expr};
 use crate::config::RiskParams;
 use crate::engine::Run;
 
@@ -52,7 +52,7 @@ fn early_returned_lines(p: &Prepared, r: &RiskParams) -> LazyFrame {
             col("_early_units")
                 .clip_max(col("line_quantity"))
                 .alias("returned_units"),
-            period_code(local_day(col("ordered_at"), p.tz), "week").alias("_week"),
+            period_code(p.zone.day(col("ordered_at")), "week").alias("_week"),
         ])
 }
 
