@@ -147,11 +147,14 @@ pub fn summary_line(t: &LoadedTable) -> String {
     )
 }
 
+/// The earliest and latest of some instants.
+type Span = (Micros, Micros);
+
 /// The latest event timestamp among all accepted rows (the default as_of, SPEC §3), and the earliest and latest
 /// value of any timestamp column (promised_at too): the span the run's local dates are taken over (`metrics::Zone`).
-fn timestamps(tables: &BTreeMap<TableKind, LoadedTable>) -> Result<(Option<Micros>, Option<(Micros, Micros)>)> {
+fn timestamps(tables: &BTreeMap<TableKind, LoadedTable>) -> Result<(Option<Micros>, Option<Span>)> {
     let mut latest: Option<Micros> = None;
-    let mut span: Option<(Micros, Micros)> = None;
+    let mut span: Option<Span> = None;
     for (kind, t) in tables {
         let cols: Vec<&str> = kind.schema().ts_columns().collect();
         if cols.is_empty() {

@@ -27,9 +27,9 @@ pub const Z95: f64 = 1.959_963_984_540_054;
 pub const ALL: &str = "all";
 
 pub struct Prepared {
-    /// One row per order line: order_id, line_no, merchant_id, sku, category, quantity, unit_price, ordered_at,
-    /// month_code, quarter_code, week_code (the periods of ordered_at as [`period_code`] numbers), and the line's
-    /// after-sales facts: returned_units (capped at the line's quantity), counted_cases, refunded (completed
+    /// One row per order line: order_id, merchant_id, sku, category, quantity, ordered_at, month_code,
+    /// quarter_code, week_code (the periods of ordered_at as [`period_code`] numbers), and the line's after-sales
+    /// facts: returned_units (capped at the line's quantity), counted_cases, refunded (completed
     /// refunds attributed to the line, Decimal), gmv = unit_price × quantity (Decimal). A scan of the run's
     /// working copy (see `workdir`) when it has one: 10 M lines are never held whole.
     pub lines: LazyFrame,
@@ -441,8 +441,10 @@ impl Prepared {
             .with_column(zone.day(col("ordered_at")).alias("_day"))
             .select(
                 LINE_COLUMNS
-                    .map(col)
-                    .into_iter()
+                    .iter()
+                    // line_no and unit_price are read by no metric once gmv is made: not written to the copy.
+                    .filter(|c| !matches!(**c, "line_no" | "unit_price"))
+                    .map(|c| col(*c))
                     .chain([
                         (col("unit_price") * col("quantity")).alias("gmv"),
                         // Two return cases on one line cannot return more units than were sold on it.
