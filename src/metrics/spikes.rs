@@ -367,3 +367,31 @@ pub fn risk_flags(eval: &DataFrame, r: &RiskParams) -> Result<DataFrame> {
     )?;
     Ok(flags)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Weeks 1, 2, 5, 12, 13 of entity a and week 3 of b; baseline of 8 weeks = the weeks w − 8 … w − 1 that have a
+    /// row. Worked by hand: a@2 ← a@1; a@5 ← a@1, a@2; a@12 (weeks 4–11) ← a@5; a@13 (5–12) ← a@5, a@12; b@3 ← none.
+    #[test]
+    fn an_entity_baseline_sums_its_rows_in_the_eight_weeks_before_each_of_its_weeks() {
+        let agg = df![
+            "sku" => ["a", "b", "a", "a", "a", "a"],
+            "week_idx" => [12i32, 3, 1, 5, 2, 13],
+            "r" => [4i64, 9, 1, 3, 2, 5],
+            "n" => [40i64, 90, 10, 30, 20, 50],
+        ]
+        .unwrap();
+        let out = trailing_at_own_weeks(agg.lazy(), "sku", 8, "r_b", "n_b")
+            .unwrap()
+            .sort(["sku", "week_idx"], SortMultipleOptions::default())
+            .collect()
+            .unwrap();
+        let get = |c: &str| -> Vec<Option<i64>> { out.column(c).unwrap().i64().unwrap().iter().collect() };
+        let weeks: Vec<Option<i32>> = out.column("week_idx").unwrap().i32().unwrap().iter().collect();
+        assert_eq!(weeks, [1, 2, 5, 12, 13, 3].map(Some).to_vec());
+        assert_eq!(get("r_b"), vec![None, Some(1), Some(3), Some(3), Some(7), None]);
+        assert_eq!(get("n_b"), vec![None, Some(10), Some(30), Some(30), Some(70), None]);
+    }
+}
