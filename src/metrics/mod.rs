@@ -1,8 +1,9 @@
 //! The metric families of SPEC §4, one module each; each module's `//!` states its grain and columns.
 //!
-//! `Prepared` is computed once per run and shared: order lines with their periods and GMV, cases joined to their
-//! order line with `counted` / `is_return` / `responsibility`, refunds attributed to an order line. Every metric
-//! starts from these frames, so a join is done once, not once per table.
+//! `Prepared` is computed once per run and shared: order lines with their periods and GMV (a plan over the
+//! orders, never copied), the after-sales facts of the few lines that have any, cases joined to their order line
+//! with `counted` / `is_return` / `responsibility`, refunds attributed to an order line. Every metric starts from
+//! these frames, so a join is done once, not once per table.
 
 pub mod carriers;
 pub mod merchants;
@@ -27,12 +28,18 @@ pub const Z95: f64 = 1.959_963_984_540_054;
 pub const ALL: &str = "all";
 
 pub struct Prepared {
-    /// One row per order line: order_id, merchant_id, sku, category, quantity, ordered_at, month_code,
-    /// quarter_code, week_code (the periods of ordered_at as [`period_code`] numbers), and the line's after-sales
-    /// facts: returned_units (capped at the line's quantity), counted_cases, refunded (completed
-    /// refunds attributed to the line, Decimal), gmv = unit_price × quantity (Decimal). A scan of the run's
-    /// working copy (see `workdir`) when it has one: 10 M lines are never held whole.
+    /// One row per order line, as a plan over the loaded orders (nothing is copied): order_id, merchant_id, sku,
+    /// category, quantity, ordered_at, gmv = unit_price × quantity (Decimal), and month_code, quarter_code,
+    /// week_code (the periods of ordered_at as [`period_code`] numbers). Filter on ordered_at (see
+    /// [`Prepared::lines_between`]) rather than on a code, so the Parquet reader can skip row groups.
     pub lines: LazyFrame,
+    /// One row per order line with any after-sales fact (about one line in ten; a working copy when the run has
+    /// one): order_id, merchant_id,
+    /// sku, category, ordered_at, month_code, quarter_code, week_code as in `lines`, and returned_units (units of
+    /// return cases on the line, capped at its quantity), counted_cases, refunded (completed refunds attributed to
+    /// the line, Decimal). Every other line has none of them: a metric sums `lines` for what was sold and these
+    /// rows for what came back, and joins the two per group — 10 M lines are never joined to their facts.
+    pub line_facts: LazyFrame,
     /// One row per case: every case column, plus counted, is_return, responsibility, line_no (null when the case
     /// reaches no order line), line_category, line_merchant_id, line_ordered_at, line_quantity. A scan of a
     /// working copy when the run has one.
@@ -425,56 +432,59 @@ impl Prepared {
                 col("counted_cases").sum(),
                 col("refunded").sum(),
             ]);
-        // Every order line with its facts (most lines have none: the facts were gathered on the few that do).
-        // With a working folder the lines go straight to a working copy on the streaming engine, so the 10 M
-        // lines of scale 10 are never held whole; each metric then scans the columns it uses.
         let per_line = per_line.run()?;
         crate::stages::debug_mark("prepare: per-line facts");
-        let lines = orders
-            .select(LINE_COLUMNS.map(col))
-            .join(
-                per_line.lazy(),
-                [col("order_id"), col("line_no")],
-                [col("order_id"), col("line_no")],
-                crate::engine::small_right(JoinType::Left),
-            )
-            .with_column(zone.day(col("ordered_at")).alias("_day"))
-            .select(
-                LINE_COLUMNS
-                    .iter()
-                    // line_no and unit_price are read by no metric once gmv is made: not written to the copy.
-                    .filter(|c| !matches!(**c, "line_no" | "unit_price"))
-                    .map(|c| col(*c))
-                    .chain([
-                        (col("unit_price") * col("quantity")).alias("gmv"),
-                        // Two return cases on one line cannot return more units than were sold on it.
-                        col("return_units")
-                            .fill_null(lit(0i64))
-                            .clip_max(col("quantity"))
-                            .alias("returned_units"),
-                        col("counted_cases")
-                            .fill_null(lit(0u32))
-                            .cast(DataType::UInt32)
-                            .alias("counted_cases"),
-                        col("refunded").fill_null(zero_money()).alias("refunded"),
-                        period_code(col("_day"), "month").alias("month_code"),
-                        period_code(col("_day"), "quarter").alias("quarter_code"),
-                        period_code(col("_day"), "week").alias("week_code"),
-                    ])
-                    .collect::<Vec<_>>(),
-            );
-        let lines = match work {
-            Some(w) => {
-                let path = w.file("lines");
-                crate::workdir::sink(lines, &path)?;
-                crate::workdir::scan(&path)?
-            }
-            None => lines.run()?.lazy(),
+        let with_periods = |lf: LazyFrame| {
+            lf.with_column(zone.day(col("ordered_at")).alias("_day")).with_columns([
+                period_code(col("_day"), "month").alias("month_code"),
+                period_code(col("_day"), "quarter").alias("quarter_code"),
+                period_code(col("_day"), "week").alias("week_code"),
+            ])
         };
-        crate::stages::debug_mark("prepare: lines");
+        let line_facts = with_periods(touched_lines.join(
+            per_line.lazy(),
+            [col("order_id"), col("line_no")],
+            [col("order_id"), col("line_no")],
+            JoinArgs::new(JoinType::Inner),
+        ))
+        .select([
+            col("order_id"),
+            col("merchant_id"),
+            col("sku"),
+            col("category"),
+            col("ordered_at"),
+            col("month_code"),
+            col("quarter_code"),
+            col("week_code"),
+            // Two return cases on one line cannot return more units than were sold on it.
+            col("return_units")
+                .fill_null(lit(0i64))
+                .clip_max(col("quantity"))
+                .alias("returned_units"),
+            col("counted_cases")
+                .fill_null(lit(0u32))
+                .cast(DataType::UInt32)
+                .alias("counted_cases"),
+            col("refunded").fill_null(zero_money()).alias("refunded"),
+        ]);
+        let line_facts = crate::workdir::materialize(line_facts, work, "line_facts")?;
+        crate::stages::debug_mark("prepare: line facts");
+        let lines = with_periods(orders.select(LINE_COLUMNS.map(col))).select([
+            col("order_id"),
+            col("merchant_id"),
+            col("sku"),
+            col("category"),
+            col("quantity"),
+            col("ordered_at"),
+            (col("unit_price") * col("quantity")).alias("gmv"),
+            col("month_code"),
+            col("quarter_code"),
+            col("week_code"),
+        ]);
         let shipments = shipments.drop(cols([crate::input::load::SOURCE_IDX, crate::input::load::ROW_NUMBER]));
         Ok(Prepared {
             lines,
+            line_facts,
             cases: cases_p,
             shipments,
             refunds: refunds_p,
@@ -484,6 +494,39 @@ impl Prepared {
             as_of,
             maturity_days: config.maturity_days,
         })
+    }
+}
+
+impl Prepared {
+    /// The order lines of one quarter (a [`period_code`] number): filtered on ordered_at a day beyond the quarter's
+    /// local bounds, which the Parquet reader can use to skip row groups, then on the code exactly.
+    pub fn quarter_lines(&self, quarter: i32) -> LazyFrame {
+        use chrono::TimeZone;
+        let first_day = |code: i32| {
+            let year = (code - 1).div_euclid(4);
+            let q = code - year * 4;
+            chrono::NaiveDate::from_ymd_opt(year, (3 * (q - 1) + 1) as u32, 1)
+        };
+        let instant = |d: Option<chrono::NaiveDate>| {
+            d.and_then(|d| d.and_hms_opt(12, 0, 0))
+                .and_then(|t| self.tz.from_local_datetime(&t).earliest())
+                .map(|t| t.timestamp_micros())
+        };
+        const DAY: i64 = 86_400_000_000;
+        let exact = col("quarter_code").eq(lit(quarter));
+        match (instant(first_day(quarter)), instant(first_day(quarter + 1))) {
+            // Noon of the first days, widened by two days: no zone is 36 hours from UTC.
+            (Some(start), Some(end)) => self
+                .lines
+                .clone()
+                .filter(
+                    col("ordered_at")
+                        .gt_eq(as_of_lit(start - 2 * DAY))
+                        .and(col("ordered_at").lt(as_of_lit(end + 2 * DAY))),
+                )
+                .filter(exact),
+            _ => self.lines.clone().filter(exact),
+        }
     }
 }
 

@@ -25,8 +25,8 @@ use crate::engine::Run;
 
 pub const LEVELS: [&str; 4] = ["platform", "category", "merchant", "sku"];
 
-/// The columns the groupings read.
-const COLUMNS: [&str; 12] = [
+/// The columns the groupings read from the order lines.
+const COLUMNS: [&str; 9] = [
     "month_code",
     "quarter_code",
     "category",
@@ -34,10 +34,7 @@ const COLUMNS: [&str; 12] = [
     "sku",
     "order_id",
     "quantity",
-    "returned_units",
-    "counted_cases",
     "gmv",
-    "refunded",
     "ordered_at",
 ];
 
@@ -52,15 +49,16 @@ pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
     quarters.sort_unstable();
     let mut groups = Vec::new();
     for q in quarters {
-        let lines = p
-            .lines
+        let lines = p.quarter_lines(q).select(COLUMNS.map(col)).run()?.lazy();
+        let facts = p
+            .line_facts
             .clone()
             .filter(col("quarter_code").eq(lit(q)))
-            .select(COLUMNS.map(col))
             .run()?
             .lazy();
-        let months = crate::engine::one_at_a_time(LEVELS.map(|l| grouping(p, &lines, "month", l)).to_vec())?;
-        let platform = grouping(p, &lines, "quarter", "platform").run()?.lazy();
+        let lines = (&lines, &facts);
+        let months = crate::engine::one_at_a_time(LEVELS.map(|l| grouping(p, lines, "month", l)).to_vec())?;
+        let platform = grouping(p, lines, "quarter", "platform").run()?.lazy();
         // Months add up to their quarter for every sum; distinct orders add up too when no order has lines in two
         // months, i.e. when the quarter's distinct orders equal the sum of its months' (the platform rows). Then
         // the lower levels' quarter rows are sums of their month rows (rows per key, not lines) instead of three
@@ -72,7 +70,7 @@ pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
             let rows = if additive {
                 quarter_from_months(p, month_rows, q, level).run()?.lazy()
             } else {
-                grouping(p, &lines, "quarter", level).run()?.lazy()
+                grouping(p, lines, "quarter", level).run()?.lazy()
             };
             quarter.push(rows);
         }
@@ -128,29 +126,49 @@ fn total_orders(rows: &LazyFrame) -> Result<u64> {
     Ok(total.column("orders")?.as_materialized_series().sum::<u64>()?)
 }
 
-/// One grouping of a set of order lines by period (month or quarter) and level.
-fn grouping(p: &Prepared, lines: &LazyFrame, kind: &str, level: &str) -> LazyFrame {
-    let key = match level {
+/// One grouping of a set of order lines (and of the facts of those that have any) by period (month or quarter)
+/// and level: what was sold from the lines, what came back from the facts, joined per group.
+fn grouping(p: &Prepared, (lines, facts): (&LazyFrame, &LazyFrame), kind: &str, level: &str) -> LazyFrame {
+    let key = || match level {
         "platform" => lit(ALL),
         "category" => col("category"),
         "merchant" => col("merchant_id"),
         _ => col("sku"),
     };
-    let grouped = lines
-        .clone()
-        .group_by([col(format!("{kind}_code")), key.alias("key")])
-        .agg([
-            col("quantity").sum().alias("units_sold"),
-            col("returned_units").sum().alias("units_returned"),
-            col("order_id").n_unique().alias("orders"),
-            col("order_id")
-                .filter(col("counted_cases").gt(lit(0u32)))
-                .n_unique()
-                .alias("orders_with_case"),
-            col("gmv").sum(),
-            col("refunded").sum().alias("refunded"),
-            // Any instant of the period gives its bounds: computed on the groups, not on every line.
-            col("ordered_at").min().alias("_some_instant"),
+    let code = format!("{kind}_code");
+    let sold = lines.clone().group_by([col(&code), key().alias("key")]).agg([
+        col("quantity").sum().alias("units_sold"),
+        col("order_id").n_unique().alias("orders"),
+        col("gmv").sum(),
+        // Any instant of the period gives its bounds: computed on the groups, not on every line.
+        col("ordered_at").min().alias("_some_instant"),
+    ]);
+    let came_back = facts.clone().group_by([col(&code), key().alias("key")]).agg([
+        col("returned_units").sum().alias("units_returned"),
+        col("order_id")
+            .filter(col("counted_cases").gt(lit(0u32)))
+            .n_unique()
+            .alias("orders_with_case"),
+        col("refunded").sum(),
+    ]);
+    // Every fact's line is among the lines, so no group of facts lacks a group of lines.
+    let grouped = sold
+        .join(
+            came_back,
+            [col(&code), col("key")],
+            [col(&code), col("key")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .select([
+            col(&code),
+            col("key"),
+            col("units_sold"),
+            col("units_returned").fill_null(lit(0i64)),
+            col("orders"),
+            col("orders_with_case").fill_null(lit(0u32).cast(IDX_DTYPE)),
+            col("gmv"),
+            col("refunded").fill_null(lit(0i64).cast(DataType::Decimal(38, 2))),
+            col("_some_instant"),
         ]);
     labelled(p, grouped, kind, level)
 }
