@@ -76,10 +76,12 @@ fn bench_metrics(c: &mut Criterion) {
             )
         })
     });
+    g.bench_function("carrier_legs", |b| b.iter(|| carriers::LegGroups::new(&p).unwrap()));
+    let legs = carriers::LegGroups::new(&p).unwrap();
     g.bench_function("carrier_performance", |b| {
-        b.iter(|| carriers::carrier_performance(&p).unwrap())
+        b.iter(|| carriers::carrier_performance(&p, &legs).unwrap())
     });
-    g.bench_function("carrier_lanes", |b| b.iter(|| carriers::carrier_lanes(&p).unwrap()));
+    g.bench_function("carrier_lanes", |b| b.iter(|| carriers::carrier_lanes(&legs).unwrap()));
     let ctx = report::RunContext {
         data_dir: &data,
         config: &config,

@@ -258,8 +258,13 @@ pub fn compute_metrics(
     let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
     let risk = stage("merchant_risk", &|| facts.merchant_risk(&config.badge))?;
     let badges = stage("badges", &|| facts.badges(&config.badge))?;
-    let performance = stage("carrier_performance", &|| carriers::carrier_performance(&prepared))?;
-    let lanes = stage("carrier_lanes", &|| carriers::carrier_lanes(&prepared))?;
+    // Both carrier tables are sums of the same leg groups: grouped once.
+    let legs = timed(stages, progress, "carrier_legs", || carriers::LegGroups::new(&prepared))?;
+    let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
+    let performance = stage("carrier_performance", &|| {
+        carriers::carrier_performance(&prepared, &legs)
+    })?;
+    let lanes = stage("carrier_lanes", &|| carriers::carrier_lanes(&legs))?;
     Ok(MetricTables {
         frames: vec![
             ("return_rates", rates),

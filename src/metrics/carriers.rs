@@ -98,22 +98,53 @@ const COUNT_COLS: [&str; 6] = [
     "on_time_legs",
 ];
 
-pub fn carrier_performance(p: &Prepared) -> Result<DataFrame> {
-    let legs = p.shipments.clone().filter(col("outcome").neq(lit("in_transit")));
+/// The legs whose outcome is known, counted per (month, carrier, direction, origin_region, dest_region), a missing
+/// region as `(unknown)`: both tables are sums of these groups (every count adds up), so the 8 M legs of scale 10
+/// are read and grouped once for both.
+pub struct LegGroups(DataFrame);
+
+impl LegGroups {
+    pub fn new(p: &Prepared) -> Result<LegGroups> {
+        let unknown = |c: &str| col(c).fill_null(lit("(unknown)")).alias(c);
+        let legs = p
+            .shipments
+            .clone()
+            .filter(col("outcome").neq(lit("in_transit")))
+            .with_columns([unknown("origin_region"), unknown("dest_region")]);
+        Ok(LegGroups(
+            group_by_period(
+                legs,
+                col("shipped_at"),
+                "month",
+                p.zone,
+                "month",
+                vec![
+                    col("carrier"),
+                    col("direction"),
+                    col("origin_region"),
+                    col("dest_region"),
+                ],
+                counts(),
+            )
+            .run_streaming()?,
+        ))
+    }
+}
+
+fn summed_counts() -> Vec<Expr> {
+    COUNT_COLS.iter().chain(&["on_time"]).map(|c| col(*c).sum()).collect()
+}
+
+pub fn carrier_performance(p: &Prepared, legs: &LegGroups) -> Result<DataFrame> {
     let claims = claims_by_first_forward_leg(p)?;
-    // Legs are grouped once, by (month, carrier, direction); quarters and the `all` direction are sums of those
-    // groups (every count adds up), so no leg is read twice.
-    let monthly = group_by_period(
-        legs,
-        col("shipped_at"),
-        "month",
-        p.zone,
-        "month",
-        vec![col("carrier"), col("direction")],
-        counts(),
-    )
-    .run_streaming()?;
-    let summed = || -> Vec<Expr> { COUNT_COLS.iter().chain(&["on_time"]).map(|c| col(*c).sum()).collect() };
+    // Quarters and the `all` direction are sums of the monthly groups.
+    let monthly = legs
+        .0
+        .clone()
+        .lazy()
+        .group_by([col("month"), col("carrier"), col("direction")])
+        .agg(summed_counts())
+        .run()?;
     let keep = || -> Vec<Expr> {
         [col("period"), col("carrier"), col("direction")]
             .into_iter()
@@ -131,12 +162,12 @@ pub fn carrier_performance(p: &Prepared) -> Result<DataFrame> {
             .clone()
             .lazy()
             .group_by([period.alias("period"), col("carrier"), col("direction")])
-            .agg(summed())
+            .agg(summed_counts())
             .select(keep());
         let all_dirs = by_dir
             .clone()
             .group_by([col("period"), col("carrier")])
-            .agg(summed())
+            .agg(summed_counts())
             .with_column(lit("all").alias("direction"))
             .select(keep());
         let grouped = concat([by_dir, all_dirs], UnionArgs::default())?.with_column(lit(kind).alias("period_kind"));
@@ -211,22 +242,12 @@ pub fn carrier_performance(p: &Prepared) -> Result<DataFrame> {
 
 /// One row per order with a carrier claim: the first forward leg's carrier and shipped_at, and the claim amount.
 fn claims_by_first_forward_leg(p: &Prepared) -> Result<DataFrame> {
-    let first_leg = p
-        .shipments
-        .clone()
-        .filter(col("direction").eq(lit("forward")))
-        .sort(
-            ["order_id", "shipped_at", "shipment_id"],
-            SortMultipleOptions::default(),
-        )
-        .group_by([col("order_id")])
-        .agg([col("carrier").first(), col("shipped_at").first()]);
     let carrier_cases = p
         .cases
         .clone()
         .filter(col("counted").and(col("responsibility").eq(lit("carrier"))))
         .select([col("case_id"), col("order_id").alias("case_order_id")]);
-    let out = p
+    let claims = p
         .refunds
         .clone()
         .filter(col("status").eq(lit("completed")))
@@ -238,6 +259,26 @@ fn claims_by_first_forward_leg(p: &Prepared) -> Result<DataFrame> {
         )
         .group_by([col("case_order_id")])
         .agg([col("amount").sum().alias("claim")])
+        .run()?;
+    // Only the claimed orders' legs are sorted for their first one (a few thousand orders, not every leg).
+    let first_leg = p
+        .shipments
+        .clone()
+        .filter(col("direction").eq(lit("forward")))
+        .join(
+            claims.clone().lazy().select([col("case_order_id")]),
+            [col("order_id")],
+            [col("case_order_id")],
+            crate::engine::small_right(JoinType::Semi),
+        )
+        .sort(
+            ["order_id", "shipped_at", "shipment_id"],
+            SortMultipleOptions::default(),
+        )
+        .group_by([col("order_id")])
+        .agg([col("carrier").first(), col("shipped_at").first()]);
+    let out = claims
+        .lazy()
         .join(
             first_leg,
             [col("case_order_id")],
@@ -248,34 +289,30 @@ fn claims_by_first_forward_leg(p: &Prepared) -> Result<DataFrame> {
     Ok(out)
 }
 
-pub fn carrier_lanes(p: &Prepared) -> Result<DataFrame> {
-    let unknown = |c: &str| col(c).fill_null(lit("(unknown)")).alias(c);
-    let legs = p
-        .shipments
+pub fn carrier_lanes(legs: &LegGroups) -> Result<DataFrame> {
+    let out = legs
+        .0
         .clone()
-        .filter(col("outcome").neq(lit("in_transit")))
-        .with_columns([unknown("origin_region"), unknown("dest_region")]);
-    let out = group_by_period(
-        legs,
-        col("shipped_at"),
-        "quarter",
-        p.zone,
-        "quarter",
-        vec![col("carrier"), col("origin_region"), col("dest_region")],
-        counts(),
-    )
-    .with_columns(rates())
-    .select(
-        ["quarter", "carrier", "origin_region", "dest_region"]
-            .iter()
-            .chain(&LEG_COLUMNS)
-            .map(|c| col(*c))
-            .collect::<Vec<_>>(),
-    )
-    .sort(
-        ["quarter", "carrier", "origin_region", "dest_region"],
-        SortMultipleOptions::default(),
-    )
-    .run_streaming()?;
+        .lazy()
+        .group_by([
+            quarter_of_month(col("month")).alias("quarter"),
+            col("carrier"),
+            col("origin_region"),
+            col("dest_region"),
+        ])
+        .agg(summed_counts())
+        .with_columns(rates())
+        .select(
+            ["quarter", "carrier", "origin_region", "dest_region"]
+                .iter()
+                .chain(&LEG_COLUMNS)
+                .map(|c| col(*c))
+                .collect::<Vec<_>>(),
+        )
+        .sort(
+            ["quarter", "carrier", "origin_region", "dest_region"],
+            SortMultipleOptions::default(),
+        )
+        .run()?;
     Ok(out)
 }
