@@ -224,10 +224,20 @@ pub fn group_by_period(
     keys: Vec<Expr>,
     aggs: Vec<Expr>,
 ) -> LazyFrame {
+    group_by_code(lf, period_code(zone.day(ts), kind), kind, alias, keys, aggs)
+}
+
+/// [`group_by_period`] for rows that carry their period's [`period_code`] already (`code`).
+pub fn group_by_code(
+    lf: LazyFrame,
+    code: Expr,
+    kind: &str,
+    alias: &str,
+    keys: Vec<Expr>,
+    aggs: Vec<Expr>,
+) -> LazyFrame {
     const CODE: &str = "_period_code";
-    let by: Vec<Expr> = std::iter::once(period_code(zone.day(ts), kind).alias(CODE))
-        .chain(keys)
-        .collect();
+    let by: Vec<Expr> = std::iter::once(code.alias(CODE)).chain(keys).collect();
     lf.group_by(by)
         .agg(aggs)
         .with_column(code_label(col(CODE), kind).alias(alias))
