@@ -212,9 +212,22 @@ fn aggregate(
     }
     if flags.height() > 0 {
         // A week belongs to the quarter its Monday falls in.
+        // Only the flagged skus' lines are looked up (a few hundred skus, not every line grouped).
+        let flagged_skus = flags
+            .clone()
+            .lazy()
+            .select([col("key").alias("sku")])
+            .unique(None, UniqueKeepStrategy::Any);
         let sku_merchant = p
             .lines
             .clone()
+            .select([col("sku"), col("merchant_id")])
+            .join(
+                flagged_skus,
+                [col("sku")],
+                [col("sku")],
+                crate::engine::small_right(JoinType::Semi),
+            )
             .group_by([col("sku")])
             .agg([col("merchant_id").first().alias("sku_merchant")]);
         let f = flags
