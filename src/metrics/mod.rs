@@ -523,6 +523,7 @@ impl Prepared {
                 .map(|t| t.timestamp_micros())
         };
         const DAY: i64 = 86_400_000_000;
+        let at = |t: Micros| lit(t).cast(time::ts_dtype());
         let exact = col("quarter_code").eq(lit(quarter));
         match (instant(first_day(quarter)), instant(first_day(quarter + 1))) {
             // Noon of the first days, widened by two days: no zone is 36 hours from UTC.
@@ -531,8 +532,8 @@ impl Prepared {
                 .clone()
                 .filter(
                     col("ordered_at")
-                        .gt_eq(as_of_lit(start - 2 * DAY))
-                        .and(col("ordered_at").lt(as_of_lit(end + 2 * DAY))),
+                        .gt_eq(at(start - 2 * DAY))
+                        .and(col("ordered_at").lt(at(end + 2 * DAY))),
                 )
                 .filter(exact),
             _ => self.lines.clone().filter(exact),
