@@ -274,8 +274,8 @@ fn zero_money() -> Expr {
 }
 
 impl Prepared {
-    /// `orders` … `refunds` are the loaded tables with lineage columns; with `work`, the prepared lines, cases and
-    /// refunds are written to working copies there (on the streaming engine) and scanned, else held in memory.
+    /// `orders` … `refunds` are the loaded tables with lineage columns; with `work`, the prepared cases, refunds and
+    /// line facts are written to working copies there (on the streaming engine) and scanned, else held in memory.
     /// `span`: the inputs' earliest and latest timestamps (`Loaded::time_span`), for [`Zone`].
     #[allow(clippy::too_many_arguments)]
     pub fn new(
