@@ -66,6 +66,15 @@ impl Loaded {
     pub fn over_reject_limit(&self, limit: f64) -> Vec<&LoadedTable> {
         self.tables.values().filter(|t| t.reject_rate() > limit).collect()
     }
+
+    /// Said after the warning count: where the warnings were found.
+    pub fn findings_note(&self) -> &'static str {
+        if self.findings_from.is_some() {
+            " (found by `aftersales convert`)"
+        } else {
+            ""
+        }
+    }
 }
 
 pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded> {

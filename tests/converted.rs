@@ -334,6 +334,18 @@ fn a_run_on_unchanged_converted_tables_reads_the_findings_convert_made() {
     // They name the export the user can fix, not the Parquet copy.
     let files = str_col(&read_parquet(&out.join("data_quality.parquet")), "source_file");
     assert!(files.iter().all(|f| f.ends_with("cases.csv")), "{files:?}");
+    // validate says where its count came from.
+    let checked = parent.path().join("validation");
+    let o = aftersales(&[
+        "validate",
+        "--data",
+        pq.to_str().unwrap(),
+        "--out",
+        checked.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(said.contains("2 warnings (found by `aftersales convert`)"), "{said}");
 }
 
 #[test]

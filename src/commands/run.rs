@@ -102,11 +102,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
         "as_of {} · {} warnings{} · wrote {}",
         json["as_of"].as_str().unwrap_or(""),
         loaded.data_quality.height(),
-        if loaded.findings_from.is_some() {
-            " (found by `aftersales convert`)"
-        } else {
-            ""
-        },
+        loaded.findings_note(),
         args.out.display()
     ));
     Ok(0)

@@ -32,8 +32,9 @@ pub fn validate(args: &ValidateArgs, quiet: bool) -> Result<i32> {
         println!("{}", pipeline::summary_line(t));
     }
     println!(
-        "{} warnings in data_quality.parquet; rejects and warnings written to {}",
+        "{} warnings{} in data_quality.parquet; rejects and warnings written to {}",
         loaded.data_quality.height(),
+        loaded.findings_note(),
         args.out.display()
     );
     if !over.is_empty() {
