@@ -96,7 +96,10 @@ pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded>
         }
         stages.end(&format!("load_{}", kind.name()), clock);
     }
+    let clock = stages.start();
+    progress.set_message("finding the inputs' first and last timestamps".into());
     let (latest, time_span) = timestamps(&tables)?;
+    stages.end("timestamps", clock);
     let (as_of, as_of_source) = match (opts.as_of, opts.config.as_of) {
         (Some(t), _) => (t, AsOfSource::CommandLine),
         (None, Some(t)) => (t, AsOfSource::Config),
