@@ -13,6 +13,8 @@ use polars::prelude::*;
 
 pub struct WorkDir {
     dir: tempfile::TempDir,
+    /// Numbers every file handed out, so that no two callers share one.
+    next: std::sync::atomic::AtomicU32,
 }
 
 impl WorkDir {
@@ -28,15 +30,22 @@ impl WorkDir {
                     parent.display()
                 )
             })?;
-        Ok(WorkDir { dir })
+        Ok(WorkDir {
+            dir,
+            next: std::sync::atomic::AtomicU32::new(0),
+        })
     }
 
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
 
+    /// A new file name in the folder, never handed out before: a lazy scan keeps the file's layout from when it
+    /// was planned, so a working copy must not be rewritten while a scan of it lives (preparing twice in one
+    /// folder, as the metrics benchmark does, rewrote the first preparation's copies under its scans).
     pub fn file(&self, name: &str) -> PathBuf {
-        self.dir.path().join(format!("{name}.parquet"))
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.dir.path().join(format!("{name}-{n:04}.parquet"))
     }
 }
 
@@ -121,4 +130,18 @@ pub fn scan(path: &Path) -> PolarsResult<LazyFrame> {
         PlRefPath::new(path.to_string_lossy().into_owned()),
         ScanArgsParquet::default(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_working_file_name_is_never_handed_out_twice() {
+        let parent = tempfile::tempdir().unwrap();
+        let w = WorkDir::create_in(parent.path()).unwrap();
+        let (a, b) = (w.file("line_facts"), w.file("line_facts"));
+        assert_ne!(a, b);
+        assert!(a.starts_with(w.path()) && b.starts_with(w.path()));
+    }
 }
