@@ -176,7 +176,9 @@ fn trailing_at_own_weeks(agg: LazyFrame, key: &str, b: i64, r_out: &str, n_out: 
 /// Every evaluated (level, key, week), flagged or not — the evidence behind `risk_flags`.
 pub fn spike_evaluation(p: &Prepared, r: &RiskParams) -> Result<DataFrame> {
     let early = early_returned_lines(p, r).run_streaming()?.lazy();
+    crate::stages::debug_mark("spikes: early");
     let sold = sold_groups(p)?;
+    crate::stages::debug_mark("spikes: sold groups");
     let weeks = week_facts(p, r, &sold).run()?.lazy();
     let cat_weeks =
         key_weeks(&sold, &early, &weeks, "category").select([col("category"), col("week_idx"), col("r"), col("n")]);
