@@ -46,6 +46,7 @@ fn bench_metrics(c: &mut Criterion) {
     p.merchants = loaded.tables.get(&TableKind::Merchants).map(|t| t.data().unwrap());
     let rates = return_rates::return_rates(&p).unwrap();
     let (clocks, _) = sla::sla_clocks(&p, &config.sla_rules, &config.calendar, None).unwrap();
+    let compliance = sla::sla_compliance(&p, &clocks, &config.sla_rules).unwrap();
     let evaluation = spikes::spike_evaluation(&p, &config.risk).unwrap();
     let flags = spikes::risk_flags(&evaluation, &config.risk).unwrap();
     let mut stages = Default::default();
@@ -69,7 +70,7 @@ fn bench_metrics(c: &mut Criterion) {
     });
     g.bench_function("merchant_risk_and_badges", |b| {
         b.iter(|| {
-            let facts = merchants::QuarterFacts::new(&p, &rates, &clocks, &flags).unwrap();
+            let facts = merchants::QuarterFacts::new(&p, &rates, &compliance, &flags).unwrap();
             (
                 facts.merchant_risk(&config.badge).unwrap(),
                 facts.badges(&config.badge).unwrap(),

@@ -265,7 +265,7 @@ pub fn compute_metrics(
     })?;
     // merchant_risk and badges read the same per-(quarter, merchant) facts: gathered once.
     let facts = timed(stages, progress, "merchant_quarter_facts", || {
-        merchants::QuarterFacts::new(&prepared, &rates, &clocks, &flags)
+        merchants::QuarterFacts::new(&prepared, &rates, &compliance, &flags)
     })?;
     let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
     let risk = stage("merchant_risk", &|| facts.merchant_risk(&config.badge))?;

@@ -88,9 +88,16 @@ pub struct QuarterFacts {
 }
 
 impl QuarterFacts {
-    pub fn new(p: &Prepared, return_rates: &DataFrame, clocks: &LazyFrame, flags: &DataFrame) -> Result<QuarterFacts> {
+    /// `sla_compliance`: the table of that name, whose (quarter, merchant, rule) rows count exactly the clocks a
+    /// merchant's quarter needs (met, breached), so the clocks are not read again.
+    pub fn new(
+        p: &Prepared,
+        return_rates: &DataFrame,
+        sla_compliance: &DataFrame,
+        flags: &DataFrame,
+    ) -> Result<QuarterFacts> {
         Ok(QuarterFacts {
-            facts: aggregate(p, return_rates, clocks, flags)?,
+            facts: aggregate(p, return_rates, sla_compliance, flags)?,
             names: names(p)?,
         })
     }
@@ -99,7 +106,7 @@ impl QuarterFacts {
 fn aggregate(
     p: &Prepared,
     return_rates: &DataFrame,
-    clocks: &LazyFrame,
+    sla_compliance: &DataFrame,
     flags: &DataFrame,
 ) -> Result<BTreeMap<Key, Agg>> {
     let mut m: BTreeMap<Key, Agg> = BTreeMap::new();
@@ -178,24 +185,23 @@ fn aggregate(
             (n[i], d[i], l[i], f[i], r[i], rs[i].unwrap_or(0.0));
     }
     // No SLA rules: a table without columns.
-    if !clocks.clone().collect_schema()?.is_empty() {
-        let c = group_by_period(
-            clocks.clone(),
-            col("start"),
-            "quarter",
-            p.zone,
-            "quarter",
-            vec![col("merchant_id"), col("rule")],
-            vec![
-                col("status").eq(lit("met")).cast(DataType::Int64).sum().alias("met"),
-                col("status")
-                    .eq(lit("breached"))
-                    .cast(DataType::Int64)
-                    .sum()
-                    .alias("breached"),
-            ],
-        )
-        .run()?;
+    if sla_compliance.width() > 0 {
+        let c = sla_compliance
+            .clone()
+            .lazy()
+            .filter(
+                col("period_kind")
+                    .eq(lit("quarter"))
+                    .and(col("level").eq(lit("merchant"))),
+            )
+            .select([
+                col("period").alias("quarter"),
+                col("merchant_id"),
+                col("rule"),
+                col("met"),
+                col("breached"),
+            ])
+            .run()?;
         let (q, k, rule, met, br) = (
             strs(&c, "quarter")?,
             strs(&c, "merchant_id")?,
