@@ -46,6 +46,13 @@ pub enum AsOfSource {
     LatestInInputs,
 }
 
+impl AsOfSource {
+    /// `as_of` when it was set by hand (which adds the `after_as_of` check); None when it came from the inputs.
+    pub fn explicit(self, as_of: Micros) -> Option<Micros> {
+        (self != AsOfSource::LatestInInputs).then_some(as_of)
+    }
+}
+
 pub struct Loaded {
     pub tables: BTreeMap<TableKind, LoadedTable>,
     pub as_of: Micros,
@@ -107,7 +114,7 @@ pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded>
     };
     let clock = stages.start();
     progress.set_message("checking references and clocks".into());
-    let explicit_as_of = (as_of_source != AsOfSource::LatestInInputs).then_some(as_of);
+    let explicit_as_of = as_of_source.explicit(as_of);
     let trusted: BTreeMap<&str, Option<&Path>> = tables.iter().map(|(k, t)| (k.name(), t.converted_file())).collect();
     let findings_from = converted::trusted_findings(&trusted, tz, explicit_as_of);
     let data_quality = match &findings_from {

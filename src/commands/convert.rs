@@ -38,13 +38,12 @@ pub fn convert(args: &ConvertArgs, quiet: bool) -> Result<i32> {
     // What lets a later run scan these files as they are, and read these findings, instead of checking them again
     // (input/converted.rs).
     progress.set_message("fingerprinting the Parquet files".into());
-    let explicit_as_of = (loaded.as_of_source != pipeline::AsOfSource::LatestInInputs).then_some(loaded.as_of);
     let manifest = converted::manifest_for(
         out.path(),
         &written,
         loaded.data_quality.height() as u64,
         opts.config.timezone,
-        explicit_as_of,
+        loaded.as_of_source.explicit(loaded.as_of),
     )?;
     out.write_bytes(converted::MANIFEST, serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     // The calendar and zone travel with the data, so the copy runs with the same config.

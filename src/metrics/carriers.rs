@@ -179,7 +179,7 @@ pub fn carrier_performance(p: &Prepared, legs: &LegGroups) -> Result<DataFrame> 
         let claim = claims
             .clone()
             .lazy()
-            .with_column(period_expr(col("shipped_at"), kind, p.tz).alias("period"))
+            .with_column(period_expr(col("shipped_at"), kind, p.zone.tz).alias("period"))
             .group_by([col("period"), col("carrier")])
             .agg([col("claim").sum().alias("claim_cost")]);
         let claim = concat(

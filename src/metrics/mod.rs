@@ -31,13 +31,12 @@ pub struct Prepared {
     /// One row per order line, as a plan over the loaded orders (nothing is copied): order_id, merchant_id, sku,
     /// category, quantity, ordered_at, gmv = unit_price × quantity (Decimal), and month_code, quarter_code,
     /// week_code (the periods of ordered_at as [`period_code`] numbers). Filter on ordered_at (see
-    /// [`Prepared::lines_between`]) rather than on a code, so the Parquet reader can skip row groups.
+    /// [`Prepared::quarter_lines`]) rather than on a code alone, so the Parquet reader can skip row groups.
     pub lines: LazyFrame,
     /// One row per order line with any after-sales fact (about one line in ten; a working copy when the run has
-    /// one): order_id, merchant_id,
-    /// sku, category, ordered_at, month_code, quarter_code, week_code as in `lines`, and returned_units (units of
-    /// return cases on the line, capped at its quantity), counted_cases, refunded (completed refunds attributed to
-    /// the line, Decimal). Every other line has none of them: a metric sums `lines` for what was sold and these
+    /// one): order_id, merchant_id, sku, category, ordered_at, month_code, quarter_code, week_code as in `lines`,
+    /// and returned_units (units of return cases on the line, capped at its quantity), counted_cases, refunded
+    /// (completed refunds attributed to the line, Decimal). Every other line has none of them: a metric sums `lines` for what was sold and these
     /// rows for what came back, and joins the two per group — 10 M lines are never joined to their facts.
     pub line_facts: LazyFrame,
     /// One row per case: every case column, plus counted, is_return, responsibility, line_no (null when the case
@@ -51,8 +50,7 @@ pub struct Prepared {
     pub refunds: LazyFrame,
     /// The optional merchants table (merchant_id, merchant_name, primary_category).
     pub merchants: Option<DataFrame>,
-    pub tz: Tz,
-    /// The zone again, with a fast local date when its offset is fixed over the run's span.
+    /// The configured zone (`zone.tz`), with a fast local date when its offset is fixed over the run's span.
     pub zone: Zone,
     pub as_of: Micros,
     pub maturity_days: i64,
@@ -499,7 +497,6 @@ impl Prepared {
             shipments,
             refunds: refunds_p,
             merchants: None,
-            tz,
             zone,
             as_of,
             maturity_days: config.maturity_days,
@@ -508,8 +505,8 @@ impl Prepared {
 }
 
 impl Prepared {
-    /// The order lines of one quarter (a [`period_code`] number): filtered on ordered_at a day beyond the quarter's
-    /// local bounds, which the Parquet reader can use to skip row groups, then on the code exactly.
+    /// The order lines of one quarter (a [`period_code`] number): filtered on ordered_at two days beyond the
+    /// quarter's local bounds, which the Parquet reader can use to skip row groups, then on the code exactly.
     pub fn quarter_lines(&self, quarter: i32) -> LazyFrame {
         use chrono::TimeZone;
         let first_day = |code: i32| {
@@ -519,7 +516,7 @@ impl Prepared {
         };
         let instant = |d: Option<chrono::NaiveDate>| {
             d.and_then(|d| d.and_hms_opt(12, 0, 0))
-                .and_then(|t| self.tz.from_local_datetime(&t).earliest())
+                .and_then(|t| self.zone.tz.from_local_datetime(&t).earliest())
                 .map(|t| t.timestamp_micros())
         };
         const DAY: i64 = 86_400_000_000;
@@ -589,6 +586,10 @@ mod tests {
             );
             let differ: Vec<_> = want.iter().zip(got.iter()).filter(|(a, b)| a != b).take(3).collect();
             assert!(differ.is_empty(), "{kind}: {differ:?}");
+            assert!(
+                out.column("fixed").unwrap().equals_missing(out.column("want").unwrap()),
+                "{kind}: fixed offset"
+            );
         }
     }
 }

@@ -102,7 +102,7 @@ pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
                 .gt_eq(
                     col("period_end")
                         .dt()
-                        .convert_time_zone(super::local_tz(p.tz))
+                        .convert_time_zone(super::local_tz(p.zone.tz))
                         .dt()
                         .offset_by(maturity)
                         .dt()
@@ -204,9 +204,13 @@ fn quarter_from_months(p: &Prepared, months: &LazyFrame, quarter: i32, level: &s
 fn labelled(p: &Prepared, grouped: LazyFrame, kind: &str, level: &str) -> LazyFrame {
     grouped.with_columns([
         lit(kind).alias("period_kind"),
-        period_expr(col("_some_instant"), kind, p.tz).alias("period"),
+        period_expr(col("_some_instant"), kind, p.zone.tz).alias("period"),
         lit(level).alias("level"),
-        period_bounds(col("_some_instant"), kind, p.tz).0.alias("period_start"),
-        period_bounds(col("_some_instant"), kind, p.tz).1.alias("period_end"),
+        period_bounds(col("_some_instant"), kind, p.zone.tz)
+            .0
+            .alias("period_start"),
+        period_bounds(col("_some_instant"), kind, p.zone.tz)
+            .1
+            .alias("period_end"),
     ])
 }

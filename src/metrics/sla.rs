@@ -297,13 +297,13 @@ fn calendar_for(p: &Prepared, rules: &[SlaRule], calendar: &Calendar) -> Result<
     let date = |t: i64| {
         chrono::DateTime::from_timestamp_micros(t)
             .unwrap()
-            .with_timezone(&p.tz)
+            .with_timezone(&p.zone.tz)
             .date_naive()
     };
     // Each working day is at most a few weeks away even across China's longest holiday; 3× + 60 days is ample.
     let from = date(lo) - Duration::days(2);
     let to = date(hi) + Duration::days(max_days * 3 + 60);
-    Ok(calendar_frame(calendar, p.tz, from, to)?)
+    Ok(calendar_frame(calendar, p.zone.tz, from, to)?)
 }
 
 pub fn sla_compliance(p: &Prepared, clocks: &LazyFrame, rules: &[SlaRule]) -> Result<DataFrame> {

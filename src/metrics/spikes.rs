@@ -78,7 +78,7 @@ fn sold_groups(p: &Prepared) -> Result<LazyFrame> {
 fn week_facts(p: &Prepared, r: &RiskParams, sold: &LazyFrame) -> LazyFrame {
     let local_week = col("_some_instant")
         .dt()
-        .convert_time_zone(local_tz(p.tz))
+        .convert_time_zone(local_tz(p.zone.tz))
         .dt()
         .truncate(lit("1w"));
     sold.clone()
@@ -95,7 +95,7 @@ fn week_facts(p: &Prepared, r: &RiskParams, sold: &LazyFrame) -> LazyFrame {
                 .dt()
                 .convert_time_zone(polars::prelude::TimeZone::UTC)
                 .alias("judged_from"),
-            period_expr(col("_some_instant"), "week", p.tz).alias("period"),
+            period_expr(col("_some_instant"), "week", p.zone.tz).alias("period"),
         ])
 }
 
