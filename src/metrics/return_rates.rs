@@ -25,7 +25,7 @@ use crate::engine::Run;
 
 pub const LEVELS: [&str; 4] = ["platform", "category", "merchant", "sku"];
 
-/// The columns the groupings read from the order lines.
+/// The columns read from the order lines.
 const COLUMNS: [&str; 9] = [
     "month_code",
     "quarter_code",
@@ -38,48 +38,111 @@ const COLUMNS: [&str; 9] = [
     "ordered_at",
 ];
 
+/// A quarter's lines are summed into one row per cell; every group of every level and period is a sum of cells.
+const CELL: [&str; 4] = ["month_code", "category", "merchant_id", "sku"];
+
+const KINDS: [&str; 2] = ["month", "quarter"];
+
 pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
     // One quarter of order lines at a time: every group (a month or a quarter, by a key) lies within one quarter,
     // so the distinct-order counts need only that quarter's lines in memory — a year's lines read at once held
-    // 10 GB at scale 30. Each quarter's columns are read once for its eight groupings (decoding them eight times
-    // cost 5.8 s at scale 10), and the groupings are collected one at a time (side by side their hash tables
-    // outgrew memory at scale 30). BENCHMARKS.md has the figures.
+    // 10 GB at scale 30. BENCHMARKS.md has the figures.
     let quarters = p.lines.clone().select([col("quarter_code").unique()]).run_streaming()?;
     let mut quarters: Vec<i32> = quarters.column("quarter_code")?.i32()?.iter().flatten().collect();
     quarters.sort_unstable();
     let mut groups = Vec::new();
     for q in quarters {
-        let lines = p.quarter_lines(q).select(COLUMNS.map(col)).run()?.lazy();
+        let lines = p.quarter_lines(q).select(COLUMNS.map(col)).run()?;
+        crate::stages::debug_mark("return_rates: read quarter");
+        let sold = cells(
+            lines,
+            [
+                col("quantity").sum().alias("units_sold"),
+                col("gmv").sum(),
+                // Any instant of the period gives its bounds: computed on the groups, not on every line.
+                col("ordered_at").min().alias("_some_instant"),
+            ],
+            "orders",
+            None,
+        )?;
+        crate::stages::debug_mark("return_rates: sold cells");
         let facts = p
             .line_facts
             .clone()
             .filter(col("quarter_code").eq(lit(q)))
+            .with_column(col("counted_cases").gt(lit(0u32)).alias("_counted"))
+            .run()?;
+        let came_back = cells(
+            facts,
+            [
+                col("returned_units").sum().alias("units_returned"),
+                col("refunded").sum(),
+            ],
+            "orders_with_case",
+            Some("_counted"),
+        )?;
+        // Every fact's line is among the lines, in the same cell, so no cell of facts lacks a cell of lines.
+        let cells = sold
+            .lazy()
+            .join(
+                came_back.lazy(),
+                CELL.map(col),
+                CELL.map(col),
+                JoinArgs::new(JoinType::Left),
+            )
+            .with_column(lit(q).alias("quarter_code"))
             .run()?
             .lazy();
-        let lines = (&lines, &facts);
-        let months = crate::engine::one_at_a_time(LEVELS.map(|l| grouping(p, lines, "month", l)).to_vec())?;
-        let platform = grouping(p, lines, "quarter", "platform").run()?.lazy();
-        // Months add up to their quarter for every sum; distinct orders add up too when no order has lines in two
-        // months, i.e. when the quarter's distinct orders equal the sum of its months' (the platform rows). Then
-        // the lower levels' quarter rows are sums of their month rows (rows per key, not lines) instead of three
-        // more groupings of the quarter's lines (return_rates 9.6–10.1 → 6.3–6.4 s at scale 10). An order with
-        // lines in two months sends the quarter back to grouping its lines (tests/metrics_rates.rs pins both).
-        let additive = total_orders(&platform)? == total_orders(&months[0])?;
-        let mut quarter = vec![platform];
-        for (level, month_rows) in LEVELS.iter().zip(&months).skip(1) {
-            let rows = if additive {
-                quarter_from_months(p, month_rows, q, level).run()?.lazy()
-            } else {
-                grouping(p, lines, "quarter", level).run()?.lazy()
-            };
-            quarter.push(rows);
+        for kind in KINDS {
+            for level in LEVELS {
+                groups.push(rollup(&cells, kind, level));
+            }
         }
-        groups.extend(months);
-        groups.extend(quarter);
+        crate::stages::debug_mark("return_rates: groups");
     }
-    let (lo, hi) = wilson(col("units_returned"), col("units_sold"));
+    let groups = concat(crate::engine::one_at_a_time(groups)?, UnionArgs::default())?.run()?;
+    // A period's label, bounds and maturity are the same for all its rows: computed on its platform row (every
+    // period has one) and joined to the rest, not worked out in the zone on each of ≈ 200 k rows a quarter.
+    let (start, end) = period_bounds(col("_some_instant"), "month", p.zone.tz);
+    let (q_start, q_end) = period_bounds(col("_some_instant"), "quarter", p.zone.tz);
+    let month = col("period_kind").eq(lit("month"));
     let maturity = lit(format!("{}d", p.maturity_days));
-    let out = concat(groups, UnionArgs::default())?
+    let periods = groups
+        .clone()
+        .lazy()
+        .filter(col("level").eq(lit("platform")))
+        .select([
+            col("period_kind"),
+            col("code"),
+            when(month.clone())
+                .then(period_expr(col("_some_instant"), "month", p.zone.tz))
+                .otherwise(period_expr(col("_some_instant"), "quarter", p.zone.tz))
+                .alias("period"),
+            when(month.clone()).then(start).otherwise(q_start).alias("period_start"),
+            when(month).then(end).otherwise(q_end).alias("period_end"),
+        ])
+        .with_column(
+            as_of_lit(p.as_of)
+                .gt_eq(
+                    col("period_end")
+                        .dt()
+                        .convert_time_zone(super::local_tz(p.zone.tz))
+                        .dt()
+                        .offset_by(maturity)
+                        .dt()
+                        .convert_time_zone(polars::prelude::TimeZone::UTC),
+                )
+                .alias("mature"),
+        );
+    let (lo, hi) = wilson(col("units_returned"), col("units_sold"));
+    let out = groups
+        .lazy()
+        .join(
+            periods,
+            [col("period_kind"), col("code")],
+            [col("period_kind"), col("code")],
+            JoinArgs::new(JoinType::Left),
+        )
         .select([
             col("period_kind"),
             col("period"),
@@ -98,17 +161,7 @@ pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
             ratio(col("refunded"), col("gmv")).alias("refund_value_rate"),
             col("period_start"),
             col("period_end"),
-            as_of_lit(p.as_of)
-                .gt_eq(
-                    col("period_end")
-                        .dt()
-                        .convert_time_zone(super::local_tz(p.zone.tz))
-                        .dt()
-                        .offset_by(maturity)
-                        .dt()
-                        .convert_time_zone(polars::prelude::TimeZone::UTC),
-                )
-                .alias("mature"),
+            col("mature"),
         ])
         .with_column(level_rank(col("level"), &LEVELS).alias("_rank"))
         .sort(
@@ -120,97 +173,271 @@ pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
     Ok(out)
 }
 
-/// Σ `orders` over a grouping's rows.
-fn total_orders(rows: &LazyFrame) -> Result<u64> {
-    let total = rows.clone().select([col("orders").sum()]).run()?;
-    Ok(total.column("orders")?.as_materialized_series().sum::<u64>()?)
+/// The key column of a level (None: the platform, one key for all).
+fn key_column(level: &str) -> Option<&'static str> {
+    match level {
+        "platform" => None,
+        "category" => Some("category"),
+        "merchant" => Some("merchant_id"),
+        _ => Some("sku"),
+    }
 }
 
-/// One grouping of a set of order lines (and of the facts of those that have any) by period (month or quarter)
-/// and level: what was sold from the lines, what came back from the facts, joined per group.
-fn grouping(p: &Prepared, (lines, facts): (&LazyFrame, &LazyFrame), kind: &str, level: &str) -> LazyFrame {
-    let key = || match level {
-        "platform" => lit(ALL),
-        "category" => col("category"),
-        "merchant" => col("merchant_id"),
-        _ => col("sku"),
-    };
-    let code = format!("{kind}_code");
-    let sold = lines.clone().group_by([col(&code), key().alias("key")]).agg([
-        col("quantity").sum().alias("units_sold"),
-        col("order_id").n_unique().alias("orders"),
-        col("gmv").sum(),
-        // Any instant of the period gives its bounds: computed on the groups, not on every line.
-        col("ordered_at").min().alias("_some_instant"),
-    ]);
-    let came_back = facts.clone().group_by([col(&code), key().alias("key")]).agg([
-        col("returned_units").sum().alias("units_returned"),
-        col("order_id")
-            .filter(col("counted_cases").gt(lit(0u32)))
-            .n_unique()
-            .alias("orders_with_case"),
-        col("refunded").sum(),
-    ]);
-    // Every fact's line is among the lines, so no group of facts lacks a group of lines.
-    let grouped = sold
-        .join(
-            came_back,
-            [col(&code), col("key")],
-            [col(&code), col("key")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .select([
-            col(&code),
-            col("key"),
-            col("units_sold"),
-            col("units_returned").fill_null(lit(0i64)),
-            col("orders"),
-            col("orders_with_case").fill_null(lit(0u32).cast(IDX_DTYPE)),
-            col("gmv"),
-            col("refunded").fill_null(lit(0i64).cast(DataType::Decimal(38, 2))),
-            col("_some_instant"),
-        ]);
-    labelled(p, grouped, kind, level)
+/// The name of a cell column counting distinct orders (`name`) for a period kind and level.
+fn order_count(name: &str, kind: &str, level: &str) -> String {
+    format!("{name}_{kind}_{level}")
 }
 
-/// A level's quarter rows as sums of its month rows (valid only when no order spans two months, see above).
-fn quarter_from_months(p: &Prepared, months: &LazyFrame, quarter: i32, level: &str) -> LazyFrame {
-    let summed = months
+/// One row per [`CELL`] of a quarter's lines (or facts): `sums`, and for each period kind and level the number of
+/// distinct orders whose first line in the group (among the rows with `only` true, when given) is in the cell —
+/// so a group's distinct orders are the sum over its cells.
+///
+/// `n_unique(order_id)` per group was most of return_rates' time (a hash set of strings per group: 0.25 s of a
+/// 2.2 M-line month grouping by sku against 0.07 s for its sums), once per period and level. Here the rows are
+/// sorted by order (exports usually are already: then it is only checked), so an order's rows are consecutive
+/// and its first row in a group is found by comparing each row with the few rows before it: integer and string
+/// comparisons instead of hashing, and one grouping of the rows instead of eight. BENCHMARKS.md has the figures.
+fn cells<const N: usize>(rows: DataFrame, sums: [Expr; N], name: &str, only: Option<&str>) -> Result<DataFrame> {
+    let (mut rows, order) = by_order(rows)?;
+    let mut flags = Vec::new();
+    let mut counts = Vec::new();
+    for kind in KINDS {
+        for level in LEVELS {
+            // Every row is of one quarter: only a month needs comparing.
+            let period = (kind == "month").then_some("month_code");
+            let same: Vec<&str> = period.into_iter().chain(only).chain(key_column(level)).collect();
+            let flag = order_count(name, kind, level);
+            let first = match order {
+                OrderCount::Runs(max_run) => first_of_order(max_run, &same),
+                OrderCount::Long => {
+                    // Rare: an order with more than MAX_RUN rows. Sorted by order and the group's columns, an
+                    // order's first row in a group is the one that differs from the row before it.
+                    let by: Vec<&str> = std::iter::once("_order").chain(same.iter().copied()).collect();
+                    rows = rows.sort(by, SortMultipleOptions::default())?;
+                    let first = first_of_order(2, &same);
+                    rows = rows.lazy().with_column(first.alias(&flag)).run()?;
+                    col(&flag)
+                }
+            };
+            let first = match only {
+                Some(only) => first.and(col(only)),
+                None => first,
+            };
+            flags.push(first.alias(&flag));
+            counts.push(col(&flag).sum().cast(IDX_DTYPE));
+        }
+    }
+    // One `with_columns`: the comparisons the flags share (same order k rows before, same month, …) are computed
+    // once (common subexpressions).
+    let rows = rows.lazy().with_columns(flags);
+    let aggs: Vec<Expr> = sums.into_iter().chain(counts).collect();
+    Ok(rows.group_by(CELL.map(col)).agg(aggs).run()?)
+}
+
+/// How to find an order's first row in a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OrderCount {
+    /// The rows are sorted by order_id, numbered per order in `_order`, and no order has more than this many
+    /// rows: a row is its order's first in a group when none of the rows just before it is of the same order
+    /// and group.
+    Runs(usize),
+    /// Some order has more than [`MAX_RUN`] rows: sort by the group's columns within each order instead.
+    Long,
+}
+
+/// An order with more rows than this makes [`cells`] sort once per period kind and level instead of comparing
+/// each row with this many rows before it.
+const MAX_RUN: usize = 8;
+
+/// The rows sorted by order_id (only checked when they already are) and numbered per order in `_order`, with how
+/// to find an order's first row in a group.
+fn by_order(rows: DataFrame) -> Result<(DataFrame, OrderCount)> {
+    let sorted = rows
         .clone()
-        .group_by([col("key")])
+        .lazy()
+        .select([col("order_id").gt_eq(col("order_id").shift(lit(1))).all(true)])
+        .run()?;
+    let rows = if sorted.column("order_id")?.bool()?.get(0) == Some(true) {
+        rows
+    } else {
+        rows.sort(["order_id"], SortMultipleOptions::default())?
+    };
+    let order_id = col("order_id");
+    let rows = rows
+        .lazy()
+        .with_column(
+            order_id
+                .clone()
+                .neq(order_id.shift(lit(1)))
+                .fill_null(lit(true))
+                .cast(DataType::UInt32)
+                .cum_sum(false)
+                .alias("_order"),
+        )
+        .run()?;
+    // The longest order: the smallest k with no row of the same order k rows before.
+    for run in 1..=MAX_RUN {
+        let longer = rows
+            .clone()
+            .lazy()
+            .select([col("_order").eq(col("_order").shift(lit(run as i64))).any(true)])
+            .run()?;
+        if longer.column("_order")?.bool()?.get(0) != Some(true) {
+            return Ok((rows, OrderCount::Runs(run)));
+        }
+    }
+    Ok((rows, OrderCount::Long))
+}
+
+/// Whether a row is the first of its order among the rows that agree on `same`, when no order has more than
+/// `max_run` rows and an order's rows are consecutive.
+fn first_of_order(max_run: usize, same: &[&str]) -> Expr {
+    let equal = |c: &str, k: usize| col(c).eq_missing(col(c).shift(lit(k as i64)));
+    (1..max_run)
+        .map(|k| same.iter().fold(equal("_order", k), |all, c| all.and(equal(c, k))))
+        .reduce(Expr::or)
+        .map_or(lit(true), |seen| seen.not())
+}
+
+/// One (period kind, level) of return_rates from a quarter's cells: what was sold, what came back and the
+/// distinct orders of each, summed per group.
+fn rollup(cells: &LazyFrame, kind: &str, level: &str) -> LazyFrame {
+    let key = key_column(level).map_or(lit(ALL), col);
+    cells
+        .clone()
+        .group_by([col(format!("{kind}_code")).alias("code"), key.alias("key")])
         .agg([
             col("units_sold").sum(),
-            col("units_returned").sum(),
-            col("orders").sum().cast(IDX_DTYPE),
-            col("orders_with_case").sum().cast(IDX_DTYPE),
+            col("units_returned").sum().fill_null(lit(0i64)),
+            col(order_count("orders", kind, level)).sum().alias("orders"),
+            col(order_count("orders_with_case", kind, level))
+                .sum()
+                .fill_null(lit(0u32).cast(IDX_DTYPE))
+                .alias("orders_with_case"),
             col("gmv").sum(),
-            col("refunded").sum(),
+            col("refunded")
+                .sum()
+                .fill_null(lit(0i64).cast(DataType::Decimal(38, 2))),
             col("_some_instant").min(),
         ])
-        .select([
-            lit(quarter).alias("quarter_code"),
-            col("key"),
-            col("units_sold"),
-            col("units_returned"),
-            col("orders"),
-            col("orders_with_case"),
-            col("gmv"),
-            col("refunded"),
-            col("_some_instant"),
-        ]);
-    labelled(p, summed, "quarter", level)
+        .with_columns([lit(kind).alias("period_kind"), lit(level).alias("level")])
 }
 
-fn labelled(p: &Prepared, grouped: LazyFrame, kind: &str, level: &str) -> LazyFrame {
-    grouped.with_columns([
-        lit(kind).alias("period_kind"),
-        period_expr(col("_some_instant"), kind, p.zone.tz).alias("period"),
-        lit(level).alias("level"),
-        period_bounds(col("_some_instant"), kind, p.zone.tz)
-            .0
-            .alias("period_start"),
-        period_bounds(col("_some_instant"), kind, p.zone.tz)
-            .1
-            .alias("period_end"),
-    ])
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Σ of a cell count column per group of a period kind and level: (month code or 0 for the quarter, key,
+    /// distinct orders), sorted.
+    fn rolled(cells: &DataFrame, name: &str, kind: &str, level: &str) -> Vec<(i32, String, u32)> {
+        let period = if kind == "month" { col("month_code") } else { lit(0i32) };
+        let out = cells
+            .clone()
+            .lazy()
+            .group_by([period.alias("p"), key_column(level).map_or(lit(ALL), col).alias("key")])
+            .agg([col(order_count(name, kind, level))
+                .sum()
+                .cast(DataType::UInt32)
+                .alias("n")])
+            .sort(["p", "key"], SortMultipleOptions::default())
+            .collect()
+            .unwrap();
+        let p = out.column("p").unwrap().i32().unwrap().clone();
+        let k = out.column("key").unwrap().str().unwrap().clone();
+        let n = out.column("n").unwrap().u32().unwrap().clone();
+        (0..out.height())
+            .map(|i| (p.get(i).unwrap(), k.get(i).unwrap().to_string(), n.get(i).unwrap()))
+            .collect()
+    }
+
+    fn row(p: i32, key: &str, n: u32) -> (i32, String, u32) {
+        (p, key.to_string(), n)
+    }
+
+    fn lines(ids: &[&str], months: &[i32], merchants: &[&str], skus: &[&str]) -> DataFrame {
+        df!(
+            "order_id" => ids,
+            "month_code" => months,
+            "category" => vec!["c1"; ids.len()],
+            "merchant_id" => merchants,
+            "sku" => skus,
+            "quantity" => vec![1i64; ids.len()],
+        )
+        .unwrap()
+    }
+
+    /// Rows out of order (O2's lines apart, O1 after O3), an order with the same sku twice (O1: a, b, a), an order
+    /// with lines in two months (O3) and a sku sold by two merchants (a: m1, and m2 in O3). Worked by hand:
+    /// month 1 — sku a ← O1, O2; b ← O1, O2; c ← O3; merchant m1 ← O1, O2; m2 ← O3; platform ← O1, O2, O3;
+    /// month 2 — sku a, m2, platform ← O3. Quarter — sku a ← O1, O2, O3; b ← O1, O2; c ← O3; m1 ← O1, O2;
+    /// m2 ← O3 (once, though in two months); platform 3.
+    #[test]
+    fn orders_out_of_export_order_with_a_repeated_sku_count_once_per_group() {
+        let rows = lines(
+            &["O2", "O3", "O1", "O2", "O1", "O3", "O1"],
+            &[1, 1, 1, 1, 1, 2, 1],
+            &["m1", "m2", "m1", "m1", "m1", "m2", "m1"],
+            &["a", "c", "a", "b", "b", "a", "a"],
+        );
+        assert_eq!(by_order(rows.clone()).unwrap().1, OrderCount::Runs(3));
+        let cells = cells(rows, [col("quantity").sum()], "orders", None).unwrap();
+        let r = |kind, level| rolled(&cells, "orders", kind, level);
+        assert_eq!(
+            r("month", "sku"),
+            vec![row(1, "a", 2), row(1, "b", 2), row(1, "c", 1), row(2, "a", 1)]
+        );
+        assert_eq!(
+            r("month", "merchant"),
+            vec![row(1, "m1", 2), row(1, "m2", 1), row(2, "m2", 1)]
+        );
+        assert_eq!(r("month", "platform"), vec![row(1, ALL, 3), row(2, ALL, 1)]);
+        assert_eq!(
+            r("quarter", "sku"),
+            vec![row(0, "a", 3), row(0, "b", 2), row(0, "c", 1)]
+        );
+        assert_eq!(r("quarter", "merchant"), vec![row(0, "m1", 2), row(0, "m2", 1)]);
+        assert_eq!(r("quarter", "category"), vec![row(0, "c1", 3)]);
+        assert_eq!(r("quarter", "platform"), vec![row(0, ALL, 3)]);
+    }
+
+    /// An order with more rows than MAX_RUN (big: sku a five times, b four times) is counted by sorting, once per
+    /// group: month 1 sku a ← big, small; b ← big; platform ← big, small.
+    #[test]
+    fn an_order_longer_than_the_comparison_window_counts_once_per_group() {
+        let n = MAX_RUN + 1;
+        let mut ids = vec!["big"; n];
+        ids.insert(3, "small");
+        let skus = ["a", "b", "a", "a", "b", "a", "b", "a", "b", "a"];
+        let rows = lines(&ids, &vec![1; n + 1], &vec!["m1"; n + 1], &skus);
+        assert_eq!(by_order(rows.clone()).unwrap().1, OrderCount::Long);
+        let cells = cells(rows, [col("quantity").sum()], "orders", None).unwrap();
+        assert_eq!(
+            rolled(&cells, "orders", "month", "sku"),
+            vec![row(1, "a", 2), row(1, "b", 1)]
+        );
+        assert_eq!(rolled(&cells, "orders", "quarter", "platform"), vec![row(0, ALL, 2)]);
+    }
+
+    /// Only rows with `only` true count: O1 has a counted line (a) and one not (b); O2 has two lines of sku a, the
+    /// second counted; O3 has only an uncounted line. Orders with a case: sku a ← O1, O2; b ← none; platform ← O1,
+    /// O2.
+    #[test]
+    fn orders_with_a_case_count_only_their_counted_rows() {
+        let rows = lines(
+            &["O1", "O1", "O2", "O2", "O3"],
+            &[1; 5],
+            &["m1"; 5],
+            &["a", "b", "a", "a", "b"],
+        )
+        .lazy()
+        .with_column(Series::new("_counted".into(), [true, false, false, true, false]).lit())
+        .collect()
+        .unwrap();
+        let cells = cells(rows, [col("quantity").sum()], "cases", Some("_counted")).unwrap();
+        assert_eq!(
+            rolled(&cells, "cases", "month", "sku"),
+            vec![row(1, "a", 2), row(1, "b", 0)]
+        );
+        assert_eq!(rolled(&cells, "cases", "month", "platform"), vec![row(1, ALL, 2)]);
+    }
 }
