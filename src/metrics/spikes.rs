@@ -311,10 +311,6 @@ pub fn spike_evaluation(p: &Prepared, r: &RiskParams) -> Result<DataFrame> {
         ])
         .sort(["_sort"], SortMultipleOptions::default())
         .drop(cols(["_sort"]));
-    if std::env::var_os("AFTERSALES_PROFILE").is_some() {
-        let (_, prof) = out.clone().profile()?;
-        eprintln!("{prof}");
-    }
     let out = out.run_streaming()?;
     Ok(out)
 }
