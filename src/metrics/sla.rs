@@ -310,28 +310,35 @@ pub fn sla_compliance(p: &Prepared, clocks: &LazyFrame, rules: &[SlaRule]) -> Re
     if rules.is_empty() {
         return Ok(DataFrame::empty());
     }
-    let is = |s: &str| col("status").eq(lit(s.to_string())).cast(DataType::Int64).sum();
-    let stopped = col("elapsed").filter(col("status").eq(lit("met")).or(col("status").eq(lit("breached"))));
-    // One rule at a time, its clocks read once (with their month and quarter numbers) for its four groupings: the
-    // groupings scanned every clock of every rule four times, and one rule's clocks are a fraction of the memory.
+    const STATUSES: [&str; 5] = ["met", "breached", "running", "void", "invalid"];
+    // One rule at a time, its clocks read once (with their month and quarter numbers and one 0/1 column per
+    // status) for its four groupings: the groupings scanned every clock of every rule four times, and one rule's
+    // clocks are a fraction of the memory. The rule, its target and unit are the same on all its clocks: added to
+    // the groups, not grouped by.
     let mut parts = Vec::new();
     for rule in rules {
         let day = p.zone.day(col("start"));
+        let mut columns = vec![
+            col("merchant_id"),
+            // Elapsed of the stopped clocks (met or breached) only: the percentiles are over those.
+            when(col("status").eq(lit("met")).or(col("status").eq(lit("breached"))))
+                .then(col("elapsed"))
+                .otherwise(lit(NULL).cast(DataType::Float64))
+                .alias("_stopped"),
+            period_code(day.clone(), "month").alias("month_code"),
+            period_code(day, "quarter").alias("quarter_code"),
+        ];
+        columns.extend(STATUSES.map(|s| col("status").eq(lit(s)).cast(DataType::Int64).alias(format!("_is_{s}"))));
         let rule_clocks = clocks
             .clone()
             .filter(col("rule").eq(lit(rule.name.clone())))
-            .select([
-                col("merchant_id"),
-                col("rule"),
-                col("status"),
-                col("elapsed"),
-                col("target"),
-                col("target_unit"),
-                period_code(day.clone(), "month").alias("month_code"),
-                period_code(day, "quarter").alias("quarter_code"),
-            ])
+            .select(columns)
             .run()?
             .lazy();
+        let (target, unit) = match rule.target {
+            Target::Hours(h) => (h, "hours"),
+            Target::WorkingDays(d) => (d as f64, "working_days"),
+        };
         for kind in ["month", "quarter"] {
             for level in ["platform", "merchant"] {
                 let who = if level == "platform" {
@@ -339,30 +346,30 @@ pub fn sla_compliance(p: &Prepared, clocks: &LazyFrame, rules: &[SlaRule]) -> Re
                 } else {
                     col("merchant_id")
                 };
+                let mut aggs = vec![len().cast(DataType::Int64).alias("clocks")];
+                aggs.extend(STATUSES.map(|s| col(format!("_is_{s}")).sum().alias(s)));
+                aggs.push(col("_stopped").median().alias("elapsed_p50"));
+                aggs.push(
+                    col("_stopped")
+                        .quantile(lit(0.9), QuantileMethod::Linear)
+                        .alias("elapsed_p90"),
+                );
                 parts.push(
                     group_by_code(
                         rule_clocks.clone(),
                         col(format!("{kind}_code")),
                         kind,
                         "period",
-                        vec![who.alias("merchant_id"), col("rule")],
-                        vec![
-                            len().cast(DataType::Int64).alias("clocks"),
-                            is("met").alias("met"),
-                            is("breached").alias("breached"),
-                            is("running").alias("running"),
-                            is("void").alias("void"),
-                            is("invalid").alias("invalid"),
-                            stopped.clone().median().alias("elapsed_p50"),
-                            stopped
-                                .clone()
-                                .quantile(lit(0.9), QuantileMethod::Linear)
-                                .alias("elapsed_p90"),
-                            col("target").first(),
-                            col("target_unit").first(),
-                        ],
+                        vec![who.alias("merchant_id")],
+                        aggs,
                     )
-                    .with_columns([lit(kind).alias("period_kind"), lit(level).alias("level")])
+                    .with_columns([
+                        lit(kind).alias("period_kind"),
+                        lit(level).alias("level"),
+                        lit(rule.name.clone()).alias("rule"),
+                        lit(target).alias("target"),
+                        lit(unit).alias("target_unit"),
+                    ])
                     .run()?
                     .lazy(),
                 );
