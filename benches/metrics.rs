@@ -45,7 +45,9 @@ fn bench_metrics(c: &mut Criterion) {
     let mut p = prepare();
     p.merchants = loaded.tables.get(&TableKind::Merchants).map(|t| t.data().unwrap());
     let rates = return_rates::return_rates(&p).unwrap();
-    let (clocks, _) = sla::sla_clocks(&p, &config.sla_rules, &config.calendar, None).unwrap();
+    let clocks = sla::sla_clocks(&p, &config.sla_rules, &config.calendar, None)
+        .unwrap()
+        .scan;
     let compliance = sla::sla_compliance(&p, &clocks, &config.sla_rules).unwrap();
     let evaluation = spikes::spike_evaluation(&p, &config.risk).unwrap();
     let flags = spikes::risk_flags(&evaluation, &config.risk).unwrap();

@@ -18,6 +18,13 @@ pub fn parent_of(target: &Path) -> PathBuf {
     }
 }
 
+/// How every output table is written: zstd, with full column statistics.
+pub fn table_writer<W: std::io::Write>(w: W) -> ParquetWriter<W> {
+    ParquetWriter::new(w)
+        .with_compression(ParquetCompression::Zstd(None))
+        .with_statistics(StatisticsOptions::full())
+}
+
 pub struct OutputDir {
     target: PathBuf,
     tmp: tempfile::TempDir,
@@ -51,12 +58,25 @@ impl OutputDir {
             fs::create_dir_all(p)?;
         }
         let f = fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
-        ParquetWriter::new(f)
-            .with_compression(ParquetCompression::Zstd(None))
-            .with_statistics(StatisticsOptions::full())
+        table_writer(f)
             .finish(df)
             .map_err(|e| anyhow::anyhow!("cannot write {rel}: {e}"))?;
         self.written.push((rel.to_string(), df.height() as u64));
+        Ok(())
+    }
+
+    /// Puts a table that was already written in the output format (by [`table_writer`], in a working folder on
+    /// the same disk) into the output: a hard link, else a copy. The working file stays readable until the
+    /// working folder goes.
+    pub fn link_file(&mut self, rel: &str, file: &Path, rows: u64) -> Result<()> {
+        let path = self.tmp.path().join(rel);
+        if let Some(p) = path.parent() {
+            fs::create_dir_all(p)?;
+        }
+        if fs::hard_link(file, &path).is_err() {
+            fs::copy(file, &path).with_context(|| format!("cannot copy {} to {}", file.display(), path.display()))?;
+        }
+        self.written.push((rel.to_string(), rows));
         Ok(())
     }
 

@@ -261,14 +261,14 @@ pub fn compute_metrics(
         spikes::spike_evaluation(&prepared, &config.risk)
     })?;
     let flags = stage("risk_flags", &|| spikes::risk_flags(&evaluation, &config.risk))?;
-    // sla_clocks (a row per case and rule: 12 M rows, 2.5 GB at scale 30) goes to a working copy a rule at a
-    // time; sla_compliance, the merchant facts, the output and the queries read it from there.
-    let (clocks, clocks_rows) = timed(stages, progress, "sla_clocks", || {
+    // sla_clocks (a row per case and rule: 12 M rows, 2.5 GB at scale 30) goes to a working file a rule at a
+    // time, in the output's format; sla_compliance and the queries read it from there, and the output links it.
+    let clocks = timed(stages, progress, "sla_clocks", || {
         sla::sla_clocks(&prepared, &config.sla_rules, &config.calendar, loaded.work.as_ref())
     })?;
     let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
     let compliance = stage("sla_compliance", &|| {
-        sla::sla_compliance(&prepared, &clocks, &config.sla_rules)
+        sla::sla_compliance(&prepared, &clocks.scan, &config.sla_rules)
     })?;
     // merchant_risk and badges read the same per-(quarter, merchant) facts: gathered once.
     let facts = timed(stages, progress, "merchant_quarter_facts", || {
@@ -296,7 +296,7 @@ pub fn compute_metrics(
             ("carrier_performance", performance),
             ("carrier_lanes", lanes),
         ],
-        copies: vec![("sla_clocks", clocks, clocks_rows)],
+        copies: vec![("sla_clocks", clocks)],
     })
 }
 
@@ -304,8 +304,9 @@ pub fn compute_metrics(
 pub struct MetricTables {
     /// Held in memory: what the report reads, each at most a few million rows at scale 100.
     pub frames: Vec<(&'static str, DataFrame)>,
-    /// (name, scan, rows): tables with a row per record, kept as working copies and written from there.
-    pub copies: Vec<(&'static str, LazyFrame, u64)>,
+    /// Tables with a row per record, kept out of memory: written from their scan, or linked when already written
+    /// in the output's format.
+    pub copies: Vec<(&'static str, metrics::sla::Clocks)>,
 }
 
 impl MetricTables {
@@ -315,8 +316,12 @@ impl MetricTables {
             out.write_parquet(&format!("tables/{name}.parquet"), df)?;
             crate::stages::debug_mark(&format!("wrote {name}"));
         }
-        for (name, lf, rows) in &self.copies {
-            out.write_parquet_lazy(&format!("tables/{name}.parquet"), lf.clone(), *rows)?;
+        for (name, t) in &self.copies {
+            let rel = format!("tables/{name}.parquet");
+            match &t.file {
+                Some(file) => out.link_file(&rel, file, t.rows)?,
+                None => out.write_parquet_lazy(&rel, t.scan.clone(), t.rows)?,
+            }
             crate::stages::debug_mark(&format!("wrote {name}"));
         }
         Ok(())
@@ -447,6 +452,6 @@ pub fn catalog(loaded: &Loaded, tables: &MetricTables) -> Result<crate::queries:
         .map(|(k, t)| Ok((k.name().to_string(), t.data_lazy()?)))
         .collect::<PolarsResult<_>>()?;
     all.extend(tables.frames.iter().map(|(n, d)| (n.to_string(), d.clone().lazy())));
-    all.extend(tables.copies.iter().map(|(n, lf, _)| (n.to_string(), lf.clone())));
+    all.extend(tables.copies.iter().map(|(n, t)| (n.to_string(), t.scan.clone())));
     Ok(crate::queries::Catalog::new(all))
 }
