@@ -124,6 +124,18 @@ pub fn scan_files(paths: &[PathBuf]) -> PolarsResult<LazyFrame> {
     )
 }
 
+/// [`materialize`] keeping the plan's row order.
+pub fn materialize_in_order(lf: LazyFrame, work: Option<&WorkDir>, name: &str) -> Result<LazyFrame> {
+    match work {
+        Some(w) => {
+            let path = w.file(name);
+            sink_in_order(lf, &path)?;
+            Ok(scan(&path)?)
+        }
+        None => Ok(crate::engine::Run::run(lf)?.lazy()),
+    }
+}
+
 /// A lazy scan of a working copy.
 pub fn scan(path: &Path) -> PolarsResult<LazyFrame> {
     LazyFrame::scan_parquet(

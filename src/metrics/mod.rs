@@ -301,6 +301,13 @@ fn responsibility_frame(config: &Config) -> DataFrame {
     .expect("equal lengths")
 }
 
+/// A join that keeps the left side's row order: the prepared cases and refunds keep the export's, so the SLA
+/// clocks (read from them rule by rule) come out in record order when the export is in id order and need no sort.
+fn in_order(mut args: JoinArgs) -> JoinArgs {
+    args.maintain_order = MaintainOrderJoin::Left;
+    args
+}
+
 fn zero_money() -> Expr {
     lit(0i64).cast(DataType::Decimal(38, 2))
 }
@@ -382,21 +389,21 @@ impl Prepared {
                 responsibility_frame(config).lazy(),
                 [col("reason_code")],
                 [col("reason_code")],
-                crate::engine::small_right(JoinType::Left),
+                in_order(crate::engine::small_right(JoinType::Left)),
             )
             .join(
                 line_keys,
                 [col("order_id"), col("sku")],
                 [col("order_id"), col("sku")],
-                crate::engine::small_right(JoinType::Left),
+                in_order(crate::engine::small_right(JoinType::Left)),
             )
             .join(
                 line_facts,
                 [col("order_id"), col("line_no")],
                 [col("order_id"), col("line_no")],
-                crate::engine::small_right(JoinType::Left),
+                in_order(crate::engine::small_right(JoinType::Left)),
             );
-        let cases_p = crate::workdir::materialize(cases_p, work, "cases_prepared")?;
+        let cases_p = crate::workdir::materialize_in_order(cases_p, work, "cases_prepared")?;
         crate::stages::debug_mark("prepare: cases");
 
         // Refunds: a refund in a case belongs to the case's line; one outside a case (or whose case reaches no line)
@@ -412,13 +419,13 @@ impl Prepared {
                 case_lines,
                 [col("case_id")],
                 [col("case_id")],
-                crate::engine::small_right(JoinType::Left),
+                in_order(crate::engine::small_right(JoinType::Left)),
             )
             .join(
                 first_line,
                 [col("order_id")],
                 [col("order_id")],
-                crate::engine::small_right(JoinType::Left),
+                in_order(crate::engine::small_right(JoinType::Left)),
             )
             .with_columns([
                 when(col("case_line_no").is_not_null())
@@ -431,7 +438,7 @@ impl Prepared {
                     .alias("line_no"),
             ])
             .drop(cols(["case_order_id", "case_line_no", "first_line_no"]));
-        let refunds_p = crate::workdir::materialize(refunds_p, work, "refunds_prepared")?;
+        let refunds_p = crate::workdir::materialize_in_order(refunds_p, work, "refunds_prepared")?;
         crate::stages::debug_mark("prepare: refunds");
 
         // Each line's after-sales facts, gathered on the few lines that have any, then joined to all lines once.

@@ -237,8 +237,7 @@ pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar, work: Op
                     col("deadline"),
                     col("elapsed"),
                     col("status"),
-                ])
-                .sort(["record_id"], SortMultipleOptions::default());
+                ]);
             (r.name.clone(), clocks)
         })
         .collect();
@@ -257,7 +256,7 @@ pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar, work: Op
     let mut writer = None;
     let mut rows = 0u64;
     for (name, lf) in plans {
-        let mut df = lf.run_streaming()?;
+        let mut df = in_record_order(lf.run_streaming()?)?;
         df.rechunk_mut();
         if writer.is_none() {
             let f = std::fs::File::create(&path)
@@ -278,6 +277,21 @@ pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar, work: Op
     let scan = crate::workdir::scan(&path)?;
     let file = Some(path);
     Ok(Clocks { scan, rows, file })
+}
+
+/// A rule's clocks sorted by record_id — only checked when they already are: the prepared cases keep the
+/// export's order (usually by id), and sorting each rule's clocks by a string cost 0.35 s at scale 10. (The
+/// prepared refunds come out of their joins in another order even so, and are sorted.)
+fn in_record_order(df: DataFrame) -> Result<DataFrame> {
+    let sorted = df
+        .clone()
+        .lazy()
+        .select([col("record_id").gt_eq(col("record_id").shift(lit(1))).all(true)])
+        .run()?;
+    if sorted.column("record_id")?.bool()?.get(0) == Some(true) {
+        return Ok(df);
+    }
+    Ok(df.sort(["record_id"], SortMultipleOptions::default())?)
 }
 
 /// Every clock of every rule, in rule order. With a working folder they are written straight into one file in
@@ -440,4 +454,30 @@ pub fn sla_compliance(p: &Prepared, clocks: &LazyFrame, rules: &[SlaRule]) -> Re
         .drop(cols(["_lrank", "_rrank"]))
         .run()?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(df: &DataFrame) -> Vec<&str> {
+        df.column("record_id")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .flatten()
+            .collect()
+    }
+
+    #[test]
+    fn clocks_out_of_record_order_are_sorted_and_sorted_ones_kept() {
+        let unsorted = df!["record_id" => ["C3", "C1", "C2"], "n" => [3, 1, 2]].unwrap();
+        let sorted = in_record_order(unsorted).unwrap();
+        assert_eq!(ids(&sorted), ["C1", "C2", "C3"]);
+        let n: Vec<i32> = sorted.column("n").unwrap().i32().unwrap().iter().flatten().collect();
+        assert_eq!(n, [1, 2, 3], "rows move whole");
+        let already = df!["record_id" => ["A", "B", "B", "C"]].unwrap();
+        assert_eq!(ids(&in_record_order(already).unwrap()), ["A", "B", "B", "C"]);
+    }
 }
