@@ -102,10 +102,19 @@ fn sink_with(lf: LazyFrame, path: &Path, maintain_order: bool) -> Result<()> {
 /// A plan whose result later stages scan: sunk into a working copy (streaming) and scanned from there with
 /// `work`, else collected in memory.
 pub fn materialize(lf: LazyFrame, work: Option<&WorkDir>, name: &str) -> Result<LazyFrame> {
+    materialize_with(lf, work, name, false)
+}
+
+/// [`materialize`] keeping the plan's row order.
+pub fn materialize_in_order(lf: LazyFrame, work: Option<&WorkDir>, name: &str) -> Result<LazyFrame> {
+    materialize_with(lf, work, name, true)
+}
+
+fn materialize_with(lf: LazyFrame, work: Option<&WorkDir>, name: &str, maintain_order: bool) -> Result<LazyFrame> {
     match work {
         Some(w) => {
             let path = w.file(name);
-            sink(lf, &path)?;
+            sink_with(lf, &path, maintain_order)?;
             Ok(scan(&path)?)
         }
         None => Ok(crate::engine::Run::run(lf)?.lazy()),
@@ -122,18 +131,6 @@ pub fn scan_files(paths: &[PathBuf]) -> PolarsResult<LazyFrame> {
             .collect(),
         ScanArgsParquet::default(),
     )
-}
-
-/// [`materialize`] keeping the plan's row order.
-pub fn materialize_in_order(lf: LazyFrame, work: Option<&WorkDir>, name: &str) -> Result<LazyFrame> {
-    match work {
-        Some(w) => {
-            let path = w.file(name);
-            sink_in_order(lf, &path)?;
-            Ok(scan(&path)?)
-        }
-        None => Ok(crate::engine::Run::run(lf)?.lazy()),
-    }
 }
 
 /// A lazy scan of a working copy.
