@@ -228,3 +228,82 @@ fn planted_sla_breacher_has_the_lowest_ack_and_refund_compliance() {
         }
     }
 }
+
+/// The clocks written into a working file (as every command does) and the clocks held in memory (no working
+/// folder: the benches) are the same rows in the same order — rule by rule, each rule's by record_id — although
+/// the working-file path only checks an order the in-memory path always sorts (regression: the sort moved out of
+/// the plans, and the in-memory path lost it).
+#[test]
+fn sla_clocks_in_a_working_file_and_in_memory_are_the_same_rows_in_record_order() {
+    use aftersales::config::Config;
+    use aftersales::metrics::{self, sla};
+    use aftersales::pipeline::{LoadOptions, load_and_check};
+    use aftersales::progress::Progress;
+    use aftersales::tables::TableKind;
+
+    // The hand-worked fixture with its cases and refunds in reverse id order: neither path may keep the export's.
+    let copy = tempfile::tempdir().unwrap();
+    for f in std::fs::read_dir(data("sla")).unwrap() {
+        let f = f.unwrap().path();
+        let text = std::fs::read_to_string(&f).unwrap();
+        let name = f.file_name().unwrap().to_owned();
+        let text = if name == "cases.csv" || name == "refunds.csv" {
+            let mut lines: Vec<&str> = text.lines().collect();
+            lines[1..].reverse();
+            lines.join("\n") + "\n"
+        } else {
+            text
+        };
+        std::fs::write(copy.path().join(name), text).unwrap();
+    }
+    let dir = copy.path().to_path_buf();
+    let work = tempfile::tempdir().unwrap();
+    let config = Config::load(&dir.join("aftersales.toml")).unwrap();
+    let load = LoadOptions {
+        data_dir: dir.clone(),
+        config: config.clone(),
+        as_of: None,
+        work_in: Some(work.path().to_path_buf()),
+    };
+    let loaded = load_and_check(&load, &Progress::hidden()).unwrap();
+    let table = |k: TableKind| loaded.tables[&k].lazy().unwrap();
+    let p = metrics::Prepared::new(
+        table(TableKind::Orders),
+        table(TableKind::Cases),
+        table(TableKind::Shipments),
+        table(TableKind::Refunds),
+        &config,
+        loaded.as_of,
+        loaded.time_span,
+        loaded.work.as_ref(),
+    )
+    .unwrap();
+    let collect = |c: sla::Clocks| (c.rows, c.scan.collect().unwrap());
+    let (file_rows, in_file) =
+        collect(sla::sla_clocks(&p, &config.sla_rules, &config.calendar, loaded.work.as_ref()).unwrap());
+    let (memory_rows, in_memory) = collect(sla::sla_clocks(&p, &config.sla_rules, &config.calendar, None).unwrap());
+    assert!(file_rows > 0);
+    assert_eq!(
+        (file_rows, memory_rows),
+        (in_file.height() as u64, in_memory.height() as u64)
+    );
+    assert!(in_file.equals_missing(&in_memory), "{in_file}\n{in_memory}");
+    let strs = |df: &polars::prelude::DataFrame, c: &str| -> Vec<String> {
+        df.column(c)
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .flatten()
+            .map(str::to_string)
+            .collect()
+    };
+    for clocks in [&in_file, &in_memory] {
+        let (rules, ids) = (strs(clocks, "rule"), strs(clocks, "record_id"));
+        for i in 1..ids.len() {
+            if rules[i] == rules[i - 1] {
+                assert!(ids[i - 1] <= ids[i], "{} before {} in {}", ids[i - 1], ids[i], rules[i]);
+            }
+        }
+    }
+}

@@ -244,14 +244,14 @@ pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar, work: Op
     let Some(path) = work.map(|w| w.file("sla_clocks")) else {
         let frames = plans
             .into_iter()
-            .map(|(_, lf)| lf.run().map(DataFrame::lazy))
-            .collect::<PolarsResult<Vec<_>>>()?;
-        let all = concat(frames, UnionArgs::default())?.run()?;
-        return Ok(Clocks {
-            rows: all.height() as u64,
-            scan: all.lazy(),
-            file: None,
-        });
+            .map(|(_, lf)| in_record_order(lf.run()?))
+            .collect::<Result<Vec<_>>>()?;
+        let rows = frames.iter().map(|f| f.height() as u64).sum();
+        let scan = concat(
+            frames.into_iter().map(DataFrame::lazy).collect::<Vec<_>>(),
+            UnionArgs::default(),
+        )?;
+        return Ok(Clocks { scan, rows, file: None });
     };
     let mut writer = None;
     let mut rows = 0u64;
