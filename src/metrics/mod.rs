@@ -36,8 +36,9 @@ pub struct Prepared {
     /// One row per order line with any after-sales fact (about one line in ten; a working copy when the run has
     /// one): order_id, merchant_id, sku, category, ordered_at, month_code, quarter_code, week_code as in `lines`,
     /// and returned_units (units of return cases on the line, capped at its quantity), counted_cases, refunded
-    /// (completed refunds attributed to the line, Decimal). Every other line has none of them: a metric sums `lines` for what was sold and these
-    /// rows for what came back, and joins the two per group — 10 M lines are never joined to their facts.
+    /// (completed refunds attributed to the line, Decimal). Every other line has none of them: a metric sums
+    /// `lines` for what was sold and these rows for what came back, and joins the two per group — 10 M lines are
+    /// never joined to their facts.
     pub line_facts: LazyFrame,
     /// One row per case: every case column, plus counted, is_return, responsibility, line_no (null when the case
     /// reaches no order line), line_category, line_merchant_id, line_ordered_at, line_quantity. A scan of a
@@ -592,8 +593,6 @@ pub fn level_rank(level: Expr, order: &[&str]) -> Expr {
 mod tests {
     use super::*;
 
-    /// Every day from 2019 to 2031 (ISO years of 52 and 53 weeks, weeks straddling New Year), at 00:30 local time
-    /// in Shanghai — the previous day in UTC — labelled through the period number and through the timestamp.
     #[test]
     fn civil_year_and_month_match_the_calendar_from_1422_to_2517() {
         // Every day from −200 000 to 200 000 days from 1970: leap days, century years (1700, 1800, 1900 are not
@@ -617,6 +616,8 @@ mod tests {
         }
     }
 
+    /// Every day from 2019 to 2031 (ISO years of 52 and 53 weeks, weeks straddling New Year), at 00:30 local time
+    /// in Shanghai — the previous day in UTC — labelled through the period number and through the timestamp.
     #[test]
     fn code_labels_are_the_labels_of_the_timestamps() {
         let tz = chrono_tz::Asia::Shanghai;

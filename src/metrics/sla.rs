@@ -258,16 +258,17 @@ pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar, work: Op
     for (name, lf) in plans {
         let mut df = in_record_order(lf.run_streaming()?)?;
         df.rechunk_mut();
-        if writer.is_none() {
-            let f = std::fs::File::create(&path)
-                .map_err(|e| anyhow::anyhow!("cannot create working copy {}: {e}", path.display()))?;
-            // Row groups of 256 k rows like the working copies: a rule has up to 10 M clocks at scale 100.
-            let w = crate::output::table_writer(f).with_row_group_size(Some(1 << 18));
-            writer = Some(w.batched(df.schema())?);
-        }
-        if let Some(w) = writer.as_mut() {
-            w.write_batch(&df)?;
-        }
+        let w = match &mut writer {
+            Some(w) => w,
+            None => {
+                let f = std::fs::File::create(&path)
+                    .map_err(|e| anyhow::anyhow!("cannot create working copy {}: {e}", path.display()))?;
+                // Row groups of 256 k rows like the working copies: a rule has up to 10 M clocks at scale 100.
+                let w = crate::output::table_writer(f).with_row_group_size(Some(1 << 18));
+                writer.insert(w.batched(df.schema())?)
+            }
+        };
+        w.write_batch(&df)?;
         rows += df.height() as u64;
         crate::stages::debug_mark(&format!("sla_clocks: {name}"));
     }

@@ -310,8 +310,8 @@ pub fn spike_evaluation(p: &Prepared, r: &RiskParams) -> Result<DataFrame> {
             col("_sort"),
         ])
         .sort(["_sort"], SortMultipleOptions::default())
-        .drop(cols(["_sort"]));
-    let out = out.run_streaming()?;
+        .drop(cols(["_sort"]))
+        .run_streaming()?;
     Ok(out)
 }
 

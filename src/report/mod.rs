@@ -87,38 +87,16 @@ fn merchant_names(loaded: &Loaded, tables: &[(&'static str, DataFrame)]) -> Resu
         .collect())
 }
 
-/// sku → merchant_id for the skus in risk_flags (the only skus the report names), from the order lines: a SKU
-/// belongs to the merchant that sells it (the smallest id if several do). Only those skus' lines are grouped —
-/// grouping every line by sku took 0.9 s at scale 10 for a few dozen labels.
+/// sku → merchant_id for the skus in risk_flags (the only skus the report names), as the merchant facts count
+/// them ([`crate::metrics::merchants::flagged_sku_merchants`]).
 fn sku_merchant(loaded: &Loaded, tables: &[(&'static str, DataFrame)]) -> Result<HashMap<String, String>> {
-    let Some(orders) = loaded.tables.get(&TableKind::Orders) else {
+    let (Some(orders), Some((_, flags))) = (
+        loaded.tables.get(&TableKind::Orders),
+        tables.iter().find(|(n, _)| *n == "risk_flags"),
+    ) else {
         return Ok(HashMap::new());
     };
-    let Some((_, flags)) = tables.iter().find(|(n, _)| *n == "risk_flags") else {
-        return Ok(HashMap::new());
-    };
-    let skus = flags
-        .clone()
-        .lazy()
-        .filter(col("level").eq(lit("sku")))
-        .select([col("key").alias("sku")])
-        .unique(None, UniqueKeepStrategy::Any)
-        .collect()?;
-    if skus.height() == 0 {
-        return Ok(HashMap::new());
-    }
-    let df = orders
-        .lazy()?
-        .select([col("sku"), col("merchant_id")])
-        .join(
-            skus.lazy(),
-            [col("sku")],
-            [col("sku")],
-            crate::engine::small_right(JoinType::Semi),
-        )
-        .group_by([col("sku")])
-        .agg([col("merchant_id").min()]);
-    let df = crate::engine::Run::run_streaming(df)?;
+    let df = crate::metrics::merchants::flagged_sku_merchants(orders.lazy()?, flags)?;
     let (skus, ids) = (df.column("sku")?.str()?, df.column("merchant_id")?.str()?);
     Ok(skus
         .iter()
