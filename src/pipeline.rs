@@ -320,7 +320,8 @@ impl MetricTables {
             let rel = format!("tables/{name}.parquet");
             match &t.file {
                 Some(file) => out.link_file(&rel, file, t.rows)?,
-                None => out.write_parquet_lazy(&rel, t.scan.clone(), t.rows)?,
+                // As `bulk_table_writer` writes the working file: the same format either way.
+                None => out.write_parquet_lazy_as(&rel, t.scan.clone(), t.rows, ParquetCompression::Lz4Raw)?,
             }
             crate::stages::debug_mark(&format!("wrote {name}"));
         }

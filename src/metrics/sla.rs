@@ -264,7 +264,7 @@ pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar, work: Op
                 let f = std::fs::File::create(&path)
                     .map_err(|e| anyhow::anyhow!("cannot create working copy {}: {e}", path.display()))?;
                 // Row groups of 256 k rows like the working copies: a rule has up to 10 M clocks at scale 100.
-                let w = crate::output::table_writer(f).with_row_group_size(Some(1 << 18));
+                let w = crate::output::bulk_table_writer(f).with_row_group_size(Some(1 << 18));
                 writer.insert(w.batched(df.schema())?)
             }
         };
@@ -296,7 +296,7 @@ fn in_record_order(df: DataFrame) -> Result<DataFrame> {
 }
 
 /// Every clock of every rule, in rule order. With a working folder they are written straight into one file in
-/// the output's format (zstd, full statistics; each rule in its own row groups, so a scan for one rule skips the
+/// the output's format (LZ4 — see `output::bulk_table_writer` — full statistics; each rule in its own row groups, so a scan for one rule skips the
 /// others): `tables/sla_clocks.parquet` is that file, linked, not written again — re-encoding its 4 M rows took
 /// 1.7 s at scale 10 and at scale 100 the table has 38.8 M rows. Without one, they are held in memory.
 pub struct Clocks {
