@@ -341,3 +341,56 @@ O4,1,M1,SKU-A,服装,1,99.90,2026-04-01 00:10:00
     assert_eq!(get("quarter", "2026Q1", "sku", "SKU-B"), s("1", "1", "0"));
     assert_eq!(get("quarter", "2026Q1", "category", "数码"), s("4", "2", "2"));
 }
+
+/// A case names its line by (order_id, sku); when the order has the sku on two lines the lowest line_no is meant,
+/// and a refund outside a case belongs to its order's lowest line — wherever those lines stand in the file. O1's
+/// lines are listed 3, 1, 2: C1 (SKU-A, 3 units) must reach line 2 (1 unit sold, so 1 returned: line 3 would have
+/// allowed 3), R1 (in C1) follows it to SKU-A, and R2 (no case) goes to line 1, SKU-B (line 3 is SKU-A).
+#[test]
+fn a_case_reaches_the_lowest_line_of_its_sku_and_a_refund_without_a_case_the_lowest_line_of_its_order() {
+    let data = case_dir(None);
+    let write = |name: &str, text: &str| std::fs::write(data.path().join(name), text).unwrap();
+    write(
+        "orders.csv",
+        "order_id,line_no,merchant_id,sku,category,quantity,unit_price,ordered_at
+O1,3,M1,SKU-A,服装,5,10.00,2026-03-01 10:00:00
+O1,1,M1,SKU-B,服装,1,20.00,2026-03-01 10:00:00
+O1,2,M1,SKU-A,服装,1,10.00,2026-03-01 10:00:00
+O2,1,M2,SKU-C,数码,1,1299.00,2026-03-02 20:30:00
+",
+    );
+    write(
+        "cases.csv",
+        "case_id,order_id,sku,merchant_id,case_type,reason_code,quantity,opened_at,merchant_ack_at,first_response_at,decided_at,decision,status
+C1,O1,SKU-A,M1,return,size_fit,3,2026-03-04 09:00:00,2026-03-04 09:30:00,2026-03-04 10:00:00,2026-03-04 12:00:00,approved,closed
+",
+    );
+    write(
+        "refunds.csv",
+        "refund_id,case_id,order_id,merchant_id,amount,method,approved_at,refunded_at,status
+R1,C1,O1,M1,8.00,original_route,2026-03-08 10:00:00,2026-03-09 10:00:00,completed
+R2,,O1,M1,5.00,original_route,2026-03-08 10:00:00,2026-03-09 10:00:00,completed
+",
+    );
+    let out = run_pipeline(data.path());
+    let rr = table(&out, "return_rates");
+    let sku = |key: &str| {
+        let r = row(
+            &rr,
+            &[
+                ("period_kind", "month"),
+                ("period", "2026-03"),
+                ("level", "sku"),
+                ("key", key),
+            ],
+        );
+        (
+            r["units_sold"].clone(),
+            r["units_returned"].clone(),
+            r["refunded"].clone(),
+        )
+    };
+    let s = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(sku("SKU-A"), s("6", "1", "8.00"));
+    assert_eq!(sku("SKU-B"), s("1", "0", "5.00"));
+}

@@ -19,7 +19,7 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::{Prepared, as_of_lit, local_tz, period_code, period_expr};
+use super::{LINE_ROW, Prepared, as_of_lit, local_tz, period_code, period_expr};
 use crate::config::RiskParams;
 use crate::engine::Run;
 
@@ -30,7 +30,7 @@ fn early_returned_lines(p: &Prepared, r: &RiskParams) -> LazyFrame {
     let window_us = r.age_days * 86_400_000_000;
     p.cases
         .clone()
-        .filter(col("is_return").and(col("line_no").is_not_null()))
+        .filter(col("is_return").and(col(LINE_ROW).is_not_null()))
         .with_column(
             (col("opened_at") - col("line_ordered_at"))
                 .dt()
@@ -38,7 +38,7 @@ fn early_returned_lines(p: &Prepared, r: &RiskParams) -> LazyFrame {
                 .alias("_age"),
         )
         .filter(col("_age").gt_eq(lit(0i64)).and(col("_age").lt_eq(lit(window_us))))
-        .group_by([col("order_id"), col("line_no")])
+        .group_by([col(LINE_ROW)])
         .agg([
             col("quantity").sum().alias("_early_units"),
             // A case reaches its line through (order_id, sku): its sku is the line's.
