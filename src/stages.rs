@@ -105,17 +105,33 @@ pub fn debug_mark(label: &str) {
     if std::env::var_os("AFTERSALES_DEBUG_MEMORY").is_none() {
         return;
     }
-    // Seconds since the previous mark, so the steps of a stage can be timed too.
-    static LAST: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+    // Seconds since the previous mark, so the steps of a stage can be timed too, and the CPU seconds the process
+    // spent meanwhile: cpu ÷ wall shows how much of the two cores a step keeps busy.
+    static LAST: std::sync::Mutex<Option<(std::time::Instant, f64)>> = std::sync::Mutex::new(None);
     let now = std::time::Instant::now();
-    let since = LAST
+    let cpu = cpu_seconds().unwrap_or(0.0);
+    let (since, cpu_since) = LAST
         .lock()
-        .map(|mut last| last.replace(now).map_or(0.0, |t| (now - t).as_secs_f64()))
-        .unwrap_or(0.0);
+        .map(|mut last| {
+            last.replace((now, cpu))
+                .map_or((0.0, 0.0), |(t, c)| ((now - t).as_secs_f64(), cpu - c))
+        })
+        .unwrap_or((0.0, 0.0));
     let mb = |f: &str| status_mb(f).unwrap_or(0);
     eprintln!(
-        "[memory] +{since:6.2} s {label}: rss {} MB, peak {} MB",
+        "[memory] +{since:6.2} s (cpu {cpu_since:5.2} s) {label}: rss {} MB, peak {} MB",
         mb("VmRSS:"),
         mb("VmHWM:")
     );
+}
+
+/// User + system CPU seconds of this process so far (Linux: /proc/self/stat, in clock ticks of 1/100 s).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may contain spaces): state is the 3rd field, utime the 14th.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut f = rest.split_whitespace().skip(11);
+    let utime: f64 = f.next()?.parse().ok()?;
+    let stime: f64 = f.next()?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
