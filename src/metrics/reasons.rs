@@ -14,40 +14,68 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::{ALL, Prepared, group_by_period, level_rank};
+use super::{ALL, Prepared, group_by_code, level_rank, period_code};
 use crate::engine::Run;
 
 pub const LEVELS: [&str; 3] = ["platform", "category", "merchant"];
 pub const UNKNOWN_CATEGORY: &str = "(unknown)";
 
 pub fn reason_breakdown(p: &Prepared) -> Result<DataFrame> {
-    let cases = p.cases.clone().filter(col("counted")).with_columns([
-        col("line_category").fill_null(lit(UNKNOWN_CATEGORY)).alias("category"),
-        col("line_merchant_id").fill_null(col("merchant_id")).alias("merchant"),
-    ]);
+    // Read once, with both periods' numbers, for the six groupings (each scanned the cases again).
+    let day = p.zone.day(col("opened_at"));
+    let cases = p
+        .cases
+        .clone()
+        .filter(col("counted"))
+        .select([
+            col("line_category").fill_null(lit(UNKNOWN_CATEGORY)).alias("category"),
+            col("line_merchant_id").fill_null(col("merchant_id")).alias("merchant"),
+            col("reason_code"),
+            col("quantity"),
+            col("responsibility"),
+            period_code(day.clone(), "month").alias("month_code"),
+            period_code(day, "quarter").alias("quarter_code"),
+        ])
+        .run()?
+        .lazy();
     let mut parts = Vec::new();
     for kind in ["month", "quarter"] {
         for level in LEVELS {
-            let key = match level {
-                "platform" => lit(ALL),
-                "category" => col("category"),
-                _ => col("merchant"),
+            // The platform's rows are grouped by reason alone and keyed `all` after: a constant key column is
+            // still hashed on every row.
+            let (keys, key) = match level {
+                "platform" => (vec![], lit(ALL)),
+                "category" => (vec![col("category")], col("category")),
+                _ => (vec![col("merchant")], col("merchant")),
             };
             parts.push(
-                group_by_period(
+                group_by_code(
                     cases.clone(),
-                    col("opened_at"),
+                    col(format!("{kind}_code")),
                     kind,
-                    p.zone,
                     "period",
-                    vec![key.alias("key"), col("reason_code")],
+                    keys.into_iter().chain([col("reason_code")]).collect(),
                     vec![
                         len().cast(DataType::Int64).alias("cases"),
                         col("quantity").sum().alias("units"),
                         col("responsibility").first(),
                     ],
                 )
-                .with_columns([lit(kind).alias("period_kind"), lit(level).alias("level")]),
+                .with_columns([
+                    key.alias("key"),
+                    lit(kind).alias("period_kind"),
+                    lit(level).alias("level"),
+                ])
+                .select([
+                    col("period_kind"),
+                    col("period"),
+                    col("level"),
+                    col("key"),
+                    col("reason_code"),
+                    col("responsibility"),
+                    col("cases"),
+                    col("units"),
+                ]),
             );
         }
     }

@@ -386,10 +386,12 @@ pub fn sla_compliance(p: &Prepared, clocks: &LazyFrame, rules: &[SlaRule]) -> Re
         };
         for kind in ["month", "quarter"] {
             for level in ["platform", "merchant"] {
-                let who = if level == "platform" {
-                    lit(ALL)
+                // The platform's rows are grouped by period alone and named `all` after: a constant key column
+                // is still hashed on every row.
+                let keys = if level == "platform" {
+                    vec![]
                 } else {
-                    col("merchant_id")
+                    vec![col("merchant_id")]
                 };
                 let mut aggs = vec![len().cast(DataType::Int64).alias("clocks")];
                 aggs.extend(STATUSES.map(|s| col(format!("_is_{s}")).sum().alias(s)));
@@ -405,10 +407,15 @@ pub fn sla_compliance(p: &Prepared, clocks: &LazyFrame, rules: &[SlaRule]) -> Re
                         col(format!("{kind}_code")),
                         kind,
                         "period",
-                        vec![who.alias("merchant_id")],
+                        keys,
                         aggs,
                     )
                     .with_columns([
+                        if level == "platform" {
+                            lit(ALL).alias("merchant_id")
+                        } else {
+                            col("merchant_id")
+                        },
                         lit(kind).alias("period_kind"),
                         lit(level).alias("level"),
                         lit(rule.name.clone()).alias("rule"),
@@ -422,38 +429,45 @@ pub fn sla_compliance(p: &Prepared, clocks: &LazyFrame, rules: &[SlaRule]) -> Re
         }
     }
     let rule_refs: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
-    let out = concat(parts, UnionArgs::default())?
-        .with_column((col("met") + col("breached")).alias("evaluated"))
-        .with_column(ratio(col("met"), col("evaluated")).alias("compliance"))
-        .select([
-            col("period_kind"),
-            col("period"),
-            col("level"),
-            col("merchant_id"),
-            col("rule"),
-            col("clocks"),
-            col("evaluated"),
-            col("met"),
-            col("breached"),
-            col("running"),
-            col("void"),
-            col("invalid"),
-            col("compliance"),
-            col("elapsed_p50"),
-            col("elapsed_p90"),
-            col("target"),
-            col("target_unit"),
-        ])
-        .with_columns([
-            level_rank(col("level"), &["platform", "merchant"]).alias("_lrank"),
-            level_rank(col("rule"), &rule_refs).alias("_rrank"),
-        ])
-        .sort(
-            ["period_kind", "period", "_lrank", "merchant_id", "_rrank"],
-            SortMultipleOptions::default(),
-        )
-        .drop(cols(["_lrank", "_rrank"]))
-        .run()?;
+    // Diagonal: the platform's parts name their merchant_id column after grouping, so it stands elsewhere.
+    let out = concat(
+        parts,
+        UnionArgs {
+            diagonal: true,
+            ..Default::default()
+        },
+    )?
+    .with_column((col("met") + col("breached")).alias("evaluated"))
+    .with_column(ratio(col("met"), col("evaluated")).alias("compliance"))
+    .select([
+        col("period_kind"),
+        col("period"),
+        col("level"),
+        col("merchant_id"),
+        col("rule"),
+        col("clocks"),
+        col("evaluated"),
+        col("met"),
+        col("breached"),
+        col("running"),
+        col("void"),
+        col("invalid"),
+        col("compliance"),
+        col("elapsed_p50"),
+        col("elapsed_p90"),
+        col("target"),
+        col("target_unit"),
+    ])
+    .with_columns([
+        level_rank(col("level"), &["platform", "merchant"]).alias("_lrank"),
+        level_rank(col("rule"), &rule_refs).alias("_rrank"),
+    ])
+    .sort(
+        ["period_kind", "period", "_lrank", "merchant_id", "_rrank"],
+        SortMultipleOptions::default(),
+    )
+    .drop(cols(["_lrank", "_rrank"]))
+    .run()?;
     Ok(out)
 }
 
