@@ -59,6 +59,8 @@ pub struct Loaded {
     pub as_of_source: AsOfSource,
     /// The earliest and latest value of any timestamp column; None when there is none.
     pub time_span: Option<(Micros, Micros)>,
+    /// The earliest and latest ordered_at of the order lines; None when there are none.
+    pub ordered_span: Option<(Micros, Micros)>,
     pub data_quality: DataFrame,
     /// The `data_quality.parquet` of `aftersales convert` the findings were read from, when this run did not
     /// check (see `input::converted`); None when it did.
@@ -105,7 +107,11 @@ pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded>
     }
     let clock = stages.start();
     progress.set_message("finding the inputs' first and last timestamps".into());
-    let (latest, time_span) = timestamps(&tables)?;
+    let Timestamps {
+        latest,
+        span: time_span,
+        ordered: ordered_span,
+    } = timestamps(&tables)?;
     stages.end("timestamps", clock);
     let (as_of, as_of_source) = match (opts.as_of, opts.config.as_of) {
         (Some(t), _) => (t, AsOfSource::CommandLine),
@@ -127,6 +133,7 @@ pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded>
         as_of,
         as_of_source,
         time_span,
+        ordered_span,
         data_quality,
         findings_from,
         stages,
@@ -169,11 +176,21 @@ pub fn summary_line(t: &LoadedTable) -> String {
 /// The earliest and latest of some instants.
 type Span = (Micros, Micros);
 
-/// The latest event timestamp among all accepted rows (the default as_of, SPEC §3), and the earliest and latest
-/// value of any timestamp column (promised_at too): the span the run's local dates are taken over (`metrics::Zone`).
-fn timestamps(tables: &BTreeMap<TableKind, LoadedTable>) -> Result<(Option<Micros>, Option<Span>)> {
+/// What [`timestamps`] finds.
+struct Timestamps {
+    /// The latest event timestamp among all accepted rows (the default as_of, SPEC §3).
+    latest: Option<Micros>,
+    /// The earliest and latest value of any timestamp column (promised_at too): the span the run's local dates
+    /// are taken over (`metrics::Zone`).
+    span: Option<Span>,
+    /// The earliest and latest ordered_at: the quarters return_rates goes through.
+    ordered: Option<Span>,
+}
+
+fn timestamps(tables: &BTreeMap<TableKind, LoadedTable>) -> Result<Timestamps> {
     let mut latest: Option<Micros> = None;
     let mut span: Option<Span> = None;
+    let mut ordered: Option<Span> = None;
     for (kind, t) in tables {
         let cols: Vec<&str> = kind.schema().ts_columns().collect();
         if cols.is_empty() {
@@ -198,12 +215,15 @@ fn timestamps(tables: &BTreeMap<TableKind, LoadedTable>) -> Result<(Option<Micro
                 continue;
             };
             span = Some(span.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+            if *kind == TableKind::Orders && *c == "ordered_at" {
+                ordered = Some((lo, hi));
+            }
             if kind.schema().event_ts_columns().any(|e| e == *c) {
                 latest = Some(latest.map_or(hi, |b| b.max(hi)));
             }
         }
     }
-    Ok((latest, span))
+    Ok(Timestamps { latest, span, ordered })
 }
 
 /// A message for tables over the reject limit, with the first problems of each so the user can act at once.
@@ -251,6 +271,7 @@ pub fn compute_metrics(
             loaded.work.as_ref(),
         )?;
         p.merchants = loaded.tables.get(&TableKind::Merchants).map(|t| t.data()).transpose()?;
+        p.ordered_span = loaded.ordered_span;
         Ok(p)
     })?;
     let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);

@@ -394,3 +394,33 @@ R2,,O1,M1,5.00,original_route,2026-03-08 10:00:00,2026-03-09 10:00:00,completed
     assert_eq!(sku("SKU-A"), s("6", "1", "8.00"));
     assert_eq!(sku("SKU-B"), s("1", "0", "5.00"));
 }
+
+/// return_rates goes through the quarters from the first ordered_at's to the last's; one between them without any
+/// order gives no rows (and no error), and the last quarter is the local one: O2 was ordered at 00:10 on 1 July in
+/// Shanghai, still 30 June (Q2) in UTC — Q3 must be there.
+#[test]
+fn a_quarter_without_orders_between_two_with_orders_has_no_rows() {
+    let data = case_dir(None);
+    std::fs::write(
+        data.path().join("orders.csv"),
+        "order_id,line_no,merchant_id,sku,category,quantity,unit_price,ordered_at
+O1,1,M1,SKU-A,服装,2,99.90,2026-01-10 10:00:00
+O2,1,M2,SKU-C,数码,1,1299.00,2026-07-01 00:10:00
+",
+    )
+    .unwrap();
+    let out = run_pipeline(data.path());
+    let rr = table(&out, "return_rates");
+    let (level, period) = (
+        rr.column("level").unwrap().str().unwrap(),
+        rr.column("period").unwrap().str().unwrap(),
+    );
+    let mut periods: Vec<&str> = level
+        .iter()
+        .zip(period.iter())
+        .filter(|(l, _)| *l == Some("platform"))
+        .filter_map(|(_, p)| p)
+        .collect();
+    periods.sort();
+    assert_eq!(periods, ["2026-01", "2026-07", "2026Q1", "2026Q3"]);
+}

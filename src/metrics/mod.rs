@@ -52,6 +52,8 @@ pub struct Prepared {
     pub refunds: LazyFrame,
     /// The optional merchants table (merchant_id, merchant_name, primary_category).
     pub merchants: Option<DataFrame>,
+    /// The earliest and latest ordered_at when known (`Loaded::ordered_span`); None: found by reading the lines.
+    pub ordered_span: Option<(Micros, Micros)>,
     /// The configured zone (`zone.tz`), with a fast local date when its offset is fixed over the run's span.
     pub zone: Zone,
     pub as_of: Micros,
@@ -582,6 +584,7 @@ impl Prepared {
             shipments,
             refunds: refunds_p,
             merchants: None,
+            ordered_span: None,
             zone,
             as_of,
             maturity_days: config.maturity_days,
