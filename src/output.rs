@@ -32,6 +32,16 @@ pub fn bulk_table_writer<W: std::io::Write>(w: W) -> ParquetWriter<W> {
     table_writer(w).with_compression(ParquetCompression::Lz4Raw)
 }
 
+/// [`bulk_table_writer`]'s format for a streaming sink; row groups of 256 k rows like the working copies.
+pub fn bulk_table_options() -> ParquetWriteOptions {
+    ParquetWriteOptions {
+        compression: ParquetCompression::Lz4Raw,
+        statistics: StatisticsOptions::full(),
+        row_group_size: Some(1 << 18),
+        ..Default::default()
+    }
+}
+
 pub struct OutputDir {
     target: PathBuf,
     tmp: tempfile::TempDir,

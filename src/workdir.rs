@@ -84,11 +84,17 @@ pub fn sink_in_order(lf: LazyFrame, path: &Path) -> Result<()> {
 }
 
 fn sink_with(lf: LazyFrame, path: &Path, maintain_order: bool) -> Result<()> {
+    sink_as(lf, path, maintain_order, write_options())
+}
+
+/// Runs a plan on the streaming engine straight into a Parquet file written with `options`: the engine encodes
+/// and compresses row groups on every core, where a writer fed frames compresses on one.
+pub fn sink_as(lf: LazyFrame, path: &Path, maintain_order: bool, options: ParquetWriteOptions) -> Result<()> {
     lf.sink(
         SinkDestination::File {
             target: SinkTarget::Path(PlRefPath::new(path.to_string_lossy().into_owned())),
         },
-        FileWriteFormat::Parquet(Arc::new(write_options())),
+        FileWriteFormat::Parquet(Arc::new(options)),
         UnifiedSinkArgs {
             maintain_order,
             ..Default::default()

@@ -314,7 +314,7 @@ fn responsibility_frame(config: &Config) -> DataFrame {
 
 /// A join that keeps the left side's row order: the prepared cases and refunds keep the export's, so the SLA
 /// clocks (read from them rule by rule) come out in record order when the export is in id order and need no sort.
-fn in_order(mut args: JoinArgs) -> JoinArgs {
+pub(crate) fn in_order(mut args: JoinArgs) -> JoinArgs {
     args.maintain_order = MaintainOrderJoin::Left;
     args
 }
