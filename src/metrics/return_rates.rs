@@ -163,13 +163,13 @@ pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
             col("period_start"),
             col("period_end"),
             col("mature"),
+            col("code"),
         ])
         .with_column(level_rank(col("level"), &LEVELS).alias("_rank"))
-        .sort(
-            ["period_kind", "period", "_rank", "key"],
-            SortMultipleOptions::default(),
-        )
-        .drop(cols(["_rank"]))
+        // By the period's number, not its label: the same order (labels of four-digit years sort as their
+        // periods do), one string column fewer to compare in a sort of ≈ 540 k rows.
+        .sort(["period_kind", "code", "_rank", "key"], SortMultipleOptions::default())
+        .drop(cols(["_rank", "code"]))
         .run()?;
     Ok(out)
 }
