@@ -319,6 +319,18 @@ pub(crate) fn in_order(mut args: JoinArgs) -> JoinArgs {
     args
 }
 
+/// `right`'s columns beside `left`'s, row for row — both are read from the same table in its order. Strict: a
+/// difference in height is an error, never rows padded with nulls.
+fn beside(left: LazyFrame, right: LazyFrame) -> PolarsResult<LazyFrame> {
+    concat_lf_horizontal(
+        [left, right],
+        HConcatOptions {
+            strict: true,
+            ..Default::default()
+        },
+    )
+}
+
 fn zero_money() -> Expr {
     lit(0i64).cast(DataType::Decimal(38, 2))
 }
@@ -455,7 +467,7 @@ impl Prepared {
                 [col("reason_code")],
                 in_order(crate::engine::small_right(JoinType::Left)),
             );
-        let cases_p = concat_lf_horizontal([cases_p, case_lines], HConcatOptions::default())?;
+        let cases_p = beside(cases_p, case_lines)?;
         let cases_p = crate::workdir::materialize_in_order(cases_p, work, "cases_prepared")?;
         crate::stages::debug_mark("prepare: cases");
 
@@ -480,12 +492,9 @@ impl Prepared {
                 in_order(crate::engine::small_right(JoinType::Left)),
             )
             .select([coalesce(&[col("_case_line_row"), col("_first_line_row")]).alias(LINE_ROW)]);
-        let refunds_p = concat_lf_horizontal(
-            [
-                refunds.drop(cols([crate::input::load::SOURCE_IDX, crate::input::load::ROW_NUMBER])),
-                refund_lines,
-            ],
-            HConcatOptions::default(),
+        let refunds_p = beside(
+            refunds.drop(cols([crate::input::load::SOURCE_IDX, crate::input::load::ROW_NUMBER])),
+            refund_lines,
         )?;
         let refunds_p = crate::workdir::materialize_in_order(refunds_p, work, "refunds_prepared")?;
         crate::stages::debug_mark("prepare: refunds");
