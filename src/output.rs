@@ -25,14 +25,10 @@ pub fn table_writer<W: std::io::Write>(w: W) -> ParquetWriter<W> {
         .with_statistics(StatisticsOptions::full())
 }
 
-/// How `sla_clocks` is written: as [`table_writer`] but LZ4. It is the one table with a row per record and rule
-/// (4 M rows at scale 10, 39 M at scale 100): zstd took 1.1 s of a 20 s run at scale 10 for a file 1.6× smaller
-/// (96 MB against 156 MB). pyarrow, DuckDB and the Apache `parquet` crate read LZ4_RAW.
-pub fn bulk_table_writer<W: std::io::Write>(w: W) -> ParquetWriter<W> {
-    table_writer(w).with_compression(ParquetCompression::Lz4Raw)
-}
-
-/// [`bulk_table_writer`]'s format for a streaming sink; row groups of 256 k rows like the working copies.
+/// How `sla_clocks` is written (by a streaming sink): as [`table_writer`] but LZ4, in row groups of 256 k rows
+/// like the working copies. It is the one table with a row per record and rule (4 M rows at scale 10, 39 M at
+/// scale 100): zstd took 1.1 s of a 20 s run at scale 10 for a file 1.6× smaller (96 MB against 156 MB).
+/// pyarrow, DuckDB and the Apache `parquet` crate read LZ4_RAW.
 pub fn bulk_table_options() -> ParquetWriteOptions {
     ParquetWriteOptions {
         compression: ParquetCompression::Lz4Raw,

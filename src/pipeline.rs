@@ -341,8 +341,13 @@ impl MetricTables {
             let rel = format!("tables/{name}.parquet");
             match &t.file {
                 Some(file) => out.link_file(&rel, file, t.rows)?,
-                // As `bulk_table_writer` writes the working file: the same format either way.
-                None => out.write_parquet_lazy_as(&rel, t.scan.clone(), t.rows, ParquetCompression::Lz4Raw)?,
+                // The working file's format (`bulk_table_options`), whichever way the table is made.
+                None => out.write_parquet_lazy_as(
+                    &rel,
+                    t.scan.clone(),
+                    t.rows,
+                    crate::output::bulk_table_options().compression,
+                )?,
             }
             crate::stages::debug_mark(&format!("wrote {name}"));
         }
