@@ -308,14 +308,7 @@ pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar, work: Op
     write(false)?;
     // The table's order is part of its contract: verified on the file (0.1 s), and should a plan not have kept
     // its table's order after all, written again with every rule sorted.
-    let within_rule = col("rule").neq(col("rule").shift(lit(1)));
-    let ordered = crate::workdir::scan(&path)?
-        .select([within_rule
-            .or(col("record_id").gt_eq(col("record_id").shift(lit(1))))
-            .all(true)
-            .alias("ordered")])
-        .run_streaming()?;
-    if ordered.column("ordered")?.bool()?.get(0) != Some(true) {
+    if !in_record_order_within_rules(crate::workdir::scan(&path)?)? {
         crate::stages::debug_mark("sla_clocks: not in record order, sorting every rule");
         write(true)?;
     }
@@ -331,6 +324,19 @@ pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar, work: Op
         .unwrap_or(0);
     let file = Some(path);
     Ok(Clocks { scan, rows, file })
+}
+
+/// Whether clocks are in record order within each rule (a rule's first clock may come before the previous
+/// rule's last).
+fn in_record_order_within_rules(clocks: LazyFrame) -> Result<bool> {
+    let new_rule = col("rule").neq(col("rule").shift(lit(1)));
+    let ordered = clocks
+        .select([new_rule
+            .or(col("record_id").gt_eq(col("record_id").shift(lit(1))))
+            .all(true)
+            .alias("ordered")])
+        .run_streaming()?;
+    Ok(ordered.column("ordered")?.bool()?.get(0) == Some(true))
 }
 
 /// Whether a prepared table's rows are in order of their id (nulls never are: ids are required).
@@ -546,6 +552,21 @@ mod tests {
             .iter()
             .flatten()
             .collect()
+    }
+
+    #[test]
+    fn the_written_clocks_order_check_restarts_at_each_rule_and_catches_a_step_back_within_one() {
+        let check = |rules: &[&str], ids: &[&str]| {
+            in_record_order_within_rules(df!["rule" => rules, "record_id" => ids].unwrap().lazy()).unwrap()
+        };
+        assert!(check(&["a", "a", "b", "b"], &["C1", "C2", "C1", "C3"]));
+        assert!(check(&["a", "b"], &["C9", "C0"]), "a new rule may start lower");
+        assert!(check(&["a", "a"], &["C1", "C1"]), "equal ids are in order");
+        assert!(!check(&["a", "a", "b"], &["C2", "C1", "C3"]));
+        assert!(
+            !check(&["a", "b", "b"], &["C1", "C3", "C2"]),
+            "a step back after the rule changed"
+        );
     }
 
     #[test]
