@@ -55,6 +55,14 @@ impl SlaRule {
             Target::WorkingDays(_) => "working_days",
         }
     }
+
+    /// The target as the tables state it: its number and its unit (`hours` | `working_days`).
+    pub fn target_and_unit(&self) -> (f64, &'static str) {
+        match self.target {
+            Target::Hours(h) => (h, "hours"),
+            Target::WorkingDays(d) => (d as f64, "working_days"),
+        }
+    }
 }
 
 fn rule(name: &str, table: TableKind, types: Option<&[&str]>, start: &str, stop: &str, target: Target) -> SlaRule {

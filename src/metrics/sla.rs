@@ -103,10 +103,7 @@ fn rule_clocks(p: &Prepared, rule: &SlaRule, calendar: Option<&DataFrame>) -> La
     } else {
         col("case_type")
     };
-    let (target, unit) = match rule.target {
-        Target::Hours(h) => (h, "hours"),
-        Target::WorkingDays(d) => (d as f64, "working_days"),
-    };
+    let (target, unit) = rule.target_and_unit();
     let lf = lf
         .filter(
             col(rule.start.as_str())
@@ -225,10 +222,10 @@ pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar, work: Op
         .when(as_of.gt(col("deadline")))
         .then(lit("breached"))
         .otherwise(lit("running"));
-    let plans: Vec<(String, LazyFrame)> = rules
+    let plans: Vec<LazyFrame> = rules
         .iter()
         .map(|r| {
-            let clocks = rule_clocks(p, r, cal.as_ref())
+            rule_clocks(p, r, cal.as_ref())
                 .with_columns([
                     status.clone().alias("status"),
                     // An invalid clock's negative span is not a duration: no elapsed for it.
@@ -253,14 +250,13 @@ pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar, work: Op
                     col("deadline"),
                     col("elapsed"),
                     col("status"),
-                ]);
-            (r.name.clone(), clocks)
+                ])
         })
         .collect();
     let Some(path) = work.map(|w| w.file("sla_clocks")) else {
         let frames = plans
             .into_iter()
-            .map(|(_, lf)| in_record_order(lf.run()?))
+            .map(|lf| in_record_order(lf.run()?))
             .collect::<Result<Vec<_>>>()?;
         let rows = frames.iter().map(|f| f.height() as u64).sum();
         let scan = concat(
@@ -282,7 +278,7 @@ pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar, work: Op
         let plans: Vec<LazyFrame> = rules
             .iter()
             .zip(plans.iter())
-            .map(|(rule, (_, lf))| {
+            .map(|(rule, lf)| {
                 let in_order = if rule.table == TableKind::Refunds {
                     refunds_in_order
                 } else {
@@ -352,12 +348,7 @@ fn in_id_order(lf: &LazyFrame, id: &str) -> Result<bool> {
 /// the export's order (usually by id), and sorting each rule's clocks by a string cost 0.35 s at scale 10. Used
 /// without a working folder; with one, [`sla_clocks`] checks the tables once and the written file after.
 fn in_record_order(df: DataFrame) -> Result<DataFrame> {
-    let sorted = df
-        .clone()
-        .lazy()
-        .select([col("record_id").gt_eq(col("record_id").shift(lit(1))).all(true)])
-        .run()?;
-    if sorted.column("record_id")?.bool()?.get(0) == Some(true) {
+    if in_id_order(&df.clone().lazy(), "record_id")? {
         return Ok(df);
     }
     Ok(df.sort(["record_id"], SortMultipleOptions::default())?)
@@ -449,10 +440,7 @@ pub fn sla_compliance(p: &Prepared, clocks: &LazyFrame, rules: &[SlaRule]) -> Re
             .select(columns)
             .run()?
             .lazy();
-        let (target, unit) = match rule.target {
-            Target::Hours(h) => (h, "hours"),
-            Target::WorkingDays(d) => (d as f64, "working_days"),
-        };
+        let (target, unit) = rule.target_and_unit();
         for kind in ["month", "quarter"] {
             for level in ["platform", "merchant"] {
                 // The platform's rows are grouped by period alone and named `all` after: a constant key column
