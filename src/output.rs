@@ -120,15 +120,7 @@ impl OutputDir {
             statistics: StatisticsOptions::full(),
             ..Default::default()
         };
-        lf.sink(
-            SinkDestination::File {
-                target: SinkTarget::Path(PlRefPath::new(path.to_string_lossy().into_owned())),
-            },
-            FileWriteFormat::Parquet(Arc::new(options)),
-            UnifiedSinkArgs::default(),
-        )
-        .and_then(|q| q.collect_with_engine(Engine::Streaming))
-        .map_err(|e| anyhow::anyhow!("cannot write {rel}: {e}"))?;
+        crate::workdir::sink_as(lf, &path, true, options).with_context(|| format!("cannot write {rel}"))?;
         self.written.push((rel.to_string(), rows));
         Ok(())
     }

@@ -84,7 +84,7 @@ pub fn sink_in_order(lf: LazyFrame, path: &Path) -> Result<()> {
 }
 
 fn sink_with(lf: LazyFrame, path: &Path, maintain_order: bool) -> Result<()> {
-    sink_as(lf, path, maintain_order, write_options())
+    sink_as(lf, path, maintain_order, write_options()).context("writing a working copy")
 }
 
 /// Runs a plan on the streaming engine straight into a Parquet file written with `options`: the engine encodes
@@ -99,9 +99,9 @@ pub fn sink_as(lf: LazyFrame, path: &Path, maintain_order: bool, options: Parque
             maintain_order,
             ..Default::default()
         },
-    )?
-    .collect_with_engine(Engine::Streaming)
-    .map_err(|e| anyhow::anyhow!("cannot write working copy {}: {e}", path.display()))?;
+    )
+    .and_then(|q| q.collect_with_engine(Engine::Streaming))
+    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     Ok(())
 }
 
