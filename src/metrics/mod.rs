@@ -215,16 +215,21 @@ fn month_or_quarter_code(day: Expr, per_year: i32) -> Expr {
         move |c| {
             let codes: Int32Chunked = c.i32()?.apply_values(|d| {
                 let (year, month) = civil_from_days(d);
-                if per_year == 12 {
-                    year * 12 + month
-                } else {
-                    year * 4 + (month + 2) / 3
-                }
+                month_or_quarter_number(year, month, per_year)
             });
             Ok(codes.into_column())
         },
         |_, f| Ok(Field::new(f.name().clone(), DataType::Int32)),
     )
+}
+
+/// The [`period_code`] number of a month (`per_year` 12) or its quarter (4), from its year and month (1–12).
+pub(crate) fn month_or_quarter_number(year: i32, month: i32, per_year: i32) -> i32 {
+    if per_year == 12 {
+        year * 12 + month
+    } else {
+        year * 4 + (month + 2) / 3
+    }
 }
 
 /// The label of a [`period_code`] number, as [`period_expr`] writes it: `2026-03`, `2026Q1`, `2026-W09`.

@@ -182,7 +182,7 @@ fn quarters(p: &Prepared) -> Result<Vec<i32>> {
         let code = |t: i64| {
             use chrono::Datelike;
             let d = chrono::DateTime::from_timestamp_micros(t).map(|d| d.with_timezone(&p.zone.tz).date_naive())?;
-            Some(d.year() * 4 + (d.month() as i32 + 2) / 3)
+            Some(super::month_or_quarter_number(d.year(), d.month() as i32, 4))
         };
         if let (Some(first), Some(last)) = (code(lo), code(hi)) {
             return Ok((first..=last).collect());
