@@ -10,8 +10,9 @@
 //! - `queries`: users' SQL files over the tables;
 //! - `workdir`: the run's Parquet working copies, scanned lazily by the stages;
 //! - `generate`: synthetic exports with planted patterns;
-//! - `commands` + `cli`: the thin command line.
+//! - `commands` + `cli`: the thin command line; `allocator`: how freed memory is kept.
 
+pub mod allocator;
 pub mod charts;
 pub mod checks;
 pub mod cli;

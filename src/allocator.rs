@@ -1,0 +1,33 @@
+//! How the binary's allocator (mimalloc, set in `main.rs`) treats freed memory.
+//!
+//! By default mimalloc (v3) hands freed pages back to the kernel a second after they fall empty, and the kernel zeroes
+//! every page again when it is next touched. polars frees and reallocates its column buffers stage after stage,
+//! so at scale 10 about 9% of a run's CPU time was the kernel clearing pages (`clear_page_rep` in `perf`). A batch
+//! run that keeps its freed pages for reuse is ≈ 1 s faster at scale 10 (15.0 → 13.9 s) and ≈ 35 s at scale 100
+//! (188 → 153 s), for a higher peak: 1.1 → 1.6 GB at scale 10, 7.9 → 11.5 GB at scale 100 (BENCHMARKS.md,
+//! session 17). Both stay inside the memory targets (4 GB at scale 10, the machine's 24 GB at scale 100).
+//!
+//! A user who needs the memory back sooner sets `MIMALLOC_PURGE_DELAY` (milliseconds; mimalloc's own variable,
+//! read when the process starts): when it is set, it wins.
+
+use libmimalloc_sys::{mi_option_get, mi_option_set, mi_option_t};
+
+/// mimalloc v3's `mi_option_purge_delay` (mimalloc.h, `mi_option_e`): the milliseconds before freed memory is
+/// returned to the kernel, -1 for never. libmimalloc-sys names no constant for it, so the crate is pinned in
+/// Cargo.toml and `tests/allocator.rs` checks that this number is the option whose default is mimalloc's 1000 ms.
+pub const PURGE_DELAY: mi_option_t = 15;
+
+/// Keeps freed memory in the process for reuse instead of returning it to the kernel, unless the user chose
+/// otherwise through `MIMALLOC_PURGE_DELAY`.
+pub fn keep_freed_memory() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: setting an option is a store into mimalloc's option table; any value is valid for this one.
+        unsafe { mi_option_set(PURGE_DELAY, -1) }
+    }
+}
+
+/// The purge delay mimalloc will use, in milliseconds (-1: never).
+pub fn purge_delay_ms() -> i64 {
+    // SAFETY: reading an option has no precondition.
+    unsafe { mi_option_get(PURGE_DELAY) as i64 }
+}
