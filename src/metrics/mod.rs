@@ -232,6 +232,13 @@ pub(crate) fn month_or_quarter_number(year: i32, month: i32, per_year: i32) -> i
     }
 }
 
+/// The quarter's [`period_code`] number of a month's: integer arithmetic on the column, where the quarter from the
+/// day would convert every row's day to a calendar date a second time.
+pub fn quarter_of_month(month_code: Expr) -> Expr {
+    let m = month_code - lit(1i32);
+    m.clone().floor_div(lit(12i32)) * lit(4i32) + (m % lit(12i32)).floor_div(lit(3i32)) + lit(1i32)
+}
+
 /// The label of a [`period_code`] number, as [`period_expr`] writes it: `2026-03`, `2026Q1`, `2026-W09`.
 pub fn code_label(code: Expr, kind: &str) -> Expr {
     let per_year = if kind == "month" { 12 } else { 4 };
@@ -544,11 +551,12 @@ impl Prepared {
         let per_line = per_line.run()?;
         crate::stages::debug_mark("prepare: per-line facts");
         let with_periods = |lf: LazyFrame| {
-            lf.with_column(zone.day(col("ordered_at")).alias("_day")).with_columns([
-                period_code(col("_day"), "month").alias("month_code"),
-                period_code(col("_day"), "quarter").alias("quarter_code"),
-                period_code(col("_day"), "week").alias("week_code"),
-            ])
+            lf.with_column(zone.day(col("ordered_at")).alias("_day"))
+                .with_columns([
+                    period_code(col("_day"), "month").alias("month_code"),
+                    period_code(col("_day"), "week").alias("week_code"),
+                ])
+                .with_column(quarter_of_month(col("month_code")).alias("quarter_code"))
         };
         let line_facts = with_periods(touched_lines.join(
             per_line.lazy(),
@@ -716,6 +724,27 @@ mod tests {
                 "{kind}: fixed offset"
             );
         }
+    }
+
+    /// The quarter worked out from the month's number is the quarter of the day, for every day from year −3 to
+    /// 2517 (negative month numbers included: the arithmetic must floor, not truncate).
+    #[test]
+    fn quarter_of_a_month_number_is_the_quarter_of_its_days() {
+        let days: Vec<i32> = (-720_000..200_000).step_by(7).collect();
+        let out = df!["d" => days]
+            .unwrap()
+            .lazy()
+            .with_column(period_code(col("d"), "month").alias("m"))
+            .select([
+                period_code(col("d"), "quarter").alias("want"),
+                quarter_of_month(col("m")).alias("got"),
+            ])
+            .collect()
+            .unwrap();
+        assert!(out.column("got").unwrap().equals(out.column("want").unwrap()));
+        // 2026-03-15 (day 20527) is in 2026Q1, 2026-04-01 (20544) in 2026Q2.
+        let q = |d: i32| month_or_quarter_number(civil_from_days(d).0, civil_from_days(d).1, 4);
+        assert_eq!((q(20527), q(20544)), (2026 * 4 + 1, 2026 * 4 + 2));
     }
 }
 

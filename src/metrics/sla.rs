@@ -26,7 +26,7 @@ use chrono::{Datelike, Duration, NaiveDate, TimeZone as _};
 use chrono_tz::Tz;
 use polars::prelude::*;
 
-use super::{ALL, Prepared, as_of_lit, group_by_code, in_order, level_rank, period_code, ratio};
+use super::{ALL, Prepared, as_of_lit, code_label, in_order, level_rank, period_code, ratio};
 use crate::config::Calendar;
 use crate::engine::Run;
 use crate::sla_rules::{SlaRule, Target};
@@ -416,6 +416,7 @@ pub fn sla_compliance(p: &Prepared, clocks: &LazyFrame, rules: &[SlaRule]) -> Re
         return Ok(DataFrame::empty());
     }
     const STATUSES: [&str; 5] = ["met", "breached", "running", "void", "invalid"];
+    const CODE: &str = "_period_code";
     // One rule at a time, its clocks read once (with their month and quarter numbers and one 0/1 column per
     // status) for its four groupings: the groupings scanned every clock of every rule four times, and one rule's
     // clocks are a fraction of the memory. The rule, its target and unit are the same on all its clocks: added to
@@ -440,47 +441,61 @@ pub fn sla_compliance(p: &Prepared, clocks: &LazyFrame, rules: &[SlaRule]) -> Re
             .select(columns)
             .run()?
             .lazy();
+        // The percentiles over the stopped clocks only, grouped apart: a group with a null in it is sorted whole
+        // for each percentile, one without is split around the wanted rank (polars' quantile), which made the
+        // sorts ≈ 30% of the stage's time at scale 10.
+        let stopped = rule_clocks
+            .clone()
+            .filter(col("_stopped").is_not_null())
+            .select([
+                col("merchant_id"),
+                col("month_code"),
+                col("quarter_code"),
+                col("_stopped"),
+            ])
+            .run()?
+            .lazy();
         let (target, unit) = rule.target_and_unit();
         for kind in ["month", "quarter"] {
             for level in ["platform", "merchant"] {
                 // The platform's rows are grouped by period alone and named `all` after: a constant key column
                 // is still hashed on every row.
-                let keys = if level == "platform" {
-                    vec![]
-                } else {
-                    vec![col("merchant_id")]
-                };
+                let mut by = vec![col(format!("{kind}_code")).alias(CODE)];
+                let mut on = vec![col(CODE)];
+                if level == "merchant" {
+                    by.push(col("merchant_id"));
+                    on.push(col("merchant_id"));
+                }
                 let mut aggs = vec![len().cast(DataType::Int64).alias("clocks")];
                 aggs.extend(STATUSES.map(|s| col(format!("_is_{s}")).sum().alias(s)));
-                aggs.push(col("_stopped").median().alias("elapsed_p50"));
-                aggs.push(
+                let percentiles = stopped.clone().group_by(by.clone()).agg([
+                    col("_stopped").median().alias("elapsed_p50"),
                     col("_stopped")
                         .quantile(lit(0.9), QuantileMethod::Linear)
                         .alias("elapsed_p90"),
-                );
+                ]);
                 parts.push(
-                    group_by_code(
-                        rule_clocks.clone(),
-                        col(format!("{kind}_code")),
-                        kind,
-                        "period",
-                        keys,
-                        aggs,
-                    )
-                    .with_columns([
-                        if level == "platform" {
-                            lit(ALL).alias("merchant_id")
-                        } else {
-                            col("merchant_id")
-                        },
-                        lit(kind).alias("period_kind"),
-                        lit(level).alias("level"),
-                        lit(rule.name.clone()).alias("rule"),
-                        lit(target).alias("target"),
-                        lit(unit).alias("target_unit"),
-                    ])
-                    .run()?
-                    .lazy(),
+                    rule_clocks
+                        .clone()
+                        .group_by(by)
+                        .agg(aggs)
+                        .join(percentiles, on.clone(), on, JoinArgs::new(JoinType::Left))
+                        .with_columns([
+                            code_label(col(CODE), kind).alias("period"),
+                            if level == "platform" {
+                                lit(ALL).alias("merchant_id")
+                            } else {
+                                col("merchant_id")
+                            },
+                            lit(kind).alias("period_kind"),
+                            lit(level).alias("level"),
+                            lit(rule.name.clone()).alias("rule"),
+                            lit(target).alias("target"),
+                            lit(unit).alias("target_unit"),
+                        ])
+                        .drop(cols([CODE]))
+                        .run()?
+                        .lazy(),
                 );
             }
         }
