@@ -135,6 +135,14 @@ pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
                 )
                 .alias("mature"),
         );
+    let key_places = groups
+        .clone()
+        .lazy()
+        .select([col("key").unique()])
+        .sort(["key"], SortMultipleOptions::default())
+        .with_row_index("_key_place", None)
+        .run()?
+        .lazy();
     let (lo, hi) = wilson(col("units_returned"), col("units_sold"));
     let out = groups
         .lazy()
@@ -165,11 +173,21 @@ pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
             col("mature"),
             col("code"),
         ])
-        .with_column(level_rank(col("level"), &LEVELS).alias("_rank"))
-        // By the period's number, not its label: the same order (labels of four-digit years sort as their
-        // periods do), one string column fewer to compare in a sort of ≈ 540 k rows.
-        .sort(["period_kind", "code", "_rank", "key"], SortMultipleOptions::default())
-        .drop(cols(["_rank", "code"]))
+        // Sorted by (period kind, period, level, key) as integers: the period's number, not its label (the same
+        // order: labels of four-digit years sort as their periods do), and each key's place among the distinct
+        // keys (≈ 40 k at scale 10, sorted once) — sorting ≈ 540 k rows by two strings was 0.17 s.
+        .join(key_places, [col("key")], [col("key")], JoinArgs::new(JoinType::Left))
+        .with_column(
+            (when(col("period_kind").eq(lit("month")))
+                .then(lit(0i64))
+                .otherwise(lit(1i64))
+                * lit(1i64 << 40)
+                + col("code").cast(DataType::Int64) * lit(8i64)
+                + level_rank(col("level"), &LEVELS).cast(DataType::Int64))
+            .alias("_group"),
+        )
+        .sort(["_group", "_key_place"], SortMultipleOptions::default())
+        .drop(cols(["_group", "_key_place", "code"]))
         .run()?;
     Ok(out)
 }
@@ -250,9 +268,12 @@ fn cells<const N: usize>(rows: DataFrame, sums: [Expr; N], name: &str, only: Opt
     }
     // One `with_columns`: the comparisons the flags share (same order k rows before, same month, …) are computed
     // once (common subexpressions).
-    let rows = rows.lazy().with_columns(flags);
+    let rows = rows.lazy().with_columns(flags).run()?;
     let aggs: Vec<Expr> = sums.into_iter().chain(counts).collect();
-    Ok(rows.group_by(CELL.map(col)).agg(aggs).run()?)
+    // The streaming engine's grouping by the three strings is faster than the in-memory engine's, on the same
+    // rows (0.15–0.19 against 0.18–0.34 s a quarter at scale 10); the flags compare rows with the rows before
+    // them, which the streaming engine does not do in order, so they are computed first.
+    Ok(rows.lazy().group_by(CELL.map(col)).agg(aggs).run_streaming()?)
 }
 
 /// How to find an order's first row in a group.
