@@ -43,12 +43,12 @@ pub struct Prepared {
     /// One row per case, in the export's order: every case column, plus counted, is_return, responsibility,
     /// line_no (null when the case reaches no order line), line_category, line_merchant_id, line_ordered_at,
     /// line_quantity, and [`LINE_ROW`] (the line's number within this preparation: equal on two cases exactly
-    /// when they reach the same line). A scan of a working copy when the run has one.
+    /// when they reach the same line). Held in memory.
     pub cases: LazyFrame,
     /// The shipments table without lineage columns (a scan of its working copy when there is one).
     pub shipments: LazyFrame,
     /// One row per refund, in the export's order, plus [`LINE_ROW`]: the order line it is attributed to, as in
-    /// `cases` (a scan of a working copy when the run has one).
+    /// `cases`. Held in memory.
     pub refunds: LazyFrame,
     /// The optional merchants table (merchant_id, merchant_name, primary_category).
     pub merchants: Option<DataFrame>,
@@ -343,13 +343,23 @@ fn beside(left: LazyFrame, right: LazyFrame) -> PolarsResult<LazyFrame> {
     )
 }
 
+/// The prepared cases or refunds, collected and held for the run: every family reads them (the per-line facts,
+/// reasons, the spike detector, SLA clocks, merchant facts), and sinking them to a working copy in the export's
+/// order, then decoding it again at each read, cost 0.6 s for the cases and 0.15 s for the refunds at scale 10
+/// (BENCHMARKS.md, session 17). They are a tenth of the order lines' count: ≈ 0.4 GB at scale 10 (session 12
+/// wrote them to working copies when the run's peak was 17 GB at scale 100; it is far lower now).
+fn in_memory(lf: LazyFrame) -> Result<LazyFrame> {
+    Ok(lf.run_streaming()?.lazy())
+}
+
 fn zero_money() -> Expr {
     lit(0i64).cast(DataType::Decimal(38, 2))
 }
 
 impl Prepared {
-    /// `orders` … `refunds` are the loaded tables with lineage columns; with `work`, the prepared cases, refunds and
-    /// line facts are written to working copies there (on the streaming engine) and scanned, else held in memory.
+    /// `orders` … `refunds` are the loaded tables with lineage columns; the prepared cases and refunds are held in
+    /// memory; with `work`, the line facts are written to a working copy there (on the streaming engine) and
+    /// scanned, else held in memory too.
     /// `span`: the inputs' earliest and latest timestamps (`Loaded::time_span`), for [`Zone`].
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -458,8 +468,7 @@ impl Prepared {
                     .cast(IDX_DTYPE)
                     .alias("_first_line_row"),
             ]);
-        // Cases with their line: written straight to a working copy, so neither the loaded cases nor the prepared
-        // ones are held (at scale 100 they took ≈ 8 GB side by side).
+        // Cases with their line, held in memory (see `in_memory`).
         let cases_p = cases
             .drop(cols([crate::input::load::SOURCE_IDX, crate::input::load::ROW_NUMBER]))
             .with_columns([col("status").neq(lit("cancelled")).alias("counted")])
@@ -480,7 +489,7 @@ impl Prepared {
                 in_order(crate::engine::small_right(JoinType::Left)),
             );
         let cases_p = beside(cases_p, case_lines)?;
-        let cases_p = crate::workdir::materialize_in_order(cases_p, work, "cases_prepared")?;
+        let cases_p = in_memory(cases_p)?;
         crate::stages::debug_mark("prepare: cases");
 
         // Refunds: a refund in a case belongs to the case's line; one outside a case (or whose case reaches no line)
@@ -508,7 +517,7 @@ impl Prepared {
             refunds.drop(cols([crate::input::load::SOURCE_IDX, crate::input::load::ROW_NUMBER])),
             refund_lines,
         )?;
-        let refunds_p = crate::workdir::materialize_in_order(refunds_p, work, "refunds_prepared")?;
+        let refunds_p = in_memory(refunds_p)?;
         crate::stages::debug_mark("prepare: refunds");
 
         // Each line's after-sales facts, gathered on the few lines that have any, then joined to all lines once.
@@ -548,7 +557,7 @@ impl Prepared {
                 col("counted_cases").sum(),
                 col("refunded").sum(),
             ]);
-        let per_line = per_line.run()?;
+        let per_line = per_line.run_streaming()?;
         crate::stages::debug_mark("prepare: per-line facts");
         let with_periods = |lf: LazyFrame| {
             lf.with_column(zone.day(col("ordered_at")).alias("_day"))
