@@ -234,11 +234,12 @@ fn order_count(name: &str, kind: &str, level: &str) -> String {
 /// `n_unique(order_id)` per group was most of return_rates' time (a hash set of strings per group: 0.25 s of a
 /// 2.2 M-line month grouping by sku against 0.07 s for its sums), once per period and level. Here the rows are
 /// sorted by order (exports usually are already: then it is only checked), so an order's rows are consecutive
-/// and its first row in a group is found by comparing each row with the few rows before it: integer and string
-/// comparisons instead of hashing, and one grouping of the rows instead of eight. BENCHMARKS.md has the figures.
+/// and its first row in a group is found by comparing each row with the rows of its order before it (orders have
+/// a few lines): one pass over the rows for all eight counts, and one grouping of the rows instead of eight.
+/// BENCHMARKS.md has the figures.
 fn cells<const N: usize>(rows: DataFrame, sums: [Expr; N], name: &str, only: Option<&str>) -> Result<DataFrame> {
     let (mut rows, order) = by_order(rows)?;
-    let mut flags = Vec::new();
+    let mut specs = Vec::new();
     let mut counts = Vec::new();
     for kind in KINDS {
         for level in LEVELS {
@@ -246,33 +247,34 @@ fn cells<const N: usize>(rows: DataFrame, sums: [Expr; N], name: &str, only: Opt
             let period = (kind == "month").then_some("month_code");
             let same: Vec<&str> = period.into_iter().chain(only).chain(key_column(level)).collect();
             let flag = order_count(name, kind, level);
-            let first = match order {
-                OrderCount::Runs(max_run) => first_of_order(max_run, &same),
-                OrderCount::Long => {
-                    // Rare: an order with more than MAX_RUN rows. Sorted by order and the group's columns, an
-                    // order's first row in a group is the one that differs from the row before it.
-                    let by: Vec<&str> = std::iter::once("_order").chain(same.iter().copied()).collect();
-                    rows = rows.sort(by, SortMultipleOptions::default())?;
-                    let first = first_of_order(2, &same);
-                    rows = rows.lazy().with_column(first.alias(&flag)).run()?;
-                    col(&flag)
-                }
-            };
-            let first = match only {
-                Some(only) => first.and(col(only)),
-                None => first,
-            };
-            flags.push(first.alias(&flag));
             counts.push(col(&flag).sum().cast(IDX_DTYPE));
+            specs.push((flag, same));
         }
     }
-    // One `with_columns`: the comparisons the flags share (same order k rows before, same month, …) are computed
-    // once (common subexpressions).
-    let rows = rows.lazy().with_columns(flags).run()?;
+    match order {
+        OrderCount::Runs(_) => {
+            for flag in first_of_order_flags(&rows, &specs, only)? {
+                rows.with_column(flag)?;
+            }
+        }
+        OrderCount::Long => {
+            // Rare: an order with more than MAX_RUN rows. Sorted by order and the group's columns, an order's
+            // first row in a group is the one that differs from the row before it.
+            for (flag, same) in &specs {
+                let by: Vec<&str> = std::iter::once("_order").chain(same.iter().copied()).collect();
+                rows = rows.sort(by, SortMultipleOptions::default())?;
+                let first = first_after_sort(same);
+                let first = match only {
+                    Some(only) => first.and(col(only)),
+                    None => first,
+                };
+                rows = rows.lazy().with_column(first.alias(flag)).run()?;
+            }
+        }
+    }
     let aggs: Vec<Expr> = sums.into_iter().chain(counts).collect();
     // The streaming engine's grouping by the three strings is faster than the in-memory engine's, on the same
-    // rows (0.15–0.19 against 0.18–0.34 s a quarter at scale 10); the flags compare rows with the rows before
-    // them, which the streaming engine does not do in order, so they are computed first.
+    // rows (0.15–0.19 against 0.18–0.34 s a quarter at scale 10).
     Ok(rows.lazy().group_by(CELL.map(col)).agg(aggs).run_streaming()?)
 }
 
@@ -280,65 +282,219 @@ fn cells<const N: usize>(rows: DataFrame, sums: [Expr; N], name: &str, only: Opt
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum OrderCount {
     /// The rows are sorted by order_id, numbered per order in `_order`, and no order has more than this many
-    /// rows: a row is its order's first in a group when none of the rows just before it is of the same order
-    /// and group.
+    /// rows: a row is its order's first in a group when none of its order's rows before it is of the group.
     Runs(usize),
     /// Some order has more than [`MAX_RUN`] rows: sort by the group's columns within each order instead.
     Long,
 }
 
 /// An order with more rows than this makes [`cells`] sort once per period kind and level instead of comparing
-/// each row with this many rows before it.
-const MAX_RUN: usize = 8;
+/// each row with the rows of its order before it (a cost that grows with the square of an order's rows).
+const MAX_RUN: usize = 32;
 
 /// The rows sorted by order_id (only checked when they already are) and numbered per order in `_order`, with how
-/// to find an order's first row in a group.
+/// to find an order's first row in a group. One pass over the order ids.
 fn by_order(rows: DataFrame) -> Result<(DataFrame, OrderCount)> {
-    let sorted = rows
-        .clone()
-        .lazy()
-        .select([col("order_id").gt_eq(col("order_id").shift(lit(1))).all(true)])
-        .run()?;
-    let rows = if sorted.column("order_id")?.bool()?.get(0) == Some(true) {
-        rows
-    } else {
-        rows.sort(["order_id"], SortMultipleOptions::default())?
-    };
-    let order_id = col("order_id");
-    let rows = rows
-        .lazy()
-        .with_column(
-            order_id
-                .clone()
-                .neq(order_id.shift(lit(1)))
-                .fill_null(lit(true))
-                .cast(DataType::UInt32)
-                .cum_sum(false)
-                .alias("_order"),
-        )
-        .run()?;
-    // The longest order: the smallest k with no row of the same order k rows before.
-    for run in 1..=MAX_RUN {
-        let longer = rows
-            .clone()
-            .lazy()
-            .select([col("_order").eq(col("_order").shift(lit(run as i64))).any(true)])
-            .run()?;
-        if longer.column("_order")?.bool()?.get(0) != Some(true) {
-            return Ok((rows, OrderCount::Runs(run)));
+    // Numbered in one pass over the ids as they are; only when one is smaller than the id before it (byte order,
+    // as polars sorts strings) are the rows sorted and numbered again. The column is required: no nulls.
+    let number = |rows: &DataFrame| -> Result<Option<(Vec<u32>, usize)>> {
+        let ids = rows.column("order_id")?.str()?.rechunk().into_owned();
+        if ids.null_count() > 0 {
+            return Ok(None);
         }
-    }
-    Ok((rows, OrderCount::Long))
+        let a = ids.downcast_iter().next().expect("one chunk");
+        let mut order = Vec::with_capacity(a.len());
+        let (mut number, mut run, mut longest) = (0u32, 0usize, 0usize);
+        for i in 0..a.len() {
+            if i > 0 {
+                match a.value(i - 1).cmp(a.value(i)) {
+                    std::cmp::Ordering::Less => {
+                        number += 1;
+                        run = 0;
+                    }
+                    std::cmp::Ordering::Equal => {}
+                    std::cmp::Ordering::Greater => return Ok(None),
+                }
+            }
+            run += 1;
+            longest = longest.max(run);
+            order.push(number);
+        }
+        Ok(Some((order, longest)))
+    };
+    let (mut rows, (order, longest)) = match number(&rows)? {
+        Some(n) => (rows, n),
+        None => {
+            let rows = rows.sort(["order_id"], SortMultipleOptions::default())?;
+            match number(&rows)? {
+                Some(n) => (rows, n),
+                None => anyhow::bail!("order lines without an order_id reached return_rates"),
+            }
+        }
+    };
+    rows.with_column(UInt32Chunked::from_vec("_order".into(), order).into_column())?;
+    let how = if longest <= MAX_RUN {
+        OrderCount::Runs(longest.max(1))
+    } else {
+        OrderCount::Long
+    };
+    Ok((rows, how))
 }
 
-/// Whether a row is the first of its order among the rows that agree on `same`, when no order has more than
-/// `max_run` rows and an order's rows are consecutive.
-fn first_of_order(max_run: usize, same: &[&str]) -> Expr {
-    let equal = |c: &str, k: usize| col(c).eq_missing(col(c).shift(lit(k as i64)));
-    (1..max_run)
-        .map(|k| same.iter().fold(equal("_order", k), |all, c| all.and(equal(c, k))))
-        .reduce(Expr::or)
-        .map_or(lit(true), |seen| seen.not())
+/// For rows in order runs (`_order`, see [`by_order`]), one boolean column per `(name, same)`: whether the row is
+/// the first of its order among the rows that agree with it on the columns `same` (nulls equal to nulls) — and,
+/// with `only`, is itself one of the rows with `only` true (`only` is then among `same`, so rows of the other
+/// kind do not hide it). The columns' equalities between a row and each earlier row of its order are worked out
+/// once for all the flags.
+fn first_of_order_flags(rows: &DataFrame, specs: &[(String, Vec<&str>)], only: Option<&str>) -> Result<Vec<Column>> {
+    let mut names: Vec<&str> = Vec::new();
+    for (_, same) in specs {
+        for c in same {
+            if !names.contains(c) {
+                names.push(c);
+            }
+        }
+    }
+    let held = names
+        .iter()
+        .map(|c| Held::new(rows.column(c)?))
+        .collect::<Result<Vec<_>>>()?;
+    let keys: Vec<EqColumn> = held.iter().map(Held::view).collect();
+    let masks: Vec<u32> = specs
+        .iter()
+        .map(|(_, same)| {
+            same.iter()
+                .map(|c| 1u32 << names.iter().position(|n| n == c).expect("listed above"))
+                .fold(0, |a, b| a | b)
+        })
+        .collect();
+    let order = rows.column("_order")?.u32()?.rechunk().into_owned();
+    let order = order.cont_slice()?;
+    let only: Option<Vec<bool>> = match only {
+        Some(c) => Some(rows.column(c)?.bool()?.iter().map(|v| v == Some(true)).collect()),
+        None => None,
+    };
+    // Two halves, split where an order starts, on two threads.
+    let n = rows.height();
+    let mut mid = n / 2;
+    while mid > 0 && mid < n && order[mid] == order[mid - 1] {
+        mid += 1;
+    }
+    let range = |lo: usize, hi: usize| -> Vec<u64> {
+        let mut seen_bits = Vec::with_capacity(hi - lo);
+        let mut start = lo;
+        for i in lo..hi {
+            if i > lo && order[i] != order[i - 1] {
+                start = i;
+            }
+            let mut seen = 0u64; // bit f: an earlier row of the order agrees on flag f's columns
+            for j in start..i {
+                let mut equal = 0u32;
+                for (b, k) in keys.iter().enumerate() {
+                    if k.eq(i, j) {
+                        equal |= 1 << b;
+                    }
+                }
+                for (f, m) in masks.iter().enumerate() {
+                    if equal & m == *m {
+                        seen |= 1 << f;
+                    }
+                }
+            }
+            if only.as_ref().is_some_and(|o| !o[i]) {
+                seen = u64::MAX;
+            }
+            seen_bits.push(seen);
+        }
+        seen_bits
+    };
+    let (a, b) = std::thread::scope(|scope| {
+        let second = scope.spawn(|| range(mid, n));
+        (range(0, mid), second.join().expect("the flags' thread"))
+    });
+    Ok(specs
+        .iter()
+        .enumerate()
+        .map(|(f, (name, _))| {
+            BooleanChunked::from_iter_values(
+                name.as_str().into(),
+                a.iter().chain(b.iter()).map(|seen| seen & (1 << f) == 0),
+            )
+            .into_column()
+        })
+        .collect())
+}
+
+/// A column's values held in the form [`EqColumn`] compares.
+enum Held {
+    Int(Vec<Option<i64>>),
+    Bool(Vec<Option<bool>>),
+    Str(StringChunked, Option<Vec<bool>>),
+}
+
+impl Held {
+    fn new(c: &Column) -> Result<Held> {
+        Ok(match c.dtype() {
+            DataType::String => {
+                let s = c.str()?.rechunk().into_owned();
+                let valid = (s.null_count() > 0).then(|| s.iter().map(|v| v.is_some()).collect());
+                Held::Str(s, valid)
+            }
+            DataType::Boolean => Held::Bool(c.bool()?.iter().collect()),
+            _ => Held::Int(c.cast(&DataType::Int64)?.i64()?.iter().collect()),
+        })
+    }
+
+    fn view(&self) -> EqColumn<'_> {
+        match self {
+            Held::Int(v) => EqColumn::Int(v),
+            Held::Bool(v) => EqColumn::Bool(v),
+            Held::Str(s, valid) => EqColumn::Str(s.downcast_iter().next().expect("one chunk"), valid.as_deref()),
+        }
+    }
+}
+
+/// A column two rows are compared on.
+enum EqColumn<'a> {
+    Int(&'a [Option<i64>]),
+    Bool(&'a [Option<bool>]),
+    /// The values and, when some are null, which are not.
+    Str(&'a <StringType as PolarsDataType>::Array, Option<&'a [bool]>),
+}
+
+impl EqColumn<'_> {
+    /// Equal values, or both null.
+    #[inline]
+    fn eq(&self, i: usize, j: usize) -> bool {
+        match self {
+            EqColumn::Int(v) => v[i] == v[j],
+            EqColumn::Bool(v) => v[i] == v[j],
+            EqColumn::Str(a, valid) => {
+                if let Some(v) = valid
+                    && !(v[i] && v[j])
+                {
+                    return v[i] == v[j];
+                }
+                // Strings of up to 12 bytes are held inside their 16-byte view: equal views are equal strings,
+                // and views of different lengths are different strings.
+                let (vi, vj) = (a.views()[i], a.views()[j]);
+                if vi.as_u128() == vj.as_u128() {
+                    true
+                } else if vi.length != vj.length || vi.length <= 12 {
+                    false
+                } else {
+                    a.value(i) == a.value(j)
+                }
+            }
+        }
+    }
+}
+
+/// Whether a row is the first of its order among the rows that agree on `same`, when the rows are sorted by
+/// `_order` and `same`: it differs from the row before it on one of them (or is the first row).
+fn first_after_sort(same: &[&str]) -> Expr {
+    let equal = |c: &str| col(c).eq_missing(col(c).shift(lit(1i64)));
+    same.iter().fold(equal("_order"), |all, c| all.and(equal(c))).not()
 }
 
 /// One (period kind, level) of return_rates from a quarter's cells: what was sold, what came back and the
@@ -442,22 +598,56 @@ mod tests {
         assert_eq!(r("quarter", "platform"), vec![row(0, ALL, 3)]);
     }
 
-    /// An order with more rows than MAX_RUN (big: sku a five times, b four times) is counted by sorting, once per
-    /// group: month 1 sku a ← big, small; b ← big; platform ← big, small.
+    /// An order with more rows than MAX_RUN (big: skus a and b in turn) is counted by sorting, once per group;
+    /// one row fewer is counted by comparing rows. Either way: month 1 sku a ← big, small; b ← big; platform ←
+    /// big, small.
     #[test]
     fn an_order_longer_than_the_comparison_window_counts_once_per_group() {
-        let n = MAX_RUN + 1;
-        let mut ids = vec!["big"; n];
-        ids.insert(3, "small");
-        let skus = ["a", "b", "a", "a", "b", "a", "b", "a", "b", "a"];
-        let rows = lines(&ids, &vec![1; n + 1], &vec!["m1"; n + 1], &skus);
-        assert_eq!(by_order(rows.clone()).unwrap().1, OrderCount::Long);
+        for (n, how) in [(MAX_RUN + 1, OrderCount::Long), (MAX_RUN, OrderCount::Runs(MAX_RUN))] {
+            let mut ids = vec!["big"; n];
+            let mut skus: Vec<&str> = (0..n).map(|i| if i % 2 == 0 { "a" } else { "b" }).collect();
+            ids.insert(3, "small");
+            skus.insert(3, "a");
+            let rows = lines(&ids, &vec![1; n + 1], &vec!["m1"; n + 1], &skus);
+            assert_eq!(by_order(rows.clone()).unwrap().1, how);
+            let cells = cells(rows, [col("quantity").sum()], "orders", None).unwrap();
+            assert_eq!(
+                rolled(&cells, "orders", "month", "sku"),
+                vec![row(1, "a", 2), row(1, "b", 1)],
+                "{how:?}"
+            );
+            assert_eq!(rolled(&cells, "orders", "quarter", "platform"), vec![row(0, ALL, 2)]);
+        }
+    }
+
+    /// Strings longer than the 12 bytes a view holds are compared by their bytes: two skus that share length and
+    /// first four bytes but differ later are two groups; the same long sku twice in an order is one. A null sku
+    /// equals a null sku. Worked by hand: sku "SKU-LONG-NAME-0001" ← O1 (twice, once), O2; "SKU-LONG-NAME-0002" ←
+    /// O1; null ← O2 (twice, once).
+    #[test]
+    fn long_and_null_keys_compare_by_value() {
+        let (x, y) = ("SKU-LONG-NAME-0001", "SKU-LONG-NAME-0002");
+        let rows = df!(
+            "order_id" => ["O1", "O1", "O1", "O2", "O2", "O2"],
+            "month_code" => [1i32; 6],
+            "category" => ["c1"; 6],
+            "merchant_id" => ["m1"; 6],
+            "sku" => [Some(x), Some(y), Some(x), Some(x), None, None],
+            "quantity" => [1i64; 6],
+        )
+        .unwrap();
         let cells = cells(rows, [col("quantity").sum()], "orders", None).unwrap();
-        assert_eq!(
-            rolled(&cells, "orders", "month", "sku"),
-            vec![row(1, "a", 2), row(1, "b", 1)]
-        );
-        assert_eq!(rolled(&cells, "orders", "quarter", "platform"), vec![row(0, ALL, 2)]);
+        let out = cells
+            .lazy()
+            .group_by([col("sku")])
+            .agg([col("orders_month_sku").sum().cast(DataType::UInt32)])
+            .sort(["sku"], SortMultipleOptions::default().with_nulls_last(true))
+            .collect()
+            .unwrap();
+        let skus: Vec<Option<&str>> = out.column("sku").unwrap().str().unwrap().iter().collect();
+        let n: Vec<Option<u32>> = out.column("orders_month_sku").unwrap().u32().unwrap().iter().collect();
+        assert_eq!(skus, vec![Some(x), Some(y), None]);
+        assert_eq!(n, vec![Some(2), Some(1), Some(1)]);
     }
 
     /// Only rows with `only` true count: O1 has a counted line (a) and one not (b); O2 has two lines of sku a, the
