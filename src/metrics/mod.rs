@@ -352,6 +352,37 @@ fn in_memory(lf: LazyFrame) -> Result<LazyFrame> {
     Ok(lf.run_streaming()?.lazy())
 }
 
+/// unit_price × quantity in the money type, computed on the integer cents: polars' Decimal × integer product
+/// rescales every row through a 128-bit division (0.14 s of return_rates' reads of 9.7 M lines at scale 10).
+/// unit_price is a Decimal of at most 18 digits (input/fast.rs) and quantity an Int64, so the product of their
+/// integers cannot overflow an i128 (< 10¹⁸ × 2⁶³ < 2¹²⁷); the result is a Decimal(38, unit_price's scale), as
+/// polars' product is.
+fn line_value(unit_price: Expr, quantity: Expr) -> Expr {
+    unit_price.map_many(
+        |c: &mut [Column]| {
+            let price = c[0].decimal()?;
+            let scale = price.scale();
+            let quantity = c[1].cast(&DataType::Int64)?;
+            let quantity = quantity.i64()?;
+            let cents: Int128Chunked = price
+                .physical()
+                .iter()
+                .zip(quantity.iter())
+                .map(|(p, q)| Some(p? * i128::from(q?)))
+                .collect();
+            Ok(cents
+                .with_name(c[0].name().clone())
+                .into_decimal_unchecked(38, scale)
+                .into_column())
+        },
+        &[quantity],
+        |_, f| match f[0].dtype() {
+            DataType::Decimal(_, scale) => Ok(Field::new(f[0].name().clone(), DataType::Decimal(38, *scale))),
+            other => polars_bail!(ComputeError: "unit_price is {other}, expected a Decimal"),
+        },
+    )
+}
+
 fn zero_money() -> Expr {
     lit(0i64).cast(DataType::Decimal(38, 2))
 }
@@ -602,7 +633,7 @@ impl Prepared {
             col("category"),
             col("quantity"),
             col("ordered_at"),
-            (col("unit_price") * col("quantity")).alias("gmv"),
+            line_value(col("unit_price"), col("quantity")).alias("gmv"),
             col("month_code"),
             col("quarter_code"),
             col("week_code"),
