@@ -26,6 +26,9 @@ pub struct Stage {
     pub seconds: f64,
     /// The largest resident set during the stage, in MiB.
     pub peak_rss_mb: Option<u64>,
+    /// Ran on a thread of its own beside other stages (the carrier family): its seconds overlap theirs, and its
+    /// peak is the process's peak over the stages it ran beside (their peaks include its memory).
+    pub concurrent: bool,
 }
 
 /// The stages of one run, in the order they ran. Stages must not nest: each one resets the high-water mark.
@@ -60,6 +63,7 @@ impl Stages {
             name: name.to_string(),
             seconds: clock.started.elapsed().as_secs_f64(),
             peak_rss_mb: peak,
+            concurrent: false,
         });
     }
 
@@ -70,6 +74,7 @@ impl Stages {
             name: "total".into(),
             seconds: started.elapsed().as_secs_f64(),
             peak_rss_mb: self.max_rss_mb,
+            concurrent: false,
         });
     }
 
