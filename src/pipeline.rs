@@ -276,12 +276,12 @@ pub fn compute_metrics(
     })?;
     use metrics::{carriers, merchants, reasons, return_rates, sla, spikes};
     std::thread::scope(|scope| -> Result<MetricTables> {
-        // The carrier family reads only the shipments and the prepared cases and feeds no other family: it runs on
-        // a thread of its own beside the other families, filling the moments they leave a core idle (each keeps
-        // ≈ 1.8 of the 2 cores busy): ≈ 0.3–0.5 s of a 12–14 s run at scale 10 (BENCHMARKS.md, session 17).
-        // Its stages are recorded with their own seconds, marked as overlapping.
+        // The carrier family and reason_breakdown read only the shipments and the prepared cases and feed no other
+        // family: they run on a thread of their own beside the other families, filling the moments those leave a
+        // core idle (each keeps ≈ 1.8 of the 2 cores busy): ≈ 0.6–0.9 s of a 12–13 s run at scale 10
+        // (BENCHMARKS.md, session 17). Their stages are recorded with their own seconds, marked concurrent.
         let first_beside = stages.list.len();
-        let carriers = scope.spawn(|| -> Result<(DataFrame, DataFrame, Vec<(&str, f64)>)> {
+        let carriers = scope.spawn(|| -> Result<(DataFrame, DataFrame, DataFrame, Vec<(&str, f64)>)> {
             let mut seconds = Vec::new();
             let mut timed = |name: &'static str, started: std::time::Instant| {
                 seconds.push((name, started.elapsed().as_secs_f64()));
@@ -295,12 +295,13 @@ pub fn compute_metrics(
                 carriers::carrier_performance(&prepared, &legs).context("computing carrier_performance")?;
             let t = timed("carrier_performance", t);
             let lanes = carriers::carrier_lanes(&legs).context("computing carrier_lanes")?;
-            timed("carrier_lanes", t);
-            Ok((performance, lanes, seconds))
+            let t = timed("carrier_lanes", t);
+            let reasons = reasons::reason_breakdown(&prepared).context("computing reason_breakdown")?;
+            timed("reason_breakdown", t);
+            Ok((performance, lanes, reasons, seconds))
         });
         let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
         let rates = stage("return_rates", &|| return_rates::return_rates(&prepared))?;
-        let reasons = stage("reason_breakdown", &|| reasons::reason_breakdown(&prepared))?;
         let evaluation = stage("spike_evaluation", &|| {
             spikes::spike_evaluation(&prepared, &config.risk)
         })?;
@@ -322,9 +323,9 @@ pub fn compute_metrics(
         let risk = stage("merchant_risk", &|| facts.merchant_risk(&config.badge))?;
         let badges = stage("badges", &|| facts.badges(&config.badge))?;
         let clock = stages.start();
-        progress.set_message("computing the carrier tables".into());
-        let (performance, lanes, seconds) = carriers.join().expect("the carrier thread panicked")?;
-        stages.end("carriers_wait", clock);
+        progress.set_message("computing the carrier tables and reason_breakdown".into());
+        let (performance, lanes, reasons, seconds) = carriers.join().expect("the carrier thread panicked")?;
+        stages.end("concurrent_wait", clock);
         // The process's peak while the carrier family ran is the largest peak of the stages it ran beside.
         let beside_peak = stages.list[first_beside..].iter().filter_map(|s| s.peak_rss_mb).max();
         for (name, secs) in seconds {
