@@ -281,7 +281,7 @@ pub fn compute_metrics(
         // core idle (each keeps ≈ 1.8 of the 2 cores busy): ≈ 0.6–0.9 s of a 12–13 s run at scale 10
         // (BENCHMARKS.md, session 17). Their stages are recorded with their own seconds, marked concurrent.
         let first_beside = stages.list.len();
-        let carriers = scope.spawn(|| -> Result<(DataFrame, DataFrame, DataFrame, Vec<(&str, f64)>)> {
+        let beside = scope.spawn(|| -> Result<Beside> {
             let mut seconds = Vec::new();
             let mut timed = |name: &'static str, started: std::time::Instant| {
                 seconds.push((name, started.elapsed().as_secs_f64()));
@@ -298,7 +298,12 @@ pub fn compute_metrics(
             let t = timed("carrier_lanes", t);
             let reasons = reasons::reason_breakdown(&prepared).context("computing reason_breakdown")?;
             timed("reason_breakdown", t);
-            Ok((performance, lanes, reasons, seconds))
+            Ok(Beside {
+                performance,
+                lanes,
+                reasons,
+                seconds,
+            })
         });
         let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
         let rates = stage("return_rates", &|| return_rates::return_rates(&prepared))?;
@@ -324,9 +329,14 @@ pub fn compute_metrics(
         let badges = stage("badges", &|| facts.badges(&config.badge))?;
         let clock = stages.start();
         progress.set_message("computing the carrier tables and reason_breakdown".into());
-        let (performance, lanes, reasons, seconds) = carriers.join().expect("the carrier thread panicked")?;
+        let Beside {
+            performance,
+            lanes,
+            reasons,
+            seconds,
+        } = beside.join().expect("the concurrent thread panicked")?;
         stages.end("concurrent_wait", clock);
-        // The process's peak while the carrier family ran is the largest peak of the stages it ran beside.
+        // The process's peak while the concurrent stages ran is the largest peak of the stages they ran beside.
         let beside_peak = stages.list[first_beside..].iter().filter_map(|s| s.peak_rss_mb).max();
         for (name, secs) in seconds {
             stages.list.push(crate::stages::Stage {
@@ -351,6 +361,14 @@ pub fn compute_metrics(
             copies: vec![("sla_clocks", clocks)],
         })
     })
+}
+
+/// What the concurrent thread of [`compute_metrics`] computes, with each of its stages' seconds.
+struct Beside {
+    performance: DataFrame,
+    lanes: DataFrame,
+    reasons: DataFrame,
+    seconds: Vec<(&'static str, f64)>,
 }
 
 /// The metric tables of a run (SPEC §4).
