@@ -275,11 +275,20 @@ pub fn compute_metrics(
         Ok(p)
     })?;
     use metrics::{carriers, merchants, reasons, return_rates, sla, spikes};
+    // Beside return_rates the spike detector's working set adds to its own: at scale 100 the run's peak went
+    // 14.9 → 17.6 GB for no gain in time. Above SPIKES_BESIDE_MAX_LINES it runs after return_rates instead.
+    // `AFTERSALES_SPIKES_BESIDE_MAX_LINES` moves the limit: a switch for tests and measuring, not a setting.
+    let max_lines = std::env::var("AFTERSALES_SPIKES_BESIDE_MAX_LINES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(SPIKES_BESIDE_MAX_LINES);
+    let spikes_beside = table(TableKind::Orders).rows_accepted() <= max_lines;
     std::thread::scope(|scope| -> Result<MetricTables> {
         // The carrier family and reason_breakdown read only the shipments and the prepared cases and feed no other
-        // family: they run on a thread of their own beside the other families, filling the moments those leave a
-        // core idle (each keeps ≈ 1.8 of the 2 cores busy): ≈ 0.6–0.9 s of a 12–13 s run at scale 10
-        // (BENCHMARKS.md, session 17). Their stages are recorded with their own seconds, marked concurrent.
+        // family; the spike detector reads the order lines and cases and feeds only risk_flags. They run on a
+        // thread of their own beside return_rates and the SLA families, filling the moments those leave a core
+        // idle (each keeps ≈ 1.8 of the 2 cores busy): ≈ 1 s of a 12–13 s run at scale 10 (BENCHMARKS.md,
+        // session 17). Their stages are recorded with their own seconds, marked concurrent.
         let first_beside = stages.list.len();
         let beside = scope.spawn(|| -> Result<Beside> {
             let mut seconds = Vec::new();
@@ -287,7 +296,13 @@ pub fn compute_metrics(
                 seconds.push((name, started.elapsed().as_secs_f64()));
                 std::time::Instant::now()
             };
-            let t = std::time::Instant::now();
+            let mut t = std::time::Instant::now();
+            let mut evaluation = None;
+            if spikes_beside {
+                evaluation =
+                    Some(spikes::spike_evaluation(&prepared, &config.risk).context("computing spike_evaluation")?);
+                t = timed("spike_evaluation", t);
+            }
             // Both carrier tables are sums of the same leg groups: grouped once.
             let legs = carriers::LegGroups::new(&prepared).context("computing carrier_legs")?;
             let t = timed("carrier_legs", t);
@@ -299,6 +314,7 @@ pub fn compute_metrics(
             let reasons = reasons::reason_breakdown(&prepared).context("computing reason_breakdown")?;
             timed("reason_breakdown", t);
             Ok(Beside {
+                evaluation,
                 performance,
                 lanes,
                 reasons,
@@ -307,10 +323,13 @@ pub fn compute_metrics(
         });
         let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
         let rates = stage("return_rates", &|| return_rates::return_rates(&prepared))?;
-        let evaluation = stage("spike_evaluation", &|| {
-            spikes::spike_evaluation(&prepared, &config.risk)
-        })?;
-        let flags = stage("risk_flags", &|| spikes::risk_flags(&evaluation, &config.risk))?;
+        let evaluation = if spikes_beside {
+            None
+        } else {
+            Some(stage("spike_evaluation", &|| {
+                spikes::spike_evaluation(&prepared, &config.risk)
+            })?)
+        };
         // sla_clocks (a row per case and rule: 12 M rows, 2.5 GB at scale 30) goes to a working file a rule at a
         // time, in the output's format; sla_compliance and the queries read it from there, and the output links it.
         let clocks = timed(stages, progress, "sla_clocks", || {
@@ -320,16 +339,10 @@ pub fn compute_metrics(
         let compliance = stage("sla_compliance", &|| {
             sla::sla_compliance(&prepared, &clocks.scan, &config.sla_rules)
         })?;
-        // merchant_risk and badges read the same per-(quarter, merchant) facts: gathered once.
-        let facts = timed(stages, progress, "merchant_quarter_facts", || {
-            merchants::QuarterFacts::new(&prepared, &rates, &compliance, &flags)
-        })?;
-        let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
-        let risk = stage("merchant_risk", &|| facts.merchant_risk(&config.badge))?;
-        let badges = stage("badges", &|| facts.badges(&config.badge))?;
         let clock = stages.start();
         progress.set_message("computing the carrier tables and reason_breakdown".into());
         let Beside {
+            evaluation: evaluation_beside,
             performance,
             lanes,
             reasons,
@@ -346,6 +359,18 @@ pub fn compute_metrics(
                 concurrent: true,
             });
         }
+        let evaluation = evaluation
+            .or(evaluation_beside)
+            .expect("the spike detector ran on one of the threads");
+        let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
+        let flags = stage("risk_flags", &|| spikes::risk_flags(&evaluation, &config.risk))?;
+        // merchant_risk and badges read the same per-(quarter, merchant) facts: gathered once.
+        let facts = timed(stages, progress, "merchant_quarter_facts", || {
+            merchants::QuarterFacts::new(&prepared, &rates, &compliance, &flags)
+        })?;
+        let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
+        let risk = stage("merchant_risk", &|| facts.merchant_risk(&config.badge))?;
+        let badges = stage("badges", &|| facts.badges(&config.badge))?;
         Ok(MetricTables {
             frames: vec![
                 ("return_rates", rates),
@@ -363,8 +388,15 @@ pub fn compute_metrics(
     })
 }
 
+/// Above this many order lines the spike detector runs on the main thread after return_rates, not beside it:
+/// the two side by side raised the scale-100 run's peak from 14.9 to 17.6 GB (97 M lines) and saved no time
+/// there, while at scale 10 (9.7 M lines) they save ≈ 0.3 s for 0.3 GB.
+pub const SPIKES_BESIDE_MAX_LINES: u64 = 30_000_000;
+
 /// What the concurrent thread of [`compute_metrics`] computes, with each of its stages' seconds.
 struct Beside {
+    /// None when the spike detector ran on the main thread (see [`SPIKES_BESIDE_MAX_LINES`]).
+    evaluation: Option<DataFrame>,
     performance: DataFrame,
     lanes: DataFrame,
     reasons: DataFrame,

@@ -239,3 +239,49 @@ fn run_with_no_arguments_uses_the_bundled_sample() {
         assert_eq!(t["rows_rejected"], 0);
     }
 }
+
+/// The spike detector runs beside return_rates on small inputs and after it on large ones
+/// (`pipeline::SPIKES_BESIDE_MAX_LINES`): both ways write the same tables. The sample data has flagged rows.
+#[test]
+fn spike_tables_are_the_same_whether_the_detector_runs_beside_or_after_return_rates() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data");
+    let out = tempfile::tempdir().unwrap();
+    let (beside, after) = (out.path().join("beside"), out.path().join("after"));
+    let run = |dir: &Path, max: &str| {
+        let args = ["run", "--data", data.to_str().unwrap(), "--out", dir.to_str().unwrap()];
+        let o = aftersales_env(&args, &[("AFTERSALES_SPIKES_BESIDE_MAX_LINES", max)]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    };
+    run(&beside, "1000000000");
+    run(&after, "0");
+    let concurrent = |dir: &Path| -> bool {
+        run_json(dir)["stage_seconds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["stage"] == "spike_evaluation")
+            .expect("a spike_evaluation stage")["concurrent"]
+            .as_bool()
+            .unwrap()
+    };
+    assert!(concurrent(&beside) && !concurrent(&after));
+    for t in [
+        "spike_evaluation",
+        "risk_flags",
+        "merchant_risk",
+        "badges",
+        "return_rates",
+    ] {
+        let read = |dir: &Path| std::fs::read(dir.join(format!("tables/{t}.parquet"))).unwrap();
+        assert!(read(&beside) == read(&after), "tables/{t}.parquet differs");
+    }
+    let flagged = run_json(&beside)["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["path"] == "tables/risk_flags.parquet")
+        .expect("risk_flags written")["rows"]
+        .as_u64()
+        .unwrap();
+    assert!(flagged > 0, "the sample's planted spikes should be flagged");
+}
