@@ -349,15 +349,8 @@ pub fn compute_metrics(
             seconds,
         } = beside.join().expect("the concurrent thread panicked")?;
         stages.end("concurrent_wait", clock);
-        // The process's peak while the concurrent stages ran is the largest peak of the stages they ran beside.
-        let beside_peak = stages.list[first_beside..].iter().filter_map(|s| s.peak_rss_mb).max();
         for (name, secs) in seconds {
-            stages.list.push(crate::stages::Stage {
-                name: name.to_string(),
-                seconds: secs,
-                peak_rss_mb: beside_peak,
-                concurrent: true,
-            });
+            stages.push_concurrent_since(first_beside, name, secs);
         }
         let evaluation = evaluation
             .or(evaluation_beside)

@@ -67,6 +67,21 @@ impl Stages {
         });
     }
 
+    /// Records a stage that ran on a thread of its own beside the ones recorded since `since` (their peaks include
+    /// its memory): its own seconds, and the largest of their peaks as its peak.
+    pub fn push_concurrent_since(&mut self, since: usize, name: &str, seconds: f64) {
+        let peak = self.list[since.min(self.list.len())..]
+            .iter()
+            .filter_map(|s| s.peak_rss_mb)
+            .max();
+        self.list.push(Stage {
+            name: name.to_string(),
+            seconds,
+            peak_rss_mb: peak,
+            concurrent: true,
+        });
+    }
+
     /// Closes the run: a `total` row with the whole run's seconds and peak.
     pub fn total(&mut self, started: Instant) {
         self.fold(peak_rss_mb());

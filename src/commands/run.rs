@@ -42,35 +42,54 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
     pipeline::failpoint("load")?;
     let mut tables = pipeline::compute_metrics(&loaded, &opts.config, &progress, &mut stages)?;
 
-    let clock = stages.start();
-    progress.set_message("writing outputs".into());
+    // The users' queries read the tables (and the inputs) but write nothing the tables or the report need: they
+    // run on a thread of their own while the tables are written and the charts drawn (≈ 0.2 s at scale 10; the
+    // writers and the chart drawing leave part of the two cores idle). Their results are written after.
     let mut out = OutputDir::create(&args.out)?;
-    pipeline::write_checks(&mut out, &loaded)?;
-    tables.write(&mut out)?;
-    stages.end("write_tables", clock);
-    let clock = stages.start();
-    progress.set_message("drawing charts and the report".into());
-    let ctx = report::RunContext {
-        data_dir: &opts.data_dir,
-        config: &opts.config,
-        loaded: &loaded,
-    };
-    let page = report::build(&ctx, &tables.frames, args.quarter.as_deref())?;
-    for c in &page.charts {
-        out.write_bytes(&format!("charts/{}.png", c.name), &c.png)?;
-        out.write_bytes(&format!("charts/{}.svg", c.name), c.svg.as_bytes())?;
-    }
-    out.write_bytes("report.html", page.html.as_bytes())?;
-    stages.end("charts_and_report", clock);
-    let clock = stages.start();
     let files = crate::queries::discover(&args.queries)?;
+    let catalog = (!files.is_empty())
+        .then(|| pipeline::catalog(&loaded, &tables))
+        .transpose()?;
+    let beside_from = stages.list.len();
+    let (page, answers, query_seconds) = std::thread::scope(|scope| -> Result<_> {
+        let queries = scope.spawn(|| -> Result<(Vec<polars::prelude::DataFrame>, f64)> {
+            let started = std::time::Instant::now();
+            let mut answers = Vec::new();
+            if let Some(catalog) = &catalog {
+                for q in &files {
+                    answers.push(catalog.run(q)?);
+                    crate::stages::debug_mark(&format!("query {}", q.name));
+                }
+            }
+            Ok((answers, started.elapsed().as_secs_f64()))
+        });
+        let clock = stages.start();
+        progress.set_message("writing outputs".into());
+        pipeline::write_checks(&mut out, &loaded)?;
+        tables.write(&mut out)?;
+        stages.end("write_tables", clock);
+        let clock = stages.start();
+        progress.set_message("drawing charts and the report".into());
+        let ctx = report::RunContext {
+            data_dir: &opts.data_dir,
+            config: &opts.config,
+            loaded: &loaded,
+        };
+        let page = report::build(&ctx, &tables.frames, args.quarter.as_deref())?;
+        for c in &page.charts {
+            out.write_bytes(&format!("charts/{}.png", c.name), &c.png)?;
+            out.write_bytes(&format!("charts/{}.svg", c.name), c.svg.as_bytes())?;
+        }
+        out.write_bytes("report.html", page.html.as_bytes())?;
+        stages.end("charts_and_report", clock);
+        let (answers, seconds) = queries.join().expect("the queries' thread panicked")?;
+        Ok((page, answers, seconds))
+    })?;
+    let clock = stages.start();
     let mut checks = serde_json::Map::new();
     if !files.is_empty() {
-        progress.set_message("running queries".into());
-        let catalog = pipeline::catalog(&loaded, &tables)?;
-        for q in &files {
-            let mut df = catalog.run(q)?;
-            crate::stages::debug_mark(&format!("query {}", q.name));
+        progress.set_message("writing the queries' results".into());
+        for (q, mut df) in files.iter().zip(answers) {
             out.write_parquet(&format!("queries/{}.parquet", q.name), &mut df)?;
             if q.is_check() {
                 checks.insert(q.name.clone(), serde_json::json!(df.height()));
@@ -83,7 +102,8 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
             }
         }
     }
-    stages.end("queries", clock);
+    stages.end("write_queries", clock);
+    stages.push_concurrent_since(beside_from, "queries", query_seconds);
     pipeline::failpoint("write")?;
     stages.total(started);
     let info = RunInfo {
