@@ -78,16 +78,16 @@ pub fn calendar_frame(cal: &Calendar, tz: Tz, from: NaiveDate, to: NaiveDate) ->
 }
 
 /// The clocks of one rule, before status: record columns, start, stop (null when after as_of), deadline, elapsed.
-fn rule_clocks(p: &Prepared, records: &Records, rule: &SlaRule, calendar: Option<&DataFrame>) -> LazyFrame {
+fn rule_clocks(p: &Prepared, rule: &SlaRule, calendar: Option<&DataFrame>) -> LazyFrame {
     let (src, record_type, id, void) = match rule.table {
         TableKind::Refunds => (
-            records.refunds.clone(),
+            p.refunds.clone(),
             "refund",
             col("refund_id"),
             col("status").eq(lit("failed")),
         ),
         _ => (
-            records.cases.clone(),
+            p.cases.clone(),
             "case",
             col("case_id"),
             col("status").eq(lit("cancelled")),
@@ -196,61 +196,19 @@ fn rule_clocks(p: &Prepared, records: &Records, rule: &SlaRule, calendar: Option
     }
 }
 
-/// The cases' and refunds' columns the rules read, each table read once into memory: as scans of the working
-/// copies, every rule read its table again (six case rules decoded the case, order and merchant ids six times).
-struct Records {
-    cases: LazyFrame,
-    refunds: LazyFrame,
-}
-
-impl Records {
-    fn read(p: &Prepared, rules: &[SlaRule]) -> Result<Records> {
-        let read = |src: &LazyFrame, refunds: bool| -> Result<LazyFrame> {
-            let mut names: Vec<&str> = if refunds {
-                vec!["refund_id", "case_id", "order_id", "merchant_id", "status"]
-            } else {
-                vec!["case_id", "order_id", "merchant_id", "status", "case_type"]
-            };
-            let mine: Vec<&SlaRule> = rules
-                .iter()
-                .filter(|r| (r.table == TableKind::Refunds) == refunds)
-                .collect();
-            if mine.is_empty() {
-                return Ok(src.clone());
-            }
-            for r in mine {
-                for c in [r.start.as_str(), r.stop.as_str()] {
-                    if !names.contains(&c) {
-                        names.push(c);
-                    }
-                }
-            }
-            Ok(src
-                .clone()
-                .select(names.into_iter().map(col).collect::<Vec<_>>())
-                .run_streaming()?
-                .lazy())
-        };
-        Ok(Records {
-            cases: read(&p.cases, false)?,
-            refunds: read(&p.refunds, true)?,
-        })
-    }
-
-    fn of(&self, rule: &SlaRule) -> &LazyFrame {
-        if rule.table == TableKind::Refunds {
-            &self.refunds
-        } else {
-            &self.cases
-        }
+/// The table a rule's records come from: the prepared cases or refunds (held in memory, see `Prepared`).
+fn records_of<'a>(p: &'a Prepared, rule: &SlaRule) -> &'a LazyFrame {
+    if rule.table == TableKind::Refunds {
+        &p.refunds
+    } else {
+        &p.cases
     }
 }
 
 /// The clocks of every rule (see [`Clocks`]), one rule at a time and sorted by record within it.
 pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar, work: Option<&WorkDir>) -> Result<Clocks> {
-    let records = Records::read(p, rules)?;
     let cal = if rules.iter().any(|r| matches!(r.target, Target::WorkingDays(_))) {
-        Some(calendar_for(p, &records, rules, calendar)?)
+        Some(calendar_for(p, rules, calendar)?)
     } else {
         None
     };
@@ -276,7 +234,7 @@ pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar, work: Op
     let plans: Vec<LazyFrame> = rules
         .iter()
         .map(|r| {
-            rule_clocks(p, &records, r, cal.as_ref())
+            rule_clocks(p, r, cal.as_ref())
                 .with_columns([
                     status.clone().alias("status"),
                     // An invalid clock's negative span is not a duration: no elapsed for it.
@@ -320,8 +278,8 @@ pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar, work: Op
     // and compresses on both cores, where a writer fed one rule's frame at a time compressed on one (1.4 of 2.2 s
     // at scale 10). A rule's clocks are sorted by record only when their table is not in record order already
     // (checked once per table: the prepared cases and refunds keep the export's order).
-    let cases_in_order = in_id_order(&records.cases, "case_id")?;
-    let refunds_in_order = in_id_order(&records.refunds, "refund_id")?;
+    let cases_in_order = in_id_order(&p.cases, "case_id")?;
+    let refunds_in_order = in_id_order(&p.refunds, "refund_id")?;
     crate::stages::debug_mark(&format!(
         "sla_clocks: cases in id order {cases_in_order}, refunds {refunds_in_order}"
     ));
@@ -418,11 +376,11 @@ pub struct Clocks {
 }
 
 /// The calendar frame covering every start and stop (and as_of) with room for the longest working-day target.
-fn calendar_for(p: &Prepared, records: &Records, rules: &[SlaRule], calendar: &Calendar) -> Result<DataFrame> {
+fn calendar_for(p: &Prepared, rules: &[SlaRule], calendar: &Calendar) -> Result<DataFrame> {
     let mut lo = p.as_of;
     let mut hi = p.as_of;
     for r in rules {
-        let df = records.of(r);
+        let df = records_of(p, r);
         for c in [&r.start, &r.stop] {
             let bounds = df
                 .clone()
