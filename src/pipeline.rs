@@ -292,7 +292,8 @@ pub fn compute_metrics(
         let first_beside = stages.list.len();
         let beside = scope.spawn(|| -> Result<Beside> {
             let mut seconds = Vec::new();
-            let mut timed = |name: &'static str, started: std::time::Instant| {
+            // Records a step's seconds and starts the next step's clock.
+            let mut lap = |name: &'static str, started: std::time::Instant| {
                 seconds.push((name, started.elapsed().as_secs_f64()));
                 std::time::Instant::now()
             };
@@ -301,18 +302,18 @@ pub fn compute_metrics(
             if spikes_beside {
                 evaluation =
                     Some(spikes::spike_evaluation(&prepared, &config.risk).context("computing spike_evaluation")?);
-                t = timed("spike_evaluation", t);
+                t = lap("spike_evaluation", t);
             }
             // Both carrier tables are sums of the same leg groups: grouped once.
             let legs = carriers::LegGroups::new(&prepared).context("computing carrier_legs")?;
-            let t = timed("carrier_legs", t);
+            let t = lap("carrier_legs", t);
             let performance =
                 carriers::carrier_performance(&prepared, &legs).context("computing carrier_performance")?;
-            let t = timed("carrier_performance", t);
+            let t = lap("carrier_performance", t);
             let lanes = carriers::carrier_lanes(&legs).context("computing carrier_lanes")?;
-            let t = timed("carrier_lanes", t);
+            let t = lap("carrier_lanes", t);
             let reasons = reasons::reason_breakdown(&prepared).context("computing reason_breakdown")?;
-            timed("reason_breakdown", t);
+            lap("reason_breakdown", t);
             Ok(Beside {
                 evaluation,
                 performance,

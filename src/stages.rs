@@ -26,8 +26,9 @@ pub struct Stage {
     pub seconds: f64,
     /// The largest resident set during the stage, in MiB.
     pub peak_rss_mb: Option<u64>,
-    /// Ran on a thread of its own beside other stages (carriers, reasons): its seconds overlap theirs, and its
-    /// peak is the process's peak over the stages it ran beside (their peaks include its memory).
+    /// Ran on a thread of its own beside other stages (the spike detector, carriers, reasons, the queries): its
+    /// seconds overlap theirs, and its peak is the process's peak over the stages it ran beside (their peaks
+    /// include its memory).
     pub concurrent: bool,
 }
 

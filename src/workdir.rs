@@ -108,19 +108,10 @@ pub fn sink_as(lf: LazyFrame, path: &Path, maintain_order: bool, options: Parque
 /// A plan whose result later stages scan: sunk into a working copy (streaming) and scanned from there with
 /// `work`, else collected in memory.
 pub fn materialize(lf: LazyFrame, work: Option<&WorkDir>, name: &str) -> Result<LazyFrame> {
-    materialize_with(lf, work, name, false)
-}
-
-/// [`materialize`] keeping the plan's row order.
-pub fn materialize_in_order(lf: LazyFrame, work: Option<&WorkDir>, name: &str) -> Result<LazyFrame> {
-    materialize_with(lf, work, name, true)
-}
-
-fn materialize_with(lf: LazyFrame, work: Option<&WorkDir>, name: &str, maintain_order: bool) -> Result<LazyFrame> {
     match work {
         Some(w) => {
             let path = w.file(name);
-            sink_with(lf, &path, maintain_order)?;
+            sink_with(lf, &path, false)?;
             Ok(scan(&path)?)
         }
         None => Ok(crate::engine::Run::run(lf)?.lazy()),

@@ -43,7 +43,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
     let mut tables = pipeline::compute_metrics(&loaded, &opts.config, &progress, &mut stages)?;
 
     // The users' queries read the tables (and the inputs) but write nothing the tables or the report need: they
-    // run on a thread of their own while the tables are written and the charts drawn (≈ 0.2 s at scale 10; the
+    // run on a thread of their own while the tables are written and the charts drawn (≈ 0.3 s at scale 10; the
     // writers and the chart drawing leave part of the two cores idle). Their results are written after.
     let mut out = OutputDir::create(&args.out)?;
     let files = crate::queries::discover(&args.queries)?;
