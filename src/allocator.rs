@@ -9,6 +9,13 @@
 //!
 //! A user who needs the memory back sooner sets `MIMALLOC_PURGE_DELAY` (milliseconds; mimalloc's own variable,
 //! read when the process starts): when it is set, it wins.
+//!
+//! Transparent huge pages are switched off for the process. mimalloc asks for them on its 1 GB arenas
+//! (`madvise(MADV_HUGEPAGE)`, option `allow_thp`), and on the virtual machines we measure on a 2 MB page touched for
+//! the first time is slow: the host backs it anew each time the guest has handed the memory back (virtio-balloon
+//! free page reporting). Touching 2 GB of fresh memory took 5.3 s in huge pages against 0.9 s in 4 KB pages, and
+//! a scale-10 run went 10.5–11.4 s → 8.6–10.0 s in three interleaved rounds (BENCHMARKS.md, session 18). A
+//! machine where huge pages pay set `MIMALLOC_ALLOW_THP` (mimalloc's own variable): when it is set, it wins.
 
 use libmimalloc_sys::{mi_option_get, mi_option_set, mi_option_t};
 
@@ -24,6 +31,24 @@ pub fn keep_freed_memory() {
         // SAFETY: setting an option is a store into mimalloc's option table; any value is valid for this one.
         unsafe { mi_option_set(PURGE_DELAY, -1) }
     }
+}
+
+/// Switches transparent huge pages off for this process (`PR_SET_THP_DISABLE`, kept across exec; the kernel
+/// checks it at every page fault, so the arenas mimalloc has already marked are covered too), unless the user
+/// chose through `MIMALLOC_ALLOW_THP`. Returns whether they are off now.
+pub fn no_huge_pages() -> bool {
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+        // SAFETY: prctl with PR_SET_THP_DISABLE takes plain integers and touches no memory of ours. A kernel
+        // without it (before 3.15) returns an error, and the process just keeps huge pages.
+        unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+    }
+    huge_pages_off()
+}
+
+/// Whether transparent huge pages are off for this process (`PR_GET_THP_DISABLE`).
+pub fn huge_pages_off() -> bool {
+    // SAFETY: as above; the flag is the return value.
+    unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1 }
 }
 
 /// The purge delay mimalloc will use, in milliseconds (-1: never).

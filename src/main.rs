@@ -6,12 +6,13 @@ use aftersales::pipeline::CannotStart;
 use clap::Parser;
 
 // polars allocates and frees many small buffers: with mimalloc a scale-10 run took 59 s instead of 82 s with the
-// system allocator (BENCHMARKS.md). `allocator::keep_freed_memory` says how it treats freed pages.
+// system allocator (BENCHMARKS.md). `allocator` says how it treats freed pages and why huge pages are off.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     aftersales::allocator::keep_freed_memory();
+    aftersales::allocator::no_huge_pages();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Run(a) => commands::run::run(a, cli.quiet),

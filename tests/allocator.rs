@@ -1,5 +1,6 @@
-//! The allocator option `main` sets is the one it means: libmimalloc-sys names no constant for mimalloc's
-//! purge delay, so `allocator::PURGE_DELAY` is a number, and a new mimalloc could move it.
+//! The allocator settings `main` makes are the ones it means: libmimalloc-sys names no constant for mimalloc's
+//! purge delay, so `allocator::PURGE_DELAY` is a number, and a new mimalloc could move it; huge pages are off for
+//! the process once asked.
 
 use aftersales::allocator;
 
@@ -13,4 +14,15 @@ fn purge_delay_option_number_is_mimallocs_purge_delay() {
     assert_eq!(allocator::purge_delay_ms(), 1000);
     allocator::keep_freed_memory();
     assert_eq!(allocator::purge_delay_ms(), -1);
+}
+
+#[test]
+fn transparent_huge_pages_are_off_unless_the_user_allows_them() {
+    // The flag is the process's: this test binary has not set it (only `main` does), so it is off at first.
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_some() {
+        return; // the user's choice, left to mimalloc
+    }
+    assert!(!allocator::huge_pages_off());
+    assert!(allocator::no_huge_pages());
+    assert!(allocator::huge_pages_off());
 }
