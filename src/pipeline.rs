@@ -275,9 +275,10 @@ pub fn compute_metrics(
         Ok(p)
     })?;
     use metrics::{carriers, merchants, reasons, return_rates, sla, spikes};
-    // Beside return_rates the spike detector's working set adds to its own: at scale 100 the run's peak went
-    // 14.9 → 17.6 GB for no gain in time. Above SPIKES_BESIDE_MAX_LINES it runs after return_rates instead.
-    // `AFTERSALES_SPIKES_BESIDE_MAX_LINES` moves the limit: a switch for tests and measuring, not a setting.
+    // Beside the SLA families the spike detector's working set adds to theirs: at scale 100 (then beside
+    // return_rates) the run's peak went 14.9 → 17.6 GB for no gain in time. Above SPIKES_BESIDE_MAX_LINES it runs
+    // after return_rates on this thread instead. `AFTERSALES_SPIKES_BESIDE_MAX_LINES` moves the limit: a switch for
+    // tests and measuring, not a setting.
     let max_lines = std::env::var("AFTERSALES_SPIKES_BESIDE_MAX_LINES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -285,9 +286,8 @@ pub fn compute_metrics(
     let spikes_beside = table(TableKind::Orders).rows_accepted() <= max_lines;
     std::thread::scope(|scope| -> Result<MetricTables> {
         // The carrier family and reason_breakdown read only the shipments and the prepared cases and feed no other
-        // family; the spike detector reads the order lines and cases and feeds only risk_flags. They run on a
-        // thread of their own beside return_rates and the SLA families, filling the moments those leave a core
-        // idle (each keeps ≈ 1.8 of the 2 cores busy): ≈ 1 s of a 12–13 s run at scale 10 (BENCHMARKS.md,
+        // family: they run on a thread of their own beside return_rates, filling the moments it leaves a core idle
+        // (each family keeps ≈ 1.8 of the 2 cores busy): ≈ 1 s of a 12–13 s run at scale 10 (BENCHMARKS.md,
         // session 17). Their stages are recorded with their own seconds, marked concurrent.
         let first_beside = stages.list.len();
         let beside = scope.spawn(|| -> Result<Beside> {
@@ -297,13 +297,7 @@ pub fn compute_metrics(
                 seconds.push((name, started.elapsed().as_secs_f64()));
                 std::time::Instant::now()
             };
-            let mut t = std::time::Instant::now();
-            let mut evaluation = None;
-            if spikes_beside {
-                evaluation =
-                    Some(spikes::spike_evaluation(&prepared, &config.risk).context("computing spike_evaluation")?);
-                t = lap("spike_evaluation", t);
-            }
+            let t = std::time::Instant::now();
             // Both carrier tables are sums of the same leg groups: grouped once.
             let legs = carriers::LegGroups::new(&prepared).context("computing carrier_legs")?;
             let t = lap("carrier_legs", t);
@@ -315,21 +309,32 @@ pub fn compute_metrics(
             let reasons = reasons::reason_breakdown(&prepared).context("computing reason_breakdown")?;
             lap("reason_breakdown", t);
             Ok(Beside {
-                evaluation,
                 performance,
                 lanes,
                 reasons,
                 seconds,
             })
         });
-        let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
-        let rates = stage("return_rates", &|| return_rates::return_rates(&prepared))?;
-        let evaluation = if spikes_beside {
-            None
+        let (rates, sold_weeks) = timed(stages, progress, "return_rates", || {
+            return_rates::return_rates(&prepared)
+        })?;
+        // The spike detector reads return_rates' weekly sums of the lines, so it starts after it: beside the SLA
+        // families, or here.
+        let first_spikes = stages.list.len();
+        let (spikes_thread, evaluation) = if spikes_beside {
+            let (prepared, risk) = (&prepared, &config.risk);
+            let thread = scope.spawn(move || -> Result<(DataFrame, f64)> {
+                let t = std::time::Instant::now();
+                let evaluation =
+                    spikes::spike_evaluation(prepared, risk, Some(sold_weeks)).context("computing spike_evaluation")?;
+                Ok((evaluation, t.elapsed().as_secs_f64()))
+            });
+            (Some(thread), None)
         } else {
-            Some(stage("spike_evaluation", &|| {
-                spikes::spike_evaluation(&prepared, &config.risk)
-            })?)
+            let evaluation = timed(stages, progress, "spike_evaluation", || {
+                spikes::spike_evaluation(&prepared, &config.risk, Some(sold_weeks))
+            })?;
+            (None, Some(evaluation))
         };
         // sla_clocks (a row per case and rule: 12 M rows, 2.5 GB at scale 30) goes to a working file a rule at a
         // time, in the output's format; sla_compliance and the queries read it from there, and the output links it.
@@ -341,21 +346,28 @@ pub fn compute_metrics(
             sla::sla_compliance(&prepared, &clocks.scan, &config.sla_rules)
         })?;
         let clock = stages.start();
-        progress.set_message("computing the carrier tables and reason_breakdown".into());
+        progress.set_message("computing the carrier tables, reason_breakdown and spike_evaluation".into());
         let Beside {
-            evaluation: evaluation_beside,
             performance,
             lanes,
             reasons,
             seconds,
         } = beside.join().expect("the concurrent thread panicked")?;
-        stages.end("concurrent_wait", clock);
+        let evaluation = match spikes_thread {
+            Some(thread) => {
+                let (evaluation, secs) = thread.join().expect("the spike detector's thread panicked")?;
+                stages.end("concurrent_wait", clock);
+                stages.push_concurrent_since(first_spikes, "spike_evaluation", secs);
+                evaluation
+            }
+            None => {
+                stages.end("concurrent_wait", clock);
+                evaluation.expect("the spike detector ran on this thread")
+            }
+        };
         for (name, secs) in seconds {
             stages.push_concurrent_since(first_beside, name, secs);
         }
-        let evaluation = evaluation
-            .or(evaluation_beside)
-            .expect("the spike detector ran on one of the threads");
         let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
         let flags = stage("risk_flags", &|| spikes::risk_flags(&evaluation, &config.risk))?;
         // merchant_risk and badges read the same per-(quarter, merchant) facts: gathered once.
@@ -382,15 +394,13 @@ pub fn compute_metrics(
     })
 }
 
-/// Above this many order lines the spike detector runs on the main thread after return_rates, not beside it:
-/// the two side by side raised the scale-100 run's peak from 14.9 to 17.6 GB (97 M lines) and saved no time
-/// there, while at scale 10 (9.7 M lines) they save ≈ 0.3 s for 0.3 GB.
+/// Above this many order lines the spike detector runs on the main thread after return_rates, not on a thread
+/// beside the SLA families: side by side with return_rates it raised the scale-100 run's peak from 14.9 to
+/// 17.6 GB (97 M lines) and saved no time there, while at scale 10 (9.7 M lines) it saved ≈ 0.3 s for 0.3 GB.
 pub const SPIKES_BESIDE_MAX_LINES: u64 = 30_000_000;
 
 /// What the concurrent thread of [`compute_metrics`] computes, with each of its stages' seconds.
 struct Beside {
-    /// None when the spike detector ran on the main thread (see [`SPIKES_BESIDE_MAX_LINES`]).
-    evaluation: Option<DataFrame>,
     performance: DataFrame,
     lanes: DataFrame,
     reasons: DataFrame,

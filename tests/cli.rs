@@ -240,10 +240,11 @@ fn run_with_no_arguments_uses_the_bundled_sample() {
     }
 }
 
-/// The spike detector runs beside return_rates on small inputs and after it on large ones
-/// (`pipeline::SPIKES_BESIDE_MAX_LINES`): both ways write the same tables. The sample data has flagged rows.
+/// The spike detector runs on a thread beside the SLA families on small inputs and on the main thread after
+/// return_rates on large ones (`pipeline::SPIKES_BESIDE_MAX_LINES`): both ways write the same tables. The sample
+/// data has flagged rows.
 #[test]
-fn spike_tables_are_the_same_whether_the_detector_runs_beside_or_after_return_rates() {
+fn spike_tables_are_the_same_whether_the_detector_runs_beside_the_sla_families_or_after_return_rates() {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data");
     let out = tempfile::tempdir().unwrap();
     let (beside, after) = (out.path().join("beside"), out.path().join("after"));

@@ -575,3 +575,55 @@ fn planted_patterns_in_the_sample() {
         }
     }
 }
+
+/// The spike detector reads the weekly sums of the lines from return_rates' cells, where a week that crosses a
+/// month or a quarter is split over two rows; grouped from the lines directly it has one row per week. On the
+/// sample (two quarters of lines on every day, planted spikes) both must give the same evaluation, flagged rows
+/// included.
+#[test]
+fn spikes_from_return_rates_weekly_sums_equal_spikes_from_the_lines() {
+    use aftersales::config::Config;
+    use aftersales::metrics::{self, return_rates, spikes};
+    use aftersales::pipeline::{LoadOptions, load_and_check};
+    use aftersales::progress::Progress;
+    use aftersales::tables::TableKind;
+    let dir = repo().join("sample_data");
+    let config = Config::load(&dir.join("aftersales.toml")).unwrap();
+    let load = LoadOptions {
+        data_dir: dir,
+        config: config.clone(),
+        as_of: None,
+        work_in: None,
+    };
+    let loaded = load_and_check(&load, &Progress::hidden()).unwrap();
+    let table = |k: TableKind| loaded.tables[&k].lazy().unwrap();
+    let mut p = metrics::Prepared::new(
+        table(TableKind::Orders),
+        table(TableKind::Cases),
+        table(TableKind::Shipments),
+        table(TableKind::Refunds),
+        &config,
+        loaded.as_of,
+        loaded.time_span,
+        None,
+    )
+    .unwrap();
+    p.merchants = Some(loaded.tables[&TableKind::Merchants].data().unwrap());
+    let (_, weeks) = return_rates::return_rates(&p).unwrap();
+    let split = weeks.0.clone().collect().unwrap().height();
+    let from_cells = spikes::spike_evaluation(&p, &config.risk, Some(weeks)).unwrap();
+    let from_lines = spikes::spike_evaluation(&p, &config.risk, None).unwrap();
+    let whole = return_rates::SoldWeeks::from_lines(p.lines.clone())
+        .0
+        .collect()
+        .unwrap()
+        .height();
+    assert!(
+        split > whole,
+        "some week crosses a month: {split} rows against {whole} groups"
+    );
+    assert!(from_lines.height() > 1000, "{} rows evaluated", from_lines.height());
+    let flagged = from_lines.column("flagged").unwrap().bool().unwrap().sum().unwrap();
+    assert!(flagged > 0, "the sample's planted spikes are flagged");
+    assert!(from_cells.equals_missing(&from_lines));
+}

@@ -26,8 +26,9 @@ use crate::engine::Run;
 pub const LEVELS: [&str; 4] = ["platform", "category", "merchant", "sku"];
 
 /// The columns read from the order lines.
-const COLUMNS: [&str; 9] = [
+const COLUMNS: [&str; 10] = [
     "month_code",
+    "week_code",
     "quarter_code",
     "category",
     "merchant_id",
@@ -39,15 +40,41 @@ const COLUMNS: [&str; 9] = [
 ];
 
 /// A quarter's lines are summed into one row per cell; every group of every level and period is a sum of cells.
-const CELL: [&str; 4] = ["month_code", "category", "merchant_id", "sku"];
+/// The week is not a period of return_rates: it is in the cell so that the spike detector's weekly sums of the
+/// same lines come from these cells ([`SoldWeeks`]) instead of grouping every line by three strings again.
+const CELL: [&str; 5] = ["month_code", "week_code", "category", "merchant_id", "sku"];
+
+/// The order lines summed per (merchant_id, sku, category, week_code) — possibly in more than one row for a group
+/// (a week across two months or quarters): n (lines, Int64), quantity (Σ units), ordered_at (the earliest). What
+/// the spike detector reads of the lines ([`super::spikes::spike_evaluation`]); made by [`return_rates`] from its
+/// cells.
+pub struct SoldWeeks(pub LazyFrame);
+
+impl SoldWeeks {
+    /// The same sums grouped from order lines directly (one row per group): for a spike detector run without
+    /// return_rates, and the check that both give the same.
+    pub fn from_lines(lines: LazyFrame) -> SoldWeeks {
+        SoldWeeks(
+            lines
+                .group_by([col("merchant_id"), col("sku"), col("category"), col("week_code")])
+                .agg([
+                    len().cast(DataType::Int64).alias("n"),
+                    col("quantity").sum(),
+                    col("ordered_at").min(),
+                ]),
+        )
+    }
+}
 
 const KINDS: [&str; 2] = ["month", "quarter"];
 
-pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
+/// The return_rates table, and the sums of its lines per week the spike detector reads.
+pub fn return_rates(p: &Prepared) -> Result<(DataFrame, SoldWeeks)> {
     // One quarter of order lines at a time: every group (a month or a quarter, by a key) lies within one quarter,
     // so the distinct-order counts need only that quarter's lines in memory — a year's lines read at once held
     // 10 GB at scale 30. BENCHMARKS.md has the figures.
     let mut groups = Vec::new();
+    let mut weeks = Vec::new();
     for q in quarters(p)? {
         let lines = p.quarter_lines(q).select(COLUMNS.map(col)).run()?;
         if lines.height() == 0 {
@@ -62,11 +89,21 @@ pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
                 col("gmv").sum(),
                 // Any instant of the period gives its bounds: computed on the groups, not on every line.
                 col("ordered_at").min().alias("_some_instant"),
+                len().cast(DataType::Int64).alias("_lines"),
             ],
             "orders",
             None,
         )?;
         crate::stages::debug_mark("return_rates: sold cells");
+        weeks.push(sold.clone().lazy().select([
+            col("merchant_id"),
+            col("sku"),
+            col("category"),
+            col("week_code"),
+            col("_lines").alias("n"),
+            col("units_sold").alias("quantity"),
+            col("_some_instant").alias("ordered_at"),
+        ]));
         let facts = p
             .line_facts
             .clone()
@@ -189,7 +226,11 @@ pub fn return_rates(p: &Prepared) -> Result<DataFrame> {
         .sort(["_group", "_key_place"], SortMultipleOptions::default())
         .drop(cols(["_group", "_key_place", "code"]))
         .run()?;
-    Ok(out)
+    let weeks = match weeks.is_empty() {
+        true => SoldWeeks::from_lines(p.lines.clone().limit(0)),
+        false => SoldWeeks(concat(weeks, UnionArgs::default())?),
+    };
+    Ok((out, weeks))
 }
 
 /// The quarters ([`super::period_code`] numbers) with order lines, in order — or, when the first and last
@@ -552,10 +593,18 @@ mod tests {
         (p, key.to_string(), n)
     }
 
+    /// Rows in turn of two weeks of their month (week_code = 10 × month + row % 2): a group's distinct orders are
+    /// the sum over its cells however finely the cells split it.
     fn lines(ids: &[&str], months: &[i32], merchants: &[&str], skus: &[&str]) -> DataFrame {
+        let weeks: Vec<i32> = months
+            .iter()
+            .enumerate()
+            .map(|(i, m)| 10 * m + (i as i32 % 2))
+            .collect();
         df!(
             "order_id" => ids,
             "month_code" => months,
+            "week_code" => weeks,
             "category" => vec!["c1"; ids.len()],
             "merchant_id" => merchants,
             "sku" => skus,
@@ -630,6 +679,7 @@ mod tests {
         let rows = df!(
             "order_id" => ["O1", "O1", "O1", "O2", "O2", "O2"],
             "month_code" => [1i32; 6],
+            "week_code" => [1i32; 6],
             "category" => ["c1"; 6],
             "merchant_id" => ["m1"; 6],
             "sku" => [Some(x), Some(y), Some(x), Some(x), None, None],
