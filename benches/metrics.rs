@@ -44,12 +44,12 @@ fn bench_metrics(c: &mut Criterion) {
     };
     let mut p = prepare();
     p.merchants = loaded.tables.get(&TableKind::Merchants).map(|t| t.data().unwrap());
-    let (rates, _) = return_rates::return_rates(&p).unwrap();
+    let (rates, weeks) = return_rates::return_rates(&p).unwrap();
     let clocks = sla::sla_clocks(&p, &config.sla_rules, &config.calendar, None)
         .unwrap()
         .scan;
     let compliance = sla::sla_compliance(&p, &clocks, &config.sla_rules).unwrap();
-    let evaluation = spikes::spike_evaluation(&p, &config.risk, None).unwrap();
+    let evaluation = spikes::spike_evaluation(&p, &config.risk, &weeks).unwrap();
     let flags = spikes::risk_flags(&evaluation, &config.risk).unwrap();
     let mut stages = Default::default();
     let tables = pipeline::compute_metrics(&loaded, &config, &Progress::hidden(), &mut stages).unwrap();
@@ -68,12 +68,12 @@ fn bench_metrics(c: &mut Criterion) {
         b.iter(|| sla::sla_compliance(&p, &clocks, &config.sla_rules).unwrap())
     });
     g.bench_function("spike_evaluation", |b| {
-        // Standalone: grouping the lines itself (in a run it reads return_rates' weekly sums).
-        b.iter(|| spikes::spike_evaluation(&p, &config.risk, None).unwrap())
+        b.iter(|| spikes::spike_evaluation(&p, &config.risk, &weeks).unwrap())
     });
     g.bench_function("merchant_risk_and_badges", |b| {
         b.iter(|| {
-            let facts = merchants::QuarterFacts::new(&p, &rates, &compliance, &flags).unwrap();
+            let sku_merchants = merchants::flagged_sku_merchants(weeks.0.clone().lazy(), &flags).unwrap();
+            let facts = merchants::QuarterFacts::new(&p, &rates, &compliance, &flags, &sku_merchants).unwrap();
             (
                 facts.merchant_risk(&config.badge).unwrap(),
                 facts.badges(&config.badge).unwrap(),
@@ -92,7 +92,7 @@ fn bench_metrics(c: &mut Criterion) {
         loaded: &loaded,
     };
     g.bench_function("charts_and_report", |b| {
-        b.iter(|| report::build(&ctx, &tables.frames, None).unwrap())
+        b.iter(|| report::build(&ctx, &tables, None).unwrap())
     });
     g.finish();
 }

@@ -323,16 +323,17 @@ pub fn compute_metrics(
         let first_spikes = stages.list.len();
         let (spikes_thread, evaluation) = if spikes_beside {
             let (prepared, risk) = (&prepared, &config.risk);
+            let sold_weeks = sold_weeks.clone();
             let thread = scope.spawn(move || -> Result<(DataFrame, f64)> {
                 let t = std::time::Instant::now();
                 let evaluation =
-                    spikes::spike_evaluation(prepared, risk, Some(sold_weeks)).context("computing spike_evaluation")?;
+                    spikes::spike_evaluation(prepared, risk, &sold_weeks).context("computing spike_evaluation")?;
                 Ok((evaluation, t.elapsed().as_secs_f64()))
             });
             (Some(thread), None)
         } else {
             let evaluation = timed(stages, progress, "spike_evaluation", || {
-                spikes::spike_evaluation(&prepared, &config.risk, Some(sold_weeks))
+                spikes::spike_evaluation(&prepared, &config.risk, &sold_weeks)
             })?;
             (None, Some(evaluation))
         };
@@ -370,9 +371,12 @@ pub fn compute_metrics(
         }
         let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
         let flags = stage("risk_flags", &|| spikes::risk_flags(&evaluation, &config.risk))?;
-        // merchant_risk and badges read the same per-(quarter, merchant) facts: gathered once.
-        let facts = timed(stages, progress, "merchant_quarter_facts", || {
-            merchants::QuarterFacts::new(&prepared, &rates, &compliance, &flags)
+        // merchant_risk and badges read the same per-(quarter, merchant) facts: gathered once. A flagged SKU's
+        // merchant, which they and the report need, is looked up once, in return_rates' weekly sums of the lines.
+        let (facts, sku_merchants) = timed(stages, progress, "merchant_quarter_facts", || {
+            let sku_merchants = merchants::flagged_sku_merchants(sold_weeks.0.clone().lazy(), &flags)?;
+            let facts = merchants::QuarterFacts::new(&prepared, &rates, &compliance, &flags, &sku_merchants)?;
+            Ok((facts, sku_merchants))
         })?;
         let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
         let risk = stage("merchant_risk", &|| facts.merchant_risk(&config.badge))?;
@@ -390,6 +394,7 @@ pub fn compute_metrics(
                 ("carrier_lanes", lanes),
             ],
             copies: vec![("sla_clocks", clocks)],
+            sku_merchants,
         })
     })
 }
@@ -414,6 +419,9 @@ pub struct MetricTables {
     /// Tables with a row per record, kept out of memory: written from their scan, or linked when already written
     /// in the output's format.
     pub copies: Vec<(&'static str, metrics::sla::Clocks)>,
+    /// (sku, merchant_id) of the skus flagged in risk_flags ([`metrics::merchants::flagged_sku_merchants`]): not
+    /// written; the report names a flagged SKU's merchant from it.
+    pub sku_merchants: DataFrame,
 }
 
 impl MetricTables {

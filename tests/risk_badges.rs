@@ -36,7 +36,7 @@ mod common;
 use std::fmt::Write as _;
 
 use common::*;
-use polars::prelude::ChunkAgg;
+use polars::prelude::{ChunkAgg, IntoLazy};
 
 const LINE_HDR: &str = "order_id,line_no,merchant_id,sku,category,quantity,unit_price,ordered_at\n";
 const CASE_HDR: &str = "case_id,order_id,sku,merchant_id,case_type,reason_code,opened_at,merchant_ack_at,first_response_at,decided_at,decision,escalated_at,dispute_outcome,resolved_at,status,satisfaction\n";
@@ -610,20 +610,23 @@ fn spikes_from_return_rates_weekly_sums_equal_spikes_from_the_lines() {
     .unwrap();
     p.merchants = Some(loaded.tables[&TableKind::Merchants].data().unwrap());
     let (_, weeks) = return_rates::return_rates(&p).unwrap();
-    let split = weeks.0.clone().collect().unwrap().height();
-    let from_cells = spikes::spike_evaluation(&p, &config.risk, Some(weeks)).unwrap();
-    let from_lines = spikes::spike_evaluation(&p, &config.risk, None).unwrap();
-    let whole = return_rates::SoldWeeks::from_lines(p.lines.clone())
-        .0
-        .collect()
-        .unwrap()
-        .height();
+    let whole = return_rates::SoldWeeks::from_lines(p.lines.clone()).unwrap();
+    let (split_rows, whole_rows) = (weeks.0.height(), whole.0.height());
     assert!(
-        split > whole,
-        "some week crosses a month: {split} rows against {whole} groups"
+        split_rows > whole_rows,
+        "some week crosses a month: {split_rows} rows against {whole_rows} groups"
     );
+    let from_cells = spikes::spike_evaluation(&p, &config.risk, &weeks).unwrap();
+    let from_lines = spikes::spike_evaluation(&p, &config.risk, &whole).unwrap();
     assert!(from_lines.height() > 1000, "{} rows evaluated", from_lines.height());
     let flagged = from_lines.column("flagged").unwrap().bool().unwrap().sum().unwrap();
     assert!(flagged > 0, "the sample's planted spikes are flagged");
     assert!(from_cells.equals_missing(&from_lines));
+    // A flagged SKU's merchant looked up in the weekly sums is the one the lines give.
+    let flags = spikes::risk_flags(&from_lines, &config.risk).unwrap();
+    let sorted = |df: polars::prelude::DataFrame| df.sort(["sku"], Default::default()).unwrap();
+    let by_weeks = sorted(metrics::merchants::flagged_sku_merchants(weeks.0.clone().lazy(), &flags).unwrap());
+    let by_lines = sorted(metrics::merchants::flagged_sku_merchants(p.lines.clone(), &flags).unwrap());
+    assert!(by_lines.height() > 0, "the sample flags skus");
+    assert!(by_weeks.equals_missing(&by_lines));
 }

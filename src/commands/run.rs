@@ -75,7 +75,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
             config: &opts.config,
             loaded: &loaded,
         };
-        let page = report::build(&ctx, &tables.frames, args.quarter.as_deref())?;
+        let page = report::build(&ctx, &tables, args.quarter.as_deref())?;
         for c in &page.charts {
             out.write_bytes(&format!("charts/{}.png", c.name), &c.png)?;
             out.write_bytes(&format!("charts/{}.svg", c.name), c.svg.as_bytes())?;

@@ -46,23 +46,25 @@ const CELL: [&str; 5] = ["month_code", "week_code", "category", "merchant_id", "
 
 /// The order lines summed per (merchant_id, sku, category, week_code) — possibly in more than one row for a group
 /// (a week across two months or quarters): n (lines, Int64), quantity (Σ units), ordered_at (the earliest). What
-/// the spike detector reads of the lines ([`super::spikes::spike_evaluation`]); made by [`return_rates`] from its
-/// cells.
-pub struct SoldWeeks(pub LazyFrame);
+/// the spike detector reads of the lines ([`super::spikes::spike_evaluation`]), and where a flagged SKU's merchant
+/// is looked up ([`super::merchants::flagged_sku_merchants`]); made by [`return_rates`] from its cells.
+#[derive(Clone)]
+pub struct SoldWeeks(pub DataFrame);
 
 impl SoldWeeks {
     /// The same sums grouped from order lines directly (one row per group): for a spike detector run without
     /// return_rates, and the check that both give the same.
-    pub fn from_lines(lines: LazyFrame) -> SoldWeeks {
-        SoldWeeks(
+    pub fn from_lines(lines: LazyFrame) -> Result<SoldWeeks> {
+        Ok(SoldWeeks(
             lines
                 .group_by([col("merchant_id"), col("sku"), col("category"), col("week_code")])
                 .agg([
                     len().cast(DataType::Int64).alias("n"),
                     col("quantity").sum(),
                     col("ordered_at").min(),
-                ]),
-        )
+                ])
+                .run_streaming()?,
+        ))
     }
 }
 
@@ -227,8 +229,8 @@ pub fn return_rates(p: &Prepared) -> Result<(DataFrame, SoldWeeks)> {
         .drop(cols(["_group", "_key_place", "code"]))
         .run()?;
     let weeks = match weeks.is_empty() {
-        true => SoldWeeks::from_lines(p.lines.clone().limit(0)),
-        false => SoldWeeks(concat(weeks, UnionArgs::default())?),
+        true => SoldWeeks::from_lines(p.lines.clone().limit(0))?,
+        false => SoldWeeks(concat(weeks, UnionArgs::default())?.run()?),
     };
     Ok((out, weeks))
 }

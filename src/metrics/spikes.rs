@@ -173,17 +173,13 @@ const KEY_STRIDE: i64 = 1_000_000;
 /// Every evaluated (level, key, week), flagged or not — the evidence behind `risk_flags`.
 ///
 /// `sold`: the order lines summed per (merchant_id, sku, category, week_code), as return_rates leaves them (its
-/// cells hold the week for this: grouping the 9.7 M lines of scale 10 by three strings again took 0.7 s); None
-/// groups the lines here ([`SoldWeeks::from_lines`]). Every grouping of sold lines below is a sum (or the
-/// earliest instant) over these rows, so a group split over two rows counts the same.
-pub fn spike_evaluation(p: &Prepared, r: &RiskParams, sold: Option<SoldWeeks>) -> Result<DataFrame> {
+/// cells hold the week for this: grouping the 9.7 M lines of scale 10 by three strings again took 0.7 s), or
+/// [`SoldWeeks::from_lines`]. Every grouping of sold lines below is a sum (or the earliest instant) over these
+/// rows, so a group split over two rows counts the same.
+pub fn spike_evaluation(p: &Prepared, r: &RiskParams, sold: &SoldWeeks) -> Result<DataFrame> {
     let early = early_returned_lines(p, r).run_streaming()?.lazy();
     crate::stages::debug_mark("spikes: early");
-    let sold = match sold {
-        Some(SoldWeeks(sold)) => sold.run()?.lazy(),
-        None => SoldWeeks::from_lines(p.lines.clone()).0.run_streaming()?.lazy(),
-    };
-    crate::stages::debug_mark("spikes: sold groups");
+    let sold = sold.0.clone().lazy();
     let weeks = week_facts(p, r, &sold).run()?.lazy();
     let cat_weeks =
         key_weeks(&sold, &early, &weeks, "category").select([col("category"), col("week_idx"), col("r"), col("n")]);

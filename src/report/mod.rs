@@ -18,7 +18,7 @@ use polars::prelude::*;
 
 use crate::charts::{self, Rendered};
 use crate::config::Config;
-use crate::pipeline::Loaded;
+use crate::pipeline::{Loaded, MetricTables};
 use crate::tables::TableKind;
 use crate::time::Micros;
 
@@ -45,14 +45,15 @@ pub fn quarter_of(t: Micros, tz: chrono_tz::Tz) -> String {
     format!("{}Q{}", d.year(), (d.month() - 1) / 3 + 1)
 }
 
-pub fn build(ctx: &RunContext<'_>, tables: &[(&'static str, DataFrame)], quarter: Option<&str>) -> Result<Report> {
+pub fn build(ctx: &RunContext<'_>, metrics: &MetricTables, quarter: Option<&str>) -> Result<Report> {
+    let tables = &metrics.frames[..];
     let quarter = quarter
         .map(str::to_string)
         .unwrap_or_else(|| quarter_of(ctx.loaded.as_of, ctx.config.timezone));
     let inputs = facts::Inputs {
         tables,
         merchant_names: merchant_names(ctx.loaded, tables)?,
-        sku_merchant: sku_merchant(ctx.loaded, tables)?,
+        sku_merchant: sku_merchant(&metrics.sku_merchants)?,
     };
     let f = facts::gather(&inputs, &quarter)?;
     let charts = vec![
@@ -88,15 +89,8 @@ fn merchant_names(loaded: &Loaded, tables: &[(&'static str, DataFrame)]) -> Resu
 }
 
 /// sku → merchant_id for the skus in risk_flags (the only skus the report names), as the merchant facts count
-/// them ([`crate::metrics::merchants::flagged_sku_merchants`]).
-fn sku_merchant(loaded: &Loaded, tables: &[(&'static str, DataFrame)]) -> Result<HashMap<String, String>> {
-    let (Some(orders), Some((_, flags))) = (
-        loaded.tables.get(&TableKind::Orders),
-        tables.iter().find(|(n, _)| *n == "risk_flags"),
-    ) else {
-        return Ok(HashMap::new());
-    };
-    let df = crate::metrics::merchants::flagged_sku_merchants(orders.lazy()?, flags)?;
+/// them (`MetricTables::sku_merchants`).
+fn sku_merchant(df: &DataFrame) -> Result<HashMap<String, String>> {
     let (skus, ids) = (df.column("sku")?.str()?, df.column("merchant_id")?.str()?);
     Ok(skus
         .iter()
