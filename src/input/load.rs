@@ -153,6 +153,15 @@ impl LoadedTable {
     pub fn read_as_converted(&self) -> bool {
         matches!(self.storage, Storage::Converted { .. })
     }
+    /// The Parquet files this program wrote that hold exactly the accepted rows (the converted file or the
+    /// working copy's chunks); None when the rows are in memory.
+    pub fn own_parquet_files(&self) -> Option<Vec<&Path>> {
+        match &self.storage {
+            Storage::Memory(_) => None,
+            Storage::WorkingCopy { paths, .. } => Some(paths.iter().map(PathBuf::as_path).collect()),
+            Storage::Converted { path, .. } => Some(vec![path.as_path()]),
+        }
+    }
     /// The file `convert` wrote, when the rows were read from it as they are.
     pub fn converted_file(&self) -> Option<&Path> {
         match &self.storage {

@@ -4,6 +4,7 @@
 pub mod converted;
 pub mod discover;
 pub mod fast;
+pub mod footer;
 pub mod load;
 pub mod parse;
 pub mod reader;
