@@ -133,14 +133,12 @@ pub fn return_rates(p: &Prepared) -> Result<(DataFrame, SoldWeeks)> {
             .with_column(lit(q).alias("quarter_code"))
             .run()?
             .lazy();
-        for kind in KINDS {
-            for level in LEVELS {
-                groups.push(rollup(&cells, kind, level));
-            }
+        for level in LEVELS {
+            groups.extend(rollup(&cells, level)?);
         }
         crate::stages::debug_mark("return_rates: groups");
     }
-    let groups = concat(crate::engine::one_at_a_time(groups)?, UnionArgs::default())?.run()?;
+    let groups = concat(groups, UnionArgs::default())?.run()?;
     // A period's label, bounds and maturity are the same for all its rows: computed on its platform row (every
     // period has one) and joined to the rest, not worked out in the zone on each of ≈ 200 k rows a quarter.
     let (start, end) = period_bounds(col("_some_instant"), "month", p.zone.tz);
@@ -540,28 +538,55 @@ fn first_after_sort(same: &[&str]) -> Expr {
     same.iter().fold(equal("_order"), |all, c| all.and(equal(c))).not()
 }
 
-/// One (period kind, level) of return_rates from a quarter's cells: what was sold, what came back and the
-/// distinct orders of each, summed per group.
-fn rollup(cells: &LazyFrame, kind: &str, level: &str) -> LazyFrame {
+/// The month and the quarter rows of one level of return_rates from a quarter's cells: what was sold, what came
+/// back and the distinct orders of each, summed per group. The cells are grouped once, by (month, key), with the
+/// quarter's order counts summed alongside the month's; the quarter rows are the sums of those month rows per key
+/// (exact: every column is a sum of cells, or their earliest instant). Grouping the cells once per period kind
+/// took 0.35–0.40 s at scale 10.
+fn rollup(cells: &LazyFrame, level: &str) -> Result<[LazyFrame; 2]> {
     let key = key_column(level).map_or(lit(ALL), col);
-    cells
+    let count = |name: &str, kind: &str| col(order_count(name, kind, level));
+    let by_month = cells
         .clone()
-        .group_by([col(format!("{kind}_code")).alias("code"), key.alias("key")])
+        .group_by([col("month_code"), col("quarter_code"), key.alias("key")])
         .agg([
             col("units_sold").sum(),
-            col("units_returned").sum().fill_null(lit(0i64)),
-            col(order_count("orders", kind, level)).sum().alias("orders"),
-            col(order_count("orders_with_case", kind, level))
-                .sum()
-                .fill_null(lit(0u32).cast(IDX_DTYPE))
-                .alias("orders_with_case"),
+            col("units_returned").sum(),
+            count("orders", "month").sum().alias("orders"),
+            count("orders_with_case", "month").sum().alias("orders_with_case"),
+            count("orders", "quarter").sum().alias("_q_orders"),
+            count("orders_with_case", "quarter").sum().alias("_q_orders_with_case"),
             col("gmv").sum(),
-            col("refunded")
-                .sum()
-                .fill_null(lit(0i64).cast(DataType::Decimal(38, 2))),
+            col("refunded").sum(),
             col("_some_instant").min(),
         ])
-        .with_columns([lit(kind).alias("period_kind"), lit(level).alias("level")])
+        .run()?
+        .lazy();
+    let by_quarter = by_month.clone().group_by([col("quarter_code"), col("key")]).agg([
+        col("units_sold").sum(),
+        col("units_returned").sum(),
+        col("_q_orders").sum().alias("orders"),
+        col("_q_orders_with_case").sum().alias("orders_with_case"),
+        col("gmv").sum(),
+        col("refunded").sum(),
+        col("_some_instant").min(),
+    ]);
+    let finish = |rows: LazyFrame, kind: &str| {
+        rows.select([
+            col(format!("{kind}_code")).alias("code"),
+            col("key"),
+            col("units_sold"),
+            col("units_returned").fill_null(lit(0i64)),
+            col("orders"),
+            col("orders_with_case").fill_null(lit(0u32).cast(IDX_DTYPE)),
+            col("gmv"),
+            col("refunded").fill_null(lit(0i64).cast(DataType::Decimal(38, 2))),
+            col("_some_instant"),
+            lit(kind.to_string()).alias("period_kind"),
+            lit(level.to_string()).alias("level"),
+        ])
+    };
+    Ok([finish(by_month, "month"), finish(by_quarter, "quarter")])
 }
 
 #[cfg(test)]
