@@ -582,13 +582,23 @@ pub fn failpoint(stage: &str) -> Result<()> {
     Ok(())
 }
 
-/// Every table a query can read: the inputs as users see them (no lineage columns), then the metric tables.
-pub fn catalog(loaded: &Loaded, tables: &MetricTables) -> Result<crate::queries::Catalog> {
-    let mut all: Vec<(String, LazyFrame)> = loaded
+/// The inputs as users see them (no lineage columns), each under its table's name.
+fn inputs_as_seen(loaded: &Loaded) -> PolarsResult<Vec<(String, LazyFrame)>> {
+    loaded
         .tables
         .iter()
         .map(|(k, t)| Ok((k.name().to_string(), t.data_lazy()?)))
-        .collect::<PolarsResult<_>>()?;
+        .collect()
+}
+
+/// The tables a query can read before the metrics are computed: the inputs only.
+pub fn input_catalog(loaded: &Loaded) -> Result<crate::queries::Catalog> {
+    Ok(crate::queries::Catalog::new(inputs_as_seen(loaded)?))
+}
+
+/// Every table a query can read: the inputs as users see them (no lineage columns), then the metric tables.
+pub fn catalog(loaded: &Loaded, tables: &MetricTables) -> Result<crate::queries::Catalog> {
+    let mut all = inputs_as_seen(loaded)?;
     all.extend(tables.frames.iter().map(|(n, d)| (n.to_string(), d.clone().lazy())));
     all.extend(tables.copies.iter().map(|(n, t)| (n.to_string(), t.scan.clone())));
     Ok(crate::queries::Catalog::new(all))
