@@ -10,6 +10,7 @@ use aftersales::progress::Progress;
 use aftersales::report;
 use aftersales::tables::TableKind;
 use criterion::{Criterion, criterion_group, criterion_main};
+use polars::prelude::IntoLazy;
 
 fn bench_metrics(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
