@@ -582,33 +582,8 @@ fn planted_patterns_in_the_sample() {
 /// included.
 #[test]
 fn spikes_from_return_rates_weekly_sums_equal_spikes_from_the_lines() {
-    use aftersales::config::Config;
     use aftersales::metrics::{self, return_rates, spikes};
-    use aftersales::pipeline::{LoadOptions, load_and_check};
-    use aftersales::progress::Progress;
-    use aftersales::tables::TableKind;
-    let dir = repo().join("sample_data");
-    let config = Config::load(&dir.join("aftersales.toml")).unwrap();
-    let load = LoadOptions {
-        data_dir: dir,
-        config: config.clone(),
-        as_of: None,
-        work_in: None,
-    };
-    let loaded = load_and_check(&load, &Progress::hidden()).unwrap();
-    let table = |k: TableKind| loaded.tables[&k].lazy().unwrap();
-    let mut p = metrics::Prepared::new(
-        table(TableKind::Orders),
-        table(TableKind::Cases),
-        table(TableKind::Shipments),
-        table(TableKind::Refunds),
-        &config,
-        loaded.as_of,
-        loaded.time_span,
-        None,
-    )
-    .unwrap();
-    p.merchants = Some(loaded.tables[&TableKind::Merchants].data().unwrap());
+    let (config, _loaded, p) = load_and_prepare(&repo().join("sample_data"), None);
     let (_, weeks) = return_rates::return_rates(&p).unwrap();
     let whole = return_rates::SoldWeeks::from_lines(p.lines.clone()).unwrap();
     let (split_rows, whole_rows) = (weeks.0.height(), whole.0.height());

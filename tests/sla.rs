@@ -235,11 +235,7 @@ fn planted_sla_breacher_has_the_lowest_ack_and_refund_compliance() {
 /// the plans, and the in-memory path lost it).
 #[test]
 fn sla_clocks_in_a_working_file_and_in_memory_are_the_same_rows_in_record_order() {
-    use aftersales::config::Config;
-    use aftersales::metrics::{self, sla};
-    use aftersales::pipeline::{LoadOptions, load_and_check};
-    use aftersales::progress::Progress;
-    use aftersales::tables::TableKind;
+    use aftersales::metrics::sla;
 
     // The hand-worked fixture with its cases and refunds in reverse id order: neither path may keep the export's.
     let copy = tempfile::tempdir().unwrap();
@@ -258,26 +254,7 @@ fn sla_clocks_in_a_working_file_and_in_memory_are_the_same_rows_in_record_order(
     }
     let dir = copy.path().to_path_buf();
     let work = tempfile::tempdir().unwrap();
-    let config = Config::load(&dir.join("aftersales.toml")).unwrap();
-    let load = LoadOptions {
-        data_dir: dir.clone(),
-        config: config.clone(),
-        as_of: None,
-        work_in: Some(work.path().to_path_buf()),
-    };
-    let loaded = load_and_check(&load, &Progress::hidden()).unwrap();
-    let table = |k: TableKind| loaded.tables[&k].lazy().unwrap();
-    let p = metrics::Prepared::new(
-        table(TableKind::Orders),
-        table(TableKind::Cases),
-        table(TableKind::Shipments),
-        table(TableKind::Refunds),
-        &config,
-        loaded.as_of,
-        loaded.time_span,
-        loaded.work.as_ref(),
-    )
-    .unwrap();
+    let (config, loaded, p) = load_and_prepare(&dir, Some(work.path()));
     let collect = |c: sla::Clocks| (c.rows, c.scan.collect().unwrap());
     let (file_rows, in_file) =
         collect(sla::sla_clocks(&p, &config.sla_rules, &config.calendar, loaded.work.as_ref()).unwrap());

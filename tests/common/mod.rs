@@ -204,3 +204,39 @@ pub fn cents(s: &str) -> i128 {
     let sign = if i.starts_with('-') { -1 } else { 1 };
     sign * (i.trim_start_matches('-').parse::<i128>().unwrap() * 100 + f[..2].parse::<i128>().unwrap())
 }
+
+/// A data folder loaded and checked as `aftersales run` does (working copies in `work`, when given), and prepared
+/// for the metric families: the config, what was loaded (it owns the working copies the scans read) and the
+/// prepared tables.
+pub fn load_and_prepare(
+    dir: &Path,
+    work: Option<&Path>,
+) -> (
+    aftersales::config::Config,
+    aftersales::pipeline::Loaded,
+    aftersales::metrics::Prepared,
+) {
+    use aftersales::tables::TableKind;
+    let config = aftersales::config::Config::load(&dir.join("aftersales.toml")).unwrap();
+    let load = aftersales::pipeline::LoadOptions {
+        data_dir: dir.to_path_buf(),
+        config: config.clone(),
+        as_of: None,
+        work_in: work.map(Path::to_path_buf),
+    };
+    let loaded = aftersales::pipeline::load_and_check(&load, &aftersales::progress::Progress::hidden()).unwrap();
+    let table = |k: TableKind| loaded.tables[&k].lazy().unwrap();
+    let mut p = aftersales::metrics::Prepared::new(
+        table(TableKind::Orders),
+        table(TableKind::Cases),
+        table(TableKind::Shipments),
+        table(TableKind::Refunds),
+        &config,
+        loaded.as_of,
+        loaded.time_span,
+        loaded.work.as_ref(),
+    )
+    .unwrap();
+    p.merchants = loaded.tables.get(&TableKind::Merchants).map(|t| t.data().unwrap());
+    (config, loaded, p)
+}
