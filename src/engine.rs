@@ -53,15 +53,11 @@ fn streaming(lf: LazyFrame) -> PolarsResult<DataFrame> {
     Ok(lf.collect_with_engine(Engine::Streaming)?.unwrap_single())
 }
 
-/// Collects plans one after another (in-memory engine), for a `concat` of several group-bys over the same large
-/// frame: side by side in one plan their hash tables are all held at once (return_rates at scale 30: 143 s and
-/// 17 GB side by side, 33 s and 12.4 GB one at a time).
-pub fn one_at_a_time(parts: Vec<LazyFrame>) -> PolarsResult<Vec<LazyFrame>> {
-    parts.into_iter().map(|lf| lf.run().map(DataFrame::lazy)).collect()
-}
-
-/// [`one_at_a_time`] on the streaming engine: for plans that scan a whole working copy into a join with a small
-/// result, where the in-memory engine would first read every row of the scanned columns.
+/// Collects plans one after another on the streaming engine, for a `concat` of several plans over the same large
+/// input: side by side in one plan their hash tables are all held at once (return_rates at scale 30: 143 s and
+/// 17 GB side by side, 33 s and 12.4 GB one at a time). The streaming engine, for plans that scan a whole working
+/// copy into a join with a small result, where the in-memory engine would first read every row of the scanned
+/// columns.
 pub fn one_at_a_time_streaming(parts: Vec<LazyFrame>) -> PolarsResult<Vec<LazyFrame>> {
     parts
         .into_iter()
