@@ -337,21 +337,19 @@ pub fn compute_metrics(
         // The spike detector reads return_rates' weekly sums of the lines, so it starts after it: beside the SLA
         // families, or here.
         let first_spikes = stages.list.len();
-        let (spikes_thread, evaluation) = if spikes_beside {
+        let spikes = if spikes_beside {
             let (prepared, risk) = (&prepared, &config.risk);
             let sold_weeks = sold_weeks.clone();
-            let thread = scope.spawn(move || -> Result<(DataFrame, f64)> {
+            Spikes::Beside(scope.spawn(move || -> Result<(DataFrame, f64)> {
                 let t = std::time::Instant::now();
                 let evaluation =
                     spikes::spike_evaluation(prepared, risk, &sold_weeks).context("computing spike_evaluation")?;
                 Ok((evaluation, t.elapsed().as_secs_f64()))
-            });
-            (Some(thread), None)
+            }))
         } else {
-            let evaluation = timed(stages, progress, "spike_evaluation", || {
+            Spikes::Done(timed(stages, progress, "spike_evaluation", || {
                 spikes::spike_evaluation(&prepared, &config.risk, &sold_weeks)
-            })?;
-            (None, Some(evaluation))
+            })?)
         };
         // sla_clocks (a row per case and rule: 12 M rows, 2.5 GB at scale 30) goes to a working file a rule at a
         // time, in the output's format; sla_compliance and the queries read it from there, and the output links it.
@@ -370,18 +368,17 @@ pub fn compute_metrics(
             reasons,
             seconds,
         } = beside.join().expect("the concurrent thread panicked")?;
-        let evaluation = match spikes_thread {
-            Some(thread) => {
+        let (evaluation, spike_seconds) = match spikes {
+            Spikes::Beside(thread) => {
                 let (evaluation, secs) = thread.join().expect("the spike detector's thread panicked")?;
-                stages.end("concurrent_wait", clock);
-                stages.push_concurrent_since(first_spikes, "spike_evaluation", secs);
-                evaluation
+                (evaluation, Some(secs))
             }
-            None => {
-                stages.end("concurrent_wait", clock);
-                evaluation.expect("the spike detector ran on this thread")
-            }
+            Spikes::Done(evaluation) => (evaluation, None),
         };
+        stages.end("concurrent_wait", clock);
+        if let Some(secs) = spike_seconds {
+            stages.push_concurrent_since(first_spikes, "spike_evaluation", secs);
+        }
         for (name, secs) in seconds {
             stages.push_concurrent_since(first_beside, name, secs);
         }
@@ -419,6 +416,13 @@ pub fn compute_metrics(
 /// beside the SLA families: side by side with return_rates it raised the scale-100 run's peak from 14.9 to
 /// 17.6 GB (97 M lines) and saved no time there, while at scale 10 (9.7 M lines) it saved ≈ 0.3 s for 0.3 GB.
 pub const SPIKES_BESIDE_MAX_LINES: u64 = 30_000_000;
+
+/// Where [`compute_metrics`]' spike detector runs: on a thread beside the SLA families (its evaluation and
+/// seconds when joined), or already done on the main thread (see [`SPIKES_BESIDE_MAX_LINES`]).
+enum Spikes<'scope> {
+    Beside(std::thread::ScopedJoinHandle<'scope, Result<(DataFrame, f64)>>),
+    Done(DataFrame),
+}
 
 /// What the concurrent thread of [`compute_metrics`] computes, with each of its stages' seconds.
 struct Beside {
