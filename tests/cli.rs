@@ -256,12 +256,7 @@ fn spike_tables_are_the_same_whether_the_detector_runs_beside_the_sla_families_o
     run(&beside, "1000000000");
     run(&after, "0");
     let concurrent = |dir: &Path| -> bool {
-        run_json(dir)["stage_seconds"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["stage"] == "spike_evaluation")
-            .expect("a spike_evaluation stage")["concurrent"]
+        run_json_entry(&run_json(dir), "stage_seconds", "stage", "spike_evaluation")["concurrent"]
             .as_bool()
             .unwrap()
     };
@@ -276,12 +271,7 @@ fn spike_tables_are_the_same_whether_the_detector_runs_beside_the_sla_families_o
         let read = |dir: &Path| std::fs::read(dir.join(format!("tables/{t}.parquet"))).unwrap();
         assert!(read(&beside) == read(&after), "tables/{t}.parquet differs");
     }
-    let flagged = run_json(&beside)["outputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["path"] == "tables/risk_flags.parquet")
-        .expect("risk_flags written")["rows"]
+    let flagged = run_json_entry(&run_json(&beside), "outputs", "path", "tables/risk_flags.parquet")["rows"]
         .as_u64()
         .unwrap();
     assert!(flagged > 0, "the sample's planted spikes should be flagged");

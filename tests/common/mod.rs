@@ -64,6 +64,17 @@ pub fn run_json(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap()
 }
 
+/// The entry of run.json's list `list` (`stage_seconds`, `outputs`, …) whose `field` is `value`.
+pub fn run_json_entry(run: &serde_json::Value, list: &str, field: &str, value: &str) -> serde_json::Value {
+    run[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("run.json has no list {list}"))
+        .iter()
+        .find(|e| e[field] == value)
+        .unwrap_or_else(|| panic!("run.json {list} has no entry with {field} = {value}"))
+        .clone()
+}
+
 /// Every table in run.json keeps read = accepted + rejected, and so does every input file.
 pub fn assert_counts_balance(run: &serde_json::Value) {
     for f in run["inputs"].as_array().unwrap() {
