@@ -99,10 +99,14 @@ impl Catalog {
             .join("\n")
     }
 
+    /// The query's answer, or polars' error as it is (see [`Catalog::run`] for the message users get).
+    pub fn answer(&self, q: &QueryFile) -> PolarsResult<DataFrame> {
+        self.context().execute(&q.sql).and_then(|lf| lf.run_streaming())
+    }
+
+    /// The query's answer, or an error naming the file, the line and the tables and columns there are.
     pub fn run(&self, q: &QueryFile) -> Result<DataFrame> {
-        let mut ctx = self.context();
-        let result = ctx.execute(&q.sql).and_then(|lf| lf.run_streaming());
-        match result {
+        match self.answer(q) {
             Ok(df) => Ok(df),
             Err(e) => {
                 let msg = e.to_string();
