@@ -6,6 +6,7 @@
 //! these frames, so a join is done once, not once per table.
 
 pub mod carriers;
+mod cell_groups;
 pub mod merchants;
 pub mod reasons;
 pub mod return_rates;

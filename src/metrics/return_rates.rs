@@ -20,6 +20,7 @@
 use anyhow::Result;
 use polars::prelude::*;
 
+use super::cell_groups::{CellSum, group_cells};
 use super::{ALL, Prepared, as_of_lit, level_rank, period_bounds, period_expr, ratio, wilson};
 use crate::engine::Run;
 
@@ -42,7 +43,7 @@ const COLUMNS: [&str; 10] = [
 /// A quarter's lines are summed into one row per cell; every group of every level and period is a sum of cells.
 /// The week is not a period of return_rates: it is in the cell so that the spike detector's weekly sums of the
 /// same lines come from these cells ([`SoldWeeks`]) instead of grouping every line by three strings again.
-const CELL: [&str; 5] = ["month_code", "week_code", "category", "merchant_id", "sku"];
+pub(super) const CELL: [&str; 5] = ["month_code", "week_code", "category", "merchant_id", "sku"];
 
 /// The order lines summed per (merchant_id, sku, category, week_code) — possibly in more than one row for a group
 /// (a week across two months or quarters): n (lines, Int64), quantity (Σ units), ordered_at (the earliest). What
@@ -87,11 +88,17 @@ pub fn return_rates(p: &Prepared) -> Result<(DataFrame, SoldWeeks)> {
         let sold = cells(
             lines,
             [
-                col("quantity").sum().alias("units_sold"),
-                col("gmv").sum(),
+                CellSum::Sum {
+                    from: "quantity",
+                    to: "units_sold",
+                },
+                CellSum::Sum { from: "gmv", to: "gmv" },
                 // Any instant of the period gives its bounds: computed on the groups, not on every line.
-                col("ordered_at").min().alias("_some_instant"),
-                len().cast(DataType::Int64).alias("_lines"),
+                CellSum::Earliest {
+                    from: "ordered_at",
+                    to: "_some_instant",
+                },
+                CellSum::Rows { to: "_lines" },
             ],
             "orders",
             None,
@@ -115,8 +122,14 @@ pub fn return_rates(p: &Prepared) -> Result<(DataFrame, SoldWeeks)> {
         let came_back = cells(
             facts,
             [
-                col("returned_units").sum().alias("units_returned"),
-                col("refunded").sum(),
+                CellSum::Sum {
+                    from: "returned_units",
+                    to: "units_returned",
+                },
+                CellSum::Sum {
+                    from: "refunded",
+                    to: "refunded",
+                },
             ],
             "orders_with_case",
             Some("_counted"),
@@ -279,18 +292,15 @@ fn order_count(name: &str, kind: &str, level: &str) -> String {
 /// and its first row in a group is found by comparing each row with the rows of its order before it (orders have
 /// a few lines): one pass over the rows for all eight counts, and one grouping of the rows instead of eight.
 /// BENCHMARKS.md has the figures.
-fn cells<const N: usize>(rows: DataFrame, sums: [Expr; N], name: &str, only: Option<&str>) -> Result<DataFrame> {
+fn cells<const N: usize>(rows: DataFrame, sums: [CellSum; N], name: &str, only: Option<&str>) -> Result<DataFrame> {
     let (mut rows, order) = by_order(rows)?;
     let mut specs = Vec::new();
-    let mut counts = Vec::new();
     for kind in KINDS {
         for level in LEVELS {
             // Every row is of one quarter: only a month needs comparing.
             let period = (kind == "month").then_some("month_code");
             let same: Vec<&str> = period.into_iter().chain(only).chain(key_column(level)).collect();
-            let flag = order_count(name, kind, level);
-            counts.push(col(&flag).sum().cast(IDX_DTYPE));
-            specs.push((flag, same));
+            specs.push((order_count(name, kind, level), same));
         }
     }
     match order {
@@ -314,7 +324,15 @@ fn cells<const N: usize>(rows: DataFrame, sums: [Expr; N], name: &str, only: Opt
             }
         }
     }
-    let aggs: Vec<Expr> = sums.into_iter().chain(counts).collect();
+    let flags: Vec<String> = specs.into_iter().map(|(flag, _)| flag).collect();
+    if let Some(grouped) = group_cells(&rows, &sums, &flags)? {
+        return Ok(grouped);
+    }
+    let aggs: Vec<Expr> = sums
+        .into_iter()
+        .map(CellSum::expr)
+        .chain(flags.iter().map(|f| col(f).sum().cast(IDX_DTYPE)))
+        .collect();
     // The streaming engine's grouping by the three strings is faster than the in-memory engine's, on the same
     // rows (0.15–0.19 against 0.18–0.34 s a quarter at scale 10).
     Ok(rows.lazy().group_by(CELL.map(col)).agg(aggs).run_streaming()?)
@@ -657,7 +675,16 @@ mod tests {
             &["a", "c", "a", "b", "b", "a", "a"],
         );
         assert_eq!(by_order(rows.clone()).unwrap().1, OrderCount::Runs(3));
-        let cells = cells(rows, [col("quantity").sum()], "orders", None).unwrap();
+        let cells = cells(
+            rows,
+            [CellSum::Sum {
+                from: "quantity",
+                to: "quantity",
+            }],
+            "orders",
+            None,
+        )
+        .unwrap();
         let r = |kind, level| rolled(&cells, "orders", kind, level);
         assert_eq!(
             r("month", "sku"),
@@ -689,7 +716,16 @@ mod tests {
             skus.insert(3, "a");
             let rows = lines(&ids, &vec![1; n + 1], &vec!["m1"; n + 1], &skus);
             assert_eq!(by_order(rows.clone()).unwrap().1, how);
-            let cells = cells(rows, [col("quantity").sum()], "orders", None).unwrap();
+            let cells = cells(
+                rows,
+                [CellSum::Sum {
+                    from: "quantity",
+                    to: "quantity",
+                }],
+                "orders",
+                None,
+            )
+            .unwrap();
             assert_eq!(
                 rolled(&cells, "orders", "month", "sku"),
                 vec![row(1, "a", 2), row(1, "b", 1)],
@@ -716,7 +752,16 @@ mod tests {
             "quantity" => [1i64; 6],
         )
         .unwrap();
-        let cells = cells(rows, [col("quantity").sum()], "orders", None).unwrap();
+        let cells = cells(
+            rows,
+            [CellSum::Sum {
+                from: "quantity",
+                to: "quantity",
+            }],
+            "orders",
+            None,
+        )
+        .unwrap();
         let out = cells
             .lazy()
             .group_by([col("sku")])
@@ -745,7 +790,16 @@ mod tests {
         .with_column(Series::new("_counted".into(), [true, false, false, true, false]).lit())
         .collect()
         .unwrap();
-        let cells = cells(rows, [col("quantity").sum()], "cases", Some("_counted")).unwrap();
+        let cells = cells(
+            rows,
+            [CellSum::Sum {
+                from: "quantity",
+                to: "quantity",
+            }],
+            "cases",
+            Some("_counted"),
+        )
+        .unwrap();
         assert_eq!(
             rolled(&cells, "cases", "month", "sku"),
             vec![row(1, "a", 2), row(1, "b", 0)]
