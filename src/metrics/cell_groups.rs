@@ -43,6 +43,12 @@ const MONTH: &str = CELL[0];
 const WEEK: &str = CELL[1];
 const STRINGS: [&str; 3] = [CELL[2], CELL[3], CELL[4]];
 
+/// A hash table with polars' fast hasher (no defence against chosen keys is needed for a batch run's own data).
+type Table<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// (category, merchant_id, sku) as bytes.
+type Combination<'a> = (&'a [u8], &'a [u8], &'a [u8]);
+
 /// The dense array of (combination, month, week) slots is at most this long (256 MB of u32).
 const MAX_SLOTS: usize = 1 << 26;
 
@@ -80,9 +86,9 @@ pub fn group_cells(rows: &DataFrame, sums: &[CellSum], counts: &[String]) -> Res
     // whole combinations.
     let (category, merchant, sku) = (arrays[0], arrays[1], arrays[2]);
     // An sku of up to 12 bytes is keyed by its view (the string itself, see `same`), a longer one by its bytes.
-    let mut by_short_sku: HashMap<u128, (u32, usize), foldhash::fast::RandomState> = HashMap::default();
-    let mut by_sku: HashMap<&[u8], (u32, usize), foldhash::fast::RandomState> = HashMap::default();
-    let mut others: HashMap<(&[u8], &[u8], &[u8]), u32, foldhash::fast::RandomState> = HashMap::default();
+    let mut by_short_sku: Table<u128, (u32, usize)> = HashMap::default();
+    let mut by_sku: Table<&[u8], (u32, usize)> = HashMap::default();
+    let mut others: Table<Combination, u32> = HashMap::default();
     let mut combo_of = Vec::with_capacity(n);
     let mut combos = 0u32;
     for i in 0..n {
@@ -248,18 +254,7 @@ fn sum_column(rows: &DataFrame, s: CellSum, cell_of: &[u32], cells: usize) -> Re
 mod tests {
     use super::*;
 
-    const SUMS: [CellSum; 4] = [
-        CellSum::Sum {
-            from: "quantity",
-            to: "units_sold",
-        },
-        CellSum::Sum { from: "gmv", to: "gmv" },
-        CellSum::Earliest {
-            from: "ordered_at",
-            to: "_some_instant",
-        },
-        CellSum::Rows { to: "_lines" },
-    ];
+    use crate::metrics::return_rates::SOLD as SUMS;
 
     /// Six lines: an sku sold by two merchants (its second merchant's row goes through the table of whole
     /// combinations), and a category and an sku longer than the 12 bytes a view holds inline.

@@ -69,6 +69,21 @@ impl SoldWeeks {
     }
 }
 
+/// What a cell of sold lines holds: units, value, an instant of its period and its number of lines.
+pub(super) const SOLD: [CellSum; 4] = [
+    CellSum::Sum {
+        from: "quantity",
+        to: "units_sold",
+    },
+    CellSum::Sum { from: "gmv", to: "gmv" },
+    // Any instant of the period gives its bounds: computed on the groups, not on every line.
+    CellSum::Earliest {
+        from: "ordered_at",
+        to: "_some_instant",
+    },
+    CellSum::Rows { to: "_lines" },
+];
+
 const KINDS: [&str; 2] = ["month", "quarter"];
 
 /// The return_rates table, and the sums of its lines per week the spike detector reads.
@@ -85,24 +100,7 @@ pub fn return_rates(p: &Prepared) -> Result<(DataFrame, SoldWeeks)> {
             continue;
         }
         crate::stages::debug_mark("return_rates: read quarter");
-        let sold = cells(
-            lines,
-            [
-                CellSum::Sum {
-                    from: "quantity",
-                    to: "units_sold",
-                },
-                CellSum::Sum { from: "gmv", to: "gmv" },
-                // Any instant of the period gives its bounds: computed on the groups, not on every line.
-                CellSum::Earliest {
-                    from: "ordered_at",
-                    to: "_some_instant",
-                },
-                CellSum::Rows { to: "_lines" },
-            ],
-            "orders",
-            None,
-        )?;
+        let sold = cells(lines, SOLD, "orders", None)?;
         crate::stages::debug_mark("return_rates: sold cells");
         weeks.push(sold.clone().lazy().select([
             col("merchant_id"),
@@ -637,6 +635,15 @@ mod tests {
             .collect()
     }
 
+    /// [`cells`] of `rows` with their quantity summed.
+    fn quantity_cells(rows: DataFrame, name: &str, only: Option<&str>) -> DataFrame {
+        let quantity = CellSum::Sum {
+            from: "quantity",
+            to: "quantity",
+        };
+        cells(rows, [quantity], name, only).unwrap()
+    }
+
     fn row(p: i32, key: &str, n: u32) -> (i32, String, u32) {
         (p, key.to_string(), n)
     }
@@ -675,16 +682,7 @@ mod tests {
             &["a", "c", "a", "b", "b", "a", "a"],
         );
         assert_eq!(by_order(rows.clone()).unwrap().1, OrderCount::Runs(3));
-        let cells = cells(
-            rows,
-            [CellSum::Sum {
-                from: "quantity",
-                to: "quantity",
-            }],
-            "orders",
-            None,
-        )
-        .unwrap();
+        let cells = quantity_cells(rows, "orders", None);
         let r = |kind, level| rolled(&cells, "orders", kind, level);
         assert_eq!(
             r("month", "sku"),
@@ -716,16 +714,7 @@ mod tests {
             skus.insert(3, "a");
             let rows = lines(&ids, &vec![1; n + 1], &vec!["m1"; n + 1], &skus);
             assert_eq!(by_order(rows.clone()).unwrap().1, how);
-            let cells = cells(
-                rows,
-                [CellSum::Sum {
-                    from: "quantity",
-                    to: "quantity",
-                }],
-                "orders",
-                None,
-            )
-            .unwrap();
+            let cells = quantity_cells(rows, "orders", None);
             assert_eq!(
                 rolled(&cells, "orders", "month", "sku"),
                 vec![row(1, "a", 2), row(1, "b", 1)],
@@ -752,16 +741,7 @@ mod tests {
             "quantity" => [1i64; 6],
         )
         .unwrap();
-        let cells = cells(
-            rows,
-            [CellSum::Sum {
-                from: "quantity",
-                to: "quantity",
-            }],
-            "orders",
-            None,
-        )
-        .unwrap();
+        let cells = quantity_cells(rows, "orders", None);
         let out = cells
             .lazy()
             .group_by([col("sku")])
@@ -790,16 +770,7 @@ mod tests {
         .with_column(Series::new("_counted".into(), [true, false, false, true, false]).lit())
         .collect()
         .unwrap();
-        let cells = cells(
-            rows,
-            [CellSum::Sum {
-                from: "quantity",
-                to: "quantity",
-            }],
-            "cases",
-            Some("_counted"),
-        )
-        .unwrap();
+        let cells = quantity_cells(rows, "cases", Some("_counted"));
         assert_eq!(
             rolled(&cells, "cases", "month", "sku"),
             vec![row(1, "a", 2), row(1, "b", 0)]
