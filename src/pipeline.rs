@@ -291,15 +291,16 @@ pub fn compute_metrics(
         Ok(p)
     })?;
     use metrics::{carriers, merchants, reasons, return_rates, sla, spikes};
-    // Beside the SLA families the spike detector's working set adds to theirs: at scale 100 (then beside
-    // return_rates) the run's peak went 14.9 → 17.6 GB for no gain in time. Above SPIKES_BESIDE_MAX_LINES it runs
-    // after return_rates on this thread instead. `AFTERSALES_SPIKES_BESIDE_MAX_LINES` moves the limit: a switch for
-    // tests and measuring, not a setting.
-    let max_lines = std::env::var("AFTERSALES_SPIKES_BESIDE_MAX_LINES")
+    // Up to SLA_BESIDE_MAX_LINES order lines the SLA families run on the concurrent thread too, after the carrier
+    // family and reasons, so that it and this thread (return_rates, then the spike detector, which reads its weekly
+    // sums) each keep a core busy for about as long. Above it they run here after the spike detector, as their
+    // working sets beside return_rates' would raise the peak. `AFTERSALES_SLA_BESIDE_MAX_LINES` moves the limit: a
+    // switch for tests and measuring, not a setting.
+    let max_lines = std::env::var("AFTERSALES_SLA_BESIDE_MAX_LINES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(SPIKES_BESIDE_MAX_LINES);
-    let spikes_beside = table(TableKind::Orders).rows_accepted() <= max_lines;
+        .unwrap_or(SLA_BESIDE_MAX_LINES);
+    let sla_beside = table(TableKind::Orders).rows_accepted() <= max_lines;
     std::thread::scope(|scope| -> Result<MetricTables> {
         // The carrier family and reason_breakdown read only the shipments and the prepared cases and feed no other
         // family: they run on a thread of their own beside return_rates, filling the moments it leaves a core idle
@@ -323,65 +324,62 @@ pub fn compute_metrics(
             let lanes = carriers::carrier_lanes(&legs).context("computing carrier_lanes")?;
             let t = lap("carrier_lanes", t);
             let reasons = reasons::reason_breakdown(&prepared).context("computing reason_breakdown")?;
-            lap("reason_breakdown", t);
+            let t = lap("reason_breakdown", t);
+            let sla = if sla_beside {
+                let clocks = sla::sla_clocks(&prepared, &config.sla_rules, &config.calendar, loaded.work.as_ref())
+                    .context("computing sla_clocks")?;
+                let t = lap("sla_clocks", t);
+                let compliance = sla::sla_compliance(&prepared, &clocks.scan, &config.sla_rules)
+                    .context("computing sla_compliance")?;
+                lap("sla_compliance", t);
+                Some((clocks, compliance))
+            } else {
+                None
+            };
             Ok(Beside {
                 performance,
                 lanes,
                 reasons,
+                sla,
                 seconds,
             })
         });
         let (rates, sold_weeks) = timed(stages, progress, "return_rates", || {
             return_rates::return_rates(&prepared)
         })?;
-        // The spike detector reads return_rates' weekly sums of the lines, so it starts after it: beside the SLA
-        // families, or here.
-        let first_spikes = stages.list.len();
-        let spikes = if spikes_beside {
-            let (prepared, risk) = (&prepared, &config.risk);
-            let sold_weeks = sold_weeks.clone();
-            Spikes::Beside(scope.spawn(move || -> Result<(DataFrame, f64)> {
-                let t = std::time::Instant::now();
-                let evaluation =
-                    spikes::spike_evaluation(prepared, risk, &sold_weeks).context("computing spike_evaluation")?;
-                Ok((evaluation, t.elapsed().as_secs_f64()))
-            }))
-        } else {
-            Spikes::Done(timed(stages, progress, "spike_evaluation", || {
-                spikes::spike_evaluation(&prepared, &config.risk, &sold_weeks)
-            })?)
-        };
+        // The spike detector reads return_rates' weekly sums of the lines, so it comes after it.
+        let evaluation = timed(stages, progress, "spike_evaluation", || {
+            spikes::spike_evaluation(&prepared, &config.risk, &sold_weeks)
+        })?;
         // sla_clocks (a row per case and rule: 12 M rows, 2.5 GB at scale 30) goes to a working file a rule at a
         // time, in the output's format; sla_compliance and the queries read it from there, and the output links it.
-        let clocks = timed(stages, progress, "sla_clocks", || {
-            sla::sla_clocks(&prepared, &config.sla_rules, &config.calendar, loaded.work.as_ref())
-        })?;
-        let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
-        let compliance = stage("sla_compliance", &|| {
-            sla::sla_compliance(&prepared, &clocks.scan, &config.sla_rules)
-        })?;
+        let sla_here = if sla_beside {
+            None
+        } else {
+            let clocks = timed(stages, progress, "sla_clocks", || {
+                sla::sla_clocks(&prepared, &config.sla_rules, &config.calendar, loaded.work.as_ref())
+            })?;
+            let compliance = timed(stages, progress, "sla_compliance", || {
+                sla::sla_compliance(&prepared, &clocks.scan, &config.sla_rules)
+            })?;
+            Some((clocks, compliance))
+        };
         let clock = stages.start();
-        progress.set_message("computing the carrier tables, reason_breakdown and spike_evaluation".into());
+        progress.set_message("computing the carrier tables and reason_breakdown".into());
         let Beside {
             performance,
             lanes,
             reasons,
+            sla,
             seconds,
         } = beside.join().expect("the concurrent thread panicked")?;
-        let (evaluation, spike_seconds) = match spikes {
-            Spikes::Beside(thread) => {
-                let (evaluation, secs) = thread.join().expect("the spike detector's thread panicked")?;
-                (evaluation, Some(secs))
-            }
-            Spikes::Done(evaluation) => (evaluation, None),
-        };
         stages.end("concurrent_wait", clock);
-        if let Some(secs) = spike_seconds {
-            stages.push_concurrent_since(first_spikes, "spike_evaluation", secs);
-        }
         for (name, secs) in seconds {
             stages.push_concurrent_since(first_beside, name, secs);
         }
+        let (clocks, compliance) = sla_here
+            .or(sla)
+            .expect("the SLA families ran on one of the two threads");
         let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
         let flags = stage("risk_flags", &|| spikes::risk_flags(&evaluation, &config.risk))?;
         // merchant_risk and badges read the same per-(quarter, merchant) facts: gathered once. A flagged SKU's
@@ -412,23 +410,19 @@ pub fn compute_metrics(
     })
 }
 
-/// Above this many order lines the spike detector runs on the main thread after return_rates, not on a thread
-/// beside the SLA families: side by side with return_rates it raised the scale-100 run's peak from 14.9 to
-/// 17.6 GB (97 M lines) and saved no time there, while at scale 10 (9.7 M lines) it saved ≈ 0.3 s for 0.3 GB.
-pub const SPIKES_BESIDE_MAX_LINES: u64 = 30_000_000;
-
-/// Where [`compute_metrics`]' spike detector runs: on a thread beside the SLA families (its evaluation and
-/// seconds when joined), or already done on the main thread (see [`SPIKES_BESIDE_MAX_LINES`]).
-enum Spikes<'scope> {
-    Beside(std::thread::ScopedJoinHandle<'scope, Result<(DataFrame, f64)>>),
-    Done(DataFrame),
-}
+/// Above this many order lines the SLA families run on the main thread after the spike detector, not on the
+/// concurrent thread beside return_rates: at scale 100 (97 M lines) work beside return_rates raised the run's peak
+/// (the spike detector there: 14.9 → 17.6 GB) and saved no time, while at scale 10 (9.7 M lines) the two threads
+/// keep both cores busier (BENCHMARKS.md, session 19).
+pub const SLA_BESIDE_MAX_LINES: u64 = 30_000_000;
 
 /// What the concurrent thread of [`compute_metrics`] computes, with each of its stages' seconds.
 struct Beside {
     performance: DataFrame,
     lanes: DataFrame,
     reasons: DataFrame,
+    /// sla_clocks and sla_compliance, when they ran there (see [`SLA_BESIDE_MAX_LINES`]).
+    sla: Option<(metrics::sla::Clocks, DataFrame)>,
     seconds: Vec<(&'static str, f64)>,
 }
 

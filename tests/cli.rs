@@ -240,28 +240,33 @@ fn run_with_no_arguments_uses_the_bundled_sample() {
     }
 }
 
-/// The spike detector runs on a thread beside the SLA families on small inputs and on the main thread after
-/// return_rates on large ones (`pipeline::SPIKES_BESIDE_MAX_LINES`): both ways write the same tables. The sample
-/// data has flagged rows.
+/// The SLA families run on the concurrent thread beside return_rates on small inputs and on the main thread after
+/// the spike detector on large ones (`pipeline::SLA_BESIDE_MAX_LINES`): both ways write the same tables, and the
+/// tables that read sla_compliance (merchant_risk, badges) are the same too. The sample data has flagged rows.
 #[test]
-fn spike_tables_are_the_same_whether_the_detector_runs_beside_the_sla_families_or_after_return_rates() {
+fn sla_and_spike_tables_are_the_same_whether_the_sla_families_run_beside_return_rates_or_after_the_spike_detector() {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data");
     let out = tempfile::tempdir().unwrap();
     let (beside, after) = (out.path().join("beside"), out.path().join("after"));
     let run = |dir: &Path, max: &str| {
         let args = ["run", "--data", data.to_str().unwrap(), "--out", dir.to_str().unwrap()];
-        let o = aftersales_env(&args, &[("AFTERSALES_SPIKES_BESIDE_MAX_LINES", max)]);
+        let o = aftersales_env(&args, &[("AFTERSALES_SLA_BESIDE_MAX_LINES", max)]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     };
     run(&beside, "1000000000");
     run(&after, "0");
-    let concurrent = |dir: &Path| -> bool {
-        run_json_entry(&run_json(dir), "stage_seconds", "stage", "spike_evaluation")["concurrent"]
+    let concurrent = |dir: &Path, stage: &str| -> bool {
+        run_json_entry(&run_json(dir), "stage_seconds", "stage", stage)["concurrent"]
             .as_bool()
             .unwrap()
     };
-    assert!(concurrent(&beside) && !concurrent(&after));
+    for stage in ["sla_clocks", "sla_compliance"] {
+        assert!(concurrent(&beside, stage) && !concurrent(&after, stage), "{stage}");
+    }
+    assert!(!concurrent(&beside, "spike_evaluation") && !concurrent(&after, "spike_evaluation"));
     for t in [
+        "sla_clocks",
+        "sla_compliance",
         "spike_evaluation",
         "risk_flags",
         "merchant_risk",
