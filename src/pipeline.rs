@@ -365,7 +365,11 @@ pub fn compute_metrics(
             Some((clocks, compliance))
         };
         let clock = stages.start();
-        progress.set_message("computing the carrier tables and reason_breakdown".into());
+        progress.set_message(if sla_beside {
+            "computing the carrier tables, reason_breakdown and the SLA tables".into()
+        } else {
+            "computing the carrier tables and reason_breakdown".into()
+        });
         let Beside {
             performance,
             lanes,
@@ -411,9 +415,9 @@ pub fn compute_metrics(
 }
 
 /// Above this many order lines the SLA families run on the main thread after the spike detector, not on the
-/// concurrent thread beside return_rates: at scale 100 (97 M lines) work beside return_rates raised the run's peak
-/// (the spike detector there: 14.9 → 17.6 GB) and saved no time, while at scale 10 (9.7 M lines) the two threads
-/// keep both cores busier (BENCHMARKS.md, session 19).
+/// concurrent thread beside return_rates: at scale 100 (97 M lines) the spike detector there raised the run's peak
+/// 14.9 → 17.6 GB and saved no time (the SLA families there were not measured at that scale), while at scale 10
+/// (9.7 M lines) the two threads keep both cores busier: 10.34–10.90 → 9.84–10.17 s (BENCHMARKS.md, session 19).
 pub const SLA_BESIDE_MAX_LINES: u64 = 30_000_000;
 
 /// What the concurrent thread of [`compute_metrics`] computes, with each of its stages' seconds.

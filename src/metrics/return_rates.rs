@@ -288,8 +288,9 @@ fn order_count(name: &str, kind: &str, level: &str) -> String {
 /// 2.2 M-line month grouping by sku against 0.07 s for its sums), once per period and level. Here the rows are
 /// sorted by order (exports usually are already: then it is only checked), so an order's rows are consecutive
 /// and its first row in a group is found by comparing each row with the rows of its order before it (orders have
-/// a few lines): one pass over the rows for all eight counts, and one grouping of the rows instead of eight.
-/// BENCHMARKS.md has the figures.
+/// a few lines): one pass over the rows for all eight counts, and one grouping of the rows instead of eight —
+/// by hand ([`group_cells`]: the five-column key hashed by polars was most of the grouping's cost), or by polars
+/// for rows the hand grouping declines. BENCHMARKS.md has the figures.
 fn cells<const N: usize>(rows: DataFrame, sums: [CellSum; N], name: &str, only: Option<&str>) -> Result<DataFrame> {
     let (mut rows, order) = by_order(rows)?;
     let mut specs = Vec::new();
