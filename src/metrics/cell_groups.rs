@@ -85,7 +85,7 @@ pub fn group_cells(rows: &DataFrame, sums: &[CellSum], counts: &[String]) -> Res
     // and merchant are those of the sku's first row has that row's combination, any other goes through a table of
     // whole combinations.
     let (category, merchant, sku) = (arrays[0], arrays[1], arrays[2]);
-    // An sku of up to 12 bytes is keyed by its view (the string itself, see `same`), a longer one by its bytes.
+    // An sku of up to 12 bytes is keyed by its view (the string itself, see `same_string`), a longer one by its bytes.
     let mut by_short_sku: Table<u128, (u32, usize)> = HashMap::default();
     let mut by_sku: Table<&[u8], (u32, usize)> = HashMap::default();
     let mut others: Table<Combination, u32> = HashMap::default();
@@ -102,7 +102,7 @@ pub fn group_cells(rows: &DataFrame, sums: &[CellSum], counts: &[String]) -> Res
         } else {
             *by_sku.entry(sku.value(i).as_bytes()).or_insert_with(new_combo)
         };
-        let combo = if same(category, i, first) && same(merchant, i, first) {
+        let combo = if same_string(category, i, first) && same_string(merchant, i, first) {
             combo
         } else {
             let key = (
@@ -174,9 +174,9 @@ pub fn group_cells(rows: &DataFrame, sums: &[CellSum], counts: &[String]) -> Res
     Ok(Some(DataFrame::new(cells, columns)?))
 }
 
-/// Whether rows `i` and `j` hold the same string (no nulls).
+/// Whether rows `i` and `j` hold the same string (both valid: nulls are not looked at).
 #[inline]
-fn same(a: &<StringType as PolarsDataType>::Array, i: usize, j: usize) -> bool {
+pub(super) fn same_string(a: &<StringType as PolarsDataType>::Array, i: usize, j: usize) -> bool {
     // A string of up to 12 bytes is held inside its 16-byte view: equal views are equal strings, and views of
     // different lengths are different strings.
     let (vi, vj) = (a.views()[i], a.views()[j]);

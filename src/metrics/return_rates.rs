@@ -20,7 +20,7 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::cell_groups::{CellSum, group_cells};
+use super::cell_groups::{CellSum, group_cells, same_string};
 use super::{ALL, Prepared, as_of_lit, level_rank, period_bounds, period_expr, ratio, wilson};
 use crate::engine::Run;
 
@@ -534,16 +534,7 @@ impl EqColumn<'_> {
                 {
                     return v[i] == v[j];
                 }
-                // Strings of up to 12 bytes are held inside their 16-byte view: equal views are equal strings,
-                // and views of different lengths are different strings.
-                let (vi, vj) = (a.views()[i], a.views()[j]);
-                if vi.as_u128() == vj.as_u128() {
-                    true
-                } else if vi.length != vj.length || vi.length <= 12 {
-                    false
-                } else {
-                    a.value(i) == a.value(j)
-                }
+                same_string(a, i, j)
             }
         }
     }
