@@ -14,6 +14,8 @@ use std::collections::HashMap;
 use anyhow::Result;
 use polars::prelude::*;
 
+use super::return_rates::CELL;
+
 /// What a cell holds of its rows.
 #[derive(Debug, Clone, Copy)]
 pub enum CellSum {
@@ -36,8 +38,6 @@ impl CellSum {
     }
 }
 
-use super::return_rates::CELL;
-
 /// [`CELL`]'s two integer codes and three strings.
 const MONTH: &str = CELL[0];
 const WEEK: &str = CELL[1];
@@ -56,24 +56,15 @@ const MAX_SLOTS: usize = 1 << 26;
 /// values per column named in `counts`), in the order each cell first appears; None when the rows do not suit.
 pub fn group_cells(rows: &DataFrame, sums: &[CellSum], counts: &[String]) -> Result<Option<DataFrame>> {
     let n = rows.height();
-    let ints = |name: &str| -> Result<Option<Int32Chunked>> {
-        let c = rows.column(name)?;
-        Ok((c.dtype() == &DataType::Int32 && c.null_count() == 0).then(|| c.i32().unwrap().rechunk().into_owned()))
-    };
-    let (Some(month), Some(week)) = (ints(MONTH)?, ints(WEEK)?) else {
-        return Ok(None);
-    };
-    let mut strings = Vec::new();
-    for name in STRINGS {
-        let c = rows.column(name)?;
-        if c.dtype() != &DataType::String || c.null_count() > 0 {
-            return Ok(None);
-        }
-        strings.push(c.str()?.rechunk().into_owned());
-    }
-    if n == 0 {
+    if n == 0 || !suits(rows, sums, counts)? {
         return Ok(None);
     }
+    let codes = |name: &str| -> Result<Int32Chunked> { Ok(rows.column(name)?.i32()?.rechunk().into_owned()) };
+    let (month, week) = (codes(MONTH)?, codes(WEEK)?);
+    let strings = STRINGS
+        .iter()
+        .map(|name| Ok(rows.column(name)?.str()?.rechunk().into_owned()))
+        .collect::<Result<Vec<_>>>()?;
     let (month, week) = (month.cont_slice()?, week.cont_slice()?);
     let arrays: Vec<_> = strings
         .iter()
@@ -151,17 +142,10 @@ pub fn group_cells(rows: &DataFrame, sums: &[CellSum], counts: &[String]) -> Res
         .take(&IdxCa::from_vec("".into(), first_row))?
         .into_columns();
     for s in sums {
-        let Some(c) = sum_column(rows, *s, &cell_of, cells)? else {
-            return Ok(None);
-        };
-        columns.push(c);
+        columns.push(sum_column(rows, *s, &cell_of, cells)?);
     }
     for name in counts {
-        let c = rows.column(name)?;
-        if c.dtype() != &DataType::Boolean || c.null_count() > 0 {
-            return Ok(None);
-        }
-        let flags = c.bool()?.rechunk();
+        let flags = rows.column(name)?.bool()?.rechunk();
         let mut count = vec![0 as IdxSize; cells];
         for (cell, flag) in cell_of
             .iter()
@@ -172,6 +156,41 @@ pub fn group_cells(rows: &DataFrame, sums: &[CellSum], counts: &[String]) -> Res
         columns.push(IdxCa::from_vec(name.as_str().into(), count).into_column());
     }
     Ok(Some(DataFrame::new(cells, columns)?))
+}
+
+/// Whether every column the grouping reads is of a type it is made for, without nulls: checked before any
+/// grouping, so rows it declines cost only this look at their columns.
+fn suits(rows: &DataFrame, sums: &[CellSum], counts: &[String]) -> Result<bool> {
+    let of = |name: &str, ok: fn(&DataType) -> bool| -> Result<bool> {
+        let c = rows.column(name)?;
+        Ok(ok(c.dtype()) && c.null_count() == 0)
+    };
+    for name in [MONTH, WEEK] {
+        if !of(name, |t| t == &DataType::Int32)? {
+            return Ok(false);
+        }
+    }
+    for name in STRINGS {
+        if !of(name, |t| t == &DataType::String)? {
+            return Ok(false);
+        }
+    }
+    for s in sums {
+        let fits = match s {
+            CellSum::Sum { from, .. } => of(from, |t| matches!(t, DataType::Int64 | DataType::Decimal(_, _)))?,
+            CellSum::Earliest { from, .. } => of(from, |t| matches!(t, DataType::Datetime(_, _)))?,
+            CellSum::Rows { .. } => true,
+        };
+        if !fits {
+            return Ok(false);
+        }
+    }
+    for name in counts {
+        if !of(name, |t| t == &DataType::Boolean)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Whether rows `i` and `j` hold the same string (both valid: nulls are not looked at).
@@ -189,63 +208,48 @@ pub(super) fn same_string(a: &<StringType as PolarsDataType>::Array, i: usize, j
     }
 }
 
-/// One cell column of `s`; None for a column type it is not made for, or nulls.
-fn sum_column(rows: &DataFrame, s: CellSum, cell_of: &[u32], cells: usize) -> Result<Option<Column>> {
+/// One cell column of `s` (its input checked by [`suits`]).
+fn sum_column(rows: &DataFrame, s: CellSum, cell_of: &[u32], cells: usize) -> Result<Column> {
     Ok(match s {
         CellSum::Rows { to } => {
             let mut n = vec![0i64; cells];
             for c in cell_of {
                 n[*c as usize] += 1;
             }
-            Some(Int64Chunked::from_vec(to.into(), n).into_column())
+            Int64Chunked::from_vec(to.into(), n).into_column()
         }
         CellSum::Sum { from, to } => {
             let c = rows.column(from)?;
-            if c.null_count() > 0 {
-                return Ok(None);
-            }
-            match c.dtype() {
-                DataType::Int64 => {
-                    let v = c.i64()?.rechunk();
-                    let mut sum = vec![0i64; cells];
-                    for (cell, x) in cell_of.iter().zip(v.cont_slice()?) {
-                        sum[*cell as usize] += x;
-                    }
-                    Some(Int64Chunked::from_vec(to.into(), sum).into_column())
+            if let DataType::Decimal(precision, scale) = c.dtype() {
+                let v = c.decimal()?.physical().rechunk();
+                let mut sum = vec![0i128; cells];
+                for (cell, x) in cell_of.iter().zip(v.cont_slice()?) {
+                    sum[*cell as usize] += x;
                 }
-                DataType::Decimal(precision, scale) => {
-                    let (precision, scale) = (*precision, *scale);
-                    let v = c.decimal()?.physical().rechunk();
-                    let mut sum = vec![0i128; cells];
-                    for (cell, x) in cell_of.iter().zip(v.cont_slice()?) {
-                        sum[*cell as usize] += x;
-                    }
-                    Some(
-                        Int128Chunked::from_vec(to.into(), sum)
-                            .into_decimal_unchecked(precision, scale)
-                            .into_column(),
-                    )
+                Int128Chunked::from_vec(to.into(), sum)
+                    .into_decimal_unchecked(*precision, *scale)
+                    .into_column()
+            } else {
+                let v = c.i64()?.rechunk();
+                let mut sum = vec![0i64; cells];
+                for (cell, x) in cell_of.iter().zip(v.cont_slice()?) {
+                    sum[*cell as usize] += x;
                 }
-                _ => None,
+                Int64Chunked::from_vec(to.into(), sum).into_column()
             }
         }
         CellSum::Earliest { from, to } => {
             let c = rows.column(from)?;
-            if c.null_count() > 0 || !matches!(c.dtype(), DataType::Datetime(_, _)) {
-                return Ok(None);
-            }
             let v = c.datetime()?.physical().rechunk();
             let mut min = vec![i64::MAX; cells];
             for (cell, x) in cell_of.iter().zip(v.cont_slice()?) {
                 let m = &mut min[*cell as usize];
                 *m = (*m).min(*x);
             }
-            Some(
-                Int64Chunked::from_vec(to.into(), min)
-                    .into_series()
-                    .cast(c.dtype())?
-                    .into_column(),
-            )
+            Int64Chunked::from_vec(to.into(), min)
+                .into_series()
+                .cast(c.dtype())?
+                .into_column()
         }
     })
 }
