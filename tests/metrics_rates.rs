@@ -395,6 +395,64 @@ R2,,O1,M1,5.00,original_route,2026-03-08 10:00:00,2026-03-09 10:00:00,completed
     assert_eq!(sku("SKU-B"), s("1", "0", "5.00"));
 }
 
+/// Preparation finds a case's and a refund's line among the touched lines grouped by order; an export that lists
+/// two orders' lines interleaved (O1, O2, O1, O2, O1) must reach the same lines as one that keeps them together.
+/// C1 (SKU-A) reaches O1's line 2 (1 unit: 1 returned); C2 (SKU-C, 3 units) reaches O2's line 1 (2 units sold, so
+/// 2 returned — line 2 would have allowed 3); R1 (in C2) goes with it to SKU-C, R2 (no case) to O1's line 1
+/// (SKU-B) and R3 (no case) to O2's line 1 (SKU-C).
+#[test]
+fn lines_of_orders_listed_interleaved_reach_the_same_cases_and_refunds() {
+    let data = case_dir(None);
+    let write = |name: &str, text: &str| std::fs::write(data.path().join(name), text).unwrap();
+    write(
+        "orders.csv",
+        "order_id,line_no,merchant_id,sku,category,quantity,unit_price,ordered_at
+O1,3,M1,SKU-A,服装,5,10.00,2026-03-01 10:00:00
+O2,2,M2,SKU-C,数码,4,10.00,2026-03-02 20:30:00
+O1,1,M1,SKU-B,服装,1,20.00,2026-03-01 10:00:00
+O2,1,M2,SKU-C,数码,2,10.00,2026-03-02 20:30:00
+O1,2,M1,SKU-A,服装,1,10.00,2026-03-01 10:00:00
+",
+    );
+    write(
+        "cases.csv",
+        "case_id,order_id,sku,merchant_id,case_type,reason_code,quantity,opened_at,merchant_ack_at,first_response_at,decided_at,decision,status
+C1,O1,SKU-A,M1,return,size_fit,3,2026-03-04 09:00:00,2026-03-04 09:30:00,2026-03-04 10:00:00,2026-03-04 12:00:00,approved,closed
+C2,O2,SKU-C,M2,return,size_fit,3,2026-03-05 09:00:00,2026-03-05 09:30:00,2026-03-05 10:00:00,2026-03-05 12:00:00,approved,closed
+",
+    );
+    write(
+        "refunds.csv",
+        "refund_id,case_id,order_id,merchant_id,amount,method,approved_at,refunded_at,status
+R1,C2,O2,M2,8.00,original_route,2026-03-08 10:00:00,2026-03-09 10:00:00,completed
+R2,,O1,M1,5.00,original_route,2026-03-08 10:00:00,2026-03-09 10:00:00,completed
+R3,,O2,M2,3.00,original_route,2026-03-08 10:00:00,2026-03-09 10:00:00,completed
+",
+    );
+    let out = run_pipeline(data.path());
+    let rr = table(&out, "return_rates");
+    let sku = |key: &str| {
+        let r = row(
+            &rr,
+            &[
+                ("period_kind", "month"),
+                ("period", "2026-03"),
+                ("level", "sku"),
+                ("key", key),
+            ],
+        );
+        (
+            r["units_sold"].clone(),
+            r["units_returned"].clone(),
+            r["refunded"].clone(),
+        )
+    };
+    let s = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(sku("SKU-A"), s("6", "1", "0.00"));
+    assert_eq!(sku("SKU-B"), s("1", "0", "5.00"));
+    assert_eq!(sku("SKU-C"), s("6", "2", "11.00"));
+}
+
 /// return_rates goes through the quarters from the first ordered_at's to the last's; one between them without any
 /// order gives no rows (and no error), and the last quarter is the local one: O2 was ordered at 00:10 on 1 July in
 /// Shanghai, still 30 June (Q2) in UTC — Q3 must be there.

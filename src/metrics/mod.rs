@@ -7,10 +7,12 @@
 
 pub mod carriers;
 mod cell_groups;
+mod line_lookup;
 pub mod merchants;
 pub mod reasons;
 pub mod return_rates;
 pub mod sla;
+mod sorted_ids;
 pub mod spikes;
 
 use anyhow::Result;
@@ -121,8 +123,6 @@ const LINE_COLUMNS: [&str; 8] = [
 /// the per-line facts are gathered by this number, not by (order_id, line_no) — grouping and joining on two
 /// string columns took ≈ 1 s at scale 10.
 pub const LINE_ROW: &str = "_line_row";
-/// The row number of a case while its line is looked up.
-const CASE_ROW: &str = "_case_row";
 
 /// The calendar date of an instant in the configured zone.
 pub fn local_day(ts: Expr, tz: Tz) -> Expr {
@@ -407,99 +407,47 @@ impl Prepared {
         let tz = config.timezone;
         let zone = Zone::new(tz, span.map(|(lo, hi)| (lo.min(as_of), hi.max(as_of))));
         let base_lines = orders.clone().select(LINE_COLUMNS.map(col));
-        // Only orders with a case or a refund need their lines looked up (about one in ten): the group-bys and
+        // Only orders with a case or a refund need their lines looked up (about one line in six): the group-bys and
         // joins on (order_id, …) below run over those lines, not over every line (measured: prepare at scale 10
-        // went from 23 s to BENCHMARKS.md's figure).
-        let touched = concat(
-            [
-                cases.clone().select([col("order_id")]),
-                refunds.clone().select([col("order_id")]),
-            ],
-            UnionArgs::default(),
-        )?
-        .unique(None, UniqueKeepStrategy::Any);
+        // went from 23 s to BENCHMARKS.md's figure). They are kept by walking the sorted ids of those orders
+        // beside the lines as they are read ([`sorted_ids`]), not by a semi join.
+        let case_keys = cases.clone().select([col("order_id"), col("sku")]).run()?;
+        let refund_keys = refunds.clone().select([col("case_id"), col("order_id")]).run()?;
+        let strings = |df: &DataFrame, name: &str| -> Result<StringChunked> { Ok(df.column(name)?.str()?.clone()) };
+        let ids = std::sync::Arc::new(sorted_ids::SortedIds::new(&[
+            &strings(&case_keys, "order_id")?,
+            &strings(&refund_keys, "order_id")?,
+        ]));
         let touched_lines = base_lines
             .clone()
-            .join(
-                touched,
-                [col("order_id")],
-                [col("order_id")],
-                crate::engine::small_right(JoinType::Semi),
-            )
-            // Streaming: the in-memory engine would read every line's eight columns before the join keeps a tenth.
+            .filter(sorted_ids::is_in_sorted(col("order_id"), ids.clone()))
+            // Streaming: the in-memory engine would read every line's eight columns before the filter keeps a tenth.
             .run_streaming()?;
         crate::stages::debug_mark("prepare: touched lines");
-        // A case names its line by (order_id, sku); when an order has the sku on two lines, the first line is meant.
-        // Matched on narrow frames (the case's row number and its keys), then put beside the cases: a join of the
-        // cases themselves gathers every one of their 22 columns, and three such joins took 1.5 s at scale 10.
-        let touched_lines = touched_lines.with_row_index(LINE_ROW.into(), None)?;
-        let case_keys = cases
-            .clone()
-            .select([col("order_id"), col("sku")])
-            .with_row_index(CASE_ROW, None);
-        let case_lines = case_keys
-            .clone()
-            .join(
-                touched_lines.clone().lazy().select([
-                    col("order_id"),
-                    col("sku").alias("_line_sku"),
-                    col("line_no"),
-                    col(LINE_ROW),
-                ]),
-                [col("order_id")],
-                [col("order_id")],
-                JoinArgs::new(JoinType::Inner),
-            )
-            .filter(col("sku").eq(col("_line_sku")))
-            .sort([CASE_ROW, "line_no"], SortMultipleOptions::default())
-            .unique_stable(Some(cols([CASE_ROW])), UniqueKeepStrategy::First)
-            .select([col(CASE_ROW), col(LINE_ROW)])
-            .join(
-                touched_lines.clone().lazy().select([
-                    col(LINE_ROW),
-                    col("line_no"),
-                    col("category").alias("line_category"),
-                    col("merchant_id").alias("line_merchant_id"),
-                    col("ordered_at").alias("line_ordered_at"),
-                    col("quantity").alias("line_quantity"),
-                ]),
-                [col(LINE_ROW)],
-                [col(LINE_ROW)],
-                JoinArgs::new(JoinType::Inner),
-            );
-        let case_lines = case_keys
-            .select([col(CASE_ROW)])
-            .join(
-                case_lines,
-                [col(CASE_ROW)],
-                [col(CASE_ROW)],
-                in_order(JoinArgs::new(JoinType::Left)),
-            )
-            .select([
-                col("line_no"),
-                col("line_category"),
-                col("line_merchant_id"),
-                col("line_ordered_at"),
-                col("line_quantity"),
-                col(LINE_ROW),
-            ]);
-        let touched_lines = touched_lines.lazy();
-        // The row of each order's lowest line_no: the minimum of line_no × 2³² + row (line_no ≤ 1 000 000 and
-        // rows < 2³² by the schema and the row index type), a plain minimum rather than a sort in every group.
-        let first_line = touched_lines
-            .clone()
-            .group_by([col("order_id")])
-            .agg([
-                (col("line_no").cast(DataType::Int64) * lit(1i64 << 32) + col(LINE_ROW).cast(DataType::Int64))
-                    .min()
-                    .alias("_first"),
-            ])
-            .select([
-                col("order_id"),
-                (col("_first") % lit(1i64 << 32))
-                    .cast(IDX_DTYPE)
-                    .alias("_first_line_row"),
-            ]);
+        // Each case's line (the lowest line_no of its order_id and sku) and each refund's order's first line, looked
+        // up by hand in the touched lines grouped by order ([`line_lookup`]), then put beside the cases and refunds
+        // by gathering the lines' columns: a join of the cases themselves gathers every one of their 22 columns.
+        let lookup = line_lookup::TouchedLines::new(touched_lines, ids)?;
+        let case_rows = lookup
+            .case_lines(&strings(&case_keys, "order_id")?, &strings(&case_keys, "sku")?)?
+            .with_name(LINE_ROW.into());
+        let first_rows = lookup
+            .first_lines(&strings(&refund_keys, "order_id")?)?
+            .with_name("_first_line_row".into());
+        let mut case_lines = lookup
+            .lines
+            .select(["line_no", "category", "merchant_id", "ordered_at", "quantity"])?
+            .take(&case_rows)?;
+        case_lines.set_column_names(&[
+            "line_no",
+            "line_category",
+            "line_merchant_id",
+            "line_ordered_at",
+            "line_quantity",
+        ])?;
+        case_lines.with_column(case_rows.into_column())?;
+        let touched_lines = lookup.lines.with_row_index(LINE_ROW.into(), None)?;
+        drop(case_keys);
         // Cases with their line, held in memory (see `in_memory`).
         let cases_p = cases
             .drop(cols([crate::input::load::SOURCE_IDX, crate::input::load::ROW_NUMBER]))
@@ -520,28 +468,24 @@ impl Prepared {
                 [col("reason_code")],
                 in_order(crate::engine::small_right(JoinType::Left)),
             );
-        let cases_p = beside(cases_p, case_lines)?;
+        let cases_p = beside(cases_p, case_lines.lazy())?;
         let cases_p = in_memory(cases_p)?;
         crate::stages::debug_mark("prepare: cases");
 
         // Refunds: a refund in a case belongs to the case's line; one outside a case (or whose case reaches no line)
         // to the first line of its order.
         // Narrow again: the refunds' keys find the line, which is put beside the refunds.
-        let refund_lines = refunds
-            .clone()
-            .select([col("case_id"), col("order_id")])
+        let mut refund_keys = refund_keys;
+        refund_keys.with_column(first_rows.into_column())?;
+        let refund_lines = refund_keys
+            .lazy()
+            .select([col("case_id"), col("_first_line_row")])
             .join(
                 cases_p
                     .clone()
                     .select([col("case_id"), col(LINE_ROW).alias("_case_line_row")]),
                 [col("case_id")],
                 [col("case_id")],
-                in_order(crate::engine::small_right(JoinType::Left)),
-            )
-            .join(
-                first_line,
-                [col("order_id")],
-                [col("order_id")],
                 in_order(crate::engine::small_right(JoinType::Left)),
             )
             .select([coalesce(&[col("_case_line_row"), col("_first_line_row")]).alias(LINE_ROW)]);
@@ -599,7 +543,7 @@ impl Prepared {
                 ])
                 .with_column(quarter_of_month(col("month_code")).alias("quarter_code"))
         };
-        let line_facts = with_periods(touched_lines.join(
+        let line_facts = with_periods(touched_lines.lazy().join(
             per_line.lazy(),
             [col(LINE_ROW)],
             [col(LINE_ROW)],
