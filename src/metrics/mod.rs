@@ -674,6 +674,63 @@ pub fn level_rank(level: Expr, order: &[&str]) -> Expr {
 mod tests {
     use super::*;
 
+    /// Line 0: a return (2 units) and an exchange that was rejected (not returned, still counted), a completed
+    /// refund of 12.34 and a pending one (left out). Line 1: a cancelled return only (nothing: not kept). Line 2: a
+    /// refund of 0.66 only. A case or refund reaching no line (null) adds to none.
+    #[test]
+    fn per_line_facts_count_what_spec_counts_and_keep_only_lines_with_any() {
+        let idx = |v: &[Option<IdxSize>]| IdxCa::from_iter_options(LINE_ROW.into(), v.iter().copied()).into_column();
+        let cases = DataFrame::new(
+            4,
+            vec![
+                idx(&[Some(0), Some(0), Some(1), None]),
+                Column::new("is_return".into(), [true, false, false, true]),
+                Column::new("counted".into(), [true, true, false, true]),
+                Column::new("quantity".into(), [2i64, 5, 1, 7]),
+            ],
+        )
+        .unwrap();
+        let amount = Int128Chunked::from_vec("amount".into(), vec![1234, 999, 66, 500])
+            .into_decimal_unchecked(18, 2)
+            .into_column();
+        let refunds = DataFrame::new(
+            4,
+            vec![
+                idx(&[Some(0), Some(0), Some(2), None]),
+                Column::new("status".into(), ["completed", "pending", "completed", "completed"]),
+                amount,
+            ],
+        )
+        .unwrap();
+        let lines = df!["line_no" => [1i64, 2, 3]].unwrap();
+        let got = PerLine::new(3, &cases, &refunds).unwrap().beside(lines).unwrap();
+        let ints = |c: &str| -> Vec<i64> {
+            got.column(c)
+                .unwrap()
+                .cast(&DataType::Int64)
+                .unwrap()
+                .i64()
+                .unwrap()
+                .iter()
+                .flatten()
+                .collect()
+        };
+        assert_eq!(ints("line_no"), [1, 3]);
+        assert_eq!(ints("return_units"), [2, 0]);
+        assert_eq!(ints("counted_cases"), [2, 0]);
+        let refunded: Vec<i128> = got
+            .column("refunded")
+            .unwrap()
+            .decimal()
+            .unwrap()
+            .physical()
+            .iter()
+            .flatten()
+            .collect();
+        assert_eq!(refunded, [1234, 66]);
+        assert_eq!(got.column("refunded").unwrap().dtype(), &DataType::Decimal(38, 2));
+    }
+
     #[test]
     fn civil_year_and_month_match_the_calendar_from_1422_to_2517() {
         // Every day from −200 000 to 200 000 days from 1970: leap days, century years (1700, 1800, 1900 are not
