@@ -342,6 +342,20 @@ O4,1,M1,SKU-A,服装,1,99.90,2026-04-01 00:10:00
     assert_eq!(get("quarter", "2026Q1", "category", "数码"), s("4", "2", "2"));
 }
 
+/// units_sold, units_returned and refunded of an SKU's return_rates row for March 2026.
+fn march_sku(rr: &polars::prelude::DataFrame, key: &str) -> [String; 3] {
+    let r = row(
+        rr,
+        &[
+            ("period_kind", "month"),
+            ("period", "2026-03"),
+            ("level", "sku"),
+            ("key", key),
+        ],
+    );
+    ["units_sold", "units_returned", "refunded"].map(|c| r[c].clone())
+}
+
 /// A case names its line by (order_id, sku); when the order has the sku on two lines the lowest line_no is meant,
 /// and a refund outside a case belongs to its order's lowest line — wherever those lines stand in the file. O1's
 /// lines are listed 3, 1, 2: C1 (SKU-A, 3 units) must reach line 2 (1 unit sold, so 1 returned: line 3 would have
@@ -374,25 +388,9 @@ R2,,O1,M1,5.00,original_route,2026-03-08 10:00:00,2026-03-09 10:00:00,completed
     );
     let out = run_pipeline(data.path());
     let rr = table(&out, "return_rates");
-    let sku = |key: &str| {
-        let r = row(
-            &rr,
-            &[
-                ("period_kind", "month"),
-                ("period", "2026-03"),
-                ("level", "sku"),
-                ("key", key),
-            ],
-        );
-        (
-            r["units_sold"].clone(),
-            r["units_returned"].clone(),
-            r["refunded"].clone(),
-        )
-    };
-    let s = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
-    assert_eq!(sku("SKU-A"), s("6", "1", "8.00"));
-    assert_eq!(sku("SKU-B"), s("1", "0", "5.00"));
+    let sku = |key: &str| march_sku(&rr, key);
+    assert_eq!(sku("SKU-A"), ["6", "1", "8.00"]);
+    assert_eq!(sku("SKU-B"), ["1", "0", "5.00"]);
 }
 
 /// Preparation finds a case's and a refund's line among the touched lines grouped by order; an export that lists
@@ -431,26 +429,10 @@ R3,,O2,M2,3.00,original_route,2026-03-08 10:00:00,2026-03-09 10:00:00,completed
     );
     let out = run_pipeline(data.path());
     let rr = table(&out, "return_rates");
-    let sku = |key: &str| {
-        let r = row(
-            &rr,
-            &[
-                ("period_kind", "month"),
-                ("period", "2026-03"),
-                ("level", "sku"),
-                ("key", key),
-            ],
-        );
-        (
-            r["units_sold"].clone(),
-            r["units_returned"].clone(),
-            r["refunded"].clone(),
-        )
-    };
-    let s = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
-    assert_eq!(sku("SKU-A"), s("6", "1", "0.00"));
-    assert_eq!(sku("SKU-B"), s("1", "0", "5.00"));
-    assert_eq!(sku("SKU-C"), s("6", "2", "11.00"));
+    let sku = |key: &str| march_sku(&rr, key);
+    assert_eq!(sku("SKU-A"), ["6", "1", "0.00"]);
+    assert_eq!(sku("SKU-B"), ["1", "0", "5.00"]);
+    assert_eq!(sku("SKU-C"), ["6", "2", "11.00"]);
 }
 
 /// return_rates goes through the quarters from the first ordered_at's to the last's; one between them without any
