@@ -21,6 +21,8 @@ pub struct TouchedLines {
     /// ids; within an order, in the order they were read.
     pub lines: DataFrame,
     ids: Arc<SortedIds>,
+    /// Each line's line_no, read once for both lookups.
+    line_no: Vec<i64>,
     /// The rows of the i-th id's order are `starts[i]..starts[i + 1]` (empty for an order without lines).
     starts: Vec<IdxSize>,
 }
@@ -57,29 +59,29 @@ impl TouchedLines {
             }
             lines.take(&IdxCa::from_vec("".into(), order))?
         };
-        Ok(TouchedLines { lines, ids, starts })
+        let line_no = lines
+            .column("line_no")?
+            .cast(&DataType::Int64)?
+            .i64()?
+            .iter()
+            .map(|v| v.context("an order line without line_no reached the line lookup"))
+            .collect::<Result<_>>()?;
+        Ok(TouchedLines {
+            lines,
+            ids,
+            line_no,
+            starts,
+        })
     }
 
     fn rows(&self, place: u32) -> std::ops::Range<usize> {
         self.starts[place as usize] as usize..self.starts[place as usize + 1] as usize
     }
 
-    /// The line numbers and skus of the lines, as one slice and one array.
-    fn line_nos_and_skus(&self) -> Result<(Vec<i64>, StringChunked)> {
-        let line_no = self.lines.column("line_no")?.cast(&DataType::Int64)?;
-        let line_no: Vec<i64> = line_no
-            .i64()?
-            .iter()
-            .map(|v| v.context("an order line without line_no reached the line lookup"))
-            .collect::<Result<_>>()?;
-        let sku = self.lines.column("sku")?.str()?.rechunk().into_owned();
-        Ok((line_no, sku))
-    }
-
     /// For each (order_id, sku) row, the row of its line: the lowest line_no of that order with that sku; null
     /// when there is none (or either is null).
     pub fn case_lines(&self, order_id: &StringChunked, sku: &StringChunked) -> Result<IdxCa> {
-        let (line_no, line_sku) = self.line_nos_and_skus()?;
+        let (line_no, line_sku) = (&self.line_no, self.lines.column("sku")?.str()?.rechunk());
         let line_sku = line_sku.downcast_iter().next().expect("one chunk");
         let places = self.ids.places(order_id);
         let mut out: Vec<Option<IdxSize>> = Vec::with_capacity(places.len());
@@ -100,16 +102,13 @@ impl TouchedLines {
     }
 
     /// For each order_id row, the row of its order's lowest line_no; null when the order has no line.
-    pub fn first_lines(&self, order_id: &StringChunked) -> Result<IdxCa> {
-        let (line_no, _) = self.line_nos_and_skus()?;
+    pub fn first_lines(&self, order_id: &StringChunked) -> IdxCa {
+        let line_no = &self.line_no;
         let first: Vec<Option<IdxSize>> = (0..self.ids.len() as u32)
             .map(|place| self.rows(place).min_by_key(|&r| line_no[r]).map(|r| r as IdxSize))
             .collect();
         let places = self.ids.places(order_id);
-        Ok(IdxCa::from_iter_options(
-            "".into(),
-            places.into_iter().map(|p| p.and_then(|p| first[p as usize])),
-        ))
+        IdxCa::from_iter_options("".into(), places.into_iter().map(|p| p.and_then(|p| first[p as usize])))
     }
 }
 
@@ -198,10 +197,7 @@ mod tests {
     fn a_refund_without_a_case_reaches_the_lowest_line_of_its_order() {
         let t = lookup();
         let order_id = strings(&[Some("O2"), Some("O1"), Some("O3"), None, Some("O1")]);
-        assert_eq!(
-            rows(&t.first_lines(&order_id).unwrap()),
-            [Some(4), Some(1), None, None, Some(1)]
-        );
+        assert_eq!(rows(&t.first_lines(&order_id)), [Some(4), Some(1), None, None, Some(1)]);
     }
 
     /// Gathering by the rows (nulls included) gives the line's columns, or nulls: how preparation puts each case's

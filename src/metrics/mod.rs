@@ -428,7 +428,7 @@ impl Prepared {
             .case_lines(&strings(&case_keys, "order_id")?, &strings(&case_keys, "sku")?)?
             .with_name(LINE_ROW.into());
         let first_rows = lookup
-            .first_lines(&strings(&refund_keys, "order_id")?)?
+            .first_lines(&strings(&refund_keys, "order_id")?)
             .with_name("_first_line_row".into());
         let mut case_lines = lookup
             .lines

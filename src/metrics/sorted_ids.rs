@@ -87,7 +87,7 @@ impl SortedIds {
     /// Calls `f` with each row's place among the ids (None: a null, or a value that is not one of them). Rows in
     /// ascending order are found by walking forward from the previous row's place; a row smaller than the one
     /// before it starts again from the first id.
-    pub fn walk(&self, column: &StringChunked, mut f: impl FnMut(Option<usize>)) {
+    fn walk(&self, column: &StringChunked, mut f: impl FnMut(Option<usize>)) {
         let mut at = 0usize;
         let mut previous: Option<&[u8]> = None;
         for a in column.downcast_iter() {
