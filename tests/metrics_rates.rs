@@ -342,6 +342,32 @@ O4,1,M1,SKU-A,服装,1,99.90,2026-04-01 00:10:00
     assert_eq!(get("quarter", "2026Q1", "category", "数码"), s("4", "2", "2"));
 }
 
+/// return_rates of a run on these order, case and refund rows (CSV without the header line) and the base
+/// fixture's other tables.
+fn return_rates_of(orders: &str, cases: &str, refunds: &str) -> polars::prelude::DataFrame {
+    let data = case_dir(None);
+    let write = |name: &str, header: &str, rows: &str| {
+        std::fs::write(data.path().join(name), format!("{header}\n{rows}")).unwrap()
+    };
+    write(
+        "orders.csv",
+        "order_id,line_no,merchant_id,sku,category,quantity,unit_price,ordered_at",
+        orders,
+    );
+    write(
+        "cases.csv",
+        "case_id,order_id,sku,merchant_id,case_type,reason_code,quantity,opened_at,merchant_ack_at,first_response_at,decided_at,decision,status",
+        cases,
+    );
+    write(
+        "refunds.csv",
+        "refund_id,case_id,order_id,merchant_id,amount,method,approved_at,refunded_at,status",
+        refunds,
+    );
+    let out = run_pipeline(data.path());
+    table(&out, "return_rates")
+}
+
 /// units_sold, units_returned and refunded of an SKU's return_rates row for March 2026.
 fn march_sku(rr: &polars::prelude::DataFrame, key: &str) -> [String; 3] {
     let r = row(
@@ -362,32 +388,18 @@ fn march_sku(rr: &polars::prelude::DataFrame, key: &str) -> [String; 3] {
 /// allowed 3), R1 (in C1) follows it to SKU-A, and R2 (no case) goes to line 1, SKU-B (line 3 is SKU-A).
 #[test]
 fn a_case_reaches_the_lowest_line_of_its_sku_and_a_refund_without_a_case_the_lowest_line_of_its_order() {
-    let data = case_dir(None);
-    let write = |name: &str, text: &str| std::fs::write(data.path().join(name), text).unwrap();
-    write(
-        "orders.csv",
-        "order_id,line_no,merchant_id,sku,category,quantity,unit_price,ordered_at
-O1,3,M1,SKU-A,服装,5,10.00,2026-03-01 10:00:00
+    let rr = return_rates_of(
+        "O1,3,M1,SKU-A,服装,5,10.00,2026-03-01 10:00:00
 O1,1,M1,SKU-B,服装,1,20.00,2026-03-01 10:00:00
 O1,2,M1,SKU-A,服装,1,10.00,2026-03-01 10:00:00
 O2,1,M2,SKU-C,数码,1,1299.00,2026-03-02 20:30:00
 ",
-    );
-    write(
-        "cases.csv",
-        "case_id,order_id,sku,merchant_id,case_type,reason_code,quantity,opened_at,merchant_ack_at,first_response_at,decided_at,decision,status
-C1,O1,SKU-A,M1,return,size_fit,3,2026-03-04 09:00:00,2026-03-04 09:30:00,2026-03-04 10:00:00,2026-03-04 12:00:00,approved,closed
+        "C1,O1,SKU-A,M1,return,size_fit,3,2026-03-04 09:00:00,2026-03-04 09:30:00,2026-03-04 10:00:00,2026-03-04 12:00:00,approved,closed
 ",
-    );
-    write(
-        "refunds.csv",
-        "refund_id,case_id,order_id,merchant_id,amount,method,approved_at,refunded_at,status
-R1,C1,O1,M1,8.00,original_route,2026-03-08 10:00:00,2026-03-09 10:00:00,completed
+        "R1,C1,O1,M1,8.00,original_route,2026-03-08 10:00:00,2026-03-09 10:00:00,completed
 R2,,O1,M1,5.00,original_route,2026-03-08 10:00:00,2026-03-09 10:00:00,completed
 ",
     );
-    let out = run_pipeline(data.path());
-    let rr = table(&out, "return_rates");
     let sku = |key: &str| march_sku(&rr, key);
     assert_eq!(sku("SKU-A"), ["6", "1", "8.00"]);
     assert_eq!(sku("SKU-B"), ["1", "0", "5.00"]);
@@ -400,35 +412,21 @@ R2,,O1,M1,5.00,original_route,2026-03-08 10:00:00,2026-03-09 10:00:00,completed
 /// (SKU-B) and R3 (no case) to O2's line 1 (SKU-C).
 #[test]
 fn lines_of_orders_listed_interleaved_reach_the_same_cases_and_refunds() {
-    let data = case_dir(None);
-    let write = |name: &str, text: &str| std::fs::write(data.path().join(name), text).unwrap();
-    write(
-        "orders.csv",
-        "order_id,line_no,merchant_id,sku,category,quantity,unit_price,ordered_at
-O1,3,M1,SKU-A,服装,5,10.00,2026-03-01 10:00:00
+    let rr = return_rates_of(
+        "O1,3,M1,SKU-A,服装,5,10.00,2026-03-01 10:00:00
 O2,2,M2,SKU-C,数码,4,10.00,2026-03-02 20:30:00
 O1,1,M1,SKU-B,服装,1,20.00,2026-03-01 10:00:00
 O2,1,M2,SKU-C,数码,2,10.00,2026-03-02 20:30:00
 O1,2,M1,SKU-A,服装,1,10.00,2026-03-01 10:00:00
 ",
-    );
-    write(
-        "cases.csv",
-        "case_id,order_id,sku,merchant_id,case_type,reason_code,quantity,opened_at,merchant_ack_at,first_response_at,decided_at,decision,status
-C1,O1,SKU-A,M1,return,size_fit,3,2026-03-04 09:00:00,2026-03-04 09:30:00,2026-03-04 10:00:00,2026-03-04 12:00:00,approved,closed
+        "C1,O1,SKU-A,M1,return,size_fit,3,2026-03-04 09:00:00,2026-03-04 09:30:00,2026-03-04 10:00:00,2026-03-04 12:00:00,approved,closed
 C2,O2,SKU-C,M2,return,size_fit,3,2026-03-05 09:00:00,2026-03-05 09:30:00,2026-03-05 10:00:00,2026-03-05 12:00:00,approved,closed
 ",
-    );
-    write(
-        "refunds.csv",
-        "refund_id,case_id,order_id,merchant_id,amount,method,approved_at,refunded_at,status
-R1,C2,O2,M2,8.00,original_route,2026-03-08 10:00:00,2026-03-09 10:00:00,completed
+        "R1,C2,O2,M2,8.00,original_route,2026-03-08 10:00:00,2026-03-09 10:00:00,completed
 R2,,O1,M1,5.00,original_route,2026-03-08 10:00:00,2026-03-09 10:00:00,completed
 R3,,O2,M2,3.00,original_route,2026-03-08 10:00:00,2026-03-09 10:00:00,completed
 ",
     );
-    let out = run_pipeline(data.path());
-    let rr = table(&out, "return_rates");
     let sku = |key: &str| march_sku(&rr, key);
     assert_eq!(sku("SKU-A"), ["6", "1", "0.00"]);
     assert_eq!(sku("SKU-B"), ["1", "0", "5.00"]);
