@@ -121,6 +121,8 @@ pub struct RawTable {
     pub path: Option<String>,
     pub encoding: Option<String>,
     pub delimiter: Option<String>,
+    /// false for exports that never quote (Amazon's tab-separated reports): a `"` is then ordinary text.
+    pub quoting: Option<bool>,
     /// Export header → canonical column name.
     #[serde(default)]
     pub columns: BTreeMap<String, String>,
@@ -155,6 +157,8 @@ pub struct TableConfig {
     pub path: Option<PathBuf>,
     pub encoding: Encoding,
     pub delimiter: u8,
+    /// Whether `"` opens a quoted field (see `input::csv_lines`).
+    pub quoting: bool,
     /// Export header → canonical column.
     pub renames: HashMap<String, String>,
     /// Canonical column → export label → canonical value.
@@ -167,6 +171,7 @@ impl Default for TableConfig {
             path: None,
             encoding: Encoding::Utf8,
             delimiter: b',',
+            quoting: true,
             renames: HashMap::new(),
             value_maps: HashMap::new(),
         }
@@ -319,6 +324,9 @@ impl Config {
                 Some(d) => problems.push(format!(
                     "[tables.{name}] delimiter = '{d}': expected one ASCII character such as ',', ';', '|' or \"tab\""
                 )),
+            }
+            if let Some(q) = rt.quoting {
+                tc.quoting = q;
             }
             let schema = kind.schema();
             let valid_cols = || schema.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", ");

@@ -1,5 +1,6 @@
 //! The corpus of bad inputs under tests/data/bad: each case is the hand-made base set with one file spoiled, and
-//! each gives exactly the expected message, reject row or warning, with rows read = accepted + rejected.
+//! each gives exactly the expected message, reject row or warning, with rows read = accepted + rejected. Row
+//! numbers are lines of the file as an editor shows them: the header is line 1, the first data row line 2.
 
 mod common;
 
@@ -104,7 +105,7 @@ fn unknown_enum_value_is_rejected_with_the_valid_choices() {
     let (file, row, column, value, problem) = only_reject(&out, "cases");
     assert_eq!(
         (file.as_str(), row, column.as_str(), value.as_str()),
-        ("cases.csv", 2, "case_type", "refund")
+        ("cases.csv", 3, "case_type", "refund")
     );
     assert_eq!(
         problem,
@@ -119,7 +120,7 @@ fn unparsable_timestamp_is_rejected() {
     let (file, row, column, value, problem) = only_reject(&out, "orders");
     assert_eq!(
         (file.as_str(), row, column.as_str(), value.as_str()),
-        ("orders.csv", 3, "ordered_at", "2026-13-45 10:00")
+        ("orders.csv", 4, "ordered_at", "2026-13-45 10:00")
     );
     assert_eq!(problem, "'2026-13-45 10:00' is not a real calendar date");
     assert_eq!(table_counts(&out, "orders"), (5, 4, 1));
@@ -131,7 +132,7 @@ fn negative_quantity_is_rejected() {
     let (file, row, column, value, problem) = only_reject(&out, "orders");
     assert_eq!(
         (file.as_str(), row, column.as_str(), value.as_str()),
-        ("orders.csv", 4, "quantity", "-2")
+        ("orders.csv", 5, "quantity", "-2")
     );
     assert_eq!(problem, "-2 is out of range: expected a whole number ≥ 1");
     assert_eq!(table_counts(&out, "orders"), (5, 4, 1));
@@ -143,9 +144,9 @@ fn duplicate_key_rejects_the_later_row_and_points_to_the_first() {
     let (file, row, column, value, problem) = only_reject(&out, "cases");
     assert_eq!(
         (file.as_str(), row, column.as_str(), value.as_str()),
-        ("cases.csv", 4, "case_id", "C2")
+        ("cases.csv", 5, "case_id", "C2")
     );
-    assert_eq!(problem, "duplicate case_id 'C2': first seen at row 2");
+    assert_eq!(problem, "duplicate case_id 'C2': first seen at row 3");
     assert_eq!(table_counts(&out, "cases"), (4, 3, 1));
 }
 
@@ -170,7 +171,7 @@ fn header_only_file_is_an_empty_table() {
 fn ragged_row_is_rejected_whole() {
     let (_, _, _d, out) = validate("ragged_row");
     let (file, row, column, value, problem) = only_reject(&out, "shipments");
-    assert_eq!((file.as_str(), row, column.as_str()), ("shipments.csv", 2, "(row)"));
+    assert_eq!((file.as_str(), row, column.as_str()), ("shipments.csv", 3, "(row)"));
     assert!(
         value.starts_with("S2,O2,,forward,极兔速递,广东,北京,朝阳区,"),
         "{value}"
@@ -204,7 +205,7 @@ fn stop_before_start_is_a_warning_not_a_reject() {
     assert_eq!(str_col(&dq, "key"), ["C1"]);
     assert_eq!(str_col(&dq, "check"), ["stop_before_start"]);
     assert_eq!(str_col(&dq, "column"), ["merchant_ack_at"]);
-    assert_eq!(dq.column("row_number").unwrap().u64().unwrap().get(0), Some(1));
+    assert_eq!(dq.column("row_number").unwrap().u64().unwrap().get(0), Some(2));
     assert_eq!(
         str_col(&dq, "message"),
         [
@@ -224,14 +225,14 @@ fn unknown_order_is_a_warning_not_a_reject() {
     assert_eq!(str_col(&dq, "key"), ["R2"]);
     assert_eq!(str_col(&dq, "value"), ["O404"]);
     assert!(str_col(&dq, "source_file")[0].ends_with("refunds.csv"));
-    assert_eq!(dq.column("row_number").unwrap().u64().unwrap().get(0), Some(2));
+    assert_eq!(dq.column("row_number").unwrap().u64().unwrap().get(0), Some(3));
 }
 
 #[test]
 fn gbk_bytes_in_a_utf8_file_are_rejected_with_a_hint() {
     let (_, _, _d, out) = validate("gbk_read_as_utf8");
     let (_, row, column, _value, problem) = only_reject(&out, "cases");
-    assert_eq!((row, column.as_str()), (3, "status"));
+    assert_eq!((row, column.as_str()), (4, "status"));
     assert!(
         problem.contains("not valid UTF-8") && problem.contains("encoding = \"gbk\""),
         "{problem}"

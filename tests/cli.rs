@@ -130,7 +130,7 @@ fn too_many_rejects_exit_1_and_write_nothing_unless_told_to_go_on() {
         "{err}"
     );
     assert!(
-        err.contains("cases.csv row 2, column case_type, value 'refund'"),
+        err.contains("cases.csv row 3, column case_type, value 'refund'"),
         "{err}"
     );
     assert!(!out.exists());

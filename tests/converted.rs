@@ -311,8 +311,8 @@ fn a_run_on_unchanged_converted_tables_reads_the_findings_convert_made() {
     let pq = parent.path().join("pq");
     convert(input.path(), &pq, &[]);
     let want = owned(&[
-        ("4", "unknown_order", "order_id", "O9"),
-        ("5", "stop_before_start", "merchant_ack_at", "2026-03-06 09:00:00"),
+        ("5", "unknown_order", "order_id", "O9"),
+        ("6", "stop_before_start", "merchant_ack_at", "2026-03-06 09:00:00"),
     ]);
     assert_eq!(findings(&pq), want);
 
@@ -365,8 +365,8 @@ fn findings_are_made_again_when_the_zone_the_as_of_the_tables_or_the_findings_fi
     assert_eq!(
         findings(&out),
         owned(&[
-            ("4", "unknown_order", "order_id", "O9"),
-            ("5", "stop_before_start", "merchant_ack_at", "2026-03-06 01:00:00"),
+            ("5", "unknown_order", "order_id", "O9"),
+            ("6", "stop_before_start", "merchant_ack_at", "2026-03-06 01:00:00"),
         ])
     );
 

@@ -331,6 +331,11 @@ impl RowSink for TableSink<'_> {
         Ok(())
     }
 
+    fn damaged(&mut self, row_number: u64, text: &str, problem: String) {
+        self.stats.rows_read += 1;
+        self.reject(row_number, "(row)", text.to_string(), problem);
+    }
+
     fn row(&mut self, row_number: u64, cells: &[Cell<'_>]) {
         self.stats.rows_read += 1;
         if row_number.is_multiple_of(65_536) {

@@ -2,6 +2,7 @@
 //! Parquet), parsing every cell into its canonical type, and sorting rows into accepted and rejected.
 
 pub mod converted;
+pub mod csv_lines;
 pub mod discover;
 pub mod fast;
 pub mod footer;

@@ -5,11 +5,11 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 
 use anyhow::{Context, Result, bail};
-use encoding_rs_io::DecodeReaderBytesBuilder;
 use polars::prelude::*;
 
+use super::csv_lines::{CsvLines, CsvOptions, Item};
 use super::discover::{SourceFile, SourceFormat};
-use crate::config::{Encoding, TableConfig};
+use crate::config::TableConfig;
 
 /// One cell as found in the file, before parsing.
 #[derive(Debug, Clone, Copy)]
@@ -53,8 +53,11 @@ impl Cell<'_> {
 /// Receives a file's header once, then its rows.
 pub trait RowSink {
     fn header(&mut self, names: &[String]) -> Result<()>;
-    /// `row_number` is the 1-based data row (the header is not counted).
+    /// `row_number`: the physical line of a CSV file where the record starts (the header is line 1), or the
+    /// 1-based row of a Parquet file.
     fn row(&mut self, row_number: u64, cells: &[Cell<'_>]);
+    /// A physical line that cannot be a row (see `csv_lines`): counted as read and rejected whole.
+    fn damaged(&mut self, row_number: u64, text: &str, problem: String);
 }
 
 pub fn read_file(file: &SourceFile, tc: &TableConfig, sink: &mut dyn RowSink) -> Result<()> {
@@ -70,35 +73,25 @@ fn read_csv(file: &SourceFile, tc: &TableConfig, sink: &mut dyn RowSink) -> Resu
         SourceFormat::CsvGz => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, f))),
         _ => Box::new(f),
     };
-    let decoded: Box<dyn Read> = match tc.encoding {
-        // Bytes pass through untouched (invalid UTF-8 is caught per cell); a UTF-8 BOM is dropped.
-        Encoding::Utf8 => Box::new(
-            DecodeReaderBytesBuilder::new()
-                .utf8_passthru(true)
-                .strip_bom(true)
-                .build(raw),
-        ),
-        Encoding::Gbk => Box::new(
-            DecodeReaderBytesBuilder::new()
-                .encoding(Some(encoding_rs::GBK))
-                .build(raw),
-        ),
+    let opts = CsvOptions {
+        delimiter: tc.delimiter,
+        quoting: tc.quoting,
+        encoding: tc.encoding,
     };
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(tc.delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(1 << 20)
-        .from_reader(decoded);
-    let mut rec = csv::ByteRecord::new();
-    let read_err = |e: csv::Error| anyhow::anyhow!("{}: cannot read the file: {e}", file.display());
-    if !rdr.read_byte_record(&mut rec).map_err(read_err)? {
-        bail!(
-            "{}: the file is empty; expected a header row naming the columns",
+    let mut lines = CsvLines::new(BufReader::with_capacity(1 << 20, raw), opts);
+    // The stream itself failing (I/O, a broken gzip member) cannot be contained to a row: the file is refused
+    // whole rather than half read.
+    let stream_err = |e: std::io::Error, at: u64| {
+        anyhow::anyhow!(
+            "{}: cannot read the file after line {at}: {e}; the file is refused whole (no row of it is used), since what follows cannot be read",
             file.display()
-        );
-    }
-    let header: Vec<String> = rec
+        )
+    };
+    let (_, header_fields) = match lines.header().map_err(|e| stream_err(e, 0))? {
+        Ok(h) => h,
+        Err(problem) => bail!("{}: {problem}", file.display()),
+    };
+    let header: Vec<String> = header_fields
         .iter()
         .enumerate()
         .map(|(i, h)| {
@@ -112,25 +105,30 @@ fn read_csv(file: &SourceFile, tc: &TableConfig, sink: &mut dyn RowSink) -> Resu
         })
         .collect::<Result<_>>()?;
     sink.header(&header)?;
-    let mut row: u64 = 0;
     loop {
-        let more = rdr
-            .read_byte_record(&mut rec)
-            .map_err(|e| anyhow::anyhow!("{}: cannot read data row {}: {e}", file.display(), row + 1))?;
-        if !more {
+        let at = lines.account.lines;
+        let Some(item) = lines.next_item().map_err(|e| stream_err(e, at))? else {
             break;
+        };
+        match item {
+            Item::Record { line, fields } => {
+                let cells: Vec<Cell<'_>> = fields
+                    .iter()
+                    .map(|field| match std::str::from_utf8(field) {
+                        Ok("") => Cell::Null,
+                        Ok(s) => Cell::Str(s),
+                        Err(_) => Cell::BadUtf8(field),
+                    })
+                    .collect();
+                sink.row(line, &cells);
+            }
+            Item::Damaged { line, text, problem } => sink.damaged(line, &text, problem),
         }
-        row += 1;
-        let cells: Vec<Cell<'_>> = rec
-            .iter()
-            .map(|field| match std::str::from_utf8(field) {
-                Ok("") => Cell::Null,
-                Ok(s) => Cell::Str(s),
-                Err(_) => Cell::BadUtf8(field),
-            })
-            .collect();
-        sink.row(row, &cells);
     }
+    debug_assert_eq!(
+        lines.account.lines,
+        lines.account.header_lines + lines.account.record_lines + lines.account.damaged + lines.account.blank
+    );
     Ok(())
 }
 
