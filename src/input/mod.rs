@@ -1,6 +1,7 @@
 //! Reading the exports: finding each table's files, reading them row by row (CSV in UTF-8 or GBK, gzip,
 //! Parquet), parsing every cell into its canonical type, and sorting rows into accepted and rejected.
 
+pub mod accounting;
 pub mod converted;
 pub mod csv_lines;
 pub mod discover;
