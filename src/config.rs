@@ -18,6 +18,10 @@ use crate::time::{self, Micros};
 pub struct RawConfig {
     pub timezone: Option<String>,
     pub as_of: Option<String>,
+    /// Event timestamps before this are rejected as typos (SPEC §2); default 2000-01-01.
+    pub earliest_plausible: Option<String>,
+    /// Event timestamps after this are rejected as typos; default 31 days after the inputs' 99.99th percentile.
+    pub latest_plausible: Option<String>,
     pub max_reject_rate: Option<f64>,
     pub maturity_days: Option<i64>,
     #[serde(default)]
@@ -201,6 +205,9 @@ impl Calendar {
 pub struct Config {
     pub timezone: Tz,
     pub as_of: Option<Micros>,
+    pub earliest_plausible: Micros,
+    /// None: found from the data (`input::plausible`).
+    pub latest_plausible: Option<Micros>,
     pub max_reject_rate: f64,
     pub maturity_days: i64,
     pub calendar: Calendar,
@@ -260,6 +267,24 @@ impl Config {
                 }
             },
         };
+        let mut plausible = |name: &str, v: &Option<String>| match v {
+            None => None,
+            Some(s) => match time::parse_ts(s, timezone) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    problems.push(format!("{name}: {e}"));
+                    None
+                }
+            },
+        };
+        let earliest_plausible = plausible("earliest_plausible", &raw.earliest_plausible)
+            .unwrap_or_else(|| time::local_midnight(2000, 1, 1, timezone));
+        let latest_plausible = plausible("latest_plausible", &raw.latest_plausible);
+        if let Some(l) = latest_plausible
+            && l <= earliest_plausible
+        {
+            problems.push("latest_plausible must be later than earliest_plausible".into());
+        }
         let max_reject_rate = raw.max_reject_rate.unwrap_or(0.01);
         if !(0.0..=1.0).contains(&max_reject_rate) {
             problems.push(format!(
@@ -428,6 +453,8 @@ impl Config {
         Ok(Config {
             timezone,
             as_of,
+            earliest_plausible,
+            latest_plausible,
             max_reject_rate,
             maturity_days,
             calendar,

@@ -62,6 +62,8 @@ pub struct Loaded {
     /// The earliest and latest ordered_at of the order lines; None when there are none.
     pub ordered_span: Option<(Micros, Micros)>,
     pub data_quality: DataFrame,
+    /// The window event timestamps had to fall in (rows outside it were rejected); None without timestamps.
+    pub plausible: Option<crate::input::plausible::Bounds>,
     /// The `data_quality.parquet` of `aftersales convert` the findings were read from, when this run did not
     /// check (see `input::converted`); None when it did.
     pub findings_from: Option<PathBuf>,
@@ -106,6 +108,10 @@ pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded>
         stages.end(&format!("load_{}", kind.name()), clock);
     }
     let clock = stages.start();
+    progress.set_message("setting aside implausible timestamps".into());
+    let plausible = crate::input::plausible::apply(&mut tables, &opts.config, work.as_ref())?.map(|(b, _)| b);
+    stages.end("plausibility", clock);
+    let clock = stages.start();
     progress.set_message("finding the inputs' first and last timestamps".into());
     let Timestamps {
         latest,
@@ -118,6 +124,20 @@ pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded>
         (None, Some(t)) => (t, AsOfSource::Config),
         (None, None) => (latest.unwrap_or(0), AsOfSource::LatestInInputs),
     };
+    if as_of_source != AsOfSource::LatestInInputs {
+        let earliest = opts.config.earliest_plausible;
+        let last = plausible.map(|b| b.latest_deadline());
+        if as_of < earliest || last.is_some_and(|l| as_of > l) {
+            let shown = |t| time::format_local(t, tz);
+            return Err(anyhow::anyhow!(
+                "as_of {} is outside the plausible window from {} to {}: an export is taken while its data is recent;                  give the moment the export was taken",
+                shown(as_of),
+                shown(earliest),
+                last.map_or("the data's end".to_string(), shown)
+            )
+            .context(CannotStart));
+        }
+    }
     let clock = stages.start();
     progress.set_message("checking references and clocks".into());
     let explicit_as_of = as_of_source.explicit(as_of);
@@ -135,6 +155,7 @@ pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded>
         time_span,
         ordered_span,
         data_quality,
+        plausible,
         findings_from,
         stages,
         work,
@@ -555,6 +576,15 @@ pub fn run_json(info: &RunInfo<'_>, loaded: &Loaded, out: &OutputDir, stages: &S
             AsOfSource::LatestInInputs => "latest timestamp in the inputs",
         },
         "timezone": tz.name(),
+        "plausible": loaded.plausible.map(|b| json!({
+            "earliest": time::format_local(b.earliest, tz),
+            "latest": time::format_local(b.latest, tz),
+            "latest_deadline": time::format_local(b.latest_deadline(), tz),
+            "latest_from": match b.percentile {
+                Some(p) => format!("31 days after the 99.99th percentile of event timestamps, {}", time::format_local(p, tz)),
+                None => "config".to_string(),
+            },
+        })),
         "quarter": info.quarter,
         "data_dir": info.data_dir.display().to_string(),
         "config": {

@@ -143,9 +143,26 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
 
 /// Formats a UTC instant as local time with its offset, e.g. `2026-03-31T23:30:00+08:00`.
 pub fn format_local(t: Micros, tz: Tz) -> String {
-    let utc = chrono::DateTime::from_timestamp_micros(t).expect("timestamp in range");
-    utc.with_timezone(&tz).format("%Y-%m-%dT%H:%M:%S%:z").to_string()
+    match chrono::DateTime::from_timestamp_micros(t) {
+        Some(utc) => utc.with_timezone(&tz).format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        None => format!("{t} µs after 1970-01-01 UTC (beyond any calendar date)"),
+    }
 }
+
+/// Local midnight of a date in `tz` (the first instant of the day where midnight is skipped).
+pub fn local_midnight(y: i32, m: u32, d: u32, tz: Tz) -> Micros {
+    let date = NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
+    let naive = date.and_time(NaiveTime::MIN);
+    match tz.from_local_datetime(&naive) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.timestamp_micros(),
+        LocalResult::None => naive.and_utc().timestamp_micros(),
+    }
+}
+
+/// The instants this program can place in a calendar: years 1 to 9999. A typed Parquet timestamp outside is not
+/// a timestamp of anything (i64::MAX, say) and is refused when parsed.
+pub const MIN_MICROS: Micros = -62_135_596_800_000_000;
+pub const MAX_MICROS: Micros = 253_402_300_799_999_999;
 
 /// The configured zone as polars names it. The name comes from chrono-tz, so it is a valid IANA name.
 pub fn polars_tz(tz: Tz) -> polars::prelude::TimeZone {

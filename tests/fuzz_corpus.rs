@@ -11,7 +11,9 @@ fn every_kept_fuzz_input_loads_with_every_line_and_row_accounted_for() {
     let mut n = 0;
     let mut loaded = 0;
     for sub in ["corpus/load_table", "regressions/load_table"] {
-        let Ok(entries) = std::fs::read_dir(root.join(sub)) else { continue };
+        let Ok(entries) = std::fs::read_dir(root.join(sub)) else {
+            continue;
+        };
         let mut paths: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
         paths.sort();
         for p in paths {
@@ -23,6 +25,12 @@ fn every_kept_fuzz_input_loads_with_every_line_and_row_accounted_for() {
             }
         }
     }
-    assert!(n >= 10, "the kept corpus has {n} inputs; expected the committed corpus under fuzz/corpus/load_table");
-    assert!(loaded > 0, "no kept input was loaded: the corpus exercises refusals only");
+    assert!(
+        n >= 10,
+        "the kept corpus has {n} inputs; expected the committed corpus under fuzz/corpus/load_table"
+    );
+    assert!(
+        loaded > 0,
+        "no kept input was loaded: the corpus exercises refusals only"
+    );
 }

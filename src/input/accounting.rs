@@ -80,15 +80,29 @@ pub fn check(case: &Case<'_>, dir: &std::path::Path) -> Result<bool> {
         path,
         format: SourceFormat::Csv,
     };
-    let Ok(t) = load_files(case.kind, &[file], &case.tc, chrono_tz::Asia::Shanghai, &Progress::hidden()) else {
+    let Ok(t) = load_files(
+        case.kind,
+        &[file],
+        &case.tc,
+        chrono_tz::Asia::Shanghai,
+        &Progress::hidden(),
+    ) else {
         return Ok(false);
     };
     assert_eq!(t.rows_read(), t.rows_accepted() + t.rows_rejected());
     assert_eq!(t.rows_rejected(), t.rejects.len() as u64);
     assert_eq!(t.rows_accepted(), t.height() as u64);
-    assert!(t.rows_read() + 1 <= lines.max(1), "{} rows read from {lines} lines", t.rows_read());
+    assert!(
+        t.rows_read() + 1 <= lines.max(1),
+        "{} rows read from {lines} lines",
+        t.rows_read()
+    );
     for rej in &t.rejects {
-        assert!(rej.row_number >= 2 && rej.row_number <= lines, "reject at line {} of {lines}", rej.row_number);
+        assert!(
+            rej.row_number >= 2 && rej.row_number <= lines,
+            "reject at line {} of {lines}",
+            rej.row_number
+        );
     }
     Ok(true)
 }

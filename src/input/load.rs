@@ -177,6 +177,68 @@ impl LoadedTable {
     }
 }
 
+impl LoadedTable {
+    /// Moves accepted rows to the rejects after loading (a check that needs every table first, such as
+    /// plausibility): `found` pairs each row's lineage (file index, row number) with its reject. The accepted rows
+    /// keep their order; a working copy is written again without the rows, in `work` (in memory without one).
+    pub fn reject_rows(&mut self, found: Vec<(u32, Reject)>, work: Option<&WorkDir>) -> Result<()> {
+        if found.is_empty() {
+            return Ok(());
+        }
+        let (src, rows): (Vec<u32>, Vec<u64>) = found.iter().map(|(s, r)| (*s, r.row_number)).unzip();
+        let drop = DataFrame::new_infer_height(vec![
+            UInt32Chunked::from_vec(SOURCE_IDX.into(), src)
+                .into_series()
+                .into_column(),
+            UInt64Chunked::from_vec(ROW_NUMBER.into(), rows)
+                .into_series()
+                .into_column(),
+        ])?
+        .lazy();
+        let mut anti = crate::engine::small_right(JoinType::Anti);
+        anti.maintain_order = MaintainOrderJoin::Left;
+        let kept = self.lazy()?.join(
+            drop,
+            [col(SOURCE_IDX), col(ROW_NUMBER)],
+            [col(SOURCE_IDX), col(ROW_NUMBER)],
+            anti,
+        );
+        let expected = self.height() - found.len();
+        self.storage = match work {
+            Some(w) => {
+                let path = w.file(&format!("{}-plausible", self.kind.name()));
+                workdir::sink_in_order(kept, &path)?;
+                Storage::WorkingCopy {
+                    paths: vec![path],
+                    rows: expected,
+                }
+            }
+            None => Storage::Memory(kept.collect()?),
+        };
+        anyhow::ensure!(
+            self.height() == expected,
+            "{}: {} rows were to be set aside but the table kept {} of {}",
+            self.kind.name(),
+            found.len(),
+            self.height(),
+            expected + found.len()
+        );
+        for (s, r) in found {
+            let stats = self
+                .files
+                .get_mut(s as usize)
+                .ok_or_else(|| anyhow::anyhow!("{}: no file number {s}", self.kind.name()))?;
+            stats.rows_accepted -= 1;
+            stats.rows_rejected += 1;
+            self.rejects.push(r);
+        }
+        let order: Vec<String> = self.files.iter().map(|f| f.file.clone()).collect();
+        self.rejects
+            .sort_by_key(|r| (order.iter().position(|n| *n == r.source_file), r.row_number));
+        Ok(())
+    }
+}
+
 /// The chunk files of a working copy as one lazy frame, in order.
 fn scan_chunks(paths: &[PathBuf]) -> PolarsResult<LazyFrame> {
     workdir::scan_files(paths)

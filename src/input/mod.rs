@@ -9,6 +9,7 @@ pub mod fast;
 pub mod footer;
 pub mod load;
 pub mod parse;
+pub mod plausible;
 pub mod reader;
 
 pub use discover::{SourceFile, SourceFormat, discover};

@@ -95,7 +95,7 @@ pub fn parse_cell(
             }
             Ok(Value::Cents(cents))
         }
-        ColumnKind::Ts => match cell {
+        ColumnKind::Ts => in_calendar(match cell {
             Cell::Str(s) => {
                 if s.trim().is_empty() {
                     return Ok(Value::Null);
@@ -105,7 +105,7 @@ pub fn parse_cell(
             Cell::Utc(t) => Ok(Value::Ts(*t)),
             Cell::Naive(_) | Cell::Date(_) => {
                 let wall = match cell {
-                    Cell::Date(d) => *d as i64 * 86_400_000_000,
+                    Cell::Date(d) => (*d as i64).checked_mul(86_400_000_000).ok_or("date out of range")?,
                     Cell::Naive(t) => *t,
                     _ => unreachable!(),
                 };
@@ -120,7 +120,7 @@ pub fn parse_cell(
                 }
             }
             other => Err(format!("'{}' is not a timestamp", other.show())),
-        },
+        }),
         ColumnKind::Enum(allowed) => {
             let raw = cell.show();
             let t = raw.trim();
@@ -143,6 +143,16 @@ pub fn parse_cell(
                 ))
             }
         }
+    }
+}
+
+/// A timestamp outside years 1–9999 (a typed Parquet i64::MAX, say) is not the time of anything.
+fn in_calendar(v: Result<Value, String>) -> Result<Value, String> {
+    match v {
+        Ok(Value::Ts(t)) if !(time::MIN_MICROS..=time::MAX_MICROS).contains(&t) => Err(format!(
+            "{t} µs since 1970 is not a date between the years 1 and 9999: expected a timestamp"
+        )),
+        other => other,
     }
 }
 

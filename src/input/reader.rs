@@ -39,13 +39,15 @@ impl Cell<'_> {
             Cell::Float(f) => f.to_string(),
             Cell::Utc(t) => chrono::DateTime::from_timestamp_micros(*t)
                 .map(|d| d.to_rfc3339())
-                .unwrap_or_default(),
+                .unwrap_or_else(|| format!("{t} µs")),
             Cell::Naive(t) => chrono::DateTime::from_timestamp_micros(*t)
                 .map(|d| d.naive_utc().format("%Y-%m-%d %H:%M:%S").to_string())
-                .unwrap_or_default(),
-            Cell::Date(d) => chrono::NaiveDate::from_num_days_from_ce_opt(*d + 719_163)
+                .unwrap_or_else(|| format!("{t} µs")),
+            Cell::Date(d) => d
+                .checked_add(719_163)
+                .and_then(chrono::NaiveDate::from_num_days_from_ce_opt)
                 .map(|d| d.to_string())
-                .unwrap_or_default(),
+                .unwrap_or_else(|| format!("day {d}")),
         }
     }
 }

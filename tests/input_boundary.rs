@@ -1,0 +1,205 @@
+//! The input boundary (SPEC §2): each damage a real export carries, planted in a copy of the bundled sample, is
+//! contained to its own row, with the exact accounting rows read = accepted + rejected, and nothing else moves.
+//! Row numbers are lines of the file as an editor shows them (header = line 1).
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+/// A copy of the bundled sample exports (the four tables, merchants and the config).
+fn sample_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in [
+        "orders.csv",
+        "cases.csv",
+        "shipments.csv",
+        "refunds.csv",
+        "merchants.csv",
+        "aftersales.toml",
+    ] {
+        std::fs::copy(repo().join("sample_data").join(f), dir.path().join(f)).unwrap();
+    }
+    dir
+}
+
+/// Replaces line `line` (1-based, header = 1) of a file with what `edit` makes of it.
+fn edit_line(path: &Path, line: usize, edit: impl FnOnce(&str) -> String) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[line - 1] = edit(&lines[line - 1]);
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+fn data_rows(path: &Path) -> u64 {
+    std::fs::read_to_string(path).unwrap().lines().count() as u64 - 1
+}
+
+fn validate(data: &Path, out: &Path) -> (i32, String) {
+    let o = aftersales(&[
+        "validate",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    (o.status.code().unwrap(), stderr(&o))
+}
+
+fn counts(out: &Path, table: &str) -> (u64, u64, u64) {
+    let run = run_json(out);
+    assert_counts_balance(&run);
+    let t = &run["tables"][table];
+    (
+        t["rows_read"].as_u64().unwrap(),
+        t["rows_accepted"].as_u64().unwrap(),
+        t["rows_rejected"].as_u64().unwrap(),
+    )
+}
+
+/// (row_number, column, value, problem) of every reject of a table.
+fn rejects(out: &Path, table: &str) -> Vec<(u64, String, String, String)> {
+    let df = read_parquet(&out.join(format!("rejects/{table}.parquet")));
+    let rows = df.column("row_number").unwrap().u64().unwrap().clone();
+    let (c, v, p) = (str_col(&df, "column"), str_col(&df, "value"), str_col(&df, "problem"));
+    (0..df.height())
+        .map(|i| (rows.get(i).unwrap(), c[i].clone(), v[i].clone(), p[i].clone()))
+        .collect()
+}
+
+#[test]
+fn a_stray_quote_in_data_row_100_rejects_that_row_alone() {
+    let data = sample_copy();
+    let cases = data.path().join("cases.csv");
+    let n = data_rows(&cases);
+    assert!(n > 4000, "the sample's cases: {n}");
+    // Data row 100 is line 101; its sixth field (reason_code) now opens a quote that never closes.
+    edit_line(&cases, 101, |l| {
+        let mut f: Vec<&str> = l.split(',').collect();
+        let spoiled = format!("\"{}", f[5]);
+        f[5] = &spoiled;
+        f.join(",")
+    });
+    let out = tempfile::tempdir().unwrap();
+    let (code, err) = validate(data.path(), out.path());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(counts(out.path(), "cases"), (n, n - 1, 1));
+    let r = rejects(out.path(), "cases");
+    assert_eq!(r.len(), 1);
+    assert_eq!((r[0].0, r[0].1.as_str()), (101, "(row)"));
+    assert!(r[0].3.contains("unbalanced quote"), "{}", r[0].3);
+}
+
+#[test]
+fn a_nul_byte_in_a_merchant_id_rejects_the_row_and_makes_no_second_merchant() {
+    let data = sample_copy();
+    let orders = data.path().join("orders.csv");
+    let n = data_rows(&orders);
+    let mut text = std::fs::read(&orders).unwrap();
+    // The first data line's merchant id M0036 becomes "M0036\0".
+    let at = text.windows(6).position(|w| w == b",M0036").unwrap() + 6;
+    text.insert(at, 0);
+    std::fs::write(&orders, text).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (code, err) = validate(data.path(), out.path());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(counts(out.path(), "orders"), (n, n - 1, 1));
+    let r = rejects(out.path(), "orders");
+    assert_eq!((r[0].0, r[0].1.as_str()), (2, "(row)"));
+    assert!(r[0].2.contains("M0036\\0"), "{}", r[0].2);
+    assert!(r[0].3.contains("NUL byte"), "{}", r[0].3);
+}
+
+#[test]
+fn a_year_9999_typo_is_rejected_and_moves_neither_as_of_nor_the_quarter() {
+    let clean = sample_copy();
+    let out_clean = tempfile::tempdir().unwrap();
+    let o = aftersales(&[
+        "run",
+        "--data",
+        clean.path().to_str().unwrap(),
+        "--out",
+        out_clean.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = run_json(out_clean.path());
+
+    let data = sample_copy();
+    let orders = data.path().join("orders.csv");
+    let n = data_rows(&orders);
+    edit_line(&orders, 500, |l| {
+        let mut f: Vec<String> = l.split(',').map(str::to_string).collect();
+        f[7] = "9999-12-31 00:00:00".into();
+        f.join(",")
+    });
+    let out = tempfile::tempdir().unwrap();
+    let o = aftersales(&[
+        "run",
+        "--data",
+        data.path().to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let after = run_json(out.path());
+    assert_eq!(after["as_of"], before["as_of"]);
+    assert_eq!(after["quarter"], before["quarter"]);
+    // The typo shifts the percentile's rank by one value, not by a day.
+    assert_eq!(
+        after["plausible"]["latest"].as_str().unwrap()[..10],
+        before["plausible"]["latest"].as_str().unwrap()[..10]
+    );
+    assert_eq!(counts(out.path(), "orders"), (n, n - 1, 1));
+    let r = rejects(out.path(), "orders");
+    assert_eq!(
+        (r[0].0, r[0].1.as_str(), r[0].2.as_str()),
+        (500, "ordered_at", "9999-12-31T00:00:00+08:00")
+    );
+    assert!(r[0].3.contains("later than latest_plausible"), "{}", r[0].3);
+    assert!(r[0].3.contains("99.99th percentile"), "{}", r[0].3);
+}
+
+#[test]
+fn a_date_before_earliest_plausible_is_rejected_and_an_as_of_far_outside_the_data_is_refused() {
+    let data = sample_copy();
+    let cases = data.path().join("cases.csv");
+    let n = data_rows(&cases);
+    // opened_at is the eighth field of the sample's cases.
+    let header = std::fs::read_to_string(&cases)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let opened = header.split(',').position(|h| h == "opened_at").unwrap();
+    edit_line(&cases, 3, |l| {
+        let mut f: Vec<String> = l.split(',').map(str::to_string).collect();
+        f[opened] = "1900-01-01 00:00:00".into();
+        f.join(",")
+    });
+    let out = tempfile::tempdir().unwrap();
+    let (code, err) = validate(data.path(), out.path());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(counts(out.path(), "cases"), (n, n - 1, 1));
+    let r = rejects(out.path(), "cases");
+    assert_eq!((r[0].0, r[0].1.as_str()), (3, "opened_at"));
+    assert!(
+        r[0].3
+            .contains("earlier than earliest_plausible (2000-01-01T00:00:00+08:00)"),
+        "{}",
+        r[0].3
+    );
+
+    let o = aftersales(&[
+        "validate",
+        "--data",
+        data.path().to_str().unwrap(),
+        "--out",
+        out.path().join("x").to_str().unwrap(),
+        "--as-of",
+        "0099-01-01",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("outside the plausible window"), "{}", stderr(&o));
+}
