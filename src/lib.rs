@@ -8,7 +8,8 @@
 //! - `pipeline`: wiring of the stages; `output`: the atomic output folder;
 //! - `metrics`: one module per metric family; `report` + `charts`: the quarter's page and its pictures;
 //! - `queries`: users' SQL files over the tables;
-//! - `workdir`: the run's Parquet working copies, scanned lazily by the stages;
+//! - `workdir`: the run's Parquet working copies, scanned lazily by the stages; `litter`: clearing the folders a
+//!   killed run left;
 //! - `generate`: synthetic exports with planted patterns;
 //! - `commands` + `cli`: the thin command line; `allocator`: how freed memory is kept.
 
@@ -21,6 +22,7 @@ pub mod config;
 pub mod engine;
 pub mod generate;
 pub mod input;
+pub mod litter;
 pub mod metrics;
 pub mod output;
 pub mod pipeline;

@@ -38,6 +38,19 @@ pub fn bulk_table_options() -> ParquetWriteOptions {
     }
 }
 
+/// What a run killed while writing `target` left beside it: its unfinished folders are removed; the previous
+/// output, if the kill came between moving it aside and putting the new one in place, goes back where it was.
+fn recover_killed(target: &Path, parent: &Path, name: &str) {
+    crate::litter::clear(parent, &format!(".{name}.tmp-"));
+    for old in crate::litter::orphans(parent, &format!(".{name}.old-")) {
+        if !target.exists() {
+            let _ = fs::rename(&old, target);
+        } else {
+            let _ = fs::remove_dir_all(&old);
+        }
+    }
+}
+
 pub struct OutputDir {
     target: PathBuf,
     tmp: tempfile::TempDir,
@@ -50,8 +63,9 @@ impl OutputDir {
         let parent = parent_of(target);
         fs::create_dir_all(&parent).with_context(|| format!("cannot create folder {}", parent.display()))?;
         let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+        recover_killed(target, &parent, name);
         let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}.tmp-"))
+            .prefix(&format!(".{name}.tmp-{}-", crate::litter::owner_tag()))
             .tempdir_in(&parent)
             .with_context(|| format!("cannot create a temporary folder in {}", parent.display()))?;
         Ok(OutputDir {
@@ -140,7 +154,7 @@ impl OutputDir {
         let old = self.target.with_file_name(format!(
             ".{}.old-{}",
             self.target.file_name().and_then(|n| n.to_str()).unwrap_or("out"),
-            std::process::id()
+            crate::litter::owner_tag()
         ));
         let had_old = self.target.exists();
         if had_old {

@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use polars::prelude::*;
 
+/// Working folders are `.aftersales-work-<owner>-<random>` (see `litter`).
+pub const WORK_PREFIX: &str = ".aftersales-work-";
+
 pub struct WorkDir {
     dir: tempfile::TempDir,
     /// Numbers every file handed out, so that no two callers share one.
@@ -18,11 +21,12 @@ pub struct WorkDir {
 }
 
 impl WorkDir {
-    /// A new hidden folder `.aftersales-work-*` inside `parent`.
+    /// A new hidden folder `.aftersales-work-*` inside `parent`, after clearing those that killed runs left there.
     pub fn create_in(parent: &Path) -> Result<WorkDir> {
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create folder {}", parent.display()))?;
+        crate::litter::clear(parent, WORK_PREFIX);
         let dir = tempfile::Builder::new()
-            .prefix(".aftersales-work-")
+            .prefix(&format!("{WORK_PREFIX}{}-", crate::litter::owner_tag()))
             .tempdir_in(parent)
             .with_context(|| {
                 format!(

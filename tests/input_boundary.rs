@@ -203,3 +203,58 @@ fn a_date_before_earliest_plausible_is_rejected_and_an_as_of_far_outside_the_dat
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("outside the plausible window"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_killed_runs_working_folder_is_cleared_by_the_next_run_and_the_previous_output_survives() {
+    let data = sample_copy();
+    let parent = tempfile::tempdir().unwrap();
+    let out = parent.path().join("out");
+    let d = data.path().to_str().unwrap();
+    let o = aftersales(&["run", "--data", d, "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = std::fs::read(out.join("run.json")).unwrap();
+    let litter = |prefix: &str| -> Vec<String> {
+        std::fs::read_dir(parent.path())
+            .unwrap()
+            .filter_map(|e| e.unwrap().file_name().into_string().ok())
+            .filter(|n| n.starts_with(prefix))
+            .collect()
+    };
+
+    // A second run, killed outright once its working folder exists.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_aftersales"))
+        .args(["run", "--quiet", "--data", d, "--out", out.to_str().unwrap()])
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while litter(".aftersales-work-").is_empty() {
+        assert!(t0.elapsed().as_secs() < 60, "no working folder appeared");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL: the run cannot clean up after itself
+    child.wait().unwrap();
+    assert_eq!(
+        litter(".aftersales-work-").len(),
+        1,
+        "the killed run's folder is left behind"
+    );
+    assert_eq!(
+        std::fs::read(out.join("run.json")).unwrap(),
+        before,
+        "the previous output is as it was"
+    );
+
+    // The next run clears it (its own folder is gone when it ends, as always).
+    let o = aftersales(&[
+        "validate",
+        "--data",
+        d,
+        "--out",
+        parent.path().join("v").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = aftersales(&["run", "--data", d, "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(litter(".aftersales-work-"), Vec::<String>::new());
+    assert_eq!(litter(".out."), Vec::<String>::new());
+}
