@@ -6,6 +6,10 @@
 //! - `unknown_order_line`: a case whose order exists but has no line with the case's sku;
 //! - `unknown_case`: a shipment or refund whose case_id is not in cases;
 //! - `stop_before_start`: a stop time before its start time (e.g. merchant_ack_at before opened_at);
+//! - `case_quantity_over_order`: a case asking for more units of an sku than its order holds over all its lines
+//!   (returned units are capped there, SPEC §4.1);
+//! - `merchant_not_of_order`: a case whose merchant sells none of its order's lines of that sku, or a refund whose
+//!   merchant sells no line of its order;
 //! - `after_as_of`: a timestamp later than as_of (only possible when as_of is set by hand).
 //!
 //! Warned rows stay in the tables; each metric leaves out what a warning would corrupt (an SLA clock whose stop is
@@ -107,6 +111,35 @@ pub fn data_quality(
                 .run_streaming()
         })
         .transpose()?;
+    // The lines of orders that have a case or a refund (a tenth of all lines), read once for the checks that
+    // compare a case or refund with its order's lines.
+    let touched = match &orders {
+        Some(o) => {
+            let mut ids: Vec<LazyFrame> = Vec::new();
+            for k in [TableKind::Cases, TableKind::Refunds] {
+                if let Some(t) = tables.get(&k) {
+                    ids.push(t.lazy()?.select([col("order_id")]));
+                }
+            }
+            if ids.is_empty() {
+                None
+            } else {
+                let ids = concat(ids, UnionArgs::default())?.unique(None, UniqueKeepStrategy::Any);
+                Some(
+                    o.clone()
+                        .select([col("order_id"), col("sku"), col("quantity"), col("merchant_id")])
+                        .join(
+                            ids,
+                            [col("order_id")],
+                            [col("order_id")],
+                            crate::engine::small_right(JoinType::Semi),
+                        )
+                        .run_streaming()?,
+                )
+            }
+        }
+        None => None,
+    };
     let case_ids = tables
         .get(&TableKind::Cases)
         .map(|t| t.lazy().map(|lf| lf.select([col("case_id")])))
@@ -115,7 +148,7 @@ pub fn data_quality(
     for kind in [TableKind::Cases, TableKind::Shipments, TableKind::Refunds] {
         let Some(t) = tables.get(&kind) else { continue };
         let lf = t.lazy()?;
-        if let (Some(o), Some(ids)) = (&orders, &order_ids) {
+        if let (Some(_), Some(ids)) = (&orders, &order_ids) {
             let ids = ids.clone().lazy();
             let unknown = lf.clone().join(
                 ids.clone(),
@@ -137,43 +170,8 @@ pub fn data_quality(
                     true,
                 ),
             ));
-            if kind == TableKind::Cases {
-                // Only the lines of orders that have a case can answer a case (a tenth of all lines).
-                let lines = o
-                    .clone()
-                    .select([col("order_id"), col("sku")])
-                    .join(
-                        lf.clone().select([col("order_id")]),
-                        [col("order_id")],
-                        [col("order_id")],
-                        crate::engine::small_right(JoinType::Semi),
-                    )
-                    .unique(None, UniqueKeepStrategy::Any);
-                let known_order =
-                    lf.clone()
-                        .join(ids, [col("order_id")], [col("order_id")], JoinArgs::new(JoinType::Semi));
-                let no_line = known_order.join(
-                    lines,
-                    [col("order_id"), col("sku")],
-                    [col("order_id"), col("sku")],
-                    JoinArgs::new(JoinType::Anti),
-                );
-                parts.push(Warn { t, lf: no_line }.finish(
-                    "unknown_order_line",
-                    "sku",
-                    col("sku"),
-                    concat_str(
-                        [
-                            lit("order '"),
-                            col("order_id"),
-                            lit("' has no line with sku '"),
-                            col("sku"),
-                            lit("': the case counts in no category, merchant or sku rate"),
-                        ],
-                        "",
-                        true,
-                    ),
-                ));
+            if let Some(touched) = &touched {
+                order_line_checks(t, kind, &lf, ids, touched, &mut parts);
             }
         }
         if kind != TableKind::Cases
@@ -252,6 +250,153 @@ pub fn data_quality(
         )
         .run()?;
     Ok(all)
+}
+
+/// The checks of a case or refund against its order's lines (`touched`: order_id, sku, quantity, merchant_id of
+/// the lines of orders with a case or refund). `known`: the distinct order ids of orders.
+fn order_line_checks(
+    t: &LoadedTable,
+    kind: TableKind,
+    lf: &LazyFrame,
+    known: LazyFrame,
+    touched: &DataFrame,
+    parts: &mut Vec<LazyFrame>,
+) {
+    let on = |c: &[&str]| c.iter().map(|c| col(*c)).collect::<Vec<_>>();
+    let known_order = lf.clone().join(
+        known,
+        [col("order_id")],
+        [col("order_id")],
+        JoinArgs::new(JoinType::Semi),
+    );
+    if kind == TableKind::Refunds {
+        let sellers = touched
+            .clone()
+            .lazy()
+            .select([col("order_id"), col("merchant_id")])
+            .unique(None, UniqueKeepStrategy::Any);
+        let other = known_order.join(
+            sellers,
+            on(&["order_id", "merchant_id"]),
+            on(&["order_id", "merchant_id"]),
+            JoinArgs::new(JoinType::Anti),
+        );
+        parts.push(Warn { t, lf: other }.finish(
+            "merchant_not_of_order",
+            "merchant_id",
+            col("merchant_id"),
+            concat_str(
+                [
+                    lit("merchant '"),
+                    col("merchant_id"),
+                    lit("' sells no line of order '"),
+                    col("order_id"),
+                    lit("': the refund counts for the order line's merchant in rates, for this merchant in its own figures"),
+                ],
+                "",
+                true,
+            ),
+        ));
+        return;
+    }
+    if kind != TableKind::Cases {
+        return;
+    }
+    let sku_lines = touched
+        .clone()
+        .lazy()
+        .group_by([col("order_id"), col("sku")])
+        .agg([col("quantity").sum().cast(DataType::Int64).alias("sku_units")]);
+    let no_line = known_order.clone().join(
+        sku_lines.clone(),
+        on(&["order_id", "sku"]),
+        on(&["order_id", "sku"]),
+        JoinArgs::new(JoinType::Anti),
+    );
+    parts.push(Warn { t, lf: no_line }.finish(
+        "unknown_order_line",
+        "sku",
+        col("sku"),
+        concat_str(
+            [
+                lit("order '"),
+                col("order_id"),
+                lit("' has no line with sku '"),
+                col("sku"),
+                lit("': the case counts in no category, merchant or sku rate"),
+            ],
+            "",
+            true,
+        ),
+    ));
+    let units = col("quantity").fill_null(lit(1i64)).cast(DataType::Int64);
+    let over = lf
+        .clone()
+        .join(
+            sku_lines,
+            on(&["order_id", "sku"]),
+            on(&["order_id", "sku"]),
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(units.clone().gt(col("sku_units")));
+    parts.push(Warn { t, lf: over }.finish(
+        "case_quantity_over_order",
+        "quantity",
+        units.clone(),
+        concat_str(
+            [
+                lit("the case asks for "),
+                units.cast(DataType::String),
+                lit(" units of sku '"),
+                col("sku"),
+                lit("' but order '"),
+                col("order_id"),
+                lit("' holds "),
+                col("sku_units").cast(DataType::String),
+                lit(": returned units are capped at what the order holds"),
+            ],
+            "",
+            true,
+        ),
+    ));
+    let sellers = touched
+        .clone()
+        .lazy()
+        .select([col("order_id"), col("sku"), col("merchant_id")])
+        .unique(None, UniqueKeepStrategy::Any);
+    let with_line = known_order.join(
+        sellers
+            .clone()
+            .select([col("order_id"), col("sku")])
+            .unique(None, UniqueKeepStrategy::Any),
+        on(&["order_id", "sku"]),
+        on(&["order_id", "sku"]),
+        JoinArgs::new(JoinType::Semi),
+    );
+    let other = with_line.join(
+        sellers,
+        on(&["order_id", "sku", "merchant_id"]),
+        on(&["order_id", "sku", "merchant_id"]),
+        JoinArgs::new(JoinType::Anti),
+    );
+    parts.push(Warn { t, lf: other }.finish(
+        "merchant_not_of_order",
+        "merchant_id",
+        col("merchant_id"),
+        concat_str(
+            [
+                lit("merchant '"),
+                col("merchant_id"),
+                lit("' sells no line of order '"),
+                col("order_id"),
+                lit("' with sku '"),
+                col("sku"),
+                lit("': the case counts for the order line's merchant in rates, for this merchant in its own figures"),
+            ],
+            "",
+            true,
+        ),
+    ));
 }
 
 pub fn empty_data_quality() -> DataFrame {

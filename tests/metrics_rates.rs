@@ -384,8 +384,9 @@ fn march_sku(rr: &polars::prelude::DataFrame, key: &str) -> [String; 3] {
 
 /// A case names its line by (order_id, sku); when the order has the sku on two lines the lowest line_no is meant,
 /// and a refund outside a case belongs to its order's lowest line — wherever those lines stand in the file. O1's
-/// lines are listed 3, 1, 2: C1 (SKU-A, 3 units) must reach line 2 (1 unit sold, so 1 returned: line 3 would have
-/// allowed 3), R1 (in C1) follows it to SKU-A, and R2 (no case) goes to line 1, SKU-B (line 3 is SKU-A).
+/// lines are listed 3, 1, 2: C1 (SKU-A, 3 units) reaches line 2 and counts all 3 units, since the order holds 6 of
+/// SKU-A over lines 2 and 3 (SPEC §4.1 caps per order and sku, not at the first line's 1 unit); R1 (in C1) follows
+/// it to SKU-A, and R2 (no case) goes to line 1, SKU-B (line 3 is SKU-A).
 #[test]
 fn a_case_reaches_the_lowest_line_of_its_sku_and_a_refund_without_a_case_the_lowest_line_of_its_order() {
     let rr = return_rates_of(
@@ -401,15 +402,15 @@ R2,,O1,M1,5.00,original_route,2026-03-08 10:00:00,2026-03-09 10:00:00,completed
 ",
     );
     let sku = |key: &str| march_sku(&rr, key);
-    assert_eq!(sku("SKU-A"), ["6", "1", "8.00"]);
+    assert_eq!(sku("SKU-A"), ["6", "3", "8.00"]);
     assert_eq!(sku("SKU-B"), ["1", "0", "5.00"]);
 }
 
 /// Preparation finds a case's and a refund's line among the touched lines grouped by order; an export that lists
 /// two orders' lines interleaved (O1, O2, O1, O2, O1) must reach the same lines as one that keeps them together.
-/// C1 (SKU-A) reaches O1's line 2 (1 unit: 1 returned); C2 (SKU-C, 3 units) reaches O2's line 1 (2 units sold, so
-/// 2 returned — line 2 would have allowed 3); R1 (in C2) goes with it to SKU-C, R2 (no case) to O1's line 1
-/// (SKU-B) and R3 (no case) to O2's line 1 (SKU-C).
+/// C1 (SKU-A, 3 units) reaches O1's line 2 and counts 3 (O1 holds 6 of SKU-A); C2 (SKU-C, 3 units) reaches O2's
+/// line 1 and counts 3 (O2 holds 6 of SKU-C over lines 1 and 2); R1 (in C2) goes with it to SKU-C, R2 (no case) to
+/// O1's line 1 (SKU-B) and R3 (no case) to O2's line 1 (SKU-C).
 #[test]
 fn lines_of_orders_listed_interleaved_reach_the_same_cases_and_refunds() {
     let rr = return_rates_of(
@@ -428,9 +429,9 @@ R3,,O2,M2,3.00,original_route,2026-03-08 10:00:00,2026-03-09 10:00:00,completed
 ",
     );
     let sku = |key: &str| march_sku(&rr, key);
-    assert_eq!(sku("SKU-A"), ["6", "1", "0.00"]);
+    assert_eq!(sku("SKU-A"), ["6", "3", "0.00"]);
     assert_eq!(sku("SKU-B"), ["1", "0", "5.00"]);
-    assert_eq!(sku("SKU-C"), ["6", "2", "11.00"]);
+    assert_eq!(sku("SKU-C"), ["6", "3", "11.00"]);
 }
 
 /// return_rates goes through the quarters from the first ordered_at's to the last's; one between them without any
@@ -461,4 +462,61 @@ O2,1,M2,SKU-C,数码,1,1299.00,2026-07-01 00:10:00
         .collect();
     periods.sort();
     assert_eq!(periods, ["2026-01", "2026-07", "2026Q1", "2026Q3"]);
+}
+
+/// The issue's case: a 3-unit return of an SKU bought as three 1-unit lines counts 3 units, not the first line's 1;
+/// a case asking for more units than the order holds is capped at what it holds (4 of 5 asked) and warned; a case
+/// filed under a merchant that sells none of the order's lines of that sku, and a refund under a merchant that sells
+/// no line of its order, are warned (merchant_not_of_order).
+#[test]
+fn an_sku_on_several_lines_of_an_order_is_returned_up_to_the_whole_orders_units() {
+    let data = case_dir(None);
+    let write = |name: &str, text: &str| std::fs::write(data.path().join(name), text).unwrap();
+    write(
+        "orders.csv",
+        "order_id,line_no,merchant_id,sku,category,quantity,unit_price,ordered_at
+O1,1,M1,SKU-A,服装,1,10.00,2026-03-01 10:00:00
+O1,2,M1,SKU-A,服装,1,10.00,2026-03-01 10:00:00
+O1,3,M1,SKU-A,服装,1,10.00,2026-03-01 10:00:00
+O2,1,M2,SKU-C,数码,2,10.00,2026-03-02 20:30:00
+O2,2,M2,SKU-C,数码,2,10.00,2026-03-02 20:30:00
+",
+    );
+    write(
+        "cases.csv",
+        "case_id,order_id,sku,merchant_id,case_type,reason_code,quantity,opened_at,status
+C1,O1,SKU-A,M1,return,size_fit,3,2026-03-04 09:00:00,closed
+C2,O2,SKU-C,M9,return,size_fit,5,2026-03-05 09:00:00,closed
+",
+    );
+    write(
+        "refunds.csv",
+        "refund_id,case_id,order_id,merchant_id,amount,method,approved_at,refunded_at,status
+R1,,O1,M2,5.00,original_route,2026-03-08 10:00:00,2026-03-09 10:00:00,completed
+",
+    );
+    let out = run_pipeline(data.path());
+    let rr = table(&out, "return_rates");
+    assert_eq!(march_sku(&rr, "SKU-A"), ["3", "3", "5.00"]);
+    assert_eq!(march_sku(&rr, "SKU-C"), ["4", "4", "0.00"]);
+    let dq = read_parquet(&out.path().join("out/data_quality.parquet"));
+    let checks: Vec<(String, String, String)> = {
+        let (t, k, c) = (str_col(&dq, "table"), str_col(&dq, "key"), str_col(&dq, "check"));
+        (0..dq.height())
+            .map(|i| (t[i].clone(), k[i].clone(), c[i].clone()))
+            .collect()
+    };
+    let want = |t: &str, k: &str, c: &str| (t.to_string(), k.to_string(), c.to_string());
+    assert!(
+        checks.contains(&want("cases", "C2", "case_quantity_over_order")),
+        "{dq}"
+    );
+    assert!(checks.contains(&want("cases", "C2", "merchant_not_of_order")), "{dq}");
+    assert!(checks.contains(&want("refunds", "R1", "merchant_not_of_order")), "{dq}");
+    assert!(!checks.iter().any(|(_, k, _)| k == "C1"), "C1 is a clean case: {dq}");
+    let msg = &str_col(&dq, "message")[checks.iter().position(|c| c.2 == "case_quantity_over_order").unwrap()];
+    assert_eq!(
+        msg,
+        "the case asks for 5 units of sku 'SKU-C' but order 'O2' holds 4: returned units are capped at what the order holds"
+    );
 }

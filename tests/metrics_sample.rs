@@ -118,7 +118,7 @@ fn money_adds_up_to_the_cent() {
 #[test]
 fn rejected_and_cancelled_requests_are_not_returns() {
     // Σ units_returned over platform months = Σ over return/exchange cases that are not cancelled and not rejected,
-    // capped per line — computed here from the CSV text.
+    // capped per (order, sku) at the units of the sku over all the order's lines — computed here from the CSV text.
     let cases = csv_column(
         "sample_data/cases.csv",
         &["order_id", "sku", "case_type", "decision", "status", "quantity"],
@@ -126,11 +126,8 @@ fn rejected_and_cancelled_requests_are_not_returns() {
     let orders = csv_column("sample_data/orders.csv", &["order_id", "sku", "quantity", "line_no"]);
     let mut line_qty: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
     for o in &orders {
-        let e = line_qty.entry((o[0].clone(), o[1].clone())).or_insert((i64::MAX, 0));
-        let ln: i64 = o[3].parse().unwrap();
-        if ln < e.0 {
-            *e = (ln, o[2].parse().unwrap());
-        }
+        let e = line_qty.entry((o[0].clone(), o[1].clone())).or_insert((0, 0));
+        e.1 += o[2].parse::<i64>().unwrap();
     }
     let mut returned: BTreeMap<(String, String), i64> = BTreeMap::new();
     for c in &cases {

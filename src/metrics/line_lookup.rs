@@ -101,6 +101,27 @@ impl TouchedLines {
         Ok(IdxCa::from_iter_options("".into(), out.into_iter()))
     }
 
+    /// For each touched line, the units of its sku the whole order holds (Σ quantity over the order's lines with
+    /// that sku): the most units a return of that sku in that order can take back (SPEC §4.1).
+    pub fn sku_units_in_order(&self) -> Result<Int64Chunked> {
+        let sku = self.lines.column("sku")?.str()?.rechunk();
+        let sku = sku.downcast_iter().next().context("one chunk")?;
+        let quantity = self.lines.column("quantity")?.cast(&DataType::Int64)?;
+        let quantity: Vec<i64> = quantity.i64()?.iter().map(|q| q.unwrap_or(0)).collect();
+        let mut out = vec![0i64; self.lines.height()];
+        for place in 0..self.ids.len() as u32 {
+            let rows = self.rows(place);
+            for r in rows.clone() {
+                out[r] = rows
+                    .clone()
+                    .filter(|&o| sku.get(o) == sku.get(r))
+                    .map(|o| quantity[o])
+                    .sum();
+            }
+        }
+        Ok(Int64Chunked::from_vec("sku_units".into(), out))
+    }
+
     /// For each order_id row, the row of its order's lowest line_no; null when the order has no line.
     pub fn first_lines(&self, order_id: &StringChunked) -> IdxCa {
         let line_no = &self.line_no;

@@ -38,7 +38,8 @@ pub struct Prepared {
     pub lines: LazyFrame,
     /// One row per order line with any after-sales fact (about one line in ten; a working copy when the run has
     /// one): order_id, merchant_id, sku, category, ordered_at, month_code, quarter_code, week_code as in `lines`,
-    /// and returned_units (units of return cases on the line, capped at its quantity), counted_cases, refunded
+    /// and returned_units (units of return cases on the line, capped at the units of its sku in the whole order),
+    /// counted_cases, refunded
     /// (completed refunds attributed to the line, Decimal). Every other line has none of them: a metric sums
     /// `lines` for what was sold and these rows for what came back, and joins the two per group — 10 M lines are
     /// never joined to their facts.
@@ -442,7 +443,9 @@ impl Prepared {
             "line_quantity",
         ])?;
         case_lines.with_column(case_rows.into_column())?;
-        let touched_lines = lookup.lines.with_row_index(LINE_ROW.into(), None)?;
+        let sku_units = lookup.sku_units_in_order()?;
+        let mut touched_lines = lookup.lines.with_row_index(LINE_ROW.into(), None)?;
+        touched_lines.with_column(sku_units.into_column())?;
         drop(case_keys);
         // Cases with their line, held in memory (see `in_memory`).
         let cases_p = cases
@@ -520,8 +523,9 @@ impl Prepared {
             col("month_code"),
             col("quarter_code"),
             col("week_code"),
-            // Two return cases on one line cannot return more units than were sold on it.
-            col("return_units").clip_max(col("quantity")).alias("returned_units"),
+            // Returns of an sku reach the order's lowest line of it, and cannot take back more units than the
+            // whole order holds of that sku (over all its lines, SPEC §4.1); a case asking for more is a warning.
+            col("return_units").clip_max(col("sku_units")).alias("returned_units"),
             col("counted_cases"),
             col("refunded"),
         ]);
