@@ -173,6 +173,7 @@ fn expected(table: &str) -> Vec<(&'static str, T)> {
                 ("week_start", Date),
                 ("n_t", I64),
                 ("r_t", I64),
+                ("r_carrier", I64),
                 ("rate", F64),
                 ("units_sold", I64),
                 ("units_returned", I64),

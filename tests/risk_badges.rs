@@ -605,3 +605,87 @@ fn spikes_from_return_rates_weekly_sums_equal_spikes_from_the_lines() {
     assert!(by_lines.height() > 0, "the sample flags skus");
     assert!(by_weeks.equals_missing(&by_lines));
 }
+
+/// A wave of parcels broken in transit is the carrier's spike, not the merchant's (SPEC §4.4). Two merchants, each
+/// alone in its category, sell 100 lines a week in W01..W09 with 5 quality returns a week; in W09 each also gets 20
+/// more early returns — MC's for damaged_in_transit (carrier), MQ's for quality_defect (merchant). Both have
+/// r_b = 40, n_b = 800, p_c = 0.05, p0 = 0.05 in W09. MC: the 20 carrier lines are left out, r_t = 5, r_carrier =
+/// 20, z = 0, not flagged. MQ: r_t = 25, z = (25 − 5) / 2.17945 = 9.1766 → high (the same data with the merchant's
+/// reason, so the test fails if carrier returns count).
+#[test]
+fn a_carrier_damage_wave_does_not_flag_the_merchant_and_the_flag_row_says_what_was_left_out() {
+    let mut f = Fixture {
+        orders: LINE_HDR.into(),
+        cases: CASE_HDR.into(),
+        refunds: REFUND_HDR.into(),
+        n_orders: 0,
+        n_cases: 0,
+    };
+    let monday = |w: i64| chrono::NaiveDate::from_ymd_opt(2025, 12, 29).unwrap() + chrono::Duration::days(7 * (w - 1));
+    for (m, cat, wave_reason) in [("MC", "K", "damaged_in_transit"), ("MQ", "Q", "quality_defect")] {
+        for w in 1..=9 {
+            let wed = monday(w) + chrono::Duration::days(2);
+            let returned = if w == 9 { 25 } else { 5 };
+            for i in 0..100 {
+                let sku = format!("S{m}");
+                let o = f.line(m, &sku, cat, &ts(wed, 12));
+                if i < returned {
+                    let reason = if i < 5 { "quality_defect" } else { wave_reason };
+                    let day = wed + chrono::Duration::days(3);
+                    f.case(
+                        &o,
+                        &sku,
+                        m,
+                        reason,
+                        &ts(day, 12),
+                        &ts(day, 13),
+                        &ts(day, 14),
+                        "",
+                        "",
+                        "",
+                    );
+                }
+            }
+        }
+    }
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("orders.csv"), &f.orders).unwrap();
+    std::fs::write(d.path().join("cases.csv"), &f.cases).unwrap();
+    std::fs::write(d.path().join("refunds.csv"), &f.refunds).unwrap();
+    std::fs::write(
+        d.path().join("shipments.csv"),
+        "shipment_id,order_id,case_id,direction,carrier,shipped_at,outcome\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("aftersales.toml"),
+        "timezone = \"Asia/Shanghai\"\nas_of = \"2026-03-16 00:00:00\"\n",
+    )
+    .unwrap();
+    let out = run_pipeline(d.path());
+    let e = table(&out, "spike_evaluation");
+    let w9 = |m: &str| row(&e, &[("level", "merchant"), ("key", m), ("period", "2026-W09")]);
+    let mc = w9("MC");
+    assert_eq!(
+        [
+            &mc["n_t"],
+            &mc["r_t"],
+            &mc["r_carrier"],
+            &mc["r_b"],
+            &mc["n_b"],
+            &mc["flagged"]
+        ]
+        .map(String::as_str),
+        ["100", "5", "20", "40", "800", "false"]
+    );
+    assert_close(&mc, "z", 0.0);
+    let mq = w9("MQ");
+    assert_eq!(
+        [&mq["r_t"], &mq["r_carrier"], &mq["flagged"], &mq["severity"]].map(String::as_str),
+        ["25", "0", "true", "high"]
+    );
+    assert!((mq["z"].parse::<f64>().unwrap() - 9.1766).abs() < 1e-4, "{}", mq["z"]);
+    let flags = table(&out, "risk_flags");
+    assert_eq!(count_rows(&flags, &[("level", "merchant"), ("key", "MC")]), 0);
+    assert_eq!(str_col(&flags, "key").iter().filter(|k| *k == "MQ").count(), 1);
+}

@@ -4,8 +4,11 @@
 //! ordered_at) that is mature and has a category prior. `risk_flags` keeps the rows that are flagged.
 //!
 //! Columns: level, key, category, period (`2026-W23`), week_start (local Monday, as a date), n_t (order lines sold
-//! in the week), r_t (those lines with a return opened within A days of the line's ordered_at), rate = r_t / n_t,
-//! units_sold, units_returned (information only), r_b, n_b (the same counts summed over the previous B weeks of
+//! in the week), r_t (those lines with a return opened within A days of the line's ordered_at whose responsibility
+//! is not the carrier's), r_carrier (lines whose every such return was the carrier's: left out of r_t, shown so the
+//! reader sees what was set aside — a wave of parcels broken in transit is the carrier's spike, in
+//! carrier_performance, not the merchant's), rate = r_t / n_t, units_sold, units_returned (of the r_t lines;
+//! information only), r_b, n_b (the same counts summed over the previous B weeks of
 //! the entity), p_c (the category's ratio over the same B weeks), p0 = max((r_b + k·p_c) / (n_b + k), floor),
 //! z = (r_t − n_t·p0) / sqrt(n_t·p0·(1 − p0)), lift = rate / p0, flagged, severity (`high` when z ≥ z_high, else
 //! `medium`; null when not flagged), reason (a sentence a person can check).
@@ -39,9 +42,18 @@ fn early_returned_lines(p: &Prepared, r: &RiskParams) -> LazyFrame {
                 .alias("_age"),
         )
         .filter(col("_age").gt_eq(lit(0i64)).and(col("_age").lt_eq(lit(window_us))))
+        .with_column(
+            col("responsibility")
+                .neq(lit("carrier"))
+                .fill_null(lit(true))
+                .alias("_not_carrier"),
+        )
         .group_by([col(LINE_ROW)])
         .agg([
-            col("quantity").sum().alias("_early_units"),
+            // A line counts in R_t when any early return on it is not the carrier's; a line whose every early
+            // return is the carrier's (a parcel broken in transit) is left out and counted in r_carrier.
+            col("_not_carrier").any(true).alias("_counted"),
+            col("quantity").filter(col("_not_carrier")).sum().alias("_early_units"),
             // A case reaches its line through (order_id, sku): its sku is the line's.
             col("sku").first(),
             col("line_merchant_id").first().alias("merchant_id"),
@@ -92,7 +104,8 @@ fn key_weeks(sold: &LazyFrame, early: &LazyFrame, weeks: &LazyFrame, key: &str) 
         .group_by([col(key), col("week_code").alias("_week")])
         .agg([col("n").sum(), col("quantity").sum().alias("units_sold")]);
     let returned = early.clone().group_by([col(key), col("_week")]).agg([
-        len().cast(DataType::Int64).alias("r"),
+        col("_counted").sum().cast(DataType::Int64).alias("r"),
+        col("_counted").not().sum().cast(DataType::Int64).alias("r_carrier"),
         col("returned_units").sum().alias("units_returned"),
     ]);
     sold.join(
@@ -109,6 +122,7 @@ fn key_weeks(sold: &LazyFrame, early: &LazyFrame, weeks: &LazyFrame, key: &str) 
     )
     .with_columns([
         col("r").fill_null(lit(0i64)),
+        col("r_carrier").fill_null(lit(0i64)),
         col("units_returned").fill_null(lit(0i64)),
     ])
     // The week code numbers weeks consecutively: the b weeks before week w are w − b … w − 1.
@@ -236,6 +250,7 @@ pub fn spike_evaluation(p: &Prepared, r: &RiskParams, sold: &SoldWeeks) -> Resul
                     col("judged_from"),
                     col("n").alias("n_t"),
                     col("r").alias("r_t"),
+                    col("r_carrier"),
                     col("units_sold"),
                     col("units_returned"),
                     col("r_b").fill_null(lit(0i64)),
@@ -285,6 +300,7 @@ pub fn spike_evaluation(p: &Prepared, r: &RiskParams, sold: &SoldWeeks) -> Resul
             col("week_start"),
             col("n_t"),
             col("r_t"),
+            col("r_carrier"),
             col("rate"),
             col("units_sold"),
             col("units_returned"),
@@ -344,11 +360,19 @@ pub fn risk_flags(eval: &DataFrame, r: &RiskParams) -> Result<DataFrame> {
         g("z")?,
         g("lift")?,
     );
+    let r_carrier = g("r_carrier")?;
     let reasons: Vec<String> = (0..flags.height())
         .map(|i| {
+            let carrier = match r_carrier[i] {
+                c if c > 0.0 => format!(
+                    "; {c} more line{} returned for the carrier's reasons left out",
+                    if c == 1.0 { "" } else { "s" }
+                ),
+                _ => String::new(),
+            };
             format!(
                 "{} {}: {} of {} order lines bought in {} were returned within {} days ({:.1}%), {:.1}× the expected {:.1}% \
-                 (own previous {} weeks {}/{}, category {} {:.1}%, prior weight {}); z = {:.1}",
+                 (own previous {} weeks {}/{}, category {} {:.1}%, prior weight {}); z = {:.1}{carrier}",
                 level[i],
                 key[i],
                 r_t[i],
