@@ -39,12 +39,12 @@ fn reference_frame_has_the_canonical_types() {
     let df = reference();
     let schema = df.schema();
     assert_eq!(df.height(), 5);
-    assert_eq!(schema.get("unit_price"), Some(&DataType::Decimal(18, 2)));
+    assert_eq!(schema.get("unit_price"), Some(&DataType::Decimal(18, 4)));
     assert_eq!(schema.get("ordered_at"), Some(&aftersales::time::ts_dtype()));
     assert_eq!(schema.get("quantity"), Some(&DataType::Int64));
     // 99.90 stays 99.90: decimal, not binary float.
     let prices = df.column("unit_price").unwrap().cast(&DataType::String).unwrap();
-    assert_eq!(prices.str().unwrap().get(0), Some("99.90"));
+    assert_eq!(prices.str().unwrap().get(0), Some("99.9000"));
 }
 
 #[test]
@@ -287,4 +287,68 @@ fn convert_writes_a_parquet_copy_that_loads_to_the_same_frames() {
             kind.name()
         );
     }
+}
+
+/// An export's Parquet may carry columns the config does not map, of any type: a list and a struct column beside
+/// the canonical ones are ignored (the run used to stop on them, naming no file). Decimals of any scale are read
+/// exactly: prices at scale 6 (99.900000) load as 99.90, and a sub-cent unit price (0.001 at scale 6) is kept to its
+/// 4 places; a price at scale 6 that is not whole to the 4th place (0.00015) is rejected, naming its places.
+#[test]
+fn parquet_extra_columns_of_any_type_and_decimals_of_any_scale_load() {
+    let d = tempfile::tempdir().unwrap();
+    let mut df = reference();
+    let n = df.height();
+    // Prices as Decimal(20, 6): the reference's cents × 10⁴, then row 2 (0-based) at 0.001 and row 3 at 0.00015.
+    let cents: Vec<i128> = df
+        .column("unit_price")
+        .unwrap()
+        .decimal()
+        .unwrap()
+        .physical()
+        .iter()
+        .map(|v| v.unwrap() * 100)
+        .collect();
+    let mut micro = cents.clone();
+    micro[2] = 1_000;
+    micro[3] = 150;
+    let price = Int128Chunked::from_vec("unit_price".into(), micro)
+        .into_decimal(20, 6)
+        .unwrap();
+    df.with_column(price.into_column()).unwrap();
+    let tags = Series::new(
+        "tags".into(),
+        (0..n)
+            .map(|i| Series::new("".into(), vec![i as i64; 2]))
+            .collect::<Vec<_>>(),
+    );
+    df.with_column(tags.into_column()).unwrap();
+    let a = Series::new("a".into(), vec![1i32; n]);
+    let b = Series::new("b".into(), vec!["x"; n]);
+    let st = StructChunked::from_series("meta".into(), n, [a, b].iter()).unwrap();
+    df.with_column(st.into_series().into_column()).unwrap();
+    ParquetWriter::new(std::fs::File::create(d.path().join("orders.parquet")).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    let t = load(d.path(), &TableConfig::default());
+    assert_eq!((t.rows_read(), t.rows_accepted(), t.rows_rejected()), (5, 4, 1));
+    assert_eq!(
+        (t.rejects[0].row_number, t.rejects[0].column.as_str()),
+        (4, "unit_price")
+    );
+    assert_eq!(
+        t.rejects[0].problem,
+        "0.000150 has more than 4 decimal places: money must be exact"
+    );
+    let got = t.data().unwrap();
+    let prices: Vec<Option<i128>> = got
+        .column("unit_price")
+        .unwrap()
+        .decimal()
+        .unwrap()
+        .physical()
+        .iter()
+        .collect();
+    // In ten-thousandths: the reference's prices, and 0.001 = 10.
+    let want: Vec<Option<i128>> = [cents[0] / 100, cents[1] / 100, 10, cents[4] / 100].map(Some).to_vec();
+    assert_eq!(prices, want);
 }

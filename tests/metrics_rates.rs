@@ -20,6 +20,15 @@
 
 mod common;
 
+/// gmv is a Decimal of 4 places (unit prices may carry 4); these fixtures' prices are whole cents, so its last two
+/// digits must be zeros: "100.0000" is shown as "100.00" (any other ending is left as it is, and fails the test).
+fn cents4(s: &str) -> &str {
+    match s.split_once('.') {
+        Some((_, f)) if f.len() == 4 && f.ends_with("00") => &s[..s.len() - 2],
+        _ => s,
+    }
+}
+
 use common::*;
 
 fn fixture() -> tempfile::TempDir {
@@ -46,7 +55,7 @@ fn platform_months_cohort_returns_by_order_date() {
     let feb = m("2026-02");
     assert_eq!((feb["units_sold"].as_str(), feb["units_returned"].as_str()), ("1", "0"));
     assert_eq!((feb["orders"].as_str(), feb["orders_with_case"].as_str()), ("1", "1"));
-    assert_eq!((feb["gmv"].as_str(), feb["refunded"].as_str()), ("100.00", "0.00"));
+    assert_eq!((cents4(&feb["gmv"]), feb["refunded"].as_str()), ("100.00", "0.00"));
     // Matures at 2026-03-01 + 30 days = 2026-03-31 ≤ as_of.
     assert_eq!(feb["mature"], "true");
 
@@ -60,7 +69,7 @@ fn platform_months_cohort_returns_by_order_date() {
     assert_close_tol(&mar, "ci_high", 0.954408, 1e-5);
     assert_eq!((mar["orders"].as_str(), mar["orders_with_case"].as_str()), ("2", "2"));
     assert_close(&mar, "after_sales_rate", 1.0);
-    assert_eq!((mar["gmv"].as_str(), mar["refunded"].as_str()), ("350.50", "200.00"));
+    assert_eq!((cents4(&mar["gmv"]), mar["refunded"].as_str()), ("350.50", "200.00"));
     assert_close(&mar, "refund_value_rate", 200.0 / 350.5);
     assert_eq!(mar["period_start"], "2026-02-28 16:00:00.000000+00:00");
     assert_eq!(mar["period_end"], "2026-03-31 16:00:00.000000+00:00");
@@ -73,7 +82,7 @@ fn platform_months_cohort_returns_by_order_date() {
     assert_close(&apr, "return_rate", 2.0 / 6.0);
     assert_eq!((apr["orders"].as_str(), apr["orders_with_case"].as_str()), ("3", "3"));
     // gmv 999.99 + 1999.98 + 60.00; refunded R2 999.99 + R4 20.00 (R3 pending, R8 failed).
-    assert_eq!((apr["gmv"].as_str(), apr["refunded"].as_str()), ("3059.97", "1019.99"));
+    assert_eq!((cents4(&apr["gmv"]), apr["refunded"].as_str()), ("3059.97", "1019.99"));
     // Matures at 2026-05-01 + 30 days = 2026-05-31 ≤ 2026-06-15.
     assert_eq!(apr["mature"], "true");
 
@@ -86,7 +95,7 @@ fn platform_months_cohort_returns_by_order_date() {
     assert_close_tol(&may, "ci_high", 0.324407, 1e-5);
     assert_eq!((may["orders"].as_str(), may["orders_with_case"].as_str()), ("3", "0"));
     // gmv 40.00 + 35.25 + 101.00 + 10.00; refunded R5 5.25 (no case) + R7 50.50.
-    assert_eq!((may["gmv"].as_str(), may["refunded"].as_str()), ("186.25", "55.75"));
+    assert_eq!((cents4(&may["gmv"]), may["refunded"].as_str()), ("186.25", "55.75"));
     // Matures at 2026-06-01 + 30 days = 2026-07-01 > as_of: later returns may still come.
     assert_eq!(may["mature"], "false");
 
@@ -134,7 +143,7 @@ fn quarters_and_lower_levels() {
         ),
         ("5", "3", "3", "3")
     );
-    assert_eq!((q1["gmv"].as_str(), q1["refunded"].as_str()), ("450.50", "200.00"));
+    assert_eq!((cents4(&q1["gmv"]), q1["refunded"].as_str()), ("450.50", "200.00"));
     assert_eq!(q1["mature"], "true");
     // Q2 = April + May + June: 15 units, 2 returned; 7 orders, of which A3, A4, A5, A9 have counted cases.
     let q2 = q("platform", "all", "2026Q2");
@@ -148,7 +157,7 @@ fn quarters_and_lower_levels() {
         ("15", "2", "7", "4")
     );
     assert_close(&q2, "after_sales_rate", 4.0 / 7.0);
-    assert_eq!((q2["gmv"].as_str(), q2["refunded"].as_str()), ("3266.22", "1095.74"));
+    assert_eq!((cents4(&q2["gmv"]), q2["refunded"].as_str()), ("3266.22", "1095.74"));
     assert_eq!(q2["mature"], "false");
 
     // Q2 by category: 数码 = A3, A4, A5, A9; 家居 = A6 (two lines), A8; 服装 = A7.
@@ -162,21 +171,21 @@ fn quarters_and_lower_levels() {
         ),
         ("7", "2", "4", "4")
     );
-    assert_eq!((dm["gmv"].as_str(), dm["refunded"].as_str()), ("3079.97", "1039.99"));
+    assert_eq!((cents4(&dm["gmv"]), dm["refunded"].as_str()), ("3079.97", "1039.99"));
     let jj = q("category", "家居", "2026Q2");
     assert_eq!(
         (
             jj["units_sold"].as_str(),
             jj["orders"].as_str(),
             jj["orders_with_case"].as_str(),
-            jj["gmv"].as_str(),
+            cents4(&jj["gmv"]),
             jj["refunded"].as_str()
         ),
         ("6", "2", "0", "85.25", "5.25")
     );
     let fz = q("category", "服装", "2026Q2");
     assert_eq!(
-        (fz["units_sold"].as_str(), fz["gmv"].as_str(), fz["refunded"].as_str()),
+        (fz["units_sold"].as_str(), cents4(&fz["gmv"]), fz["refunded"].as_str()),
         ("2", "101.00", "50.50")
     );
 
@@ -192,7 +201,7 @@ fn quarters_and_lower_levels() {
             k1["units_sold"].as_str(),
             k1["units_returned"].as_str(),
             k1["orders"].as_str(),
-            k1["gmv"].as_str(),
+            cents4(&k1["gmv"]),
             k1["refunded"].as_str()
         ),
         ("4", "2", "3", "400.00", "200.00")

@@ -111,8 +111,9 @@ fn money_adds_up_to_the_cent() {
         .map(|(_, v)| v)
         .sum();
     assert_eq!(refunded, refunded_csv);
-    // Decimal all the way: the Parquet column is a decimal with 2 fraction digits, not a float.
-    assert_eq!(rr.schema().get("gmv"), Some(&DataType::Decimal(38, 2)));
+    // Decimal all the way: the Parquet column is a decimal with 4 fraction digits (unit prices may carry 4), not
+    // a float.
+    assert_eq!(rr.schema().get("gmv"), Some(&DataType::Decimal(38, 4)));
 }
 
 #[test]

@@ -15,6 +15,8 @@ enum T {
     F64,
     Bool,
     Money,
+    /// A decimal with 4 places: GMV, whose unit prices may carry 4.
+    Money4,
     Ts,
     Date,
     StrList,
@@ -41,6 +43,7 @@ fn kind(field: &parquet::schema::types::Type) -> T {
             T::Ts
         }
         (_, Some(LogicalType::Decimal(d))) if d.scale == 2 => T::Money,
+        (_, Some(LogicalType::Decimal(d))) if d.scale == 4 => T::Money4,
         (Physical::INT64, None) => T::I64,
         (Physical::INT64, Some(LogicalType::Integer(i))) if i.bit_width == 64 && i.is_signed => T::I64,
         (Physical::DOUBLE, _) => T::F64,
@@ -85,7 +88,7 @@ fn expected(table: &str) -> Vec<(&'static str, T)> {
             ("orders", I64),
             ("orders_with_case", I64),
             ("after_sales_rate", F64),
-            ("gmv", Money),
+            ("gmv", Money4),
             ("refunded", Money),
             ("refund_value_rate", F64),
             ("period_start", Ts),
@@ -320,10 +323,10 @@ fn values_read_back_independently() {
             let Field::Decimal(d) = &cols["gmv"] else {
                 panic!("gmv is {:?}", cols["gmv"])
             };
-            // 350.50 as an unscaled big-endian integer with scale 2: 35050.
+            // 350.50 as an unscaled big-endian integer with scale 4 (unit prices may carry 4 places): 3505000.
             let bytes = d.data();
             let unscaled = bytes.iter().fold(0i128, |acc, b| (acc << 8) | *b as i128);
-            assert_eq!((unscaled, d.scale()), (35050, 2));
+            assert_eq!((unscaled, d.scale()), (3_505_000, 4));
             found = true;
         }
     }

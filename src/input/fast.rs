@@ -12,7 +12,7 @@
 use polars::prelude::*;
 
 use crate::config::TableConfig;
-use crate::tables::{ColumnKind, TableSchema};
+use crate::tables::{ColumnKind, MAX_CELL_BYTES, MAX_MONEY, TableSchema};
 use crate::time::ts_dtype;
 
 use super::load::{ROW_NUMBER, SOURCE_IDX};
@@ -22,7 +22,7 @@ pub fn canonical_dtype(kind: &ColumnKind) -> DataType {
     match kind {
         ColumnKind::Id | ColumnKind::Text | ColumnKind::Enum(_) => DataType::String,
         ColumnKind::Int { .. } => DataType::Int64,
-        ColumnKind::Money { .. } => DataType::Decimal(18, 2),
+        ColumnKind::Money { places, .. } => DataType::Decimal(18, *places as usize),
         ColumnKind::Ts => ts_dtype(),
     }
 }
@@ -41,9 +41,18 @@ fn eligible(kind: &ColumnKind, dtype: &DataType) -> bool {
                 | DataType::UInt16
                 | DataType::UInt32
         ),
-        ColumnKind::Money { .. } => matches!(dtype, DataType::Decimal(p, s) if *s <= 2 && p - s <= 16),
+        ColumnKind::Money { places, .. } => {
+            matches!(dtype, DataType::Decimal(p, s) if *s <= *places as usize && p - s <= 18 - *places as usize)
+        }
         ColumnKind::Ts => matches!(dtype, DataType::Datetime(_, Some(_))),
     }
+}
+
+/// A text cell within [`MAX_CELL_BYTES`] (a longer one goes to the parser, which rejects it).
+fn short(v: Expr) -> Expr {
+    v.clone()
+        .is_null()
+        .or(v.str().len_bytes().lt_eq(lit(MAX_CELL_BYTES as u32)))
 }
 
 /// Trimmed text, empty as null.
@@ -95,13 +104,16 @@ pub fn split(
         let c = col(src);
         let v = col(n(spec.name));
         let (value, valid) = match &spec.kind {
-            ColumnKind::Id | ColumnKind::Text => (trimmed(c), lit(true)),
+            ColumnKind::Id | ColumnKind::Text => (trimmed(c), short(v.clone())),
             ColumnKind::Enum(allowed) => {
                 let known = v.clone().is_in(
                     lit(Series::new("allowed".into(), allowed.to_vec())).implode(false),
                     false,
                 );
-                (trimmed(c).str().to_lowercase(), v.clone().is_null().or(known))
+                (
+                    trimmed(c).str().to_lowercase(),
+                    v.clone().is_null().or(known.and(short(v.clone()))),
+                )
             }
             ColumnKind::Int { min, max } => (
                 c.cast(DataType::Int64),
@@ -109,14 +121,19 @@ pub fn split(
                     .is_null()
                     .or(v.clone().gt_eq(lit(*min)).and(v.clone().lt_eq(lit(*max)))),
             ),
-            ColumnKind::Money { positive } => {
+            ColumnKind::Money { positive, places } => {
                 let f = v.clone().cast(DataType::Float64);
                 let sign = if *positive {
                     f.clone().gt(lit(0.0))
                 } else {
                     f.clone().gt_eq(lit(0.0))
                 };
-                (c.cast(DataType::Decimal(18, 2)), f.is_null().or(sign))
+                // Below the bound with room to spare: a value near it goes to the parser, which decides exactly.
+                let bounded = f.clone().lt(lit(MAX_MONEY as f64 * 0.999));
+                (
+                    c.cast(DataType::Decimal(18, *places as usize)),
+                    f.is_null().or(sign.and(bounded)),
+                )
             }
             ColumnKind::Ts => (c.cast(ts_dtype()), lit(true)),
         };

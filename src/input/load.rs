@@ -13,7 +13,7 @@ use super::discover::SourceFormat;
 use super::discover::{SourceFile, discover};
 use super::fast;
 use super::parse::{Value, parse_cell};
-use super::reader::{Cell, RowSink, feed_frame, parquet_header, parquet_slice, read_file};
+use super::reader::{Cell, RowSink, feed_frame, parquet_header, parquet_slice, read_csv};
 use crate::config::TableConfig;
 use crate::progress::Progress;
 use crate::tables::{ColumnKind, TableKind, TableSchema};
@@ -247,7 +247,8 @@ fn scan_chunks(paths: &[PathBuf]) -> PolarsResult<LazyFrame> {
 enum ColBuilder {
     Str(StringChunkedBuilder),
     Int(Vec<Option<i64>>),
-    Cents(Vec<Option<i128>>),
+    /// Money as an integer of 10^-places units, and its places.
+    Cents(Vec<Option<i128>>, u32),
     Ts(Vec<Option<i64>>),
 }
 
@@ -258,7 +259,7 @@ impl ColBuilder {
                 ColBuilder::Str(StringChunkedBuilder::new(name.into(), 1024))
             }
             ColumnKind::Int { .. } => ColBuilder::Int(Vec::new()),
-            ColumnKind::Money { .. } => ColBuilder::Cents(Vec::new()),
+            ColumnKind::Money { places, .. } => ColBuilder::Cents(Vec::new(), *places),
             ColumnKind::Ts => ColBuilder::Ts(Vec::new()),
         }
     }
@@ -269,8 +270,8 @@ impl ColBuilder {
             (ColBuilder::Str(b), _) => b.append_null(),
             (ColBuilder::Int(b), Value::Int(i)) => b.push(Some(i)),
             (ColBuilder::Int(b), _) => b.push(None),
-            (ColBuilder::Cents(b), Value::Cents(c)) => b.push(Some(c)),
-            (ColBuilder::Cents(b), _) => b.push(None),
+            (ColBuilder::Cents(b, _), Value::Cents(c)) => b.push(Some(c)),
+            (ColBuilder::Cents(b, _), _) => b.push(None),
             (ColBuilder::Ts(b), Value::Ts(t)) => b.push(Some(t)),
             (ColBuilder::Ts(b), _) => b.push(None),
         }
@@ -282,8 +283,8 @@ impl ColBuilder {
             ColBuilder::Int(v) => Int64Chunked::from_iter_options(name.into(), v.into_iter())
                 .into_series()
                 .into_column(),
-            ColBuilder::Cents(v) => Int128Chunked::from_iter_options(name.into(), v.into_iter())
-                .into_decimal(18, 2)?
+            ColBuilder::Cents(v, places) => Int128Chunked::from_iter_options(name.into(), v.into_iter())
+                .into_decimal(18, places as usize)?
                 .into_series()
                 .into_column(),
             ColBuilder::Ts(v) => Int64Chunked::from_iter_options(name.into(), v.into_iter())
@@ -673,7 +674,7 @@ pub fn load_files_to(
             rows_rejected: 0,
         };
         progress.set_message(format!("reading {}", f.display()));
-        if f.format == SourceFormat::Parquet && read.parquet_fast_path {
+        if f.format == SourceFormat::Parquet {
             // A slice at a time, so the raw columns, their normalised copies and the clean rows of a whole
             // file are never held side by side (measured: 5.6 GB for the scale-10 shipments file read whole).
             let mut offset = 0;
@@ -682,14 +683,22 @@ pub fn load_files_to(
                 if offset == 0 {
                     sink.header(&parquet_header(&df))?;
                 }
-                match fast::split(&df, &sink.mapping, schema, tc, i as u32, offset)? {
+                let df = only_mapped(df, &sink.mapping)?;
+                let split = if read.parquet_fast_path {
+                    fast::split(&df, &sink.mapping, schema, tc, i as u32, offset)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?
+                } else {
+                    None
+                };
+                match split {
                     Some(split) => {
                         let n = split.clean.height() as u64;
                         sink.stats.rows_read += n;
                         sink.stats.rows_accepted += n;
                         progress.inc(n);
                         sink.auto_flush = false;
-                        feed_frame(&split.suspect, Some(&split.suspect_rows), &mut sink)?;
+                        feed_frame(&split.suspect, Some(&split.suspect_rows), &mut sink)
+                            .map_err(|e| anyhow::anyhow!("{}: {e:#}", f.display()))?;
                         sink.auto_flush = true;
                         let parsed = sink.parsed_rows()?;
                         let chunk = if parsed.height() == 0 {
@@ -704,7 +713,8 @@ pub fn load_files_to(
                     }
                     None => {
                         let rows: Vec<u64> = (offset as u64 + 1..=(offset + df.height()) as u64).collect();
-                        feed_frame(&df, Some(&rows), &mut sink)?;
+                        feed_frame(&df, Some(&rows), &mut sink)
+                            .map_err(|e| anyhow::anyhow!("{}: {e:#}", f.display()))?;
                         sink.flush()?;
                     }
                 }
@@ -714,7 +724,7 @@ pub fn load_files_to(
                 }
             }
         } else {
-            read_file(f, tc, &mut sink)?;
+            read_csv(f, tc, &mut sink)?;
             sink.flush()?;
         }
         stats.push(sink.stats.clone());
@@ -791,6 +801,26 @@ pub fn load_files_to(
         files: stats,
         rejects,
     })
+}
+
+/// The frame with every column no schema column reads replaced by nulls (same name, same place): an export's
+/// extra columns may be of any type (lists, structs, maps), and none of them is read or converted.
+fn only_mapped(df: DataFrame, mapping: &[Option<usize>]) -> Result<DataFrame> {
+    let used: std::collections::HashSet<usize> = mapping.iter().flatten().copied().collect();
+    let height = df.height();
+    let cols: Vec<Column> = df
+        .columns()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if used.contains(&i) {
+                c.clone()
+            } else {
+                Column::full_null(c.name().clone(), height, &DataType::String)
+            }
+        })
+        .collect();
+    Ok(DataFrame::new(height, cols)?)
 }
 
 /// Appends each row's key hash; equal keys hash equal, so rows whose hash no other row shares are not

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use chrono::TimeZone as _;
 use chrono_tz::Tz;
 
-use super::reader::Cell;
-use crate::tables::ColumnKind;
+use super::reader::{Cell, show_decimal};
+use crate::tables::{ColumnKind, MAX_CELL_BYTES, MAX_MONEY};
 use crate::time::{self, Micros};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +32,14 @@ pub fn parse_cell(
     }
     if let Cell::Null = cell {
         return Ok(Value::Null);
+    }
+    if let Cell::Str(s) = cell
+        && s.len() > MAX_CELL_BYTES
+    {
+        return Err(format!(
+            "the cell is {} bytes long, more than the {MAX_CELL_BYTES} a value can be: not data (a runaway quote or a pasted file?)",
+            s.len()
+        ));
     }
     match kind {
         ColumnKind::Id | ColumnKind::Text => Ok(match cell {
@@ -67,33 +75,49 @@ pub fn parse_cell(
             }
             Ok(Value::Int(v))
         }
-        ColumnKind::Money { positive } => {
-            let cents = match cell {
+        ColumnKind::Money { positive, places } => {
+            let places = *places as usize;
+            let unit = 10i128.pow(places as u32);
+            let v = match cell {
                 Cell::Str(s) => {
                     let t = s.trim();
                     if t.is_empty() {
                         return Ok(Value::Null);
                     }
-                    parse_money(t)?
+                    parse_money(t, places)?
                 }
-                Cell::Int(i) => *i as i128 * 100,
+                Cell::Int(i) => *i as i128 * unit,
                 Cell::Float(f) => {
-                    // Spreadsheet-made Parquet stores prices as doubles; accept them only when they are whole cents.
-                    let c = (f * 100.0).round();
-                    if (f * 100.0 - c).abs() > 1e-6 || !f.is_finite() {
-                        return Err(format!("{f} is not an amount with at most 2 decimal places"));
+                    // Spreadsheet-made Parquet stores prices as doubles; accept them only when they are whole units
+                    // of the column's last decimal place.
+                    let scaled = f * unit as f64;
+                    let c = scaled.round();
+                    if !f.is_finite() || (scaled - c).abs() > 1e-6 || c.abs() > 1e30 {
+                        return Err(format!("{f} is not an amount with at most {places} decimal places"));
                     }
                     c as i128
                 }
+                Cell::Decimal(d, scale) => rescale(*d, *scale, places).ok_or_else(|| {
+                    format!(
+                        "{} has more than {places} decimal places: money must be exact",
+                        cell.show()
+                    )
+                })?,
                 other => return Err(format!("'{}' is not an amount", other.show())),
             };
-            if *positive && cents <= 0 {
-                return Err(format!("{} is out of range: expected an amount > 0", show_cents(cents)));
+            let shown = show_money(v, places);
+            if *positive && v <= 0 {
+                return Err(format!("{shown} is out of range: expected an amount > 0"));
             }
-            if !*positive && cents < 0 {
-                return Err(format!("{} is out of range: expected an amount ≥ 0", show_cents(cents)));
+            if !*positive && v < 0 {
+                return Err(format!("{shown} is out of range: expected an amount ≥ 0"));
             }
-            Ok(Value::Cents(cents))
+            if v > MAX_MONEY * unit {
+                return Err(format!(
+                    "{shown} is out of range: more than {MAX_MONEY} is not a price or refund of one order line (a typo?)"
+                ));
+            }
+            Ok(Value::Cents(v))
         }
         ColumnKind::Ts => in_calendar(match cell {
             Cell::Str(s) => {
@@ -156,10 +180,22 @@ fn in_calendar(v: Result<Value, String>) -> Result<Value, String> {
     }
 }
 
-/// `12`, `12.5`, `12.50`, `-3.00`, `+1` → cents. More than 2 fraction digits is refused, never rounded.
-pub fn parse_money(t: &str) -> Result<i128, String> {
-    let err =
-        || format!("'{t}' is not an amount: expected a decimal number with at most 2 decimal places, e.g. 129.90");
+/// `d × 10^-scale` as an integer of 10^-places units, when that is exact (trailing zeros beyond `places` drop).
+fn rescale(d: i128, scale: usize, places: usize) -> Option<i128> {
+    if scale <= places {
+        d.checked_mul(10i128.checked_pow((places - scale) as u32)?)
+    } else {
+        let div = 10i128.checked_pow((scale - places) as u32)?;
+        (d % div == 0).then_some(d / div)
+    }
+}
+
+/// `12`, `12.5`, `12.50`, `-3.00`, `+1` → an integer of 10^-places units (cents for 2). More fraction digits
+/// than `places` is refused, never rounded.
+pub fn parse_money(t: &str, places: usize) -> Result<i128, String> {
+    let err = || {
+        format!("'{t}' is not an amount: expected a decimal number with at most {places} decimal places, e.g. 129.90")
+    };
     let (neg, body) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
@@ -175,10 +211,12 @@ pub fn parse_money(t: &str) -> Result<i128, String> {
     {
         return Err(err());
     }
-    if frac.len() > 2 {
-        return Err(format!(
-            "'{t}' has more than 2 decimal places: money must be exact to the cent"
-        ));
+    if frac.len() > places {
+        return Err(if places == 2 {
+            format!("'{t}' has more than 2 decimal places: money must be exact to the cent")
+        } else {
+            format!("'{t}' has more than {places} decimal places: money must be exact")
+        });
     }
     if int.len() > 16 {
         return Err(err());
@@ -188,18 +226,29 @@ pub fn parse_money(t: &str) -> Result<i128, String> {
     } else {
         int.parse().map_err(|_| err())?
     };
-    let f: i128 = match frac.len() {
-        0 => 0,
-        1 => frac.parse::<i128>().map_err(|_| err())? * 10,
-        _ => frac.parse().map_err(|_| err())?,
+    let f: i128 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse::<i128>().map_err(|_| err())? * 10i128.pow((places - frac.len()) as u32)
     };
-    let c = i * 100 + f;
+    let c = i * 10i128.pow(places as u32) + f;
     Ok(if neg { -c } else { c })
 }
 
+/// Money for messages: at least 2 decimal places, more only where the value has them (`-1.00`, `0.0010`→`0.001`).
+pub fn show_money(v: i128, places: usize) -> String {
+    let s = show_decimal(v, places);
+    let keep = s.trim_end_matches('0');
+    let min_len = s.len() - places.saturating_sub(2);
+    if keep.len() < min_len {
+        s[..min_len].to_string()
+    } else {
+        keep.to_string()
+    }
+}
+
 pub fn show_cents(c: i128) -> String {
-    let sign = if c < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", c.abs() / 100, c.abs() % 100)
+    show_decimal(c, 2)
 }
 
 #[cfg(test)]
@@ -208,14 +257,51 @@ mod tests {
 
     #[test]
     fn money_is_exact_to_the_cent() {
-        assert_eq!(parse_money("129.9"), Ok(12990));
-        assert_eq!(parse_money("0.05"), Ok(5));
-        assert_eq!(parse_money("-3"), Ok(-300));
-        assert_eq!(parse_money(".5"), Ok(50));
-        assert!(parse_money("1.005").unwrap_err().contains("more than 2 decimal places"));
-        assert!(parse_money("12,50").is_err());
-        assert!(parse_money("¥5").is_err());
+        assert_eq!(parse_money("129.9", 2), Ok(12990));
+        assert_eq!(parse_money("0.05", 2), Ok(5));
+        assert_eq!(parse_money("-3", 2), Ok(-300));
+        assert_eq!(parse_money(".5", 2), Ok(50));
+        assert!(
+            parse_money("1.005", 2)
+                .unwrap_err()
+                .contains("more than 2 decimal places")
+        );
+        assert!(parse_money("12,50", 2).is_err());
+        assert!(parse_money("¥5", 2).is_err());
         assert_eq!(show_cents(-305), "-3.05");
+        // Unit prices carry up to 4 places: £0.001 is 10 ten-thousandths.
+        assert_eq!(parse_money("0.001", 4), Ok(10));
+        assert_eq!(parse_money("12.5", 4), Ok(125_000));
+        assert!(
+            parse_money("0.00001", 4)
+                .unwrap_err()
+                .contains("more than 4 decimal places")
+        );
+    }
+
+    #[test]
+    fn parquet_decimals_of_any_scale_are_exact_or_refused() {
+        let money = ColumnKind::Money {
+            positive: true,
+            places: 2,
+        };
+        let tz = chrono_tz::Asia::Shanghai;
+        // 12.3400 at scale 4 is 12.34 exactly; 12.3450 is not a whole cent.
+        assert_eq!(
+            parse_cell(&Cell::Decimal(123_400, 4), &money, tz, None),
+            Ok(Value::Cents(1234))
+        );
+        let err = parse_cell(&Cell::Decimal(123_450, 4), &money, tz, None).unwrap_err();
+        assert_eq!(err, "12.3450 has more than 2 decimal places: money must be exact");
+        assert_eq!(
+            parse_cell(&Cell::Decimal(7, 0), &money, tz, None),
+            Ok(Value::Cents(700))
+        );
+        let huge = parse_cell(&Cell::Str("123456789.00"), &money, tz, None).unwrap_err();
+        assert!(huge.contains("out of range: more than 100000000"), "{huge}");
+        let long = "x".repeat(MAX_CELL_BYTES + 1);
+        let err = parse_cell(&Cell::Str(&long), &ColumnKind::Text, tz, None).unwrap_err();
+        assert!(err.contains("more than the 65536"), "{err}");
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub enum Cell<'a> {
     Naive(i64),
     /// A Parquet date: days since the epoch.
     Date(i32),
+    /// A Parquet decimal: the integer and its scale (value = integer × 10^-scale).
+    Decimal(i128, usize),
 }
 
 impl Cell<'_> {
@@ -48,8 +50,21 @@ impl Cell<'_> {
                 .and_then(chrono::NaiveDate::from_num_days_from_ce_opt)
                 .map(|d| d.to_string())
                 .unwrap_or_else(|| format!("day {d}")),
+            Cell::Decimal(v, scale) => show_decimal(*v, *scale),
         }
     }
+}
+
+/// `v × 10^-scale` written out exactly, e.g. (123450, 4) → `12.3450`.
+pub fn show_decimal(v: i128, scale: usize) -> String {
+    let sign = if v < 0 { "-" } else { "" };
+    let digits = v.unsigned_abs().to_string();
+    if scale == 0 {
+        return format!("{sign}{digits}");
+    }
+    let padded = format!("{digits:0>width$}", width = scale + 1);
+    let (int, frac) = padded.split_at(padded.len() - scale);
+    format!("{sign}{int}.{frac}")
 }
 
 /// Receives a file's header once, then its rows.
@@ -62,14 +77,8 @@ pub trait RowSink {
     fn damaged(&mut self, row_number: u64, text: &str, problem: String);
 }
 
-pub fn read_file(file: &SourceFile, tc: &TableConfig, sink: &mut dyn RowSink) -> Result<()> {
-    match file.format {
-        SourceFormat::Csv | SourceFormat::CsvGz => read_csv(file, tc, sink),
-        SourceFormat::Parquet => read_parquet(file, sink),
-    }
-}
-
-fn read_csv(file: &SourceFile, tc: &TableConfig, sink: &mut dyn RowSink) -> Result<()> {
+/// Reads a CSV file (plain or gzip) row by row into the sink; Parquet is read a slice at a time by `load`.
+pub fn read_csv(file: &SourceFile, tc: &TableConfig, sink: &mut dyn RowSink) -> Result<()> {
     let f = File::open(&file.path).with_context(|| format!("cannot open {}", file.display()))?;
     let raw: Box<dyn Read> = match file.format {
         SourceFormat::CsvGz => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, f))),
@@ -141,18 +150,7 @@ enum ColReader {
     Utc(Int64Chunked),
     Naive(Int64Chunked),
     Date(Int32Chunked),
-}
-
-fn read_parquet(file: &SourceFile, sink: &mut dyn RowSink) -> Result<()> {
-    let df = parquet_frame(file)?;
-    let header = parquet_header(&df);
-    sink.header(&header)?;
-    feed_frame(&df, None, sink)
-}
-
-/// A whole Parquet file as a frame.
-pub fn parquet_frame(file: &SourceFile) -> Result<DataFrame> {
-    parquet_reader(file)?.finish().map_err(|e| not_parquet(file, e))
+    Decimal(Int128Chunked, usize),
 }
 
 /// Rows `offset .. offset + len` of a Parquet file (only the row groups that hold them are decoded), and the
@@ -207,7 +205,18 @@ pub fn feed_frame(df: &DataFrame, row_numbers: Option<&[u64]>, sink: &mut dyn Ro
                 }
             }
             DataType::Date => ColReader::Date(s.to_physical_repr().i32()?.clone()),
-            _ => ColReader::Str(s.cast(&DataType::String)?.str()?.clone()),
+            DataType::Decimal(_, scale) => ColReader::Decimal(s.decimal()?.physical().clone(), *scale),
+            other => ColReader::Str(
+                s.cast(&DataType::String)
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "column '{}' holds {other} values, which cannot be read as a cell of the table; map another column or drop it from the export",
+                            s.name()
+                        )
+                    })?
+                    .str()?
+                    .clone(),
+            ),
         };
         cols.push(r);
     }
@@ -224,6 +233,10 @@ pub fn feed_frame(df: &DataFrame, row_numbers: Option<&[u64]>, sink: &mut dyn Ro
                 ColReader::Utc(ca) => Box::new(ca.iter().map(|v| v.map_or(Cell::Null, Cell::Utc))),
                 ColReader::Naive(ca) => Box::new(ca.iter().map(|v| v.map_or(Cell::Null, Cell::Naive))),
                 ColReader::Date(ca) => Box::new(ca.iter().map(|v| v.map_or(Cell::Null, Cell::Date))),
+                ColReader::Decimal(ca, scale) => Box::new(
+                    ca.iter()
+                        .map(move |v| v.map_or(Cell::Null, |v| Cell::Decimal(v, *scale))),
+                ),
             }
         })
         .collect();

@@ -63,8 +63,9 @@ pub enum ColumnKind {
     Text,
     /// An integer in `min..=max`.
     Int { min: i64, max: i64 },
-    /// A decimal with at most two fraction digits, stored as Decimal(18, 2); `positive` demands > 0, else ≥ 0.
-    Money { positive: bool },
+    /// A decimal with at most `places` fraction digits (2 for amounts; 4 for unit prices, as catalogues list
+    /// £0.001 items), stored as Decimal(18, places); `positive` demands > 0, else ≥ 0; at most [`MAX_MONEY`].
+    Money { positive: bool, places: u32 },
     /// A timestamp (see `time::parse_ts`), stored as a UTC instant.
     Ts,
     /// One of the listed lowercase values.
@@ -106,4 +107,11 @@ impl TableSchema {
     }
 }
 
+/// Largest quantity on a line or a case: far beyond any real order, so that a typo (an id in the quantity column)
+/// is rejected instead of multiplying a merchant's sales.
 pub const MAX_QTY: i64 = 1_000_000;
+/// Largest unit price or refund amount, in currency units: beyond anything sold through an after-sales desk, so a
+/// typo (an order id pasted into the amount) is rejected instead of poisoning GMV and refund totals.
+pub const MAX_MONEY: i128 = 100_000_000;
+/// Longest text or id cell, in bytes: a longer one is not data (a whole file pasted into a cell, a runaway quote).
+pub const MAX_CELL_BYTES: usize = 64 * 1024;

@@ -9,7 +9,14 @@ pub static COLUMNS: [ColumnSpec; 8] = [
     spec("sku", Id, true),
     spec("category", Text, true),
     spec("quantity", Int { min: 1, max: MAX_QTY }, true),
-    spec("unit_price", Money { positive: false }, true),
+    spec(
+        "unit_price",
+        Money {
+            positive: false,
+            places: 4,
+        },
+        true,
+    ),
     spec("ordered_at", Ts, true),
 ];
 

@@ -10,7 +10,14 @@ pub static COLUMNS: [ColumnSpec; 9] = [
     spec("case_id", Id, false),
     spec("order_id", Id, true),
     spec("merchant_id", Id, true),
-    spec("amount", Money { positive: true }, true),
+    spec(
+        "amount",
+        Money {
+            positive: true,
+            places: 2,
+        },
+        true,
+    ),
     spec("method", Enum(METHODS), false),
     spec("approved_at", Ts, true),
     spec("refunded_at", Ts, false),
