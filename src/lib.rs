@@ -11,7 +11,8 @@
 //! - `workdir`: the run's Parquet working copies, scanned lazily by the stages; `litter`: clearing the folders a
 //!   killed run left;
 //! - `generate`: synthetic exports with planted patterns;
-//! - `commands` + `cli`: the thin command line; `allocator`: how freed memory is kept.
+//! - `commands` + `cli`: the thin command line; `allocator`: how freed memory is kept; `crash`: what a panic
+//!   prints (a request for a report, not a backtrace).
 
 pub mod allocator;
 pub mod charts;
@@ -19,6 +20,7 @@ pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod crash;
 pub mod engine;
 pub mod generate;
 pub mod input;

@@ -5,12 +5,13 @@ use aftersales::commands;
 use aftersales::pipeline::CannotStart;
 use clap::Parser;
 
-// polars allocates and frees many small buffers: with mimalloc a scale-10 run took 59 s instead of 82 s with the
-// system allocator (BENCHMARKS.md). `allocator` says how it treats freed pages and why huge pages are off.
+// polars allocates and frees many small buffers, for which the system allocator is the slowest choice
+// (BENCHMARKS.md). `allocator` says how it treats freed pages and why huge pages are off.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    aftersales::crash::install();
     aftersales::allocator::keep_freed_memory();
     aftersales::allocator::no_huge_pages();
     let cli = Cli::parse();

@@ -607,9 +607,14 @@ pub fn run_json(info: &RunInfo<'_>, loaded: &Loaded, out: &OutputDir, stages: &S
 
 /// Test hook: `AFTERSALES_FAILPOINT=<stage>` makes the run fail after that stage, to prove that a failed run
 /// leaves the previous output untouched.
+/// `AFTERSALES_FAILPOINT=panic:<stage>` panics there instead, to prove what a user sees of a bug (`crash`).
 pub fn failpoint(stage: &str) -> Result<()> {
-    if std::env::var("AFTERSALES_FAILPOINT").as_deref() == Ok(stage) {
+    let set = std::env::var("AFTERSALES_FAILPOINT");
+    if set.as_deref() == Ok(stage) {
         anyhow::bail!("failpoint '{stage}' reached (AFTERSALES_FAILPOINT is set)");
+    }
+    if set.as_deref().ok().and_then(|s| s.strip_prefix("panic:")) == Some(stage) {
+        panic!("failpoint '{stage}' reached (AFTERSALES_FAILPOINT is set)");
     }
     Ok(())
 }

@@ -281,3 +281,43 @@ fn sla_and_spike_tables_are_the_same_whether_the_sla_families_run_beside_return_
         .unwrap();
     assert!(flagged > 0, "the sample's planted spikes should be flagged");
 }
+
+/// A bug that panics shows the user a short request for a report (command line, shape of the inputs), not a
+/// backtrace, and leaves the previous output as it was.
+#[test]
+fn a_panic_prints_a_request_for_a_report_not_a_backtrace() {
+    let data = case_dir(None);
+    let parent = tempfile::tempdir().unwrap();
+    let out = parent.path().join("out");
+    assert!(run_on(data.path(), &out, &[]).status.success());
+    let before = std::fs::read(out.join("run.json")).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_aftersales"))
+        .args([
+            "run",
+            "--quiet",
+            "--data",
+            data.path().to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env("AFTERSALES_FAILPOINT", "panic:write")
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(101), "{err}");
+    assert!(
+        err.contains("aftersales stopped on an internal error: failpoint 'write' reached"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Please report it with: the command line (") && err.contains(" run --quiet --data "),
+        "{err}"
+    );
+    assert!(
+        !err.contains("stack backtrace") && !err.contains("note: run with"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(out.join("run.json")).unwrap(), before);
+}

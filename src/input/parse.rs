@@ -131,7 +131,7 @@ pub fn parse_cell(
                 let wall = match cell {
                     Cell::Date(d) => (*d as i64).checked_mul(86_400_000_000).ok_or("date out of range")?,
                     Cell::Naive(t) => *t,
-                    _ => unreachable!(),
+                    _ => return Err(format!("'{}' is not a timestamp", cell.show())),
                 };
                 let naive = chrono::DateTime::from_timestamp_micros(wall)
                     .ok_or("timestamp out of range")?

@@ -129,7 +129,10 @@ fn aggregate(
         floats(&rr, "after_sales_rate")?,
     );
     for i in 0..rr.height() {
-        let a = m.entry((q[i].clone().unwrap(), k[i].clone().unwrap())).or_default();
+        let (Some(q), Some(k)) = (q[i].clone(), k[i].clone()) else {
+            continue;
+        };
+        let a = m.entry((q, k)).or_default();
         a.units_sold = units[i];
         a.return_rate = rate[i];
         a.after_sales_rate = asr[i];
@@ -182,7 +185,10 @@ fn aggregate(
     );
     let rs = floats(&cases, "rating_sum")?;
     for i in 0..cases.height() {
-        let a = m.entry((q[i].clone().unwrap(), k[i].clone().unwrap())).or_default();
+        let (Some(q), Some(k)) = (q[i].clone(), k[i].clone()) else {
+            continue;
+        };
+        let a = m.entry((q, k)).or_default();
         (a.cases, a.disputes, a.losses, a.merchant_fault, a.ratings, a.rating_sum) =
             (n[i], d[i], l[i], f[i], r[i], rs[i].unwrap_or(0.0));
     }
@@ -208,10 +214,13 @@ fn aggregate(
             ints(&c, "breached")?,
         );
         for i in 0..c.height() {
-            let a = m.entry((q[i].clone().unwrap(), k[i].clone().unwrap())).or_default();
+            let (Some(q), Some(k), Some(rule)) = (q[i].clone(), k[i].clone(), rule[i].clone()) else {
+                continue;
+            };
+            let a = m.entry((q, k)).or_default();
             a.sla_evaluated += met[i] + br[i];
             a.sla_breached += br[i];
-            a.rules.insert(rule[i].clone().unwrap(), (met[i] + br[i], met[i]));
+            a.rules.insert(rule, (met[i] + br[i], met[i]));
         }
     }
     if flags.height() > 0 {
@@ -245,9 +254,11 @@ fn aggregate(
             strs(&f, "sku_merchant")?,
         );
         for i in 0..f.height() {
-            let quarter = q[i].clone().unwrap();
+            let (Some(quarter), Some(k)) = (q[i].clone(), key[i].clone()) else {
+                continue;
+            };
             if level[i].as_deref() == Some("merchant") {
-                let a = m.entry((quarter, key[i].clone().unwrap())).or_default();
+                let a = m.entry((quarter, k)).or_default();
                 if sev[i].as_deref() == Some("high") {
                     a.flags_high += 1;
                 } else {
@@ -433,7 +444,10 @@ struct Verdict {
 
 fn at_least(name: &str, value: Option<f64>, threshold: f64) -> Verdict {
     let pass = value.map(|v| v >= threshold);
-    let gap = (pass == Some(false)).then(|| format!("{name} {:.3}, needs ≥ {threshold}", value.unwrap()));
+    let gap = match (pass, value) {
+        (Some(false), Some(v)) => Some(format!("{name} {v:.3}, needs ≥ {threshold}")),
+        _ => None,
+    };
     Verdict {
         value,
         threshold,
@@ -446,12 +460,12 @@ fn at_least(name: &str, value: Option<f64>, threshold: f64) -> Verdict {
 fn at_most_with_allowance(name: &str, count: i64, cases: i64, threshold: f64, allowance: i64) -> Verdict {
     let value = rate(count, cases);
     let pass = value.map(|v| v <= threshold || count <= allowance);
-    let gap = (pass == Some(false)).then(|| {
-        format!(
-            "{name} {:.3} ({count} cases), needs ≤ {threshold} or at most {allowance} case(s)",
-            value.unwrap()
-        )
-    });
+    let gap = match (pass, value) {
+        (Some(false), Some(v)) => Some(format!(
+            "{name} {v:.3} ({count} cases), needs ≤ {threshold} or at most {allowance} case(s)"
+        )),
+        _ => None,
+    };
     Verdict {
         value,
         threshold,

@@ -56,10 +56,10 @@ pub fn calendar_frame(cal: &Calendar, tz: Tz, from: NaiveDate, to: NaiveDate) ->
         work.push(w);
         let next = d + Duration::days(1);
         let midnight = tz
-            .from_local_datetime(&next.and_hms_opt(0, 0, 0).unwrap())
+            .from_local_datetime(&next.and_time(chrono::NaiveTime::MIN))
             .earliest()
             // A zone whose clocks skip midnight: the first instant of the next day.
-            .unwrap_or_else(|| tz.from_utc_datetime(&next.and_hms_opt(0, 0, 0).unwrap()));
+            .unwrap_or_else(|| tz.from_utc_datetime(&next.and_time(chrono::NaiveTime::MIN)));
         eod.push(midnight.timestamp_micros() - 1);
         d = next;
     }
@@ -406,7 +406,7 @@ fn calendar_for(p: &Prepared, rules: &[SlaRule], calendar: &Calendar) -> Result<
         .unwrap_or(0);
     let date = |t: i64| {
         chrono::DateTime::from_timestamp_micros(t)
-            .unwrap()
+            .unwrap_or_default()
             .with_timezone(&p.zone.tz)
             .date_naive()
     };

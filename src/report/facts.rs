@@ -151,8 +151,8 @@ pub struct Facts {
 
 /// `2026Q1` → `2025Q4`.
 pub fn previous_quarter(q: &str) -> String {
-    let year: i32 = q[..4].parse().unwrap_or(0);
-    let n: u32 = q[5..].parse().unwrap_or(1);
+    let year: i32 = q.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
+    let n: u32 = q.get(5..).and_then(|n| n.parse().ok()).unwrap_or(1);
     if n == 1 {
         format!("{}Q4", year - 1)
     } else {
@@ -781,8 +781,8 @@ fn spike_charts(inp: &Inputs<'_>, evaluation: &Table, flags: &[FlagRow], quarter
 
 /// `2026Q3` → `2026-07-01`.
 fn quarter_start(q: &str) -> String {
-    let n: u32 = q[5..].parse().unwrap_or(1);
-    format!("{}-{:02}-01", &q[..4], (n - 1) * 3 + 1)
+    let n: u32 = q.get(5..).and_then(|n| n.parse().ok()).unwrap_or(1).clamp(1, 4);
+    format!("{}-{:02}-01", q.get(..4).unwrap_or("0000"), (n - 1) * 3 + 1)
 }
 
 fn days_between(from: &str, to: &str) -> Option<i64> {
