@@ -238,3 +238,46 @@ fn gbk_bytes_in_a_utf8_file_are_rejected_with_a_hint() {
         "{problem}"
     );
 }
+
+#[test]
+fn stray_quote_rejects_its_own_line_and_reading_resumes_on_the_next() {
+    let (code, _, _d, out) = validate("stray_quote");
+    assert_eq!(code, 1, "1 of 3 cases rejected is over the 1% limit");
+    let (file, row, column, value, problem) = only_reject(&out, "cases");
+    assert_eq!((file.as_str(), row, column.as_str()), ("cases.csv", 3, "(row)"));
+    assert!(
+        value.starts_with("C2,O2,SKU-C,M2,refund_only,\"quality_defect,"),
+        "{value}"
+    );
+    assert_eq!(
+        problem,
+        "a field opens with a quote (\") that is still open when the file ends: an unbalanced quote; this line is rejected on its own and reading goes on with the next line (set quoting = false for exports that never quote)"
+    );
+    // C3, on the line after, is read as usual.
+    assert_eq!(table_counts(&out, "cases"), (3, 2, 1));
+}
+
+#[test]
+fn nul_byte_rejects_its_line() {
+    let (_, _, _d, out) = validate("nul_byte");
+    let (file, row, column, value, problem) = only_reject(&out, "orders");
+    assert_eq!((file.as_str(), row, column.as_str()), ("orders.csv", 4, "(row)"));
+    assert_eq!(value, "O2,1,M2\\0,SKU-C,数码,1,1299.00,2026-03-02 20:30:00");
+    assert_eq!(problem, "line contains a NUL byte (binary data or a UTF-16 file?)");
+    assert_eq!(table_counts(&out, "orders"), (5, 4, 1));
+}
+
+#[test]
+fn far_future_date_is_rejected_and_as_of_is_the_datas() {
+    let (_, _, _d, out) = validate("far_future_date");
+    let (file, row, column, value, problem) = only_reject(&out, "orders");
+    assert_eq!(
+        (file.as_str(), row, column.as_str(), value.as_str()),
+        ("orders.csv", 3, "ordered_at", "9999-12-31T00:00:00+08:00")
+    );
+    assert!(problem.contains("is later than latest_plausible"), "{problem}");
+    assert_eq!(table_counts(&out, "orders"), (5, 4, 1));
+    let run = run_json(&out.path().join("v"));
+    let base = validate_base();
+    assert_eq!(run["as_of"], run_json(&base.3.path().join("v"))["as_of"]);
+}

@@ -120,10 +120,12 @@ fn upper(b: &Bounds, column: &str) -> Micros {
     }
 }
 
-/// The value at rank ⌈n·bp/10000⌉ (1-based) of the sorted values, in integers so no rounding moves the rank.
+/// The value at rank ⌈n·bp/10000⌉ (1-based) of the sorted values, in integers so no rounding moves the rank — but
+/// never the largest of two or more values: below 10,000 values that rank is the maximum itself, and a single typo
+/// would set its own bound. So in a small export one typo is still caught (two are not: see docs/inputs.md).
 pub fn nearest_rank(values: &mut [Micros], bp: u64) -> Micros {
     let n = values.len() as u64;
-    let rank = (n * bp).div_ceil(10_000).clamp(1, n.max(1));
+    let rank = (n * bp).div_ceil(10_000).min(n.saturating_sub(1)).max(1);
     *values.select_nth_unstable(rank as usize - 1).1
 }
 
@@ -221,5 +223,8 @@ mod tests {
         assert_eq!(nearest_rank(&mut v, 9_999), 19_999);
         let mut v = vec![5];
         assert_eq!(nearest_rank(&mut v, 9_999), 5);
+        // Below 10,000 values the rank would be the maximum: the second largest is taken instead.
+        let mut v = vec![3, 9_999, 1, 2];
+        assert_eq!(nearest_rank(&mut v, 9_999), 3);
     }
 }
