@@ -133,6 +133,9 @@ pub struct RawTable {
     /// Canonical enum column → (export label → canonical value).
     #[serde(default)]
     pub values: BTreeMap<String, BTreeMap<String, String>>,
+    /// Timestamp column → the unit of its integers ("s", "ms", "us"): epoch times, UTC.
+    #[serde(default)]
+    pub epoch: BTreeMap<String, String>,
 }
 
 /// Who is responsible for a case, by its reason (SPEC §4.2).
@@ -167,6 +170,8 @@ pub struct TableConfig {
     pub renames: HashMap<String, String>,
     /// Canonical column → export label → canonical value.
     pub value_maps: HashMap<String, HashMap<String, String>>,
+    /// Timestamp column → microseconds per unit of its integers (epoch times).
+    pub epoch_units: HashMap<String, i64>,
 }
 
 impl Default for TableConfig {
@@ -178,6 +183,7 @@ impl Default for TableConfig {
             quoting: true,
             renames: HashMap::new(),
             value_maps: HashMap::new(),
+            epoch_units: HashMap::new(),
         }
     }
 }
@@ -387,6 +393,26 @@ impl Config {
                     None => problems.push(format!(
                         "[tables.{name}.values.{col}]: no column named '{col}' in {name}. Valid columns are {}",
                         valid_cols()
+                    )),
+                }
+            }
+            for (col, unit) in &rt.epoch {
+                let micros = match unit.trim() {
+                    "s" => Some(1_000_000),
+                    "ms" => Some(1_000),
+                    "us" | "µs" => Some(1),
+                    _ => None,
+                };
+                match (schema.column(col).map(|c| &c.kind), micros) {
+                    (Some(ColumnKind::Ts), Some(m)) => {
+                        tc.epoch_units.insert(col.clone(), m);
+                    }
+                    (Some(ColumnKind::Ts), None) => problems.push(format!(
+                        "[tables.{name}.epoch] {col} = '{unit}': expected one of s, ms, us"
+                    )),
+                    _ => problems.push(format!(
+                        "[tables.{name}.epoch] {col}: not a timestamp column of {name}. Timestamp columns are {}",
+                        schema.ts_columns().collect::<Vec<_>>().join(", ")
                     )),
                 }
             }

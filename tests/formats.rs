@@ -352,3 +352,49 @@ fn parquet_extra_columns_of_any_type_and_decimals_of_any_scale_load() {
     let want: Vec<Option<i128>> = [cents[0] / 100, cents[1] / 100, 10, cents[4] / 100].map(Some).to_vec();
     assert_eq!(prices, want);
 }
+
+/// Timestamps stored as integers with their unit are read exactly: a Parquet timestamp in milliseconds with a zone,
+/// one in nanoseconds without a zone (local wall time), and plain integers of epoch milliseconds named in the
+/// config (`[tables.orders.epoch] ordered_at = "ms"`) all load to the reference's instants.
+#[test]
+fn integer_timestamps_with_their_unit_load_exactly() {
+    let reference = reference();
+    let utc_us: Vec<i64> = reference
+        .column("ordered_at")
+        .unwrap()
+        .as_materialized_series()
+        .to_physical_repr()
+        .i64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    let with = |ordered_at: Series, tc: &TableConfig| {
+        let d = tempfile::tempdir().unwrap();
+        let mut df = reference.clone();
+        df.with_column(ordered_at.with_name("ordered_at".into()).into_column())
+            .unwrap();
+        ParquetWriter::new(std::fs::File::create(d.path().join("orders.parquet")).unwrap())
+            .finish(&mut df)
+            .unwrap();
+        let t = load(d.path(), tc);
+        assert_eq!(t.rows_rejected(), 0, "{:?}", t.rejects);
+        t.data().unwrap()
+    };
+    let ms: Vec<i64> = utc_us.iter().map(|u| u / 1000).collect();
+    let zoned_ms = Series::new("t".into(), ms.clone())
+        .cast(&DataType::Datetime(
+            TimeUnit::Milliseconds,
+            Some(polars::prelude::TimeZone::UTC),
+        ))
+        .unwrap();
+    assert!(with(zoned_ms, &TableConfig::default()).equals_missing(&reference));
+    // Local wall time in Shanghai (+08:00), in nanoseconds, without a zone.
+    let wall_ns: Vec<i64> = utc_us.iter().map(|u| (u + 8 * 3_600_000_000) * 1000).collect();
+    let naive_ns = Series::new("t".into(), wall_ns)
+        .cast(&DataType::Datetime(TimeUnit::Nanoseconds, None))
+        .unwrap();
+    assert!(with(naive_ns, &TableConfig::default()).equals_missing(&reference));
+    let mut tc = TableConfig::default();
+    tc.epoch_units.insert("ordered_at".into(), 1_000);
+    assert!(with(Series::new("t".into(), ms), &tc).equals_missing(&reference));
+}

@@ -421,7 +421,16 @@ impl RowSink for TableSink<'_> {
         }
         self.values.clear();
         for (spec, m) in self.schema.columns.iter().zip(&self.mapping) {
-            let cell = m.map_or(Cell::Null, |i| cells[i]);
+            let mut cell = m.map_or(Cell::Null, |i| cells[i]);
+            if let Some(unit) = self.tc.epoch_units.get(spec.name) {
+                match epoch_cell(cell, *unit) {
+                    Ok(c) => cell = c,
+                    Err(problem) => {
+                        self.reject(row_number, spec.name, cell.show(), problem);
+                        return;
+                    }
+                }
+            }
             match parse_cell(&cell, &spec.kind, self.tz, self.tc.value_maps.get(spec.name)) {
                 Ok(Value::Null) if spec.required => {
                     self.reject(row_number, spec.name, String::new(), "required value is missing".into());
@@ -496,6 +505,23 @@ impl TableSink<'_> {
             problem,
         });
     }
+}
+
+/// An epoch time (an integer of `unit` microseconds since 1970-01-01 UTC, as text or a number) as an instant; other
+/// cells as they are (an ISO timestamp in the same column still parses).
+fn epoch_cell(cell: Cell<'_>, unit: i64) -> Result<Cell<'_>, String> {
+    let n = match cell {
+        Cell::Int(i) => i,
+        Cell::Float(f) if f.fract() == 0.0 && f.abs() < 9e18 => f as i64,
+        Cell::Str(s) => match s.trim().parse::<i64>() {
+            Ok(i) => i,
+            Err(_) => return Ok(cell),
+        },
+        other => return Ok(other),
+    };
+    n.checked_mul(unit)
+        .map(Cell::Utc)
+        .ok_or_else(|| format!("{n} is out of range for an epoch time"))
 }
 
 fn truncate(s: &str, n: usize) -> String {
