@@ -142,12 +142,11 @@ fn from_the_top(top: &mut [Micros], n: u64, bp: u64) -> Micros {
 
 /// The 1-based rank [`nearest_rank`] takes among `n` sorted values.
 fn nearest_rank_index(n: u64, bp: u64) -> u64 {
-    (n * bp).div_ceil(10_000).min(n.saturating_sub(1)).max(1)
+    (n * bp).div_ceil(10_000).clamp(1, n.max(1))
 }
 
-/// The value at rank ⌈n·bp/10000⌉ (1-based) of the sorted values, in integers so no rounding moves the rank — but
-/// never the largest of two or more values: below 10,000 values that rank is the maximum itself, and a single typo
-/// would set its own bound. So in a small export one typo is still caught (two are not: see docs/inputs.md).
+/// The value at rank ⌈n·bp/10000⌉ (1-based) of the sorted values, in integers so no rounding moves the rank. Below
+/// 10,000 values that rank is the maximum itself: the default bound then catches no typo (docs/inputs.md).
 pub fn nearest_rank(values: &mut [Micros], bp: u64) -> Micros {
     let rank = nearest_rank_index(values.len() as u64, bp);
     *values.select_nth_unstable(rank as usize - 1).1
@@ -268,8 +267,8 @@ mod tests {
         assert_eq!(nearest_rank(&mut v, 9_999), 19_999);
         let mut v = vec![5];
         assert_eq!(nearest_rank(&mut v, 9_999), 5);
-        // Below 10,000 values the rank would be the maximum: the second largest is taken instead.
+        // Below 10,000 values the rank is the maximum.
         let mut v = vec![3, 9_999, 1, 2];
-        assert_eq!(nearest_rank(&mut v, 9_999), 3);
+        assert_eq!(nearest_rank(&mut v, 9_999), 9_999);
     }
 }
