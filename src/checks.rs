@@ -263,41 +263,42 @@ fn order_line_checks(
     parts: &mut Vec<LazyFrame>,
 ) {
     let on = |c: &[&str]| c.iter().map(|c| col(*c)).collect::<Vec<_>>();
-    let known_order = lf.clone().join(
-        known,
-        [col("order_id")],
-        [col("order_id")],
-        JoinArgs::new(JoinType::Semi),
-    );
-    if kind == TableKind::Refunds {
+    let join = |left: LazyFrame, right: LazyFrame, keys: &[&str], how: JoinType| {
+        left.join(right, on(keys), on(keys), JoinArgs::new(how))
+    };
+    let known_order = join(lf.clone(), known, &["order_id"], JoinType::Semi);
+    // A case or refund whose merchant sells none of the lines it reaches (an order's, or an order's of one sku),
+    // among those whose lines exist.
+    let mut not_seller = |keys: &[&str], whose: &str, lines: Vec<Expr>| {
         let sellers = touched
             .clone()
             .lazy()
-            .select([col("order_id"), col("merchant_id")])
+            .select(on(&[keys, &["merchant_id"]].concat()))
             .unique(None, UniqueKeepStrategy::Any);
-        let other = known_order.join(
-            sellers,
-            on(&["order_id", "merchant_id"]),
-            on(&["order_id", "merchant_id"]),
-            JoinArgs::new(JoinType::Anti),
-        );
+        let reached = sellers.clone().select(on(keys)).unique(None, UniqueKeepStrategy::Any);
+        let with_line = join(known_order.clone(), reached, keys, JoinType::Semi);
+        let other = join(with_line, sellers, &[keys, &["merchant_id"]].concat(), JoinType::Anti);
+        let mut message = vec![
+            lit("merchant '"),
+            col("merchant_id"),
+            lit("' sells no line of order '"),
+            col("order_id"),
+        ];
+        message.extend(lines);
+        message.push(lit(format!(
+            "': the {whose} counts for the order line's merchant in rates, for this merchant in its own figures"
+        )));
         parts.push(Warn { t, lf: other }.finish(
             "merchant_not_of_order",
             "merchant_id",
             col("merchant_id"),
-            concat_str(
-                [
-                    lit("merchant '"),
-                    col("merchant_id"),
-                    lit("' sells no line of order '"),
-                    col("order_id"),
-                    lit("': the refund counts for the order line's merchant in rates, for this merchant in its own figures"),
-                ],
-                "",
-                true,
-            ),
+            concat_str(message, "", true),
         ));
-        return;
+    };
+    match kind {
+        TableKind::Refunds => not_seller(&["order_id"], "refund", Vec::new()),
+        TableKind::Cases => not_seller(&["order_id", "sku"], "case", vec![lit("' with sku '"), col("sku")]),
+        _ => {}
     }
     if kind != TableKind::Cases {
         return;
@@ -307,12 +308,7 @@ fn order_line_checks(
         .lazy()
         .group_by([col("order_id"), col("sku")])
         .agg([col("quantity").sum().cast(DataType::Int64).alias("sku_units")]);
-    let no_line = known_order.clone().join(
-        sku_lines.clone(),
-        on(&["order_id", "sku"]),
-        on(&["order_id", "sku"]),
-        JoinArgs::new(JoinType::Anti),
-    );
+    let no_line = join(known_order, sku_lines.clone(), &["order_id", "sku"], JoinType::Anti);
     parts.push(Warn { t, lf: no_line }.finish(
         "unknown_order_line",
         "sku",
@@ -330,15 +326,8 @@ fn order_line_checks(
         ),
     ));
     let units = col("quantity").fill_null(lit(1i64)).cast(DataType::Int64);
-    let over = lf
-        .clone()
-        .join(
-            sku_lines,
-            on(&["order_id", "sku"]),
-            on(&["order_id", "sku"]),
-            JoinArgs::new(JoinType::Inner),
-        )
-        .filter(units.clone().gt(col("sku_units")));
+    let over =
+        join(lf.clone(), sku_lines, &["order_id", "sku"], JoinType::Inner).filter(units.clone().gt(col("sku_units")));
     parts.push(Warn { t, lf: over }.finish(
         "case_quantity_over_order",
         "quantity",
@@ -354,44 +343,6 @@ fn order_line_checks(
                 lit("' holds "),
                 col("sku_units").cast(DataType::String),
                 lit(": returned units are capped at what the order holds"),
-            ],
-            "",
-            true,
-        ),
-    ));
-    let sellers = touched
-        .clone()
-        .lazy()
-        .select([col("order_id"), col("sku"), col("merchant_id")])
-        .unique(None, UniqueKeepStrategy::Any);
-    let with_line = known_order.join(
-        sellers
-            .clone()
-            .select([col("order_id"), col("sku")])
-            .unique(None, UniqueKeepStrategy::Any),
-        on(&["order_id", "sku"]),
-        on(&["order_id", "sku"]),
-        JoinArgs::new(JoinType::Semi),
-    );
-    let other = with_line.join(
-        sellers,
-        on(&["order_id", "sku", "merchant_id"]),
-        on(&["order_id", "sku", "merchant_id"]),
-        JoinArgs::new(JoinType::Anti),
-    );
-    parts.push(Warn { t, lf: other }.finish(
-        "merchant_not_of_order",
-        "merchant_id",
-        col("merchant_id"),
-        concat_str(
-            [
-                lit("merchant '"),
-                col("merchant_id"),
-                lit("' sells no line of order '"),
-                col("order_id"),
-                lit("' with sku '"),
-                col("sku"),
-                lit("': the case counts for the order line's merchant in rates, for this merchant in its own figures"),
             ],
             "",
             true,

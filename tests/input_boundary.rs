@@ -36,6 +36,13 @@ fn data_rows(path: &Path) -> u64 {
     std::fs::read_to_string(path).unwrap().lines().count() as u64 - 1
 }
 
+/// `aftersales run` into `out`; its run.json.
+fn run(data: &Path, out: &Path) -> serde_json::Value {
+    let o = aftersales(&["run", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    run_json(out)
+}
+
 fn validate(data: &Path, out: &Path) -> (i32, String) {
     let o = aftersales(&[
         "validate",
@@ -115,15 +122,7 @@ fn a_nul_byte_in_a_merchant_id_rejects_the_row_and_makes_no_second_merchant() {
 fn a_year_9999_typo_is_rejected_and_moves_neither_as_of_nor_the_quarter() {
     let clean = sample_copy();
     let out_clean = tempfile::tempdir().unwrap();
-    let o = aftersales(&[
-        "run",
-        "--data",
-        clean.path().to_str().unwrap(),
-        "--out",
-        out_clean.path().to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let before = run_json(out_clean.path());
+    let before = run(clean.path(), out_clean.path());
 
     let data = sample_copy();
     let orders = data.path().join("orders.csv");
@@ -134,15 +133,7 @@ fn a_year_9999_typo_is_rejected_and_moves_neither_as_of_nor_the_quarter() {
         f.join(",")
     });
     let out = tempfile::tempdir().unwrap();
-    let o = aftersales(&[
-        "run",
-        "--data",
-        data.path().to_str().unwrap(),
-        "--out",
-        out.path().to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let after = run_json(out.path());
+    let after = run(data.path(), out.path());
     assert_eq!(after["as_of"], before["as_of"]);
     assert_eq!(after["quarter"], before["quarter"]);
     // The typo shifts the percentile's rank by one value, not by a day.

@@ -64,6 +64,24 @@ impl Fixture {
         id
     }
 
+    /// The fixture as a data folder (no parcels; as_of 2026-03-16 00:00 in Shanghai, plus `config`).
+    fn write(&self, config: &str) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        let put = |name: &str, text: &str| std::fs::write(d.path().join(name), text).unwrap();
+        put("orders.csv", &self.orders);
+        put("cases.csv", &self.cases);
+        put("refunds.csv", &self.refunds);
+        put(
+            "shipments.csv",
+            "shipment_id,order_id,case_id,direction,carrier,shipped_at,outcome\n",
+        );
+        put(
+            "aftersales.toml",
+            &format!("timezone = \"Asia/Shanghai\"\nas_of = \"2026-03-16 00:00:00\"\n{config}"),
+        );
+        d
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn case(
         &mut self,
@@ -246,21 +264,7 @@ fn build() -> tempfile::TempDir {
             .unwrap();
         }
     }
-    let d = tempfile::tempdir().unwrap();
-    std::fs::write(d.path().join("orders.csv"), &f.orders).unwrap();
-    std::fs::write(d.path().join("cases.csv"), &f.cases).unwrap();
-    std::fs::write(d.path().join("refunds.csv"), &f.refunds).unwrap();
-    std::fs::write(
-        d.path().join("shipments.csv"),
-        "shipment_id,order_id,case_id,direction,carrier,shipped_at,outcome\n",
-    )
-    .unwrap();
-    std::fs::write(
-        d.path().join("aftersales.toml"),
-        "timezone = \"Asia/Shanghai\"\nas_of = \"2026-03-16 00:00:00\"\nmax_reject_rate = 0.0\n",
-    )
-    .unwrap();
-    d
+    f.write("max_reject_rate = 0.0\n")
 }
 
 fn fixture_out() -> &'static std::path::Path {
@@ -648,20 +652,7 @@ fn a_carrier_damage_wave_does_not_flag_the_merchant_and_the_flag_row_says_what_w
             }
         }
     }
-    let d = tempfile::tempdir().unwrap();
-    std::fs::write(d.path().join("orders.csv"), &f.orders).unwrap();
-    std::fs::write(d.path().join("cases.csv"), &f.cases).unwrap();
-    std::fs::write(d.path().join("refunds.csv"), &f.refunds).unwrap();
-    std::fs::write(
-        d.path().join("shipments.csv"),
-        "shipment_id,order_id,case_id,direction,carrier,shipped_at,outcome\n",
-    )
-    .unwrap();
-    std::fs::write(
-        d.path().join("aftersales.toml"),
-        "timezone = \"Asia/Shanghai\"\nas_of = \"2026-03-16 00:00:00\"\n",
-    )
-    .unwrap();
+    let d = f.write("");
     let out = run_pipeline(d.path());
     let e = table(&out, "spike_evaluation");
     let w9 = |m: &str| row(&e, &[("level", "merchant"), ("key", m), ("period", "2026-W09")]);
