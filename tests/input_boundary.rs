@@ -249,3 +249,23 @@ fn a_killed_runs_working_folder_is_cleared_by_the_next_run_and_the_previous_outp
     assert_eq!(litter(".aftersales-work-"), Vec::<String>::new());
     assert_eq!(litter(".out."), Vec::<String>::new());
 }
+
+/// Damage that cannot be contained to a line — a gzip stream cut short — refuses the file whole (exit 2, nothing
+/// written), never half read.
+#[test]
+fn a_truncated_gzip_export_is_refused_whole() {
+    use std::io::Write as _;
+    let data = case_dir(None);
+    let text = std::fs::read(data.path().join("orders.csv")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&text.repeat(50)).unwrap();
+    let bytes = gz.finish().unwrap();
+    std::fs::remove_file(data.path().join("orders.csv")).unwrap();
+    std::fs::write(data.path().join("orders.csv.gz"), &bytes[..bytes.len() / 2]).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (code, err) = validate(data.path(), &out.path().join("v"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("orders.csv.gz: cannot read the file after line"), "{err}");
+    assert!(err.contains("the file is refused whole"), "{err}");
+    assert!(!out.path().join("v").exists());
+}
