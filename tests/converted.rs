@@ -65,7 +65,7 @@ fn convert_fingerprints_each_table_file_it_writes() {
     convert(&data("base"), &pq, &[]);
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(pq.join("converted.json")).unwrap()).unwrap();
-    assert_eq!(manifest["format"], 2);
+    assert_eq!(manifest["format"], 3);
     // tests/data/base: 5 order lines, 3 cases, 3 shipment legs, 2 refunds (the CSVs, counted by hand).
     for (table, rows) in [("orders", 5), ("cases", 3), ("shipments", 3), ("refunds", 2)] {
         let e = &manifest["tables"][table];

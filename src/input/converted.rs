@@ -32,8 +32,8 @@ use crate::time::Micros;
 /// The manifest's name in a converted folder.
 pub const MANIFEST: &str = "converted.json";
 /// Raised whenever what `convert` writes or what a trusted file must hold changes, so older manifests are
-/// ignored rather than trusted.
-const FORMAT: u32 = 2;
+/// ignored rather than trusted. 3: unit prices to 4 places, row numbers as lines, the order-line checks.
+const FORMAT: u32 = 3;
 /// The findings' file in a converted folder (written by `pipeline::write_checks`).
 pub const DATA_QUALITY: &str = "data_quality.parquet";
 
