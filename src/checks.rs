@@ -171,7 +171,7 @@ pub fn data_quality(
                 ),
             ));
             if let Some(touched) = &touched {
-                order_line_checks(t, kind, &lf, ids, touched, &mut parts);
+                order_line_checks(t, kind, &lf, ids, touched, &mut parts)?;
             }
         }
         if kind != TableKind::Cases
@@ -253,7 +253,8 @@ pub fn data_quality(
 }
 
 /// The checks of a case or refund against its order's lines (`touched`: order_id, sku, quantity, merchant_id of
-/// the lines of orders with a case or refund). `known`: the distinct order ids of orders.
+/// the lines of orders with a case or refund). `known`: the distinct order ids of orders. Each table meets one
+/// summary of the lines (per order and sku for cases, per order for refunds) in one join.
 fn order_line_checks(
     t: &LoadedTable,
     kind: TableKind,
@@ -261,54 +262,104 @@ fn order_line_checks(
     known: LazyFrame,
     touched: &DataFrame,
     parts: &mut Vec<LazyFrame>,
-) {
-    let on = |c: &[&str]| c.iter().map(|c| col(*c)).collect::<Vec<_>>();
-    let join = |left: LazyFrame, right: LazyFrame, keys: &[&str], how: JoinType| {
-        left.join(right, on(keys), on(keys), JoinArgs::new(how))
+) -> Result<()> {
+    let keys: &[&str] = match kind {
+        TableKind::Cases => &["order_id", "sku"],
+        TableKind::Refunds => &["order_id"],
+        _ => return Ok(()),
     };
-    let known_order = join(lf.clone(), known, &["order_id"], JoinType::Semi);
-    // A case or refund whose merchant sells none of the lines it reaches (an order's, or an order's of one sku),
-    // among those whose lines exist.
-    let mut not_seller = |keys: &[&str], whose: &str, lines: Vec<Expr>| {
-        let sellers = touched
-            .clone()
-            .lazy()
-            .select(on(&[keys, &["merchant_id"]].concat()))
-            .unique(None, UniqueKeepStrategy::Any);
-        let reached = sellers.clone().select(on(keys)).unique(None, UniqueKeepStrategy::Any);
-        let with_line = join(known_order.clone(), reached, keys, JoinType::Semi);
-        let other = join(with_line, sellers, &[keys, &["merchant_id"]].concat(), JoinType::Anti);
-        let mut message = vec![
-            lit("merchant '"),
-            col("merchant_id"),
-            lit("' sells no line of order '"),
-            col("order_id"),
-        ];
-        message.extend(lines);
-        message.push(lit(format!(
-            "': the {whose} counts for the order line's merchant in rates, for this merchant in its own figures"
-        )));
-        parts.push(Warn { t, lf: other }.finish(
+    let on = || keys.iter().map(|c| col(*c)).collect::<Vec<_>>();
+    // The merchants selling the lines reached: a merchant between the least and the greatest is taken as one of
+    // them (three merchants selling one sku in one order is not a real export).
+    let summary = touched
+        .clone()
+        .lazy()
+        .group_by(on())
+        .agg([
+            col("quantity").sum().cast(DataType::Int64).alias("_units"),
+            col("merchant_id").min().alias("_m_lo"),
+            col("merchant_id").max().alias("_m_hi"),
+        ])
+        .collect()?
+        .lazy();
+    let units = col("quantity").fill_null(lit(1i64)).cast(DataType::Int64);
+    let not_seller = col("merchant_id")
+        .neq(col("_m_lo"))
+        .and(col("merchant_id").neq(col("_m_hi")));
+    let over = if kind == TableKind::Cases {
+        units.clone().gt(col("_units"))
+    } else {
+        lit(false)
+    };
+    // Both checks from one join; the few rows they keep are read twice.
+    let found = lf
+        .clone()
+        .join(summary.clone(), on(), on(), JoinArgs::new(JoinType::Inner))
+        .filter(not_seller.clone().or(over.clone()))
+        .collect()?
+        .lazy();
+    let (whose, sku_part) = match kind {
+        TableKind::Cases => ("case", vec![lit("' with sku '"), col("sku")]),
+        _ => ("refund", Vec::new()),
+    };
+    let mut message = vec![
+        lit("merchant '"),
+        col("merchant_id"),
+        lit("' sells no line of order '"),
+        col("order_id"),
+    ];
+    message.extend(sku_part);
+    message.push(lit(format!(
+        "': the {whose} counts for the order line's merchant in rates, for this merchant in its own figures"
+    )));
+    parts.push(
+        Warn {
+            t,
+            lf: found.clone().filter(not_seller),
+        }
+        .finish(
             "merchant_not_of_order",
             "merchant_id",
             col("merchant_id"),
             concat_str(message, "", true),
-        ));
-    };
-    match kind {
-        TableKind::Refunds => not_seller(&["order_id"], "refund", Vec::new()),
-        TableKind::Cases => not_seller(&["order_id", "sku"], "case", vec![lit("' with sku '"), col("sku")]),
-        _ => {}
-    }
+        ),
+    );
     if kind != TableKind::Cases {
-        return;
+        return Ok(());
     }
-    let sku_lines = touched
-        .clone()
-        .lazy()
-        .group_by([col("order_id"), col("sku")])
-        .agg([col("quantity").sum().cast(DataType::Int64).alias("sku_units")]);
-    let no_line = join(known_order, sku_lines.clone(), &["order_id", "sku"], JoinType::Anti);
+    parts.push(
+        Warn {
+            t,
+            lf: found.filter(over),
+        }
+        .finish(
+            "case_quantity_over_order",
+            "quantity",
+            units.clone(),
+            concat_str(
+                [
+                    lit("the case asks for "),
+                    units.cast(DataType::String),
+                    lit(" units of sku '"),
+                    col("sku"),
+                    lit("' but order '"),
+                    col("order_id"),
+                    lit("' holds "),
+                    col("_units").cast(DataType::String),
+                    lit(": returned units are capped at what the order holds"),
+                ],
+                "",
+                true,
+            ),
+        ),
+    );
+    let known_order = lf.clone().join(
+        known,
+        [col("order_id")],
+        [col("order_id")],
+        JoinArgs::new(JoinType::Semi),
+    );
+    let no_line = known_order.join(summary, on(), on(), JoinArgs::new(JoinType::Anti));
     parts.push(Warn { t, lf: no_line }.finish(
         "unknown_order_line",
         "sku",
@@ -325,29 +376,7 @@ fn order_line_checks(
             true,
         ),
     ));
-    let units = col("quantity").fill_null(lit(1i64)).cast(DataType::Int64);
-    let over =
-        join(lf.clone(), sku_lines, &["order_id", "sku"], JoinType::Inner).filter(units.clone().gt(col("sku_units")));
-    parts.push(Warn { t, lf: over }.finish(
-        "case_quantity_over_order",
-        "quantity",
-        units.clone(),
-        concat_str(
-            [
-                lit("the case asks for "),
-                units.cast(DataType::String),
-                lit(" units of sku '"),
-                col("sku"),
-                lit("' but order '"),
-                col("order_id"),
-                lit("' holds "),
-                col("sku_units").cast(DataType::String),
-                lit(": returned units are capped at what the order holds"),
-            ],
-            "",
-            true,
-        ),
-    ));
+    Ok(())
 }
 
 pub fn empty_data_quality() -> DataFrame {

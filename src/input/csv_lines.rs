@@ -44,11 +44,22 @@ pub enum Item {
 }
 
 /// A record's fields, unescaped, one after the other in one buffer.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Fields {
     buf: Vec<u8>,
     ends: Vec<usize>,
+    /// Whether one delimiter byte follows each field in `buf` (the text kept as it is), or none (unescaped).
+    skip_delimiters: bool,
 }
+
+/// Equal when the fields are, however they are laid out in the buffer.
+impl PartialEq for Fields {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Fields {}
 
 impl Fields {
     pub fn len(&self) -> usize {
@@ -58,7 +69,8 @@ impl Fields {
         self.ends.is_empty()
     }
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        let skip = usize::from(self.skip_delimiters);
+        let starts = std::iter::once(0).chain(self.ends.iter().map(move |e| e + skip));
         starts.zip(self.ends.iter().copied()).map(|(a, b)| &self.buf[a..b])
     }
     fn end_field(&mut self) {
@@ -93,6 +105,9 @@ pub struct CsvLines<R: BufRead> {
     /// Fields of the header; records of another width never span lines.
     pub expected_fields: Option<usize>,
     pub account: LineAccount,
+    /// Buffers handed back after use, so a line and a record cost no allocation in the common case.
+    spare_line: Vec<u8>,
+    spare_fields: Fields,
 }
 
 /// What splitting a record's text gave.
@@ -113,6 +128,8 @@ impl<R: BufRead> CsvLines<R> {
             eof: false,
             expected_fields: None,
             account: LineAccount::default(),
+            spare_line: Vec::new(),
+            spare_fields: Fields::default(),
         }
     }
 
@@ -124,7 +141,8 @@ impl<R: BufRead> CsvLines<R> {
         if self.eof {
             return Ok(None);
         }
-        let mut buf: Vec<u8> = Vec::new();
+        let mut buf: Vec<u8> = std::mem::take(&mut self.spare_line);
+        buf.clear();
         let mut too_long = false;
         let mut total: usize = 0;
         let mut saw_any = false;
@@ -176,7 +194,7 @@ impl<R: BufRead> CsvLines<R> {
         while matches!(buf.last(), Some(b'\n' | b'\r')) {
             buf.pop();
         }
-        if buf.contains(&0) {
+        if memchr(0, &buf).is_some() {
             return Ok(Some(Line {
                 number,
                 bytes: buf,
@@ -231,15 +249,20 @@ impl<R: BufRead> CsvLines<R> {
                 self.account.blank += 1;
                 continue;
             }
-            let mut text = first.bytes.clone();
+            // The record's text: the first line, and the lines a quoted field runs onto. On a reject the first
+            // line is the text's first `first_len` bytes again.
+            let mut first = first;
+            let first_len = first.bytes.len();
+            let mut text = std::mem::take(&mut first.bytes);
             let mut taken: Vec<Line> = Vec::new();
             loop {
-                match split(&text, self.opts) {
+                match split(&text, self.opts, std::mem::take(&mut self.spare_fields)) {
                     Split::Fields(fields) => {
                         let fits = self.expected_fields.is_none_or(|n| n == fields.len());
                         if taken.is_empty() || fits {
                             self.account.records += 1;
                             self.account.record_lines += 1 + taken.len() as u64;
+                            self.spare_line = text;
                             return Ok(Some(Item::Record {
                                 line: first.number,
                                 fields,
@@ -249,6 +272,7 @@ impl<R: BufRead> CsvLines<R> {
                         let expected = self.expected_fields.unwrap_or(0);
                         return Ok(Some(self.reject_alone(
                             first,
+                            &text[..first_len],
                             taken,
                             format!(
                                 "a quoted field opens on this line and its closing quote is {} line{} below, giving {n} fields where the header has {expected}: an unbalanced quote; this line is rejected on its own and reading goes on with the next line",
@@ -262,12 +286,13 @@ impl<R: BufRead> CsvLines<R> {
                             self.account.damaged += 1;
                             return Ok(Some(Item::Damaged {
                                 line: first.number,
-                                text: shown(&first.bytes),
+                                text: shown(&text),
                                 problem: why,
                             }));
                         }
                         return Ok(Some(self.reject_alone(
                             first,
+                            &text[..first_len],
                             taken,
                             format!(
                                 "a quoted field opens on this line and does not close cleanly ({why}): an unbalanced quote; this line is rejected on its own and reading goes on with the next line"
@@ -297,6 +322,7 @@ impl<R: BufRead> CsvLines<R> {
                                 }
                                 return Ok(Some(self.reject_alone(
                                     first,
+                                    &text[..first_len],
                                     taken,
                                     format!(
                                         "a field opens with a quote (\") that is still open when {ended}: an unbalanced quote; this line is rejected on its own and reading goes on with the next line (set quoting = false for exports that never quote)"
@@ -312,16 +338,21 @@ impl<R: BufRead> CsvLines<R> {
 
     /// The first line of a record that could not be completed is damaged; the lines read after it go back to be
     /// read again, each on its own.
-    fn reject_alone(&mut self, first: Line, taken: Vec<Line>, problem: String) -> Item {
+    fn reject_alone(&mut self, first: Line, first_text: &[u8], taken: Vec<Line>, problem: String) -> Item {
         for l in taken.into_iter().rev() {
             self.pending.push_front(l);
         }
         self.account.damaged += 1;
         Item::Damaged {
             line: first.number,
-            text: shown(&first.bytes),
+            text: shown(first_text),
             problem,
         }
+    }
+
+    /// Hands a record's fields back for the next record to fill.
+    pub fn recycle(&mut self, fields: Fields) {
+        self.spare_fields = fields;
     }
 
     /// Reads the header record: blank lines before it are skipped; a damaged header refuses the file.
@@ -362,12 +393,21 @@ fn shown(bytes: &[u8]) -> String {
 /// Splits one record's text into fields. Quoted fields (a `"` at the very start of a field) may hold the
 /// delimiter, line breaks and doubled quotes; after the closing quote only spaces may come before the delimiter.
 /// A quote anywhere else is an ordinary character, as spreadsheets write `5" screen`.
-fn split(text: &[u8], opts: CsvOptions) -> Split {
+fn split(text: &[u8], opts: CsvOptions, mut fields: Fields) -> Split {
     let d = opts.delimiter;
-    let mut fields = Fields {
-        buf: Vec::with_capacity(text.len()),
-        ends: Vec::new(),
-    };
+    fields.buf.clear();
+    fields.ends.clear();
+    if !opts.quoting || memchr(b'"', text).is_none() {
+        // Most lines hold no quote at all: the fields are the text between delimiters, found in one pass.
+        fields.buf.extend_from_slice(text);
+        fields.ends.extend(memchr::memchr_iter(d, text));
+        fields.ends.push(text.len());
+        // `ends` marks where each field stops in `buf`; a delimiter is not part of the buffer's fields, so the
+        // buffer keeps them and `iter` skips one byte after each end.
+        fields.skip_delimiters = true;
+        return Split::Fields(fields);
+    }
+    fields.skip_delimiters = false;
     let mut i = 0;
     let n = text.len();
     loop {

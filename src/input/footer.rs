@@ -27,6 +27,71 @@ pub fn timestamp_span(files: &[&Path], column: &str) -> Option<Option<(i64, i64)
     Some(span)
 }
 
+/// One row group's statistics of a timestamp column: its least and greatest value (None when it holds none) and how
+/// many values it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupStats {
+    pub span: Option<(i64, i64)>,
+    pub values: u64,
+}
+
+/// Every row group's statistics of a table's timestamp `column` over its files; `None` when the footers cannot
+/// tell (as for [`timestamp_span`], and also when a row group does not record its null count).
+pub fn row_groups(files: &[&Path], column: &str) -> Option<Vec<GroupStats>> {
+    let mut out = Vec::new();
+    for path in files {
+        let metadata = read_metadata(&mut std::fs::File::open(path).ok()?).ok()?;
+        for group in &metadata.row_groups {
+            let (stats, rows) = group_stats(metadata_group(&metadata, group, column)?, group.num_rows())?;
+            out.push(GroupStats {
+                span: stats,
+                values: rows,
+            });
+        }
+    }
+    Some(out)
+}
+
+type Int64Stats = polars_parquet::parquet::statistics::PrimitiveStatistics<i64>;
+
+/// A row group's statistics of a microsecond timestamp column; None when it has none or the column is another kind.
+fn metadata_group(
+    metadata: &FileMetadata,
+    group: &polars_parquet::parquet::metadata::RowGroupMetadata,
+    column: &str,
+) -> Option<Int64Stats> {
+    let mut chunks = group.columns_under_root_iter(column)?;
+    let chunk = chunks.next()?;
+    if chunks.next().is_some() {
+        return None; // a nested column
+    }
+    let is_micros = matches!(
+        chunk.descriptor().descriptor.primitive_type.logical_type,
+        Some(PrimitiveLogicalType::Timestamp {
+            unit: TimeUnit::Microseconds,
+            ..
+        })
+    );
+    if !is_micros {
+        return None;
+    }
+    match chunk.statistics(&metadata.footer_buf)?.ok()? {
+        Statistics::Int64(stats) => Some(stats),
+        _ => None,
+    }
+}
+
+/// (span, values) of one row group's statistics; None when they do not say.
+fn group_stats(stats: Int64Stats, rows: usize) -> Option<(Option<(i64, i64)>, u64)> {
+    let nulls = u64::try_from(stats.null_count?).ok()?;
+    let values = (rows as u64).checked_sub(nulls)?;
+    match (stats.min_value, stats.max_value) {
+        (Some(lo), Some(hi)) => Some((Some((lo, hi)), values)),
+        _ if values == 0 => Some((None, 0)),
+        _ => None,
+    }
+}
+
 fn file_span(metadata: &FileMetadata, column: &str) -> Option<Option<(i64, i64)>> {
     let mut span: Option<(i64, i64)> = None;
     for group in &metadata.row_groups {

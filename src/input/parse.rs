@@ -105,16 +105,17 @@ pub fn parse_cell(
                 })?,
                 other => return Err(format!("'{}' is not an amount", other.show())),
             };
-            let shown = show_money(v, places);
+            let shown = || show_money(v, places);
             if *positive && v <= 0 {
-                return Err(format!("{shown} is out of range: expected an amount > 0"));
+                return Err(format!("{} is out of range: expected an amount > 0", shown()));
             }
             if !*positive && v < 0 {
-                return Err(format!("{shown} is out of range: expected an amount ≥ 0"));
+                return Err(format!("{} is out of range: expected an amount ≥ 0", shown()));
             }
             if v > MAX_MONEY * unit {
                 return Err(format!(
-                    "{shown} is out of range: more than {MAX_MONEY} is not a price or refund of one order line (a typo?)"
+                    "{} is out of range: more than {MAX_MONEY} is not a price or refund of one order line (a typo?)",
+                    shown()
                 ));
             }
             Ok(Value::Cents(v))

@@ -13,6 +13,7 @@ use anyhow::Result;
 use chrono_tz::Tz;
 use polars::prelude::*;
 
+use super::footer;
 use super::load::{LoadedTable, ROW_NUMBER, Reject, SOURCE_IDX};
 use crate::config::Config;
 use crate::tables::TableKind;
@@ -53,9 +54,11 @@ pub fn apply(
     work: Option<&WorkDir>,
 ) -> Result<Option<(Bounds, Rejected)>> {
     let tz = config.timezone;
-    // The percentile lies among the largest n/10,000 + 2 values: each column keeps only its largest `keep`, read one
-    // column at a time, so no more than one column is ever held (all the inputs' timestamps at once would be
-    // ≈ 3.6 GB at scale 100). Each column's extremes say which tables need a second look (most runs: none).
+    // The percentile is the m-th largest event timestamp, m = n − rank + 1 ≈ n/10,000. Where the Parquet footers of
+    // the files this program wrote tell each row group's extremes and count (`footer::row_groups`), they give n
+    // and a floor that at least m values reach, and only values at or above the floor are read: the row groups
+    // below it are skipped by the reader, so a run reads a row group or two per column. Any other column is read
+    // whole, one at a time, keeping its largest n/10,000 + 2 values.
     let values_at_most: u64 = tables
         .iter()
         .map(|(k, t)| t.height() as u64 * k.schema().event_ts_columns().count() as u64)
@@ -64,11 +67,26 @@ pub fn apply(
     let mut n: u64 = 0;
     let mut top: Vec<Micros> = Vec::new();
     let mut extremes: BTreeMap<(TableKind, &'static str), (Micros, Micros)> = BTreeMap::new();
+    let mut known: Vec<(TableKind, &'static str, Vec<footer::GroupStats>)> = Vec::new();
     for (kind, t) in tables.iter() {
         if t.height() == 0 {
             continue;
         }
+        let files = t.own_parquet_files();
         for c in kind.schema().ts_columns() {
+            if let Some(groups) = files.as_deref().and_then(|f| footer::row_groups(f, c)) {
+                let spans = groups.iter().filter_map(|g| g.span);
+                if let Some(lo) = spans.clone().map(|s| s.0).min()
+                    && let Some(hi) = spans.map(|s| s.1).max()
+                {
+                    extremes.insert((*kind, c), (lo, hi));
+                }
+                if c != "promised_at" {
+                    n += groups.iter().map(|g| g.values).sum::<u64>();
+                    known.push((*kind, c, groups));
+                }
+                continue;
+            }
             let df = t.lazy()?.select([col(c).cast(DataType::Int64)]).collect()?;
             let s = df.column(c)?.as_materialized_series().i64()?.clone();
             let (Some(lo), Some(hi)) = (s.min(), s.max()) else {
@@ -97,6 +115,23 @@ pub fn apply(
     let (latest, percentile) = match config.latest_plausible {
         Some(l) => (l, None),
         None => {
+            let m = n - nearest_rank_index(n, PERCENTILE_BP) + 1;
+            let floor = floor_reached_by(&known, m);
+            for (kind, c, groups) in &known {
+                if !groups.iter().any(|g| g.span.is_some_and(|(_, hi)| hi >= floor)) {
+                    continue;
+                }
+                let at = lit(floor).cast(crate::time::ts_dtype());
+                let df = tables[kind]
+                    .lazy()?
+                    .filter(col(*c).gt_eq(at))
+                    .select([col(*c).cast(DataType::Int64)])
+                    .collect()?;
+                let s = df.column(c)?.as_materialized_series().i64()?.clone();
+                for chunk in s.downcast_iter() {
+                    top.extend(chunk.non_null_values_iter());
+                }
+            }
             let p = from_the_top(&mut top, n, PERCENTILE_BP);
             (p.saturating_add(MARGIN_DAYS * DAY), Some(p))
         }
@@ -130,6 +165,25 @@ fn upper(b: &Bounds, column: &str) -> Micros {
     } else {
         b.latest
     }
+}
+
+/// A value that at least `m` of the row groups' values reach: the least minimum among the row groups of greatest
+/// minimum that together hold `m` values (each of their values is at least its group's minimum). i64::MIN when
+/// they hold fewer.
+fn floor_reached_by(known: &[(TableKind, &'static str, Vec<footer::GroupStats>)], m: u64) -> Micros {
+    let mut groups: Vec<(Micros, u64)> = known
+        .iter()
+        .flat_map(|(_, _, g)| g.iter().filter_map(|g| g.span.map(|(lo, _)| (lo, g.values))))
+        .collect();
+    groups.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    let mut held = 0;
+    for (lo, values) in groups {
+        held += values;
+        if held >= m {
+            return lo;
+        }
+    }
+    Micros::MIN
 }
 
 /// [`nearest_rank`] of `n` values, given only the largest of them (at least n − rank + 1).
@@ -256,6 +310,24 @@ mod tests {
             top.extend_from_slice(&v[cut..]);
         }
         assert_eq!(from_the_top(&mut top, 25_000, 9_999), want);
+    }
+
+    /// Row groups with minimums 50 (3 values), 40 (5), 10 (100) and one without values: 6 values reach 40 (the
+    /// groups of 50 and 40 hold 8 ≥ 6), 9 reach 10, 200 are more than all hold.
+    #[test]
+    fn the_floor_is_a_minimum_that_enough_values_reach() {
+        let g = |lo: i64, values: u64| footer::GroupStats {
+            span: (values > 0).then_some((lo, lo + 5)),
+            values,
+        };
+        let known = vec![
+            (TableKind::Orders, "ordered_at", vec![g(10, 100), g(50, 3)]),
+            (TableKind::Cases, "opened_at", vec![g(40, 5), g(0, 0)]),
+        ];
+        assert_eq!(floor_reached_by(&known, 3), 50);
+        assert_eq!(floor_reached_by(&known, 6), 40);
+        assert_eq!(floor_reached_by(&known, 9), 10);
+        assert_eq!(floor_reached_by(&known, 200), i64::MIN);
     }
 
     #[test]

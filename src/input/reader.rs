@@ -132,6 +132,8 @@ pub fn read_csv(file: &SourceFile, tc: &TableConfig, sink: &mut dyn RowSink) -> 
                     })
                     .collect();
                 sink.row(line, &cells);
+                drop(cells);
+                lines.recycle(fields);
             }
             Item::Damaged { line, text, problem } => sink.damaged(line, &text, problem),
         }
