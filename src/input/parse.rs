@@ -280,6 +280,25 @@ mod tests {
         );
     }
 
+    /// A typed Parquet timestamp of i64::MAX (or a date of i32::MAX days) is no time of anything: refused, never a
+    /// panic in formatting or calendar arithmetic later.
+    #[test]
+    fn extreme_typed_timestamps_are_refused() {
+        let tz = chrono_tz::Asia::Shanghai;
+        for cell in [
+            Cell::Utc(i64::MAX),
+            Cell::Utc(i64::MIN),
+            Cell::Naive(i64::MAX),
+            Cell::Date(i32::MAX),
+        ] {
+            let err = parse_cell(&cell, &ColumnKind::Ts, tz, None).unwrap_err();
+            assert!(!err.is_empty(), "{cell:?}");
+        }
+        let err = parse_cell(&Cell::Utc(i64::MAX), &ColumnKind::Ts, tz, None).unwrap_err();
+        assert!(err.contains("not a date between the years 1 and 9999"), "{err}");
+        assert!(parse_cell(&Cell::Utc(0), &ColumnKind::Ts, tz, None).is_ok());
+    }
+
     #[test]
     fn parquet_decimals_of_any_scale_are_exact_or_refused() {
         let money = ColumnKind::Money {
