@@ -292,10 +292,21 @@ fn order_line_checks(
         lit(false)
     };
     // Both checks from one join; the few rows they keep are read twice.
+    // Only the columns the warnings show: collected, the plan would otherwise decode every column of the table.
+    let mut shown: Vec<Expr> = [SOURCE_IDX, ROW_NUMBER, "order_id", "merchant_id", "_units", "_m_lo", "_m_hi"]
+        .into_iter()
+        .map(col)
+        .collect();
+    if kind == TableKind::Cases {
+        shown.extend([col("sku"), col("quantity"), col("case_id")]);
+    } else {
+        shown.push(col("refund_id"));
+    }
     let found = lf
         .clone()
         .join(summary.clone(), on(), on(), JoinArgs::new(JoinType::Inner))
         .filter(not_seller.clone().or(over.clone()))
+        .select(shown)
         .collect()?
         .lazy();
     let (whose, sku_part) = match kind {
