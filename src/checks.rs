@@ -24,6 +24,7 @@ use polars::prelude::*;
 use crate::engine::Run;
 use crate::input::LoadedTable;
 use crate::input::load::{ROW_NUMBER, SOURCE_IDX};
+use crate::metrics::sorted_ids::{SortedIds, is_in_sorted};
 use crate::tables::{TableKind, cases, refunds, shipments};
 use crate::time::Micros;
 
@@ -115,25 +116,23 @@ pub fn data_quality(
     // compare a case or refund with its order's lines.
     let touched = match &orders {
         Some(o) => {
-            let mut ids: Vec<LazyFrame> = Vec::new();
+            let mut ids: Vec<StringChunked> = Vec::new();
             for k in [TableKind::Cases, TableKind::Refunds] {
                 if let Some(t) = tables.get(&k) {
-                    ids.push(t.lazy()?.select([col("order_id")]));
+                    let df = t.lazy()?.select([col("order_id")]).collect()?;
+                    ids.push(df.column("order_id")?.str()?.clone());
                 }
             }
             if ids.is_empty() {
                 None
             } else {
-                let ids = concat(ids, UnionArgs::default())?.unique(None, UniqueKeepStrategy::Any);
+                // Kept by walking the sorted ids beside the lines as they are read, as preparation does
+                // (`metrics::sorted_ids`): a semi join hashes every line's order id.
+                let ids = std::sync::Arc::new(SortedIds::new(&ids.iter().collect::<Vec<_>>()));
                 Some(
                     o.clone()
                         .select([col("order_id"), col("sku"), col("quantity"), col("merchant_id")])
-                        .join(
-                            ids,
-                            [col("order_id")],
-                            [col("order_id")],
-                            crate::engine::small_right(JoinType::Semi),
-                        )
+                        .filter(is_in_sorted(col("order_id"), ids))
                         .run_streaming()?,
                 )
             }
@@ -293,10 +292,18 @@ fn order_line_checks(
     };
     // Both checks from one join; the few rows they keep are read twice.
     // Only the columns the warnings show: collected, the plan would otherwise decode every column of the table.
-    let mut shown: Vec<Expr> = [SOURCE_IDX, ROW_NUMBER, "order_id", "merchant_id", "_units", "_m_lo", "_m_hi"]
-        .into_iter()
-        .map(col)
-        .collect();
+    let mut shown: Vec<Expr> = [
+        SOURCE_IDX,
+        ROW_NUMBER,
+        "order_id",
+        "merchant_id",
+        "_units",
+        "_m_lo",
+        "_m_hi",
+    ]
+    .into_iter()
+    .map(col)
+    .collect();
     if kind == TableKind::Cases {
         shown.extend([col("sku"), col("quantity"), col("case_id")]);
     } else {

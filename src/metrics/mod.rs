@@ -12,7 +12,7 @@ pub mod merchants;
 pub mod reasons;
 pub mod return_rates;
 pub mod sla;
-mod sorted_ids;
+pub(crate) mod sorted_ids;
 pub mod spikes;
 
 use anyhow::Result;
