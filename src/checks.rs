@@ -24,6 +24,7 @@ use polars::prelude::*;
 use crate::engine::Run;
 use crate::input::LoadedTable;
 use crate::input::load::{ROW_NUMBER, SOURCE_IDX};
+use crate::metrics::line_lookup::TouchedLines;
 use crate::metrics::sorted_ids::{SortedIds, is_in_sorted};
 use crate::tables::{TableKind, cases, refunds, shipments};
 use crate::time::Micros;
@@ -131,14 +132,23 @@ pub fn data_quality(
                 let ids = std::sync::Arc::new(SortedIds::new(&ids.iter().collect::<Vec<_>>()));
                 Some(
                     o.clone()
-                        .select([col("order_id"), col("sku"), col("quantity"), col("merchant_id")])
-                        .filter(is_in_sorted(col("order_id"), ids))
-                        .run_streaming()?,
+                        .select([
+                            col("order_id"),
+                            col("line_no"),
+                            col("sku"),
+                            col("quantity"),
+                            col("merchant_id"),
+                        ])
+                        .filter(is_in_sorted(col("order_id"), ids.clone()))
+                        .run_streaming()
+                        .map_err(anyhow::Error::from)
+                        .and_then(|lines| TouchedLines::new(lines, ids))?,
                 )
             }
         }
         None => None,
     };
+    crate::stages::debug_mark("checks: touched lines");
     let case_ids = tables
         .get(&TableKind::Cases)
         .map(|t| t.lazy().map(|lf| lf.select([col("case_id")])))
@@ -170,7 +180,7 @@ pub fn data_quality(
                 ),
             ));
             if let Some(touched) = &touched {
-                order_line_checks(t, kind, &lf, ids, touched, &mut parts)?;
+                order_line_checks(t, kind, &lf, touched, &mut parts)?;
             }
         }
         if kind != TableKind::Cases
@@ -251,74 +261,83 @@ pub fn data_quality(
     Ok(all)
 }
 
-/// The checks of a case or refund against its order's lines (`touched`: order_id, sku, quantity, merchant_id of
-/// the lines of orders with a case or refund). `known`: the distinct order ids of orders. Each table meets one
-/// summary of the lines (per order and sku for cases, per order for refunds) in one join.
+/// The checks of a case or refund against its order's lines, worked out by hand: each row looks through its
+/// order's few lines (`touched`: the lines of orders with a case or refund, grouped by order; see
+/// `metrics::line_lookup`), as preparation does, instead of joining on string keys. A row whose order has no lines
+/// is `unknown_order`'s.
 fn order_line_checks(
     t: &LoadedTable,
     kind: TableKind,
     lf: &LazyFrame,
-    known: LazyFrame,
-    touched: &DataFrame,
+    touched: &TouchedLines,
     parts: &mut Vec<LazyFrame>,
 ) -> Result<()> {
-    let keys: &[&str] = match kind {
-        TableKind::Cases => &["order_id", "sku"],
-        TableKind::Refunds => &["order_id"],
+    let is_case = match kind {
+        TableKind::Cases => true,
+        TableKind::Refunds => false,
         _ => return Ok(()),
     };
-    let on = || keys.iter().map(|c| col(*c)).collect::<Vec<_>>();
-    // The merchants selling the lines reached: a merchant between the least and the greatest is taken as one of
-    // them (three merchants selling one sku in one order is not a real export).
-    let summary = touched
-        .clone()
-        .lazy()
-        .group_by(on())
-        .agg([
-            col("quantity").sum().cast(DataType::Int64).alias("_units"),
-            col("merchant_id").min().alias("_m_lo"),
-            col("merchant_id").max().alias("_m_hi"),
-        ])
-        .collect()?
-        .lazy();
-    let units = col("quantity").fill_null(lit(1i64)).cast(DataType::Int64);
-    let not_seller = col("merchant_id")
-        .neq(col("_m_lo"))
-        .and(col("merchant_id").neq(col("_m_hi")));
-    let over = if kind == TableKind::Cases {
-        units.clone().gt(col("_units"))
-    } else {
-        lit(false)
-    };
-    // Both checks from one join; the few rows they keep are read twice.
-    // Only the columns the warnings show: collected, the plan would otherwise decode every column of the table.
-    let mut shown: Vec<Expr> = [
-        SOURCE_IDX,
-        ROW_NUMBER,
-        "order_id",
-        "merchant_id",
-        "_units",
-        "_m_lo",
-        "_m_hi",
-    ]
-    .into_iter()
-    .map(col)
-    .collect();
-    if kind == TableKind::Cases {
-        shown.extend([col("sku"), col("quantity"), col("case_id")]);
-    } else {
-        shown.push(col("refund_id"));
+    let mut read: Vec<Expr> = [SOURCE_IDX, ROW_NUMBER, "order_id", "merchant_id", kind.schema().key[0]]
+        .into_iter()
+        .map(col)
+        .collect();
+    if is_case {
+        read.extend([col("sku"), col("quantity").cast(DataType::Int64)]);
     }
-    let found = lf
-        .clone()
-        .join(summary.clone(), on(), on(), JoinArgs::new(JoinType::Inner))
-        .filter(not_seller.clone().or(over.clone()))
-        .select(shown)
-        .collect()?
-        .lazy();
-    let (whose, sku_part) = match kind {
-        TableKind::Cases => ("case", vec![lit("' with sku '"), col("sku")]),
-        _ => ("refund", Vec::new()),
+    let mut rows = lf.clone().select(read).collect()?;
+    let n = rows.height();
+    let order_rows = touched.order_rows(rows.column("order_id")?.str()?);
+    let merchant = rows.column("merchant_id")?.str()?.clone();
+    let lines = &touched.lines;
+    let line_merchant = lines.column("merchant_id")?.str()?.clone();
+    let line_sku = lines.column("sku")?.str()?.clone();
+    let line_qty: Vec<i64> = lines
+        .column("quantity")?
+        .cast(&DataType::Int64)?
+        .i64()?
+        .iter()
+        .map(|q| q.unwrap_or(0))
+        .collect();
+    let (mut no_line, mut over, mut not_seller) = (vec![false; n], vec![false; n], vec![false; n]);
+    let mut units = vec![0i64; n];
+    let (sku, quantity) = if is_case {
+        (
+            Some(rows.column("sku")?.str()?.clone()),
+            Some(rows.column("quantity")?.i64()?.clone()),
+        )
+    } else {
+        (None, None)
+    };
+    for (i, range) in order_rows.into_iter().enumerate() {
+        if range.is_empty() {
+            continue;
+        }
+        let m = merchant.get(i);
+        match (&sku, &quantity) {
+            (Some(sku), Some(quantity)) => {
+                let s = sku.get(i);
+                let (mut any, mut seller) = (false, false);
+                for l in range {
+                    if line_sku.get(l) == s {
+                        any = true;
+                        units[i] += line_qty[l];
+                        seller |= line_merchant.get(l) == m;
+                    }
+                }
+                no_line[i] = !any;
+                over[i] = any && quantity.get(i).unwrap_or(1) > units[i];
+                not_seller[i] = any && !seller;
+            }
+            _ => not_seller[i] = !range.into_iter().any(|l| line_merchant.get(l) == m),
+        }
+    }
+    rows.with_column(Int64Chunked::from_vec("_units".into(), units).into_column())?;
+    let keep =
+        |mask: &[bool]| -> Result<LazyFrame> { Ok(rows.filter(&BooleanChunked::from_slice("".into(), mask))?.lazy()) };
+    let (whose, sku_part) = if is_case {
+        ("case", vec![lit("' with sku '"), col("sku")])
+    } else {
+        ("refund", Vec::new())
     };
     let mut message = vec![
         lit("merchant '"),
@@ -333,7 +352,7 @@ fn order_line_checks(
     parts.push(
         Warn {
             t,
-            lf: found.clone().filter(not_seller),
+            lf: keep(&not_seller)?,
         }
         .finish(
             "merchant_not_of_order",
@@ -342,43 +361,31 @@ fn order_line_checks(
             concat_str(message, "", true),
         ),
     );
-    if kind != TableKind::Cases {
+    if !is_case {
         return Ok(());
     }
-    parts.push(
-        Warn {
-            t,
-            lf: found.filter(over),
-        }
-        .finish(
-            "case_quantity_over_order",
-            "quantity",
-            units.clone(),
-            concat_str(
-                [
-                    lit("the case asks for "),
-                    units.cast(DataType::String),
-                    lit(" units of sku '"),
-                    col("sku"),
-                    lit("' but order '"),
-                    col("order_id"),
-                    lit("' holds "),
-                    col("_units").cast(DataType::String),
-                    lit(": returned units are capped at what the order holds"),
-                ],
-                "",
-                true,
-            ),
+    let asked = col("quantity").fill_null(lit(1i64));
+    parts.push(Warn { t, lf: keep(&over)? }.finish(
+        "case_quantity_over_order",
+        "quantity",
+        asked.clone(),
+        concat_str(
+            [
+                lit("the case asks for "),
+                asked.cast(DataType::String),
+                lit(" units of sku '"),
+                col("sku"),
+                lit("' but order '"),
+                col("order_id"),
+                lit("' holds "),
+                col("_units").cast(DataType::String),
+                lit(": returned units are capped at what the order holds"),
+            ],
+            "",
+            true,
         ),
-    );
-    let known_order = lf.clone().join(
-        known,
-        [col("order_id")],
-        [col("order_id")],
-        JoinArgs::new(JoinType::Semi),
-    );
-    let no_line = known_order.join(summary, on(), on(), JoinArgs::new(JoinType::Anti));
-    parts.push(Warn { t, lf: no_line }.finish(
+    ));
+    parts.push(Warn { t, lf: keep(&no_line)? }.finish(
         "unknown_order_line",
         "sku",
         col("sku"),

@@ -74,6 +74,15 @@ impl TouchedLines {
         })
     }
 
+    /// For each order_id row, the rows of its order's lines (empty when the order has none here).
+    pub fn order_rows(&self, order_id: &StringChunked) -> Vec<std::ops::Range<usize>> {
+        self.ids
+            .places(order_id)
+            .into_iter()
+            .map(|p| p.map_or(0..0, |p| self.rows(p)))
+            .collect()
+    }
+
     fn rows(&self, place: u32) -> std::ops::Range<usize> {
         self.starts[place as usize] as usize..self.starts[place as usize + 1] as usize
     }

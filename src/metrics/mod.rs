@@ -7,7 +7,7 @@
 
 pub mod carriers;
 mod cell_groups;
-mod line_lookup;
+pub(crate) mod line_lookup;
 pub mod merchants;
 pub mod reasons;
 pub mod return_rates;
