@@ -95,24 +95,7 @@ fn group_stats(stats: Int64Stats, rows: usize) -> Option<(Option<(i64, i64)>, u6
 fn file_span(metadata: &FileMetadata, column: &str) -> Option<Option<(i64, i64)>> {
     let mut span: Option<(i64, i64)> = None;
     for group in &metadata.row_groups {
-        let mut chunks = group.columns_under_root_iter(column)?;
-        let chunk = chunks.next()?;
-        if chunks.next().is_some() {
-            return None; // a nested column
-        }
-        let is_micros = matches!(
-            chunk.descriptor().descriptor.primitive_type.logical_type,
-            Some(PrimitiveLogicalType::Timestamp {
-                unit: TimeUnit::Microseconds,
-                ..
-            })
-        );
-        if !is_micros {
-            return None;
-        }
-        let Statistics::Int64(stats) = chunk.statistics(&metadata.footer_buf)?.ok()? else {
-            return None;
-        };
+        let stats = metadata_group(metadata, group, column)?;
         match (stats.min_value, stats.max_value) {
             (Some(lo), Some(hi)) => span = Some(span.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi)))),
             // No minimum: fine only when the row group has no value in this column.

@@ -175,7 +175,7 @@ fn floor_reached_by(known: &[(TableKind, &'static str, Vec<footer::GroupStats>)]
         .iter()
         .flat_map(|(_, _, g)| g.iter().filter_map(|g| g.span.map(|(lo, _)| (lo, g.values))))
         .collect();
-    groups.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    groups.sort_unstable_by_key(|g| std::cmp::Reverse(g.0));
     let mut held = 0;
     for (lo, values) in groups {
         held += values;
