@@ -99,7 +99,7 @@ fn a_stray_quote_in_data_row_100_rejects_that_row_alone() {
 }
 
 #[test]
-fn a_nul_byte_in_a_merchant_id_rejects_the_row_and_makes_no_second_merchant() {
+fn a_nul_byte_in_a_merchant_id_rejects_that_row_alone_so_no_second_merchant_can_appear() {
     let data = sample_copy();
     let orders = data.path().join("orders.csv");
     let n = data_rows(&orders);
