@@ -289,6 +289,17 @@ fn convert_writes_a_parquet_copy_that_loads_to_the_same_frames() {
     }
 }
 
+/// A frame's unit prices as the integers of their decimal.
+fn prices(df: &DataFrame) -> Vec<Option<i128>> {
+    df.column("unit_price")
+        .unwrap()
+        .decimal()
+        .unwrap()
+        .physical()
+        .iter()
+        .collect()
+}
+
 /// An export's Parquet may carry columns the config does not map, of any type: a list and a struct column beside
 /// the canonical ones are ignored (the run used to stop on them, naming no file). Decimals of any scale are read
 /// exactly: prices at scale 6 (99.900000) load as 99.90, and a sub-cent unit price (0.001 at scale 6) is kept to its
@@ -299,15 +310,7 @@ fn parquet_extra_columns_of_any_type_and_decimals_of_any_scale_load() {
     let mut df = reference();
     let n = df.height();
     // Prices as Decimal(20, 6): the reference's cents × 10⁴, then row 2 (0-based) at 0.001 and row 3 at 0.00015.
-    let cents: Vec<i128> = df
-        .column("unit_price")
-        .unwrap()
-        .decimal()
-        .unwrap()
-        .physical()
-        .iter()
-        .map(|v| v.unwrap() * 100)
-        .collect();
+    let cents: Vec<i128> = prices(&df).into_iter().map(|v| v.unwrap() * 100).collect();
     let mut micro = cents.clone();
     micro[2] = 1_000;
     micro[3] = 150;
@@ -339,18 +342,10 @@ fn parquet_extra_columns_of_any_type_and_decimals_of_any_scale_load() {
         t.rejects[0].problem,
         "0.000150 has more than 4 decimal places: money must be exact"
     );
-    let got = t.data().unwrap();
-    let prices: Vec<Option<i128>> = got
-        .column("unit_price")
-        .unwrap()
-        .decimal()
-        .unwrap()
-        .physical()
-        .iter()
-        .collect();
+    let got = prices(&t.data().unwrap());
     // In ten-thousandths: the reference's prices, and 0.001 = 10.
     let want: Vec<Option<i128>> = [cents[0] / 100, cents[1] / 100, 10, cents[4] / 100].map(Some).to_vec();
-    assert_eq!(prices, want);
+    assert_eq!(got, want);
 }
 
 /// Timestamps stored as integers with their unit are read exactly: a Parquet timestamp in milliseconds with a zone,

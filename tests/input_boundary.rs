@@ -24,11 +24,14 @@ fn sample_copy() -> tempfile::TempDir {
     dir
 }
 
-/// Replaces line `line` (1-based, header = 1) of a file with what `edit` makes of it.
-fn edit_line(path: &Path, line: usize, edit: impl FnOnce(&str) -> String) {
+/// Replaces the field named `column` on line `line` (1-based, header = 1) of a CSV file with what `edit` makes of it.
+fn edit_field(path: &Path, line: usize, column: &str, edit: impl FnOnce(&str) -> String) {
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    lines[line - 1] = edit(&lines[line - 1]);
+    let at = lines[0].split(',').position(|h| h == column).unwrap();
+    let mut fields: Vec<String> = lines[line - 1].split(',').map(str::to_string).collect();
+    fields[at] = edit(&fields[at]);
+    lines[line - 1] = fields.join(",");
     std::fs::write(path, lines.join("\n") + "\n").unwrap();
 }
 
@@ -81,13 +84,8 @@ fn a_stray_quote_in_data_row_100_rejects_that_row_alone() {
     let cases = data.path().join("cases.csv");
     let n = data_rows(&cases);
     assert!(n > 4000, "the sample's cases: {n}");
-    // Data row 100 is line 101; its sixth field (reason_code) now opens a quote that never closes.
-    edit_line(&cases, 101, |l| {
-        let mut f: Vec<&str> = l.split(',').collect();
-        let spoiled = format!("\"{}", f[5]);
-        f[5] = &spoiled;
-        f.join(",")
-    });
+    // Data row 100 is line 101; its reason_code now opens a quote that never closes.
+    edit_field(&cases, 101, "reason_code", |v| format!("\"{v}"));
     let out = tempfile::tempdir().unwrap();
     let (code, err) = validate(data.path(), out.path());
     assert_eq!(code, 0, "{err}");
@@ -127,11 +125,7 @@ fn a_year_9999_typo_is_rejected_and_moves_neither_as_of_nor_the_quarter() {
     let data = sample_copy();
     let orders = data.path().join("orders.csv");
     let n = data_rows(&orders);
-    edit_line(&orders, 500, |l| {
-        let mut f: Vec<String> = l.split(',').map(str::to_string).collect();
-        f[7] = "9999-12-31 00:00:00".into();
-        f.join(",")
-    });
+    edit_field(&orders, 500, "ordered_at", |_| "9999-12-31 00:00:00".into());
     let out = tempfile::tempdir().unwrap();
     let after = run(data.path(), out.path());
     assert_eq!(after["as_of"], before["as_of"]);
@@ -156,19 +150,7 @@ fn a_date_before_earliest_plausible_is_rejected_and_an_as_of_far_outside_the_dat
     let data = sample_copy();
     let cases = data.path().join("cases.csv");
     let n = data_rows(&cases);
-    // opened_at is the eighth field of the sample's cases.
-    let header = std::fs::read_to_string(&cases)
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .to_string();
-    let opened = header.split(',').position(|h| h == "opened_at").unwrap();
-    edit_line(&cases, 3, |l| {
-        let mut f: Vec<String> = l.split(',').map(str::to_string).collect();
-        f[opened] = "1900-01-01 00:00:00".into();
-        f.join(",")
-    });
+    edit_field(&cases, 3, "opened_at", |_| "1900-01-01 00:00:00".into());
     let out = tempfile::tempdir().unwrap();
     let (code, err) = validate(data.path(), out.path());
     assert_eq!(code, 0, "{err}");

@@ -56,7 +56,22 @@ fn ts(day: chrono::NaiveDate, hour: i64) -> String {
         .to_string()
 }
 
+/// The Monday of ISO week `w` of 2026.
+fn monday(w: i64) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2025, 12, 29).unwrap() + chrono::Duration::days(7 * (w - 1))
+}
+
 impl Fixture {
+    fn new() -> Fixture {
+        Fixture {
+            orders: LINE_HDR.into(),
+            cases: CASE_HDR.into(),
+            refunds: REFUND_HDR.into(),
+            n_orders: 0,
+            n_cases: 0,
+        }
+    }
+
     fn line(&mut self, merchant: &str, sku: &str, cat: &str, at: &str) -> String {
         self.n_orders += 1;
         let id = format!("O{}", self.n_orders);
@@ -119,14 +134,7 @@ struct Badge {
 }
 
 fn build() -> tempfile::TempDir {
-    let mut f = Fixture {
-        orders: LINE_HDR.into(),
-        cases: CASE_HDR.into(),
-        refunds: REFUND_HDR.into(),
-        n_orders: 0,
-        n_cases: 0,
-    };
-    let monday = |w: i64| chrono::NaiveDate::from_ymd_opt(2025, 12, 29).unwrap() + chrono::Duration::days(7 * (w - 1));
+    let mut f = Fixture::new();
     let spike_week = |f: &mut Fixture, m: &str, w: i64, lines: usize, early: usize, late: usize| {
         let wed = monday(w) + chrono::Duration::days(2);
         for i in 0..lines {
@@ -618,14 +626,7 @@ fn spikes_from_return_rates_weekly_sums_equal_spikes_from_the_lines() {
 /// reason, so the test fails if carrier returns count).
 #[test]
 fn a_carrier_damage_wave_does_not_flag_the_merchant_and_the_flag_row_says_what_was_left_out() {
-    let mut f = Fixture {
-        orders: LINE_HDR.into(),
-        cases: CASE_HDR.into(),
-        refunds: REFUND_HDR.into(),
-        n_orders: 0,
-        n_cases: 0,
-    };
-    let monday = |w: i64| chrono::NaiveDate::from_ymd_opt(2025, 12, 29).unwrap() + chrono::Duration::days(7 * (w - 1));
+    let mut f = Fixture::new();
     for (m, cat, wave_reason) in [("MC", "K", "damaged_in_transit"), ("MQ", "Q", "quality_defect")] {
         for w in 1..=9 {
             let wed = monday(w) + chrono::Duration::days(2);
