@@ -28,6 +28,9 @@ pub struct RawConfig {
     pub calendar: RawCalendar,
     #[serde(default)]
     pub tables: BTreeMap<String, RawTable>,
+    /// Tables that staging sources look values up in (a catalogue giving each sku's category, say).
+    #[serde(default)]
+    pub lookups: BTreeMap<String, crate::staging::settings::RawLookup>,
     /// reason_code → responsible party (merchant, carrier, buyer, platform, other); unlisted reasons keep the
     /// spec's default.
     #[serde(default)]
@@ -136,6 +139,10 @@ pub struct RawTable {
     /// Timestamp column → the unit of its integers ("s", "ms", "us"): epoch times, UTC.
     #[serde(default)]
     pub epoch: BTreeMap<String, String>,
+    /// Exports as their back office writes them, each mapped to this table (`crate::staging`); instead of path,
+    /// columns, values and epoch.
+    #[serde(default)]
+    pub sources: Vec<crate::staging::settings::RawSource>,
 }
 
 /// Who is responsible for a case, by its reason (SPEC §4.2).
@@ -156,7 +163,10 @@ pub const PARTIES: &[&str] = &["merchant", "carrier", "buyer", "platform", "othe
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
     Utf8,
+    /// GBK and its superset GB18030 (one decoder reads both).
     Gbk,
+    /// Western European spreadsheet exports (Amazon's reports downloaded from a European marketplace).
+    Windows1252,
 }
 
 #[derive(Debug, Clone)]
@@ -172,6 +182,8 @@ pub struct TableConfig {
     pub value_maps: HashMap<String, HashMap<String, String>>,
     /// Timestamp column → microseconds per unit of its integers (epoch times).
     pub epoch_units: HashMap<String, i64>,
+    /// Staging sources; when any, they feed the table and the fields above are unused.
+    pub sources: Vec<std::sync::Arc<crate::staging::Source>>,
 }
 
 impl Default for TableConfig {
@@ -184,6 +196,7 @@ impl Default for TableConfig {
             renames: HashMap::new(),
             value_maps: HashMap::new(),
             epoch_units: HashMap::new(),
+            sources: Vec::new(),
         }
     }
 }
@@ -329,6 +342,13 @@ impl Config {
             .and_then(|p| p.parent())
             .map(Path::to_path_buf)
             .unwrap_or_default();
+        let lookups = crate::staging::settings::check_lookups(
+            &raw.lookups,
+            &mut crate::staging::settings::Ctx {
+                base: &base,
+                problems: &mut problems,
+            },
+        );
         let mut tables = HashMap::new();
         for (name, rt) in &raw.tables {
             let Some(kind) = TableKind::from_name(name) else {
@@ -342,19 +362,31 @@ impl Config {
                 path: rt.path.as_ref().map(|p| base.join(p)),
                 ..TableConfig::default()
             };
-            match rt.encoding.as_deref().map(|e| e.trim().to_ascii_lowercase()) {
-                None => {}
-                Some(e) if e == "utf-8" || e == "utf8" => tc.encoding = Encoding::Utf8,
-                Some(e) if e == "gbk" || e == "gb2312" || e == "gb18030" => tc.encoding = Encoding::Gbk,
-                Some(e) => problems.push(format!("[tables.{name}] encoding = '{e}': expected one of utf-8, gbk")),
-            }
-            match rt.delimiter.as_deref() {
-                None => {}
-                Some("\\t") | Some("tab") | Some("\t") => tc.delimiter = b'\t',
-                Some(d) if d.len() == 1 && d.is_ascii() => tc.delimiter = d.as_bytes()[0],
-                Some(d) => problems.push(format!(
-                    "[tables.{name}] delimiter = '{d}': expected one ASCII character such as ',', ';', '|' or \"tab\""
-                )),
+            let at = format!("[tables.{name}]");
+            tc.encoding = crate::staging::settings::check_encoding(rt.encoding.as_deref(), &at, &mut problems);
+            tc.delimiter = crate::staging::settings::check_delimiter(rt.delimiter.as_deref(), &at, &mut problems);
+            if !rt.sources.is_empty() {
+                let plain = rt.path.is_some()
+                    || rt.encoding.is_some()
+                    || rt.delimiter.is_some()
+                    || rt.quoting.is_some()
+                    || !rt.columns.is_empty()
+                    || !rt.values.is_empty()
+                    || !rt.epoch.is_empty();
+                if plain {
+                    problems.push(format!(
+                        "{at}: give either sources (exports mapped through staging) or path/encoding/delimiter/quoting/columns/values/epoch, not both; each source has these settings of its own"
+                    ));
+                }
+                tc.sources = crate::staging::settings::check_sources(
+                    kind,
+                    &rt.sources,
+                    &lookups,
+                    &mut crate::staging::settings::Ctx {
+                        base: &base,
+                        problems: &mut problems,
+                    },
+                );
             }
             if let Some(q) = rt.quoting {
                 tc.quoting = q;

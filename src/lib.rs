@@ -3,7 +3,8 @@
 //!
 //! - `config`: the TOML file, raw → typed, and the business calendar;
 //! - `tables`: the five input tables' schemas, one module each;
-//! - `input`: finding, reading and parsing exports into accepted and rejected rows;
+//! - `input`: finding, reading and parsing exports into accepted and rejected rows; `staging`: back-office
+//!   exports (Taobao, Amazon, Shopify …) mapped to the canonical tables by the config's sources;
 //! - `checks`: warnings about kept rows (data_quality);
 //! - `pipeline`: wiring of the stages; `output`: the atomic output folder;
 //! - `metrics`: one module per metric family; `report` + `charts`: the quarter's page and its pictures;
@@ -33,6 +34,7 @@ pub mod queries;
 pub mod report;
 pub mod sla_rules;
 pub mod stages;
+pub mod staging;
 pub mod tables;
 pub mod time;
 pub mod workdir;

@@ -19,9 +19,122 @@ pub fn ts_dtype() -> DataType {
 
 /// Parses the timestamp forms of SPEC §1: `2026-03-01 14:05:00`, `2026-03-01T14:05:00+08:00`, `2026/03/01 14:05`,
 /// `2026/3/1 9:05` (spreadsheet exports drop the zero padding), optional fractional seconds, a `Z` or `±HH:MM`,
-/// `±HHMM`, `±HH` offset, and a bare date (midnight). Without an offset the time is local in `tz`.
+/// `±HHMM`, `±HH` offset, and a bare date (midnight). Without an offset the time is local in `tz`. Back-office
+/// exports add two more: `2026年8月3日 09:05` (Chinese date words) and `Sep 14, 2026 7:03:57 AM PDT` (Amazon's
+/// reports: an English month, a 12-hour clock and a zone abbreviation, see [`zone_abbreviation`]).
 pub fn parse_ts(s: &str, tz: Tz) -> Result<Micros, String> {
     let s = s.trim();
+    match parse_iso(s, tz) {
+        Ok(t) => Ok(t),
+        Err(e) => {
+            if s.contains('年') {
+                let iso: String = s
+                    .replace('年', "-")
+                    .replace('月', "-")
+                    .replace("日 ", " ")
+                    .replace('日', " ")
+                    .replace('时', ":")
+                    .replace('分', ":")
+                    .replace('秒', "");
+                parse_iso(iso.trim().trim_end_matches(':'), tz).map_err(|_| e)
+            } else if s.as_bytes().first().is_some_and(u8::is_ascii_alphabetic) {
+                parse_month_name(s, tz).map_err(|_| e)
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The offset from UTC, in seconds, of the zone abbreviations English-language exports write after a time. `CST`
+/// is read as US Central (Amazon's US reports), never China Standard Time, which Chinese exports do not write.
+pub fn zone_abbreviation(a: &str) -> Option<i32> {
+    Some(match a {
+        "UTC" | "GMT" | "Z" => 0,
+        "PST" => -8 * 3600,
+        "PDT" => -7 * 3600,
+        "MST" => -7 * 3600,
+        "MDT" => -6 * 3600,
+        "CST" => -6 * 3600,
+        "CDT" => -5 * 3600,
+        "EST" => -5 * 3600,
+        "EDT" => -4 * 3600,
+        "AKST" => -9 * 3600,
+        "AKDT" => -8 * 3600,
+        "HST" => -10 * 3600,
+        "BST" => 3600,
+        "CET" => 3600,
+        "CEST" => 2 * 3600,
+        "JST" => 9 * 3600,
+        _ => return None,
+    })
+}
+
+/// `Sep 14, 2026 7:03:57 AM PDT`, `Jul 1, 2026 10:58 PM`, `September 14, 2026`: an English month name, the day,
+/// the year, an optional 12- or 24-hour time and an optional zone abbreviation (local in `tz` without one).
+fn parse_month_name(s: &str, tz: Tz) -> Result<Micros, String> {
+    const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    let mut words = s.split(|c: char| c == ' ' || c == ',').filter(|w| !w.is_empty());
+    let bad = || expected(s);
+    let m = words.next().ok_or_else(bad)?.to_ascii_lowercase();
+    let month = MONTHS
+        .iter()
+        .position(|p| m.starts_with(p) && m.len() >= 3)
+        .ok_or_else(bad)? as u32
+        + 1;
+    let day: u32 = words.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+    let year: i32 = words.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+    let mut text = format!("{year:04}-{month:02}-{day:02}");
+    let mut offset: Option<i32> = None;
+    let mut pm: Option<bool> = None;
+    let mut clock: Option<String> = None;
+    for w in words {
+        let up = w.to_ascii_uppercase();
+        if clock.is_none() && w.contains(':') {
+            clock = Some(w.to_string());
+        } else if up == "AM" || up == "PM" {
+            pm = Some(up == "PM");
+        } else if let Some(o) = zone_abbreviation(&up) {
+            offset = Some(o);
+        } else {
+            return Err(bad());
+        }
+    }
+    if let Some(c) = clock {
+        let mut parts = c.splitn(2, ':');
+        let mut h: u32 = parts.next().unwrap_or("").parse().map_err(|_| bad())?;
+        let rest = parts.next().unwrap_or("");
+        if let Some(pm) = pm {
+            if !(1..=12).contains(&h) {
+                return Err(format!("'{s}' has a time of day out of range"));
+            }
+            h = h % 12 + if pm { 12 } else { 0 };
+        }
+        text.push_str(&format!(" {h:02}:{rest}"));
+    }
+    if let Some(o) = offset {
+        let sign = if o < 0 { '-' } else { '+' };
+        text.push_str(&format!("{sign}{:02}:{:02}", o.abs() / 3600, o.abs() % 3600 / 60));
+    }
+    parse_iso(&text, tz).map_err(|_| bad())
+}
+
+/// An Excel serial date-time (days since 1899-12-30, the fraction the time of day) as local wall time in `tz`.
+pub fn excel_serial(days: f64, tz: Tz) -> Result<Micros, String> {
+    if !days.is_finite() || !(1.0..=2_958_465.0).contains(&days) {
+        return Err(format!("{days} is not an Excel date serial number (1 = 1900-01-01)"));
+    }
+    let base = NaiveDate::from_ymd_opt(1899, 12, 30).unwrap_or_default().and_time(NaiveTime::MIN);
+    // Rounded to the millisecond: a spreadsheet's binary fraction of a day is never meant finer than that.
+    let millis = (days * 86_400_000.0).round() as i64;
+    let naive = base + chrono::Duration::milliseconds(millis);
+    match tz.from_local_datetime(&naive) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Ok(t.timestamp_micros()),
+        LocalResult::None => Err(format!("'{naive}' does not exist in {tz} (daylight-saving gap)")),
+    }
+}
+
+fn parse_iso(s: &str, tz: Tz) -> Result<Micros, String> {
     let b = s.as_bytes();
     let mut p = Cursor { b, i: 0 };
     let year = p.digits(4, 4).ok_or_else(|| expected(s))?;
@@ -99,7 +212,7 @@ pub fn parse_ts(s: &str, tz: Tz) -> Result<Micros, String> {
 
 fn expected(s: &str) -> String {
     format!(
-        "'{s}' is not a timestamp: expected e.g. 2026-03-01 14:05:00, 2026-03-01T14:05:00+08:00 or 2026/03/01 14:05"
+        "'{s}' is not a timestamp: expected e.g. 2026-03-01 14:05:00, 2026-03-01T14:05:00+08:00, 2026/03/01 14:05, 2026年3月1日 14:05 or Mar 1, 2026 2:05:00 PM PST"
     )
 }
 
@@ -236,6 +349,33 @@ mod tests {
         );
         assert!(parse_ts("2026-03-01 25:00", SH).unwrap_err().contains("out of range"));
         assert!(parse_ts("2026-03-01 10:00 junk", SH).is_err());
+    }
+
+    #[test]
+    fn back_office_forms_chinese_words_us_months_and_excel_serials() {
+        let a = parse_ts("2026-08-03 09:05", SH).unwrap();
+        assert_eq!(parse_ts("2026年8月3日 09:05", SH).unwrap(), a);
+        assert_eq!(parse_ts("2026年8月3日9时5分", SH).unwrap(), a);
+        assert_eq!(parse_ts("2026/8/3 9:05", SH).unwrap(), a);
+        // 7:03:57 AM PDT = 14:03:57 UTC = 22:03:57 in Shanghai.
+        assert_eq!(
+            parse_ts("Sep 14, 2026 7:03:57 AM PDT", SH).unwrap(),
+            parse_ts("2026-09-14 22:03:57", SH).unwrap()
+        );
+        assert_eq!(
+            parse_ts("Jul 1, 2026 12:30:00 AM PST", SH).unwrap(),
+            parse_ts("2026-07-01T08:30:00Z", SH).unwrap()
+        );
+        assert_eq!(
+            parse_ts("Jul 1, 2026 12:30 PM", SH).unwrap(),
+            parse_ts("2026-07-01 12:30", SH).unwrap()
+        );
+        assert!(parse_ts("Jul 1, 2026 13:30 PM", SH).is_err());
+        assert!(parse_ts("Jul 1, 2026 10:00 XYZ", SH).is_err());
+        // 46237 = 2026-08-03 (45658 was 2025-01-01); .378472… of a day ≈ 09:05.
+        let serial = 46237.0 + (9.0 * 60.0 + 5.0) / 1440.0;
+        assert_eq!(excel_serial(serial, SH).unwrap(), a);
+        assert!(excel_serial(-3.0, SH).is_err());
     }
 
     #[test]

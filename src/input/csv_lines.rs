@@ -78,10 +78,12 @@ impl Fields {
     }
 }
 
-/// Counts of a file's physical lines by where they went; `lines == header + record_lines + damaged + blank`.
+/// Counts of a file's physical lines by where they went;
+/// `lines == preamble + header + record_lines + damaged + blank`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LineAccount {
     pub lines: u64,
+    pub preamble: u64,
     pub header_lines: u64,
     pub records: u64,
     pub record_lines: u64,
@@ -199,6 +201,16 @@ impl<R: BufRead> CsvLines<R> {
                 number,
                 bytes: buf,
                 damage: Some("line contains a NUL byte (binary data or a UTF-16 file?)".into()),
+            }));
+        }
+        if self.opts.encoding == Encoding::Windows1252 {
+            // Every byte is a character in Windows-1252: decoding cannot fail.
+            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&buf);
+            let t = text.into_owned().into_bytes();
+            return Ok(Some(Line {
+                number,
+                bytes: t,
+                damage: None,
             }));
         }
         if self.opts.encoding == Encoding::Gbk {
@@ -353,6 +365,18 @@ impl<R: BufRead> CsvLines<R> {
     /// Hands a record's fields back for the next record to fill.
     pub fn recycle(&mut self, fields: Fields) {
         self.spare_fields = fields;
+    }
+
+    /// Passes over the first `n` physical lines whatever they hold (a report's preamble before its header), counted
+    /// as `preamble`.
+    pub fn skip_lines(&mut self, n: u64) -> std::io::Result<()> {
+        for _ in 0..n {
+            if self.raw_line()?.is_none() {
+                break;
+            }
+            self.account.preamble += 1;
+        }
+        Ok(())
     }
 
     /// Reads the header record: blank lines before it are skipped; a damaged header refuses the file.

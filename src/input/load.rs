@@ -56,12 +56,16 @@ pub struct Reject {
     pub problem: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FileStats {
     pub file: String,
     pub rows_read: u64,
     pub rows_accepted: u64,
     pub rows_rejected: u64,
+    /// Rows the config's staging rules left out on purpose (`rows_read = accepted + rejected + filtered`).
+    pub rows_filtered: u64,
+    /// `rows_filtered` by the rule's reason.
+    pub filtered: std::collections::BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +75,8 @@ pub struct LoadedTable {
     storage: Storage,
     pub files: Vec<FileStats>,
     pub rejects: Vec<Reject>,
+    /// For a table fed through the staging layer: where each canonical column came from, per source.
+    pub staging: Vec<crate::staging::SourceReport>,
 }
 
 /// Where the accepted rows are: in memory as loaded, or in a working copy (see `workdir`) once the run has
@@ -100,8 +106,12 @@ impl LoadedTable {
     pub fn rows_rejected(&self) -> u64 {
         self.files.iter().map(|f| f.rows_rejected).sum()
     }
+    pub fn rows_filtered(&self) -> u64 {
+        self.files.iter().map(|f| f.rows_filtered).sum()
+    }
+    /// Rejected rows among the rows read and not filtered on purpose.
     pub fn reject_rate(&self) -> f64 {
-        let read = self.rows_read();
+        let read = self.rows_read() - self.rows_filtered();
         if read == 0 {
             0.0
         } else {
@@ -297,7 +307,7 @@ impl ColBuilder {
 
 struct TableSink<'a> {
     schema: &'static TableSchema,
-    tc: &'a TableConfig,
+    tc: TableConfig,
     tz: Tz,
     file: String,
     file_idx: u32,
@@ -594,6 +604,9 @@ pub fn load_table_to(
     progress: &Progress,
     work: Option<&WorkDir>,
 ) -> Result<Option<LoadedTable>> {
+    if !tc.sources.is_empty() {
+        return crate::staging::load(kind, tc, tz, progress, work);
+    }
     let files = discover(data_dir, kind, tc)?;
     if files.is_empty() {
         return Ok(None);
@@ -646,59 +659,17 @@ pub fn load_files_to(
                 file: file.display(),
                 rows_read: rows,
                 rows_accepted: rows,
-                rows_rejected: 0,
+                ..FileStats::default()
             }],
             rejects: Vec::new(),
+            staging: Vec::new(),
         });
     }
+    let mut loader = TableLoader::new(kind, tc.clone(), tz, progress, read, work);
     let schema = kind.schema();
-    let mut sink = TableSink {
-        schema,
-        tc,
-        tz,
-        file: String::new(),
-        file_idx: 0,
-        mapping: Vec::new(),
-        header_len: 0,
-        builders: schema
-            .columns
-            .iter()
-            .map(|c| ColBuilder::new(c.name, &c.kind))
-            .collect(),
-        source_idx: Vec::new(),
-        row_numbers: Vec::new(),
-        values: Vec::with_capacity(schema.columns.len()),
-        stats: FileStats {
-            file: String::new(),
-            rows_read: 0,
-            rows_accepted: 0,
-            rows_rejected: 0,
-        },
-        rejects: Vec::new(),
-        progress,
-        chunks: Chunks {
-            kind,
-            work,
-            frames: Vec::new(),
-            paths: Vec::new(),
-            rows: 0,
-            hashes: Vec::new(),
-            needs_line_numbers: false,
-        },
-        auto_flush: true,
-        chunk_rows: read.parquet_slice_rows.max(1),
-        failed: None,
-    };
-    let mut stats = Vec::new();
     for (i, f) in files.iter().enumerate() {
-        sink.file = f.display();
-        sink.file_idx = i as u32;
-        sink.stats = FileStats {
-            file: f.display(),
-            rows_read: 0,
-            rows_accepted: 0,
-            rows_rejected: 0,
-        };
+        loader.begin_file(f.display(), None);
+        let sink = &mut loader.sink;
         progress.set_message(format!("reading {}", f.display()));
         if f.format == SourceFormat::Parquet {
             // A slice at a time, so the raw columns, their normalised copies and the clean rows of a whole
@@ -723,7 +694,7 @@ pub fn load_files_to(
                         sink.stats.rows_accepted += n;
                         progress.inc(n);
                         sink.auto_flush = false;
-                        feed_frame(&split.suspect, Some(&split.suspect_rows), &mut sink)
+                        feed_frame(&split.suspect, Some(&split.suspect_rows), sink)
                             .map_err(|e| anyhow::anyhow!("{}: {e:#}", f.display()))?;
                         sink.auto_flush = true;
                         let parsed = sink.parsed_rows()?;
@@ -739,8 +710,7 @@ pub fn load_files_to(
                     }
                     None => {
                         let rows: Vec<u64> = (offset as u64 + 1..=(offset + df.height()) as u64).collect();
-                        feed_frame(&df, Some(&rows), &mut sink)
-                            .map_err(|e| anyhow::anyhow!("{}: {e:#}", f.display()))?;
+                        feed_frame(&df, Some(&rows), sink).map_err(|e| anyhow::anyhow!("{}: {e:#}", f.display()))?;
                         sink.flush()?;
                     }
                 }
@@ -750,83 +720,198 @@ pub fn load_files_to(
                 }
             }
         } else {
-            read_csv(f, tc, &mut sink)?;
+            read_csv(f, tc, sink)?;
             sink.flush()?;
         }
-        stats.push(sink.stats.clone());
+        loader.end_file();
     }
-    // The (empty) frame of the table's columns: a table with no accepted row still has its schema.
-    let empty = sink.parsed_rows()?;
-    let TableSink {
-        mut rejects,
-        mut chunks,
-        ..
-    } = sink;
-    crate::stages::debug_mark(&format!("{}: read", kind.name()));
-    let names: Vec<String> = stats.iter().map(|s| s.file.clone()).collect();
-    let (storage, dups) = match chunks.work {
-        Some(w) if !chunks.needs_line_numbers => {
-            if chunks.paths.is_empty() {
-                let path = w.file(&format!("{}-00000", kind.name()));
-                workdir::write(&mut empty.clone(), &path)?;
-                chunks.paths.push(path);
-            }
-            let (paths, rows, dups) = reject_duplicates_in_copy(&chunks, &names, w)?;
-            (Storage::WorkingCopy { paths, rows }, dups)
+    loader.finish()
+}
+
+/// Loads a table file by file: rows handed over as cells are parsed, checked and kept or rejected; the staging
+/// layer (`crate::staging`) feeds it frames of canonical columns, the plain readers feed it rows.
+pub(crate) struct TableLoader<'a> {
+    kind: TableKind,
+    sink: TableSink<'a>,
+    stats: Vec<FileStats>,
+}
+
+impl<'a> TableLoader<'a> {
+    pub(crate) fn new(
+        kind: TableKind,
+        tc: TableConfig,
+        tz: Tz,
+        progress: &'a Progress,
+        read: ReadOptions,
+        work: Option<&'a WorkDir>,
+    ) -> Self {
+        let schema = kind.schema();
+        TableLoader {
+            kind,
+            sink: TableSink {
+                schema,
+                tc,
+                tz,
+                file: String::new(),
+                file_idx: 0,
+                mapping: Vec::new(),
+                header_len: 0,
+                builders: schema
+                    .columns
+                    .iter()
+                    .map(|c| ColBuilder::new(c.name, &c.kind))
+                    .collect(),
+                source_idx: Vec::new(),
+                row_numbers: Vec::new(),
+                values: Vec::with_capacity(schema.columns.len()),
+                stats: FileStats::default(),
+                rejects: Vec::new(),
+                progress,
+                chunks: Chunks {
+                    kind,
+                    work,
+                    frames: Vec::new(),
+                    paths: Vec::new(),
+                    rows: 0,
+                    hashes: Vec::new(),
+                    needs_line_numbers: false,
+                },
+                auto_flush: true,
+                chunk_rows: read.parquet_slice_rows.max(1),
+                failed: None,
+            },
+            stats: Vec::new(),
         }
-        _ => {
-            // In memory: the chunks put together (or, for order lines to number, read back from the copy).
-            let mut df = empty;
-            if chunks.paths.is_empty() {
-                for c in chunks.frames.drain(..) {
-                    df.vstack_mut(&c)?;
-                }
-            } else {
-                df = scan_chunks(&chunks.paths)?.collect()?;
-            }
-            df.rechunk_mut();
-            if chunks.needs_line_numbers {
-                df = crate::tables::orders::number_lines(df)?;
-            }
-            let (mut df, dups) = reject_duplicate_keys(df, schema, &names)?;
-            let storage = match chunks.work {
-                Some(w) => {
-                    let path = w.file(kind.name());
-                    workdir::write(&mut df, &path)?;
-                    for p in &chunks.paths {
-                        let _ = std::fs::remove_file(p);
-                    }
-                    Storage::WorkingCopy {
-                        paths: vec![path],
-                        rows: df.height(),
-                    }
-                }
-                None => Storage::Memory(df),
-            };
-            (storage, dups)
-        }
-    };
-    crate::stages::debug_mark(&format!("{}: duplicates checked", kind.name()));
-    for d in &dups {
-        let s = stats
-            .iter_mut()
-            .find(|s| s.file == d.source_file)
-            .expect("file of a duplicate");
-        s.rows_accepted -= 1;
-        s.rows_rejected += 1;
     }
-    rejects.extend(dups);
-    rejects.sort_by(|a, b| {
-        let ia = names.iter().position(|n| *n == a.source_file);
-        let ib = names.iter().position(|n| *n == b.source_file);
-        (ia, a.row_number).cmp(&(ib, b.row_number))
-    });
-    Ok(LoadedTable {
-        kind,
-        storage,
-        files: stats,
-        rejects,
-    })
+
+    /// Starts the next file; `tc` replaces how cells are read (a staged source's frames are canonical already).
+    pub(crate) fn begin_file(&mut self, display: String, tc: Option<TableConfig>) {
+        if let Some(tc) = tc {
+            self.sink.tc = tc;
+        }
+        self.sink.file = display.clone();
+        self.sink.file_idx = self.stats.len() as u32;
+        self.sink.stats = FileStats {
+            file: display,
+            ..FileStats::default()
+        };
+    }
+
+    /// The file's column names (canonical ones for a staged source).
+    pub(crate) fn header(&mut self, names: &[String]) -> Result<()> {
+        self.sink.header(names)
+    }
+
+    /// Rows of canonical columns with their physical row numbers, parsed and kept or rejected.
+    pub(crate) fn feed(&mut self, df: &DataFrame, rows: &[u64]) -> Result<()> {
+        let file = self.sink.file.clone();
+        feed_frame(df, Some(rows), &mut self.sink).map_err(|e| anyhow::anyhow!("{file}: {e:#}"))
+    }
+
+    /// A row rejected before it reached the parser (damaged, or its staging failed): read and rejected.
+    pub(crate) fn reject(&mut self, row_number: u64, column: &str, value: String, problem: String) {
+        self.sink.stats.rows_read += 1;
+        self.sink.reject(row_number, column, value, problem);
+    }
+
+    /// Rows left out by a staging rule: read and filtered, per reason.
+    pub(crate) fn filtered(&mut self, reason: &str, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.sink.stats.rows_read += n;
+        self.sink.stats.rows_filtered += n;
+        *self.sink.stats.filtered.entry(reason.to_string()).or_default() += n;
+    }
+
+    pub(crate) fn end_file(&mut self) {
+        self.stats.push(self.sink.stats.clone());
+    }
+
+    /// Writes the file's parsed rows on (after a file, or in between to bound memory).
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        self.sink.flush()
+    }
+
+    /// The loaded table: duplicates of a key rejected after the first, rejects in file order.
+    pub(crate) fn finish(self) -> Result<LoadedTable> {
+        let TableLoader { kind, mut sink, stats } = self;
+        let mut stats = stats;
+        let schema = kind.schema();
+        // The (empty) frame of the table's columns: a table with no accepted row still has its schema.
+        let empty = sink.parsed_rows()?;
+        let TableSink {
+            mut rejects,
+            mut chunks,
+            ..
+        } = sink;
+        crate::stages::debug_mark(&format!("{}: read", kind.name()));
+        let names: Vec<String> = stats.iter().map(|s| s.file.clone()).collect();
+        let (storage, dups) = match chunks.work {
+            Some(w) if !chunks.needs_line_numbers => {
+                if chunks.paths.is_empty() {
+                    let path = w.file(&format!("{}-00000", kind.name()));
+                    workdir::write(&mut empty.clone(), &path)?;
+                    chunks.paths.push(path);
+                }
+                let (paths, rows, dups) = reject_duplicates_in_copy(&chunks, &names, w)?;
+                (Storage::WorkingCopy { paths, rows }, dups)
+            }
+            _ => {
+                // In memory: the chunks put together (or, for order lines to number, read back from the copy).
+                let mut df = empty;
+                if chunks.paths.is_empty() {
+                    for c in chunks.frames.drain(..) {
+                        df.vstack_mut(&c)?;
+                    }
+                } else {
+                    df = scan_chunks(&chunks.paths)?.collect()?;
+                }
+                df.rechunk_mut();
+                if chunks.needs_line_numbers {
+                    df = crate::tables::orders::number_lines(df)?;
+                }
+                let (mut df, dups) = reject_duplicate_keys(df, schema, &names)?;
+                let storage = match chunks.work {
+                    Some(w) => {
+                        let path = w.file(kind.name());
+                        workdir::write(&mut df, &path)?;
+                        for p in &chunks.paths {
+                            let _ = std::fs::remove_file(p);
+                        }
+                        Storage::WorkingCopy {
+                            paths: vec![path],
+                            rows: df.height(),
+                        }
+                    }
+                    None => Storage::Memory(df),
+                };
+                (storage, dups)
+            }
+        };
+        crate::stages::debug_mark(&format!("{}: duplicates checked", kind.name()));
+        for d in &dups {
+            let s = stats
+                .iter_mut()
+                .find(|s| s.file == d.source_file)
+                .ok_or_else(|| anyhow::anyhow!("{}: no file named {}", kind.name(), d.source_file))?;
+            s.rows_accepted -= 1;
+            s.rows_rejected += 1;
+        }
+        rejects.extend(dups);
+        rejects.sort_by(|a, b| {
+            let ia = names.iter().position(|n| *n == a.source_file);
+            let ib = names.iter().position(|n| *n == b.source_file);
+            (ia, a.row_number).cmp(&(ib, b.row_number))
+        });
+        Ok(LoadedTable {
+            kind,
+            storage,
+            files: stats,
+            rejects,
+            staging: Vec::new(),
+        })
+    }
 }
 
 /// The frame with every column no schema column reads replaced by nulls (same name, same place): an export's

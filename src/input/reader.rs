@@ -140,7 +140,11 @@ pub fn read_csv(file: &SourceFile, tc: &TableConfig, sink: &mut dyn RowSink) -> 
     }
     debug_assert_eq!(
         lines.account.lines,
-        lines.account.header_lines + lines.account.record_lines + lines.account.damaged + lines.account.blank
+        lines.account.preamble
+            + lines.account.header_lines
+            + lines.account.record_lines
+            + lines.account.damaged
+            + lines.account.blank
     );
     Ok(())
 }
