@@ -31,6 +31,18 @@ pub enum Command {
     Convert(ConvertArgs),
     /// Run one SQL file over the input and output tables; print the result, or write it with --out.
     Query(QueryArgs),
+    /// Write a commented config for a platform's standard exports (tmall, amazon, shopify) into a folder, with
+    /// a subfolder for each export to drop the downloads into.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The platform whose back-office exports the config reads: tmall (also Taobao), amazon, shopify.
+    #[arg(long)]
+    pub preset: String,
+    /// The folder to set up (created); its aftersales.toml is never overwritten.
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         Command::Generate(a) => commands::generate::generate(a, cli.quiet),
         Command::Convert(a) => commands::convert::convert(a, cli.quiet),
         Command::Query(a) => commands::query::query(a, cli.quiet),
+        Command::Init(a) => commands::init::init(a),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

@@ -179,8 +179,23 @@ fn read_findings(path: &Path) -> Result<DataFrame> {
 }
 
 pub fn summary_line(t: &LoadedTable) -> String {
+    let filtered = if t.rows_filtered() > 0 {
+        let mut by: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+        for f in &t.files {
+            for (k, v) in &f.filtered {
+                *by.entry(k).or_default() += v;
+            }
+        }
+        format!(
+            " + {} filtered ({})",
+            t.rows_filtered(),
+            by.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "{:<10} {:>10} read = {:>10} accepted + {:>8} rejected ({:.2}%){}",
+        "{:<10} {:>10} read = {:>10} accepted + {:>8} rejected ({:.2}%){filtered}{}",
         t.kind.name(),
         t.rows_read(),
         t.rows_accepted(),
@@ -191,6 +206,96 @@ pub fn summary_line(t: &LoadedTable) -> String {
         } else {
             ""
         }
+    )
+}
+
+/// How a staged table's columns were fed (`validate` prints it): per source, each canonical column's origin and
+/// how often cleaning, value maps and time formats acted on it.
+pub fn staging_lines(t: &LoadedTable) -> Vec<String> {
+    let mut lines = Vec::new();
+    for r in &t.staging {
+        lines.push(format!(
+            "{} ← source '{}' ({} file{}{}{})",
+            t.kind.name(),
+            r.source,
+            r.files.len(),
+            if r.files.len() == 1 { "" } else { "s" },
+            if r.preamble_lines > 0 {
+                format!(", {} preamble lines skipped", r.preamble_lines)
+            } else {
+                String::new()
+            },
+            if r.blank_lines > 0 {
+                format!(", {} blank lines", r.blank_lines)
+            } else {
+                String::new()
+            }
+        ));
+        for c in &r.columns {
+            let mut notes: Vec<String> = c
+                .cleaned
+                .nonzero()
+                .into_iter()
+                .map(|(rule, n)| format!("{rule} {n}"))
+                .collect();
+            if c.mapped > 0 {
+                notes.push(if c.mapped_by_wildcard > 0 {
+                    format!("mapped {} (\"*\" {})", c.mapped, c.mapped_by_wildcard)
+                } else {
+                    format!("mapped {}", c.mapped)
+                });
+            }
+            if c.times_converted > 0 {
+                notes.push(format!("numeric times {}", c.times_converted));
+            }
+            lines.push(format!(
+                "  {:<20} ← {}{}",
+                c.canonical,
+                c.from,
+                if notes.is_empty() {
+                    String::new()
+                } else {
+                    format!("   [{}]", notes.join(", "))
+                }
+            ));
+        }
+        if !r.filtered.is_empty() {
+            lines.push(format!(
+                "  filtered: {}",
+                r.filtered.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    lines
+}
+
+/// run.json's account of a staged table's sources.
+fn staging_json(t: &LoadedTable) -> serde_json::Value {
+    serde_json::Value::Array(
+        t.staging
+            .iter()
+            .map(|r| {
+                json!({
+                    "source": r.source,
+                    "files": r.files,
+                    "preamble_lines": r.preamble_lines,
+                    "blank_lines": r.blank_lines,
+                    "filtered": r.filtered,
+                    "columns": r.columns.iter().map(|c| {
+                        let cleaned: serde_json::Map<String, serde_json::Value> =
+                            c.cleaned.nonzero().into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+                        json!({
+                            "column": c.canonical,
+                            "from": c.from,
+                            "cleaned": cleaned,
+                            "mapped": c.mapped,
+                            "mapped_by_wildcard": c.mapped_by_wildcard,
+                            "times_converted": c.times_converted,
+                        })
+                    }).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
     )
 }
 
@@ -533,6 +638,8 @@ pub fn run_json(info: &RunInfo<'_>, loaded: &Loaded, out: &OutputDir, stages: &S
                     "rows_read": f.rows_read,
                     "rows_accepted": f.rows_accepted,
                     "rows_rejected": f.rows_rejected,
+                    "rows_filtered": f.rows_filtered,
+                    "filtered": f.filtered,
                     "rows_checked_by": if t.read_as_converted() {
                         "aftersales convert (converted.json: the file is unchanged since)"
                     } else {
@@ -548,7 +655,13 @@ pub fn run_json(info: &RunInfo<'_>, loaded: &Loaded, out: &OutputDir, stages: &S
         .map(|t| {
             (
                 t.kind.name().to_string(),
-                json!({"rows_read": t.rows_read(), "rows_accepted": t.rows_accepted(), "rows_rejected": t.rows_rejected()}),
+                {
+                    let mut v = json!({"rows_read": t.rows_read(), "rows_accepted": t.rows_accepted(), "rows_rejected": t.rows_rejected(), "rows_filtered": t.rows_filtered()});
+                    if !t.staging.is_empty() {
+                        v["staging"] = staging_json(t);
+                    }
+                    v
+                },
             )
         })
         .collect();

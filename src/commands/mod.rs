@@ -2,6 +2,7 @@
 
 pub mod convert;
 pub mod generate;
+pub mod init;
 pub mod query;
 pub mod run;
 pub mod validate;

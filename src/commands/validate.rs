@@ -31,6 +31,11 @@ pub fn validate(args: &ValidateArgs, quiet: bool) -> Result<i32> {
     for t in loaded.tables.values() {
         println!("{}", pipeline::summary_line(t));
     }
+    for t in loaded.tables.values() {
+        for line in pipeline::staging_lines(t) {
+            println!("{line}");
+        }
+    }
     println!(
         "{} warnings{} in data_quality.parquet; rejects and warnings written to {}",
         loaded.data_quality.height(),

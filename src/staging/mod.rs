@@ -122,8 +122,15 @@ pub enum TimeForm {
 #[derive(Debug, Clone)]
 pub struct Skip {
     pub reason: String,
-    pub text: String,
-    pub expr: Expr,
+    pub test: SkipTest,
+}
+
+#[derive(Debug, Clone)]
+pub enum SkipTest {
+    /// A condition over the export's columns, before mapping.
+    Sql { text: String, expr: Expr },
+    /// A canonical column without a value, after mapping.
+    Missing(String),
 }
 
 #[derive(Debug, Clone)]
@@ -363,8 +370,10 @@ impl Stager<'_> {
             }
         }
         for s in &self.source.skip {
-            for i in roots(&s.expr) {
-                wanted.push((i, format!("skip '{}'", s.reason)));
+            if let SkipTest::Sql { expr, .. } = &s.test {
+                for i in roots(expr) {
+                    wanted.push((i, format!("skip '{}'", s.reason)));
+                }
             }
         }
         let missing: Vec<String> = wanted
@@ -388,7 +397,11 @@ impl Stager<'_> {
 
     fn used_columns(&self) -> Vec<String> {
         let mut used: Vec<String> = self.source.columns.iter().flat_map(|(_, c)| c.inputs()).collect();
-        used.extend(self.source.skip.iter().flat_map(|s| roots(&s.expr)));
+        for s in &self.source.skip {
+            if let SkipTest::Sql { expr, .. } = &s.test {
+                used.extend(roots(expr));
+            }
+        }
         used.sort();
         used.dedup();
         used
@@ -419,14 +432,15 @@ impl Stager<'_> {
             if frame.height() == 0 {
                 break;
             }
-            let (mask, failed) = eval_rows(&frame, &skip.expr)?;
+            let SkipTest::Sql { text, expr } = &skip.test else { continue };
+            let (mask, failed) = eval_rows(&frame, expr)?;
             let mask = mask.cast(&DataType::Boolean).map_err(|_| {
                 anyhow::anyhow!(
                     "{}: skip '{}' of source '{}': `{}` is not a condition (it gives {} values, not true/false)",
                     self.display,
                     skip.reason,
                     self.source.name,
-                    skip.text,
+                    text,
                     mask.dtype()
                 )
             })?;
@@ -444,8 +458,8 @@ impl Stager<'_> {
                 loader.reject(
                     rows[*i],
                     &format!("(skip: {})", skip.reason),
-                    inputs_shown(&frame, &skip.expr, *i),
-                    format!("the condition `{}` cannot be evaluated on this row: {e}", skip.text),
+                    inputs_shown(&frame, expr, *i),
+                    format!("the condition `{text}` cannot be evaluated on this row: {e}"),
                 );
             }
             loader.filtered(&skip.reason, n);
@@ -586,8 +600,27 @@ impl Stager<'_> {
             out.push(s.with_name(canonical.as_str().into()).into_column());
         }
         let mut canonical_frame = DataFrame::new(height, out)?;
-        if bad.iter().any(Option::is_some) {
-            let mut keep = vec![true; height];
+        // Rows left out because a mapped column has no value (first matching rule wins; before any reject).
+        let mut skipped = vec![false; height];
+        for skip in &self.source.skip {
+            let SkipTest::Missing(col) = &skip.test else { continue };
+            let c = canonical_frame.column(col)?;
+            let mut n = 0;
+            for i in 0..height {
+                if !skipped[i] && c.get(i).map(|v| v.is_null()).unwrap_or(false) {
+                    skipped[i] = true;
+                    n += 1;
+                }
+            }
+            loader.filtered(&skip.reason, n);
+        }
+        for (b, s) in bad.iter_mut().zip(&skipped) {
+            if *s {
+                *b = None;
+            }
+        }
+        if skipped.iter().any(|s| *s) || bad.iter().any(Option::is_some) {
+            let mut keep: Vec<bool> = skipped.iter().map(|s| !s).collect();
             for (i, b) in bad.into_iter().enumerate() {
                 if let Some((column, value, problem)) = b {
                     keep[i] = false;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use polars::prelude::Expr;
 use serde::Deserialize;
 
-use super::{Clean, ColumnSource, FileSpec, LookupSpec, RawFormat, Skip, Source, TimeForm, ValueMap};
+use super::{Clean, ColumnSource, FileSpec, LookupSpec, RawFormat, Skip, SkipTest, Source, TimeForm, ValueMap};
 use crate::config::Encoding;
 use crate::tables::{ColumnKind, TableKind};
 
@@ -87,7 +87,10 @@ pub struct RawSkip {
     /// Why these rows are left out, e.g. "unpaid" (run.json counts filtered rows per reason).
     pub reason: String,
     /// A SQL condition over the export's columns; rows where it is true are left out (false or null: kept).
-    pub when: String,
+    pub when: Option<String>,
+    /// Or: a canonical column; rows where it has no value once mapped are left out (an order line whose payment
+    /// time, looked up in the order report, is empty was never paid).
+    pub missing: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -355,12 +358,27 @@ pub fn check_sources(
                 cx.problems
                     .push(format!("{at} skip #{}: give a reason (counted in run.json)", j + 1));
             }
-            if let Some(expr) = sql(&s.when, &format!("{at} skip '{}'", s.reason), cx.problems) {
-                skip.push(Skip {
-                    reason: s.reason.trim().to_string(),
-                    text: s.when.clone(),
-                    expr,
-                });
+            let reason = s.reason.trim().to_string();
+            match (&s.when, &s.missing) {
+                (Some(when), None) => {
+                    if let Some(expr) = sql(when, &format!("{at} skip '{reason}'"), cx.problems) {
+                        skip.push(Skip {
+                            reason,
+                            test: SkipTest::Sql { text: when.clone(), expr },
+                        });
+                    }
+                }
+                (None, Some(col)) if rs.columns.contains_key(col) => skip.push(Skip {
+                    reason,
+                    test: SkipTest::Missing(col.clone()),
+                }),
+                (None, Some(col)) => cx.problems.push(format!(
+                    "{at} skip '{reason}': missing = '{col}' is not a column this source maps; it maps {}",
+                    rs.columns.keys().cloned().collect::<Vec<_>>().join(", ")
+                )),
+                _ => cx.problems.push(format!(
+                    "{at} skip '{reason}': give exactly one of when = \"<SQL condition>\" or missing = \"<canonical column>\""
+                )),
             }
         }
         out.push(Arc::new(Source {

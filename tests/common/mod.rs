@@ -75,23 +75,27 @@ pub fn run_json_entry(run: &serde_json::Value, list: &str, field: &str, value: &
         .clone()
 }
 
-/// Every table in run.json keeps read = accepted + rejected, and so does every input file.
+/// Every table in run.json keeps read = accepted + rejected + filtered, and so does every input file.
 pub fn assert_counts_balance(run: &serde_json::Value) {
     for f in run["inputs"].as_array().unwrap() {
-        let (r, a, j) = (
+        let (r, a, j, x) = (
             f["rows_read"].as_u64().unwrap(),
             f["rows_accepted"].as_u64().unwrap(),
             f["rows_rejected"].as_u64().unwrap(),
+            f["rows_filtered"].as_u64().unwrap(),
         );
-        assert_eq!(r, a + j, "{f}");
+        assert_eq!(r, a + j + x, "{f}");
+        let by_reason: u64 = f["filtered"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+        assert_eq!(x, by_reason, "{f}");
     }
     for (name, t) in run["tables"].as_object().unwrap() {
-        let (r, a, j) = (
+        let (r, a, j, x) = (
             t["rows_read"].as_u64().unwrap(),
             t["rows_accepted"].as_u64().unwrap(),
             t["rows_rejected"].as_u64().unwrap(),
+            t["rows_filtered"].as_u64().unwrap(),
         );
-        assert_eq!(r, a + j, "{name}: {t}");
+        assert_eq!(r, a + j + x, "{name}: {t}");
     }
 }
 
