@@ -107,3 +107,38 @@ fn the_tmall_preset_reads_taobao_exports_as_the_back_office_writes_them() {
     let shipments = input_entry(&run, "tracking_forward");
     assert_eq!(shipments["rows_accepted"], 4);
 }
+
+#[test]
+fn the_amazon_preset_reads_seller_central_reports() {
+    let (_dir, out) = run_preset("amazon");
+    let run = run_json(&out.path().join("out"));
+    assert_counts_balance(&run);
+    // All Orders: 6 lines; …03 Cancelled (quantity 0, no price) and …04 Pending are filtered, not rejected.
+    let orders = input_entry(&run, "all_orders");
+    assert_eq!(orders["rows_accepted"], 4);
+    assert_eq!(orders["filtered"]["cancelled"], 1);
+    assert_eq!(orders["filtered"]["pending (not paid yet)"], 1);
+    // Units sold on paid lines: 2 + 1 + 3 (July) + 3 (August) = 9. GMV: item-price is the line total, so
+    // 25.98 + 18.50 + 38.97 + 30.00 = 113.45 whatever the unit price's division gives per unit.
+    let q3 = platform_row(&out, "quarter", "2026Q3");
+    assert_eq!(q3["units_sold"], "9");
+    assert_eq!(cents(&q3["gmv"]), 11_345);
+    assert_eq!(platform_row(&out, "month", "2026-07")["units_sold"], "6");
+    // FBA returns: 1 (…01 MUG-1) + 2 (…02 MUG-1) + 1 (…05 BOWL-1) = 4 units returned; 3 in July, 1 in August.
+    assert_eq!(q3["units_returned"], "4");
+    assert_eq!(platform_row(&out, "month", "2026-07")["units_returned"], "3");
+    assert_eq!(platform_row(&out, "month", "2026-08")["units_returned"], "1");
+    // Transaction report: 7 preamble lines, then 5 rows of which 2 are refunds: 25.98 + 10.00 = 35.98 refunded.
+    let tx = input_entry(&run, "CustomUnifiedTransaction");
+    assert_eq!(tx["rows_read"], 5);
+    assert_eq!(tx["rows_accepted"], 2);
+    assert_eq!(tx["rows_filtered"], 3);
+    assert_eq!(run["tables"]["refunds"]["staging"][0]["preamble_lines"], 7);
+    assert_eq!(cents(&q3["refunded"]), 3_598);
+    // Fulfilled Shipments: one row per item; parcel D1 holds two items, so 3 parcels and 1 row filtered.
+    let ships = input_entry(&run, "fulfilled_shipments");
+    assert_eq!(ships["rows_accepted"], 3);
+    assert_eq!(ships["filtered"]["another item of a parcel already read"], 1);
+    let dq = read_parquet(&out.path().join("out/data_quality.parquet"));
+    assert_eq!(dq.height(), 0, "{dq}");
+}

@@ -131,6 +131,8 @@ pub enum SkipTest {
     Sql { text: String, expr: Expr },
     /// A canonical column without a value, after mapping.
     Missing(String),
+    /// A canonical column whose value an earlier row of the source had, after mapping.
+    Repeated(String),
 }
 
 #[derive(Debug, Clone)]
@@ -279,6 +281,8 @@ pub fn load(
             }
         }
         let files = raw::files_of(&source.file, &format!("{} source '{}'", kind.name(), source.name))?;
+        // Values of `repeated` skip columns read so far from this source, per rule.
+        let mut seen: HashMap<String, HashSet<String>> = HashMap::new();
         let mut report = SourceReport {
             source: source.name.clone(),
             files: files.iter().map(|p| p.display().to_string()).collect(),
@@ -304,6 +308,7 @@ pub fn load(
                 display: display.clone(),
                 lookups: &lookups,
                 raw_counts: HashMap::new(),
+                seen: std::mem::take(&mut seen),
             };
             let canonical: Vec<String> = source.columns.iter().map(|(c, _)| c.clone()).collect();
             let state = std::cell::RefCell::new((&mut loader, &mut stager, &mut report));
@@ -327,6 +332,7 @@ pub fn load(
                     }
                 }
             }
+            seen = std::mem::take(&mut stager.seen);
             loader.flush()?;
             loader.end_file();
         }
@@ -357,6 +363,8 @@ struct Stager<'a> {
     lookups: &'a HashMap<String, LoadedLookup>,
     /// Cleaning counts per export column over the file.
     raw_counts: HashMap<String, Counts>,
+    /// Per `repeated` rule's column, the values already read (across the source's files).
+    seen: HashMap<String, HashSet<String>>,
 }
 
 impl Stager<'_> {
@@ -603,13 +611,33 @@ impl Stager<'_> {
         // Rows left out because a mapped column has no value (first matching rule wins; before any reject).
         let mut skipped = vec![false; height];
         for skip in &self.source.skip {
-            let SkipTest::Missing(col) = &skip.test else { continue };
-            let c = canonical_frame.column(col)?;
             let mut n = 0;
-            for i in 0..height {
-                if !skipped[i] && c.get(i).map(|v| v.is_null()).unwrap_or(false) {
-                    skipped[i] = true;
-                    n += 1;
+            match &skip.test {
+                SkipTest::Sql { .. } => continue,
+                SkipTest::Missing(col) => {
+                    let c = canonical_frame.column(col)?;
+                    for (i, s) in skipped.iter_mut().enumerate() {
+                        if !*s && c.get(i).map(|v| v.is_null()).unwrap_or(false) {
+                            *s = true;
+                            n += 1;
+                        }
+                    }
+                }
+                SkipTest::Repeated(col) => {
+                    let c = canonical_frame.column(col)?.cast(&DataType::String)?;
+                    let c = c.str()?;
+                    let seen = self.seen.entry(col.clone()).or_default();
+                    for (i, s) in skipped.iter_mut().enumerate() {
+                        if *s || bad[i].is_some() {
+                            continue;
+                        }
+                        if let Some(v) = c.get(i)
+                            && !seen.insert(v.trim().to_string())
+                        {
+                            *s = true;
+                            n += 1;
+                        }
+                    }
                 }
             }
             loader.filtered(&skip.reason, n);

@@ -91,6 +91,9 @@ pub struct RawSkip {
     /// Or: a canonical column; rows where it has no value once mapped are left out (an order line whose payment
     /// time, looked up in the order report, is empty was never paid).
     pub missing: Option<String>,
+    /// Or: a canonical column; a row whose value there was already read from this source is left out (the
+    /// second and later items of one parcel in a report written one row per item).
+    pub repeated: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -359,7 +362,7 @@ pub fn check_sources(
                     .push(format!("{at} skip #{}: give a reason (counted in run.json)", j + 1));
             }
             let reason = s.reason.trim().to_string();
-            match (&s.when, &s.missing) {
+            match (&s.when, &s.missing.as_ref().or(s.repeated.as_ref())) {
                 (Some(when), None) => {
                     if let Some(expr) = sql(when, &format!("{at} skip '{reason}'"), cx.problems) {
                         skip.push(Skip {
@@ -368,16 +371,22 @@ pub fn check_sources(
                         });
                     }
                 }
-                (None, Some(col)) if rs.columns.contains_key(col) => skip.push(Skip {
-                    reason,
-                    test: SkipTest::Missing(col.clone()),
-                }),
-                (None, Some(col)) => cx.problems.push(format!(
-                    "{at} skip '{reason}': missing = '{col}' is not a column this source maps; it maps {}",
+                (None, Some(col)) if rs.columns.contains_key(*col) && !(s.missing.is_some() && s.repeated.is_some()) => {
+                    skip.push(Skip {
+                        reason,
+                        test: if s.missing.is_some() {
+                            SkipTest::Missing((*col).clone())
+                        } else {
+                            SkipTest::Repeated((*col).clone())
+                        },
+                    })
+                }
+                (None, Some(col)) if !rs.columns.contains_key(*col) => cx.problems.push(format!(
+                    "{at} skip '{reason}': '{col}' is not a column this source maps; it maps {}",
                     rs.columns.keys().cloned().collect::<Vec<_>>().join(", ")
                 )),
                 _ => cx.problems.push(format!(
-                    "{at} skip '{reason}': give exactly one of when = \"<SQL condition>\" or missing = \"<canonical column>\""
+                    "{at} skip '{reason}': give exactly one of when = \"<SQL condition>\", missing = \"<canonical column>\" or repeated = \"<canonical column>\""
                 )),
             }
         }
