@@ -142,3 +142,61 @@ fn the_amazon_preset_reads_seller_central_reports() {
     let dq = read_parquet(&out.path().join("out/data_quality.parquet"));
     assert_eq!(dq.height(), 0, "{dq}");
 }
+
+/// Loads one table of a folder with the config text given.
+fn load_one(dir: &std::path::Path, config: &str, kind: aftersales::tables::TableKind) -> aftersales::input::LoadedTable {
+    std::fs::write(dir.join("aftersales.toml"), config).unwrap();
+    let config = aftersales::config::Config::load(&dir.join("aftersales.toml")).unwrap();
+    aftersales::input::load_table(
+        dir,
+        kind,
+        &config.table(kind),
+        config.timezone,
+        &aftersales::progress::Progress::hidden(),
+    )
+    .unwrap()
+    .unwrap()
+}
+
+#[test]
+fn xlsx_sheets_keep_their_row_numbers_typed_cells_and_serial_dates() {
+    use aftersales::tables::TableKind;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(data("exports/xlsx/orders.xlsx"), dir.path().join("orders.xlsx")).unwrap();
+    let t = load_one(
+        dir.path(),
+        r#"
+[[tables.orders.sources]]
+path = "orders.xlsx"
+sheet = "订单明细"
+header_line = 2
+[tables.orders.sources.columns]
+order_id = "订单编号"
+sku = "商家编码"
+quantity = "购买数量"
+unit_price = "价格"
+ordered_at = "付款时间"
+merchant_id = "店铺"
+category = "类目"
+[tables.orders.sources.time_format]
+ordered_at = "excel"
+"#,
+        TableKind::Orders,
+    );
+    // Sheet rows 3–6 and 8 are data (row 1 a title, row 2 the header, row 7 empty): 5 read, the text quantity
+    // on row 6 rejected by its sheet row.
+    assert_eq!((t.rows_read(), t.rows_accepted(), t.rows_rejected()), (5, 4, 1));
+    let r = &t.rejects[0];
+    assert_eq!((r.row_number, r.column.as_str(), r.value.as_str()), (6, "quantity", "两件"));
+    assert!(r.source_file.ends_with("orders.xlsx"), "{}", r.source_file);
+    assert_eq!(t.staging[0].preamble_lines, 1);
+    assert_eq!(t.staging[0].blank_lines, 1);
+    let df = t.frame().unwrap();
+    // Numbers stored as doubles come in exact: 59.9 is 59.90.
+    assert_eq!(str_col(&df, "unit_price"), ["1099.0000", "59.9000", "1099.0000", "25.0000"]);
+    // A date cell is local wall time (09:05 in Shanghai = 01:05 UTC); serial 46267.5 = 2026-09-02 12:00 local.
+    let times: Vec<String> = str_col(&df, "ordered_at");
+    assert_eq!(times[0], "2026-08-03 01:05:00.000000+00:00");
+    assert_eq!(times[3], "2026-09-02 04:00:00.000000+00:00");
+    assert_eq!(str_col(&df, "order_id")[2], "3412000000000000002");
+}
