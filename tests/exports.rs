@@ -200,3 +200,45 @@ ordered_at = "excel"
     assert_eq!(times[3], "2026-09-02 04:00:00.000000+00:00");
     assert_eq!(str_col(&df, "order_id")[2], "3412000000000000002");
 }
+
+#[test]
+fn the_shopify_preset_fills_order_fields_down_its_line_items() {
+    let (_dir, out) = run_preset("shopify");
+    let run = run_json(&out.path().join("out"));
+    assert_counts_balance(&run);
+    // 8 line rows; #1003 (pending) and #1005 (voided) have no Paid at: 2 lines filtered as not paid.
+    assert_eq!(run["tables"]["orders"]["rows_accepted"], 6);
+    assert_eq!(run["tables"]["orders"]["rows_filtered"], 2);
+    // Units sold on paid lines: #1001 2 + 1, #1002 1, #1004 2 + 1 in Q3 = 7; #1006 3 in Q4. The later lines of
+    // #1001 and #1004 carry no Paid at of their own: filled down from the order's first line, they count.
+    assert_eq!(platform_row(&out, "quarter", "2026Q3")["units_sold"], "7");
+    assert_eq!(platform_row(&out, "quarter", "2026Q4")["units_sold"], "3");
+    // GMV Q3: 2×16 + 20 + 25 + 2×25 + 16 = 143.00.
+    assert_eq!(cents(&platform_row(&out, "quarter", "2026Q3")["gmv"]), 14_300);
+    // Refunded Amount on #1002 (25.00, refunded in full) and #1004 (25.00, partially): 50.00 completed.
+    assert_eq!(cents(&platform_row(&out, "quarter", "2026Q3")["refunded"]), 5_000);
+    assert_eq!(run["tables"]["refunds"]["rows_accepted"], 2);
+    // The one line of the fully refunded #1002 is a refund-only case: an order with a case, no unit returned.
+    assert_eq!(run["tables"]["cases"]["rows_accepted"], 1);
+    assert_eq!(platform_row(&out, "quarter", "2026Q3")["orders_with_case"], "1");
+    assert_eq!(platform_row(&out, "quarter", "2026Q3")["units_returned"], "0");
+    // Parcels: #1001, #1004, #1006 were fulfilled.
+    assert_eq!(run["tables"]["shipments"]["rows_accepted"], 3);
+}
+
+#[test]
+fn every_bundled_preset_parses_and_checks() {
+    aftersales::commands::init::check_all().unwrap();
+}
+
+#[test]
+fn init_refuses_an_unknown_preset_and_never_overwrites_a_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = aftersales(&["init", "--preset", "ebay", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no preset named 'ebay'. Presets are tmall, amazon, shopify"), "{}", stderr(&o));
+    std::fs::write(dir.path().join("aftersales.toml"), "# mine").unwrap();
+    let o = aftersales(&["init", "--preset", "taobao", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(dir.path().join("aftersales.toml")).unwrap(), "# mine");
+}

@@ -144,6 +144,15 @@ pub struct Source {
     pub values: HashMap<String, ValueMap>,
     pub time_forms: HashMap<String, TimeForm>,
     pub skip: Vec<Skip>,
+    pub fill_down: Option<FillDown>,
+}
+
+/// Empty cells of `columns` take the value above while `by` stays the same (an order's fields written on its
+/// first line only).
+#[derive(Debug, Clone)]
+pub struct FillDown {
+    pub by: String,
+    pub columns: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -309,6 +318,7 @@ pub fn load(
                 lookups: &lookups,
                 raw_counts: HashMap::new(),
                 seen: std::mem::take(&mut seen),
+                above: None,
             };
             let canonical: Vec<String> = source.columns.iter().map(|(c, _)| c.clone()).collect();
             let state = std::cell::RefCell::new((&mut loader, &mut stager, &mut report));
@@ -365,6 +375,8 @@ struct Stager<'a> {
     raw_counts: HashMap<String, Counts>,
     /// Per `repeated` rule's column, the values already read (across the source's files).
     seen: HashMap<String, HashSet<String>>,
+    /// The last row's `fill_down.by` value and filled cells, carried from one chunk to the next.
+    above: Option<(Option<String>, Vec<Option<String>>)>,
 }
 
 impl Stager<'_> {
@@ -382,6 +394,11 @@ impl Stager<'_> {
                 for i in roots(expr) {
                     wanted.push((i, format!("skip '{}'", s.reason)));
                 }
+            }
+        }
+        if let Some(f) = &self.source.fill_down {
+            for c in std::iter::once(&f.by).chain(&f.columns) {
+                wanted.push((c.clone(), "fill_down".to_string()));
             }
         }
         let missing: Vec<String> = wanted
@@ -410,9 +427,42 @@ impl Stager<'_> {
                 used.extend(roots(expr));
             }
         }
+        if let Some(f) = &self.source.fill_down {
+            used.push(f.by.clone());
+            used.extend(f.columns.iter().cloned());
+        }
         used.sort();
         used.dedup();
         used
+    }
+
+    /// Empty cells take the value above within a run of rows with the same `by` value.
+    fn fill_down(&mut self, frame: &mut DataFrame, f: &FillDown) -> Result<()> {
+        let by = frame.column(&f.by)?.str()?.clone();
+        let cols: Vec<StringChunked> = f
+            .columns
+            .iter()
+            .map(|c| Ok(frame.column(c)?.str()?.clone()))
+            .collect::<PolarsResult<_>>()?;
+        let (mut last_key, mut last) = self.above.take().unwrap_or((None, vec![None; cols.len()]));
+        let mut out: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(frame.height()); cols.len()];
+        for r in 0..frame.height() {
+            let key = by.get(r).map(str::to_string);
+            let same = key.is_some() && key == last_key;
+            for (j, c) in cols.iter().enumerate() {
+                let v = c.get(r).map(str::to_string);
+                let v = if v.is_none() && same { last[j].clone() } else { v };
+                last[j] = v.clone();
+                out[j].push(v);
+            }
+            last_key = key;
+        }
+        for (name, v) in f.columns.iter().zip(out) {
+            let ca: StringChunked = v.into_iter().collect::<StringChunked>().with_name(name.as_str().into());
+            frame.with_column(ca.into_series().into_column())?;
+        }
+        self.above = Some((last_key, last));
+        Ok(())
     }
 
     fn stage(&mut self, chunk: raw::RawChunk, loader: &mut TableLoader<'_>, report: &mut SourceReport) -> Result<()> {
@@ -434,6 +484,9 @@ impl Stager<'_> {
                 .collect::<StringChunked>()
                 .with_name(name.as_str().into());
             frame.with_column(cleaned.into_series().into_column())?;
+        }
+        if let Some(f) = &self.source.fill_down {
+            self.fill_down(&mut frame, f)?;
         }
         // 2. Skip rows on purpose, first matching rule wins.
         for skip in &self.source.skip {

@@ -55,6 +55,16 @@ pub struct RawSource {
     /// Rows the config leaves out on purpose, each with its reason (counted as filtered).
     #[serde(default)]
     pub skip: Vec<RawSkip>,
+    /// Exports that write an order's fields on its first line only (Shopify): empty cells of these columns take
+    /// the value of the row above while the `by` column stays the same.
+    pub fill_down: Option<RawFillDown>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFillDown {
+    pub by: String,
+    pub columns: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -390,6 +400,10 @@ pub fn check_sources(
                 )),
             }
         }
+        let fill_down = rs.fill_down.as_ref().map(|f| super::FillDown {
+            by: f.by.trim().to_string(),
+            columns: f.columns.iter().map(|c| c.trim().to_string()).collect(),
+        });
         out.push(Arc::new(Source {
             name,
             file,
@@ -397,6 +411,7 @@ pub fn check_sources(
             values,
             time_forms,
             skip,
+            fill_down,
         }));
     }
     out
