@@ -730,10 +730,11 @@ fn keep_rows(frame: DataFrame, rows: Vec<u64>, keep: &[bool]) -> Result<(DataFra
 fn eval_rows(frame: &DataFrame, expr: &Expr) -> Result<(Series, Vec<(usize, String)>)> {
     let height = frame.height();
     let run = |df: DataFrame| -> PolarsResult<Series> {
+        let rows = df.height();
         let out = df.lazy().select([expr.clone().alias("_v")]).collect()?;
         let s = out.column("_v")?.as_materialized_series().clone();
         // A constant expression gives one value: the same for every row.
-        Ok(if s.len() == 1 && height != 1 { s.new_from_index(0, height) } else { s })
+        Ok(if s.len() == 1 && rows != 1 { s.new_from_index(0, rows) } else { s })
     };
     match run(frame.clone()) {
         Ok(s) if s.len() == height => Ok((s, Vec::new())),

@@ -1,0 +1,141 @@
+//! The staging layer's accounting and messages on small hand-made exports: every raw row is accepted, rejected
+//! (naming the raw file, its physical row, the canonical column and the inputs) or filtered under a reason.
+
+mod common;
+
+use aftersales::tables::TableKind;
+use common::*;
+
+fn load(dir: &std::path::Path, config: &str, kind: TableKind) -> anyhow::Result<aftersales::input::LoadedTable> {
+    std::fs::write(dir.join("aftersales.toml"), config).unwrap();
+    let config = aftersales::config::Config::load(&dir.join("aftersales.toml"))?;
+    Ok(aftersales::input::load_table(
+        dir,
+        kind,
+        &config.table(kind),
+        config.timezone,
+        &aftersales::progress::Progress::hidden(),
+    )?
+    .unwrap())
+}
+
+const ORDERS: &str = r#"
+[lookups.cat]
+path = "cat.csv"
+key = "sku"
+
+[[tables.orders.sources]]
+path = "export.csv"
+clean = ["excel_guard", "numbers"]
+[tables.orders.sources.columns]
+order_id = "单号"
+sku = "编码"
+quantity = "数量"
+unit_price = { sql = """CAST("金额" AS DOUBLE) / CAST("数量" AS DOUBLE)""" }
+ordered_at = "时间"
+merchant_id = { value = "shop-1" }
+category = { lookup = "cat", key = "编码" }
+[[tables.orders.sources.skip]]
+reason = "unpaid"
+when = """"状态" = '未付款'"""
+"#;
+
+#[test]
+fn a_row_staging_cannot_finish_is_rejected_alone_with_its_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cat.csv"), "sku,category\nA,家电\nB,服饰\n").unwrap();
+    std::fs::write(
+        dir.path().join("export.csv"),
+        "单号,编码,数量,金额,时间,状态\n\
+         =\"1001\",A,2,\"1,000.00\",2026-08-03 09:05,已付款\n\
+         1002,A,2,abc,2026-08-03 09:06,已付款\n\
+         1003,Z,1,5.00,2026-08-03 09:07,已付款\n\
+         1004,B,1,5.00,2026-08-03 09:08,未付款\n\
+         1005,B,1,\"5.00,2026-08-03 09:09,已付款\n\
+         1006,B,3,30.00,2026-08-03 09:10,已付款\n",
+    )
+    .unwrap();
+    let t = load(dir.path(), ORDERS, TableKind::Orders).unwrap();
+    // 6 data lines (2–7): 2 accepted (1001, 1006), 3 rejected, 1 filtered.
+    assert_eq!(
+        (t.rows_read(), t.rows_accepted(), t.rows_rejected(), t.rows_filtered()),
+        (6, 2, 3, 1)
+    );
+    assert_eq!(t.files[0].filtered["unpaid"], 1);
+    let by_row: Vec<(u64, &str)> = t.rejects.iter().map(|r| (r.row_number, r.column.as_str())).collect();
+    assert_eq!(by_row, [(3, "unit_price"), (4, "category"), (6, "(row)")]);
+    // The strict CAST fails on line 3 only, and the reject shows the cells the expression read.
+    let cast = &t.rejects[0];
+    assert!(cast.value.contains("金额='abc'") && cast.value.contains("数量='2'"), "{}", cast.value);
+    assert!(cast.problem.contains("the expression `CAST(\"金额\" AS DOUBLE)"), "{}", cast.problem);
+    // A key the lookup does not hold names the lookup, its file and the key.
+    let miss = &t.rejects[1];
+    assert_eq!(miss.value, "Z");
+    assert!(miss.problem.contains("no row of lookup cat") && miss.problem.contains("sku = 'Z'"), "{}", miss.problem);
+    // The unbalanced quote on line 6 costs line 6 only: 1006 on line 7 is read.
+    assert!(t.rejects[2].problem.contains("unbalanced quote"), "{}", t.rejects[2].problem);
+    let df = t.frame().unwrap();
+    assert_eq!(str_col(&df, "order_id"), ["1001", "1006"]);
+    // 1,000.00 / 2 = 500.00 and 30.00 / 3 = 10.00 per unit.
+    assert_eq!(str_col(&df, "unit_price"), ["500.0000", "10.0000"]);
+    assert_eq!(str_col(&df, "_row_number"), ["2", "7"]);
+    let rep = &t.staging[0];
+    let col = |n: &str| rep.columns.iter().find(|c| c.canonical == n).unwrap();
+    assert_eq!(col("order_id").cleaned.excel_guard, 1);
+    assert_eq!(col("unit_price").cleaned.numbers, 1);
+}
+
+#[test]
+fn an_export_without_a_column_the_source_reads_is_refused_naming_what_it_has() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cat.csv"), "sku,category\nA,家电\n").unwrap();
+    std::fs::write(dir.path().join("export.csv"), "单号,编码,数量,时间,状态\n1,A,1,2026-08-03,已付款\n").unwrap();
+    let err = format!("{:#}", load(dir.path(), ORDERS, TableKind::Orders).unwrap_err());
+    assert!(
+        err.contains("reads column '金额' (for columns.unit_price) that the file does not have")
+            && err.contains("Its columns are '单号', '编码', '数量', '时间', '状态'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn staging_config_problems_are_reported_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = format!(
+        "{:#}",
+        load(
+            dir.path(),
+            r#"
+[[tables.orders.sources]]
+path = "x.csv"
+clean = ["excel", "trim"]
+format = "ods"
+[tables.orders.sources.columns]
+order_id = "单号"
+sku = { sql = "CAST(" }
+quantity = { lookup = "nowhere", key = "k" }
+unit_price = { value = "1", column = "价格" }
+colour = "颜色"
+[tables.orders.sources.values.quantity]
+"一" = "1"
+[[tables.orders.sources.skip]]
+reason = "x"
+"#,
+            TableKind::Orders,
+        )
+        .unwrap_err()
+    );
+    for part in [
+        "clean: 'excel' is not a cleaning rule",
+        "format = 'ods': expected one of csv, xlsx, parquet",
+        "columns.sku: the SQL expression `CAST(` cannot be read",
+        "columns.quantity: no [lookups.nowhere] in the config",
+        "columns.unit_price: give exactly one of column, sql, value or lookup",
+        "no column named 'colour' in orders",
+        "no source for required columns",
+        "values.quantity: quantity is not an enum column",
+        "skip 'x': give exactly one of when",
+    ] {
+        assert!(err.contains(part), "missing {part:?} in:\n{err}");
+    }
+}
