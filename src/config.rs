@@ -546,7 +546,7 @@ max_reject_rate = 5
 holidays = ["2026-10-01", "2026-13-01"]
 [tables.orderz]
 [tables.cases]
-encoding = "latin1"
+encoding = "ebcdic"
 [tables.cases.columns]
 "售后单号" = "case_no"
 [tables.cases.values.case_type]
@@ -561,7 +561,7 @@ encoding = "latin1"
             "max_reject_rate = 5",
             "'2026-13-01' is not a date",
             "[tables.orderz]: unknown table; valid tables are orders, cases, shipments, refunds, merchants",
-            "encoding = 'latin1'",
+            "encoding = 'ebcdic'",
             "no column named 'case_no' in cases. Valid columns are case_id, order_id",
             "'退货' = 'refund': not a case_type value; expected one of return, exchange",
         ] {

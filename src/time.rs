@@ -28,15 +28,15 @@ pub fn parse_ts(s: &str, tz: Tz) -> Result<Micros, String> {
         Ok(t) => Ok(t),
         Err(e) => {
             if s.contains('年') {
-                let iso: String = s
-                    .replace('年', "-")
-                    .replace('月', "-")
-                    .replace("日 ", " ")
-                    .replace('日', " ")
-                    .replace('时', ":")
-                    .replace('分', ":")
-                    .replace('秒', "");
-                parse_iso(iso.trim().trim_end_matches(':'), tz).map_err(|_| e)
+                // 2026年8月3日 09:05, 2026年08月03日9时5分30秒: the numbers in order are the date and time.
+                let n: Vec<&str> = s.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()).collect();
+                let iso = match n.as_slice() {
+                    [y, m, d] => format!("{y}-{m}-{d}"),
+                    [y, m, d, h, mi] => format!("{y}-{m}-{d} {h}:{mi:0>2}"),
+                    [y, m, d, h, mi, se] => format!("{y}-{m}-{d} {h}:{mi:0>2}:{se:0>2}"),
+                    _ => return Err(e),
+                };
+                parse_iso(&iso, tz).map_err(|_| e)
             } else if s.as_bytes().first().is_some_and(u8::is_ascii_alphabetic) {
                 parse_month_name(s, tz).map_err(|_| e)
             } else {

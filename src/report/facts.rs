@@ -173,6 +173,8 @@ pub struct Inputs<'a> {
     pub merchant_names: HashMap<String, String>,
     /// sku → merchant_id (from the order lines).
     pub sku_merchant: HashMap<String, String>,
+    /// SLA rules switched off in the config (the exports carry no times for them): shown as not measured.
+    pub rules_off: Vec<String>,
 }
 
 impl Inputs<'_> {
@@ -218,6 +220,17 @@ pub fn gather(inp: &Inputs<'_>, quarter: &str) -> Result<Facts> {
         &prev,
         (flag_rows.len(), prev_flag_count),
     )?;
+
+    let mut headlines = headlines;
+    for h in headlines.iter_mut() {
+        if let Some(rule) = h.id.strip_prefix("sla_")
+            && inp.rules_off.iter().any(|r| r == rule)
+        {
+            h.note = format!(
+                "Not measured: the {rule} rule is switched off in the config (the exports carry no times for it), so there is no figure rather than 0%."
+            );
+        }
+    }
 
     let q_risk = risk.rows(&[("quarter", quarter)])?;
     let mut high_risk = Vec::new();

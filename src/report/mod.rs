@@ -54,6 +54,11 @@ pub fn build(ctx: &RunContext<'_>, metrics: &MetricTables, quarter: Option<&str>
         tables,
         merchant_names: merchant_names(ctx.loaded, tables)?,
         sku_merchant: sku_merchant(&metrics.sku_merchants)?,
+        rules_off: ["merchant_ack", "refund_payout"]
+            .into_iter()
+            .filter(|r| !ctx.config.sla_rules.iter().any(|s| s.name == *r))
+            .map(str::to_string)
+            .collect(),
     };
     let f = facts::gather(&inputs, &quarter)?;
     let charts = vec![
