@@ -242,3 +242,15 @@ fn init_refuses_an_unknown_preset_and_never_overwrites_a_config() {
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(std::fs::read_to_string(dir.path().join("aftersales.toml")).unwrap(), "# mine");
 }
+
+#[test]
+fn the_readme_config_examples_check() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let blocks: Vec<&str> = readme.split("```toml\n").skip(1).map(|b| b.split("```").next().unwrap()).collect();
+    assert!(blocks.len() >= 2, "README has {} toml blocks", blocks.len());
+    for b in blocks {
+        let raw: aftersales::config::RawConfig = toml::from_str(b).unwrap_or_else(|e| panic!("{e}\n{b}"));
+        aftersales::config::Config::from_raw(raw, Some(std::path::Path::new("README.toml")), b.as_bytes())
+            .unwrap_or_else(|e| panic!("{e:#}\n{b}"));
+    }
+}
