@@ -139,3 +139,58 @@ reason = "x"
         assert!(err.contains(part), "missing {part:?} in:\n{err}");
     }
 }
+
+mod accounting {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Pieces a damaged back-office export is made of: cells with quotes, guards, delimiters, tabs, line breaks,
+    /// NUL bytes, bytes invalid in UTF-8, numbers with separators, and the skip rule's label.
+    fn piece() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(b"1".to_vec()),
+            Just(b"A".to_vec()),
+            Just(b"=\"42\"".to_vec()),
+            Just(b"\"1,099.00\"".to_vec()),
+            Just(b"\"".to_vec()),
+            Just(b",".to_vec()),
+            Just(b"\n".to_vec()),
+            Just(b"\t".to_vec()),
+            Just(b"\0".to_vec()),
+            Just(vec![0xff, 0xfe]),
+            Just("未付款".as_bytes().to_vec()),
+            Just(b"2026-08-03 09:05".to_vec()),
+            Just(b"abc".to_vec()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Whatever the export holds, every row read is accepted, rejected or filtered, and every reject and
+        /// accepted row names a line of the file.
+        #[test]
+        fn every_raw_row_is_accepted_rejected_or_filtered(body in proptest::collection::vec(piece(), 0..120)) {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("cat.csv"), "sku,category\nA,家电\n1,服饰\n").unwrap();
+            let mut bytes = "单号,编码,数量,金额,时间,状态\n".as_bytes().to_vec();
+            for p in &body {
+                bytes.extend_from_slice(p);
+            }
+            let lines = bytes.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+            std::fs::write(dir.path().join("export.csv"), &bytes).unwrap();
+            let t = load(dir.path(), ORDERS, TableKind::Orders).unwrap();
+            prop_assert_eq!(t.rows_read(), t.rows_accepted() + t.rows_rejected() + t.rows_filtered());
+            prop_assert_eq!(t.rows_rejected(), t.rejects.len() as u64);
+            prop_assert_eq!(t.rows_accepted(), t.height() as u64);
+            for r in &t.rejects {
+                prop_assert!(r.row_number >= 2 && r.row_number <= lines, "reject at {} of {}", r.row_number, lines);
+            }
+            let df = t.frame().unwrap();
+            for r in str_col(&df, "_row_number") {
+                let r: u64 = r.parse().unwrap();
+                prop_assert!(r >= 2 && r <= lines);
+            }
+        }
+    }
+}
