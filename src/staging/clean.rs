@@ -53,17 +53,27 @@ fn is_space(c: char) -> bool {
     c.is_whitespace() || c == '\u{feff}'
 }
 
-/// One cell through the rules; None when it ends empty or is one of the source's null words.
+/// Whether a byte can start or end a cell that needs no trimming: printable ASCII other than a space.
+fn solid(b: u8) -> bool {
+    b > b' ' && b < 0x7f
+}
+
+/// One cell through the rules; None when it ends empty or is one of the source's null words. Most cells need
+/// nothing: each rule first looks at a byte or two before it does any work.
 pub fn clean_cell<'a>(cell: &'a str, rules: Clean, nulls: &[String], counts: &mut Counts) -> Option<Cow<'a, str>> {
     let mut v: Cow<'a, str> = Cow::Borrowed(cell);
-    if rules.trim {
+    let edges_solid = |s: &str| {
+        let b = s.as_bytes();
+        !b.is_empty() && solid(b[0]) && solid(b[b.len() - 1])
+    };
+    if rules.trim && !edges_solid(&v) {
         let t = v.trim_matches(is_space);
         if t.len() != v.len() {
             counts.trim += 1;
             v = Cow::Owned(t.to_string());
         }
     }
-    if rules.excel_guard {
+    if rules.excel_guard && matches!(v.as_bytes().first(), Some(b'=' | b'\'' | b' ' | b'\t')) {
         let t = v.trim_matches(is_space);
         if let Some(inner) = t.strip_prefix("=\"").and_then(|r| r.strip_suffix('"')) {
             counts.excel_guard += 1;
@@ -73,7 +83,7 @@ pub fn clean_cell<'a>(cell: &'a str, rules: Clean, nulls: &[String], counts: &mu
             v = Cow::Owned(inner.to_string());
         }
     }
-    if rules.fullwidth && v.chars().any(|c| ('\u{ff01}'..='\u{ff5e}').contains(&c) || c == '\u{3000}') {
+    if rules.fullwidth && !v.is_ascii() && v.chars().any(|c| ('\u{ff01}'..='\u{ff5e}').contains(&c) || c == '\u{3000}') {
         counts.fullwidth += 1;
         v = Cow::Owned(
             v.chars()
@@ -85,13 +95,18 @@ pub fn clean_cell<'a>(cell: &'a str, rules: Clean, nulls: &[String], counts: &mu
                 .collect(),
         );
     }
-    if rules.numbers
-        && let Some(n) = plain_number(&v)
-    {
-        counts.numbers += 1;
-        v = Cow::Owned(n);
+    if rules.numbers {
+        let b = v.as_bytes();
+        let plain = b.iter().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'+'));
+        if !plain
+            && b.iter().any(u8::is_ascii_digit)
+            && let Some(n) = plain_number(&v)
+        {
+            counts.numbers += 1;
+            v = Cow::Owned(n);
+        }
     }
-    if v.trim_matches(is_space).is_empty() {
+    if !edges_solid(&v) && v.trim_matches(is_space).is_empty() {
         return None;
     }
     if !nulls.is_empty() {

@@ -202,7 +202,7 @@ fn load_lookup(spec: &Arc<LookupSpec>) -> Result<LoadedLookup> {
     let mut rows: HashMap<String, Vec<Option<String>>> = HashMap::new();
     for path in &files {
         let mut names: Vec<String> = Vec::new();
-        let mut on_header = |h: &[String]| -> Result<()> {
+        let mut on_header = |h: &[String]| -> Result<Vec<bool>> {
             if !h.iter().any(|n| *n == spec.key) {
                 bail!(
                     "{what} {}: no column named '{}' to find rows by. Columns are {}",
@@ -216,14 +216,13 @@ fn load_lookup(spec: &Arc<LookupSpec>) -> Result<LoadedLookup> {
                 let next = columns.len();
                 columns.entry(n.clone()).or_insert(next);
             }
-            Ok(())
+            Ok(vec![true; h.len()])
         };
         let mut chunks = Vec::new();
         raw::read(path, &spec.file, &mut on_header, &mut |c| {
             chunks.push(c);
             Ok(())
         })?;
-        let mut counts = Counts::default();
         for c in chunks {
             let cols: Vec<StringChunked> = names
                 .iter()
@@ -231,20 +230,15 @@ fn load_lookup(spec: &Arc<LookupSpec>) -> Result<LoadedLookup> {
                 .collect::<PolarsResult<_>>()?;
             let key_i = names.iter().position(|n| *n == spec.key).unwrap_or(0);
             for r in 0..c.frame.height() {
-                let cell = |i: usize, counts: &mut Counts| {
-                    cols[i]
-                        .get(r)
-                        .and_then(|v| clean::clean_cell(v, spec.file.clean, &spec.file.null_values, counts))
-                        .map(|v| v.trim().to_string())
-                };
-                let Some(key) = cell(key_i, &mut counts) else { continue };
+                let cell = |i: usize| cols[i].get(r).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+                let Some(key) = cell(key_i) else { continue };
                 let width = columns.len();
                 let entry = rows.entry(key).or_insert_with(|| vec![None; width]);
                 entry.resize(width, None);
                 for (i, n) in names.iter().enumerate() {
                     let at = columns[n];
                     if entry[at].is_none() {
-                        entry[at] = cell(i, &mut counts);
+                        entry[at] = cell(i);
                     }
                 }
             }
@@ -322,10 +316,12 @@ pub fn load(
             };
             let canonical: Vec<String> = source.columns.iter().map(|(c, _)| c.clone()).collect();
             let state = std::cell::RefCell::new((&mut loader, &mut stager, &mut report));
-            let mut on_header = |names: &[String]| -> Result<()> {
+            let mut on_header = |names: &[String]| -> Result<Vec<bool>> {
                 let mut st = state.borrow_mut();
                 st.1.check_header(names)?;
-                st.0.header(&canonical)
+                st.0.header(&canonical)?;
+                let used = st.1.used_columns();
+                Ok(names.iter().map(|n| used.contains(n)).collect())
             };
             let mut on_chunk = |chunk: raw::RawChunk| -> Result<()> {
                 let mut st = state.borrow_mut();
@@ -469,21 +465,18 @@ impl Stager<'_> {
         for d in chunk.damaged {
             loader.reject(d.row, "(row)", d.text, d.problem);
         }
-        let raw::RawChunk { mut frame, mut rows, .. } = chunk;
+        let raw::RawChunk {
+            mut frame,
+            mut rows,
+            cleaned: chunk_cleaned,
+            ..
+        } = chunk;
         if frame.height() == 0 {
             return Ok(());
         }
-        // 1. Clean the cells the source reads.
-        let spec = &self.source.file;
-        for name in self.used_columns() {
-            let counts = self.raw_counts.entry(name.clone()).or_default();
-            let ca = frame.column(&name)?.str()?.clone();
-            let cleaned: StringChunked = ca
-                .iter()
-                .map(|v| v.and_then(|v| clean::clean_cell(v, spec.clean, &spec.null_values, counts)))
-                .collect::<StringChunked>()
-                .with_name(name.as_str().into());
-            frame.with_column(cleaned.into_series().into_column())?;
+        // 1. The reader cleaned the cells the source reads; its counts go to the file's.
+        for (c, n) in frame.get_column_names().iter().zip(&chunk_cleaned) {
+            self.raw_counts.entry(c.to_string()).or_default().add(n);
         }
         if let Some(f) = &self.source.fill_down {
             self.fill_down(&mut frame, f)?;

@@ -9,16 +9,20 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use polars::prelude::*;
 
+use super::clean::{self, Counts};
 use super::{FileSpec, RawFormat};
 use crate::input::csv_lines::{CsvLines, CsvOptions, Item};
 
 /// Rows handed on at a time: enough that expressions run vectorised, few enough that a chunk stays small.
 pub const CHUNK_ROWS: usize = 1 << 17;
 
-/// A run of rows of one file: String columns named by the header, and each row's physical number.
+/// A run of rows of one file: the kept columns as cleaned text, named by the header, and each row's physical
+/// number.
 pub struct RawChunk {
     pub frame: DataFrame,
     pub rows: Vec<u64>,
+    /// What cleaning did, per column of `frame`.
+    pub cleaned: Vec<Counts>,
     /// Rows that could not be rows (a damaged line, a wrong number of fields), in file order with the chunk.
     pub damaged: Vec<Damaged>,
 }
@@ -90,17 +94,20 @@ pub fn files_of(spec: &FileSpec, what: &str) -> Result<Vec<std::path::PathBuf>> 
     Ok(vec![p.clone()])
 }
 
-/// Reads one file, handing its rows on a chunk at a time.
+/// The header's names; returns which columns to keep (the ones a source reads: the rest is never copied).
+pub type OnHeader<'a> = dyn FnMut(&[String]) -> Result<Vec<bool>> + 'a;
+
+/// Reads one file, handing its rows on a chunk at a time, the kept cells cleaned by the spec's rules.
 pub fn read(
     path: &Path,
     spec: &FileSpec,
-    on_header: &mut dyn FnMut(&[String]) -> Result<()>,
+    on_header: &mut OnHeader<'_>,
     on_chunk: &mut dyn FnMut(RawChunk) -> Result<()>,
 ) -> Result<Structure> {
     match format_of(path, spec)? {
         RawFormat::Csv => read_csv(path, spec, on_header, on_chunk),
         RawFormat::Xlsx => read_xlsx(path, spec, on_header, on_chunk),
-        RawFormat::Parquet => read_parquet(path, on_header, on_chunk),
+        RawFormat::Parquet => read_parquet(path, spec, on_header, on_chunk),
     }
 }
 
@@ -121,20 +128,36 @@ fn header_names(raw: Vec<String>) -> Vec<String> {
         .collect()
 }
 
-/// Collects rows into String columns.
-struct Builder {
-    names: Vec<String>,
-    cols: Vec<Vec<Option<String>>>,
+/// Collects the kept cells of rows into String columns, cleaning each cell as it is copied.
+struct Builder<'a> {
+    spec: &'a FileSpec,
+    /// Header width.
+    width: usize,
+    /// Raw position and name of each kept column.
+    kept: Vec<(usize, String)>,
+    cols: Vec<StringChunkedBuilder>,
+    counts: Vec<Counts>,
     rows: Vec<u64>,
     damaged: Vec<Damaged>,
 }
 
-impl Builder {
-    fn new(names: Vec<String>) -> Self {
-        let n = names.len();
+impl<'a> Builder<'a> {
+    fn new(spec: &'a FileSpec, names: &[String], keep: &[bool]) -> Self {
+        let kept: Vec<(usize, String)> = names
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| keep.get(*i).copied().unwrap_or(false))
+            .map(|(i, n)| (i, n.clone()))
+            .collect();
         Builder {
-            names,
-            cols: (0..n).map(|_| Vec::new()).collect(),
+            spec,
+            width: names.len(),
+            cols: kept
+                .iter()
+                .map(|(_, n)| StringChunkedBuilder::new(n.as_str().into(), CHUNK_ROWS))
+                .collect(),
+            counts: vec![Counts::default(); kept.len()],
+            kept,
             rows: Vec::new(),
             damaged: Vec::new(),
         }
@@ -144,38 +167,50 @@ impl Builder {
     }
     fn take(&mut self) -> Result<RawChunk> {
         let cols: Vec<Column> = self
-            .names
-            .iter()
-            .zip(self.cols.iter_mut())
-            .map(|(n, v)| StringChunked::from_iter_options(n.as_str().into(), std::mem::take(v).into_iter()).into_series().into_column())
+            .cols
+            .iter_mut()
+            .zip(&self.kept)
+            .map(|(b, (_, n))| {
+                std::mem::replace(b, StringChunkedBuilder::new(n.as_str().into(), CHUNK_ROWS))
+                    .finish()
+                    .into_series()
+                    .into_column()
+            })
             .collect();
         let rows = std::mem::take(&mut self.rows);
         let frame = DataFrame::new(rows.len(), cols)?;
         Ok(RawChunk {
             frame,
             rows,
+            cleaned: std::mem::replace(&mut self.counts, vec![Counts::default(); self.kept.len()]),
             damaged: std::mem::take(&mut self.damaged),
         })
     }
-    /// Adds a row of cells; a row wider than the header is accepted when the extra cells are empty (exports
-    /// that end every row with a delimiter), otherwise the row is damaged.
-    fn push(&mut self, row: u64, cells: Vec<Option<String>>, shown: impl FnOnce() -> String) {
-        let width = self.names.len();
-        let extra_filled = cells.iter().skip(width).any(Option::is_some);
-        if cells.len() < width || extra_filled {
+    /// Whether a row of `n` cells fits the header: as wide, or wider by empty cells only (exports that end every
+    /// row with a delimiter). Otherwise the row is damaged.
+    fn fits(&mut self, row: u64, n: usize, extra_filled: bool, shown: impl FnOnce() -> String) -> bool {
+        if n < self.width || extra_filled {
             self.damaged.push(Damaged {
                 row,
                 text: shown(),
                 problem: format!(
-                    "row has {} field{} but the header has {width}: a stray delimiter, an unquoted text or a cut line",
-                    cells.len(),
-                    if cells.len() == 1 { "" } else { "s" }
+                    "row has {n} field{} but the header has {}: a stray delimiter, an unquoted text or a cut line",
+                    if n == 1 { "" } else { "s" },
+                    self.width
                 ),
             });
-            return;
+            return false;
         }
-        for (c, v) in self.cols.iter_mut().zip(cells) {
-            c.push(v);
+        true
+    }
+    /// Adds a row whose cells `cell(i)` gives by raw position (None: empty).
+    fn push<'c>(&mut self, row: u64, cell: impl Fn(usize) -> Option<&'c str>) {
+        for (j, (i, _)) in self.kept.iter().enumerate() {
+            let v = cell(*i).and_then(|v| clean::clean_cell(v, self.spec.clean, &self.spec.null_values, &mut self.counts[j]));
+            match v {
+                Some(v) => self.cols[j].append_value(v.as_ref()),
+                None => self.cols[j].append_null(),
+            }
         }
         self.rows.push(row);
     }
@@ -184,7 +219,7 @@ impl Builder {
 fn read_csv(
     path: &Path,
     spec: &FileSpec,
-    on_header: &mut dyn FnMut(&[String]) -> Result<()>,
+    on_header: &mut OnHeader<'_>,
     on_chunk: &mut dyn FnMut(RawChunk) -> Result<()>,
 ) -> Result<Structure> {
     let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
@@ -227,8 +262,8 @@ fn read_csv(
         })
         .collect::<Result<_>>()?;
     let names = header_names(names);
-    on_header(&names)?;
-    let mut b = Builder::new(names);
+    let keep = on_header(&names)?;
+    let mut b = Builder::new(spec, &names, &keep);
     let mut blank = 0u64;
     loop {
         let at = lines.account.lines;
@@ -237,18 +272,6 @@ fn read_csv(
         };
         match item {
             Item::Record { line, fields } => {
-                let mut cells: Vec<Option<String>> = Vec::with_capacity(fields.len());
-                let mut bad: Option<usize> = None;
-                for (i, f) in fields.iter().enumerate() {
-                    match std::str::from_utf8(f) {
-                        Ok("") => cells.push(None),
-                        Ok(s) => cells.push(Some(s.to_string())),
-                        Err(_) => {
-                            bad.get_or_insert(i);
-                            cells.push(None);
-                        }
-                    }
-                }
                 let delim = (spec.delimiter as char).to_string();
                 let shown = || {
                     fields
@@ -257,7 +280,23 @@ fn read_csv(
                         .collect::<Vec<_>>()
                         .join(&delim)
                 };
-                if let Some(i) = bad {
+                // The cells borrow `fields`, which goes back to the reader once the row is copied.
+                let mut strs_here: Vec<Option<&str>> = Vec::with_capacity(fields.len());
+                let mut bad: Option<usize> = None;
+                for (i, f) in fields.iter().enumerate() {
+                    match std::str::from_utf8(f) {
+                        Ok("") => strs_here.push(None),
+                        Ok(v) => strs_here.push(Some(v)),
+                        Err(_) => {
+                            bad.get_or_insert(i);
+                            strs_here.push(None);
+                        }
+                    }
+                }
+                if strs_here.iter().all(|c| c.is_none_or(|v| v.trim().is_empty())) {
+                    // A row of bare delimiters (spreadsheets pad a sheet's end with them): no data, like a blank line.
+                    blank += 1;
+                } else if let Some(i) = bad {
                     b.damaged.push(Damaged {
                         row: line,
                         text: shown(),
@@ -266,12 +305,13 @@ fn read_csv(
                             i + 1
                         ),
                     });
-                } else if cells.iter().all(|c| c.as_deref().is_none_or(|s| s.trim().is_empty())) {
-                    // A row of bare delimiters (spreadsheets pad a sheet's end with them): no data, like a blank line.
-                    blank += 1;
                 } else {
-                    b.push(line, cells, shown);
+                    let extra = strs_here.iter().skip(b.width).any(Option::is_some);
+                    if b.fits(line, strs_here.len(), extra, shown) {
+                        b.push(line, |i| strs_here.get(i).copied().flatten());
+                    }
                 }
+                drop(strs_here);
                 lines.recycle(fields);
             }
             Item::Damaged { line, text, problem } => b.damaged.push(Damaged { row: line, text, problem }),
@@ -290,7 +330,7 @@ fn read_csv(
 fn read_xlsx(
     path: &Path,
     spec: &FileSpec,
-    on_header: &mut dyn FnMut(&[String]) -> Result<()>,
+    on_header: &mut OnHeader<'_>,
     on_chunk: &mut dyn FnMut(RawChunk) -> Result<()>,
 ) -> Result<Structure> {
     use calamine::{Data, Reader};
@@ -332,7 +372,6 @@ fn read_xlsx(
     };
     let mut preamble = 0u64;
     let mut blank = 0u64;
-    let mut header: Option<Vec<String>> = None;
     let mut b: Option<Builder> = None;
     // Rows above the used range are empty rows of the sheet: part of the preamble when the header is below them.
     let first_row = row0 as u64 + 1;
@@ -340,7 +379,7 @@ fn read_xlsx(
     for (i, r) in range.rows().enumerate() {
         let row = first_row + i as u64;
         let cells: Vec<Option<String>> = r.iter().map(|c| text(c).filter(|s| !s.is_empty())).collect();
-        if header.is_none() {
+        let Some(bld) = b.as_mut() else {
             if row < spec.header_line {
                 preamble += 1;
                 continue;
@@ -350,24 +389,20 @@ fn read_xlsx(
                 continue;
             }
             let names = header_names(cells.iter().map(|c| c.clone().unwrap_or_default()).collect());
-            on_header(&names)?;
-            b = Some(Builder::new(names.clone()));
-            header = Some(names);
+            let keep = on_header(&names)?;
+            b = Some(Builder::new(spec, &names, &keep));
             continue;
-        }
-        let Some(bld) = b.as_mut() else { continue };
+        };
         if cells.iter().all(|c| c.as_deref().is_none_or(|s| s.trim().is_empty())) {
             blank += 1;
             continue;
         }
-        // Trailing empty cells beyond the header are the sheet's used range, not data.
+        // A sheet's rows are as wide as its used range: cells beyond the header count only when filled.
+        let extra = cells.iter().skip(bld.width).any(Option::is_some);
         let shown = || cells.iter().map(|c| c.clone().unwrap_or_default()).collect::<Vec<_>>().join("\t");
-        let text_shown = shown();
-        let mut cells = cells;
-        if cells.len() < bld.names.len() {
-            cells.resize(bld.names.len(), None);
+        if bld.fits(row, cells.len().max(bld.width), extra, shown) {
+            bld.push(row, |i| cells.get(i).and_then(|c| c.as_deref()));
         }
-        bld.push(row, cells, || text_shown);
         if bld.len() >= CHUNK_ROWS {
             on_chunk(bld.take()?)?;
         }
@@ -385,7 +420,8 @@ fn read_xlsx(
 
 fn read_parquet(
     path: &Path,
-    on_header: &mut dyn FnMut(&[String]) -> Result<()>,
+    spec: &FileSpec,
+    on_header: &mut OnHeader<'_>,
     on_chunk: &mut dyn FnMut(RawChunk) -> Result<()>,
 ) -> Result<Structure> {
     let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
@@ -393,28 +429,30 @@ fn read_parquet(
         .finish()
         .map_err(|e| anyhow::anyhow!("{}: cannot read as Parquet: {e}", path.display()))?;
     let names = header_names(df.get_column_names().iter().map(|s| s.to_string()).collect());
-    on_header(&names)?;
-    let cols: Vec<Column> = df
+    let keep = on_header(&names)?;
+    let cols: Vec<StringChunked> = df
         .columns()
         .iter()
-        .zip(&names)
-        .map(|(c, n)| {
+        .map(|c| {
             let s = c.as_materialized_series();
             let s = match s.dtype() {
                 DataType::Datetime(_, Some(_)) => s
                     .cast(&DataType::Datetime(TimeUnit::Microseconds, Some(polars::prelude::TimeZone::UTC)))?
-                    .cast(&DataType::String)?,
+                    .datetime()?
+                    .to_string("%Y-%m-%dT%H:%M:%S%.fZ")?
+                    .into_series(),
                 _ => s.cast(&DataType::String)?,
             };
-            Ok(s.with_name(n.as_str().into()).into_column())
+            Ok(s.str()?.clone())
         })
         .collect::<PolarsResult<_>>()?;
-    let frame = DataFrame::new(df.height(), cols)?;
-    let rows = (1..=df.height() as u64).collect();
-    on_chunk(RawChunk {
-        frame,
-        rows,
-        damaged: Vec::new(),
-    })?;
+    let mut b = Builder::new(spec, &names, &keep);
+    for r in 0..df.height() {
+        b.push(r as u64 + 1, |i| cols.get(i).and_then(|c| c.get(r)));
+        if b.len() >= CHUNK_ROWS {
+            on_chunk(b.take()?)?;
+        }
+    }
+    on_chunk(b.take()?)?;
     Ok(Structure::default())
 }
