@@ -97,8 +97,12 @@ pub fn clean_cell<'a>(cell: &'a str, rules: Clean, nulls: &[String], counts: &mu
     }
     if rules.numbers {
         let b = v.as_bytes();
-        let plain = b.iter().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'+'));
-        if !plain
+        // Only a number with a separator, a parenthesis or a currency mark can change; timestamps, ids and plain
+        // numbers (most cells) have none of them.
+        let decorated = b
+            .iter()
+            .any(|c| matches!(c, b',' | b'(' | b'$' | b'R' | b'C' | b'U') || *c >= 0x80);
+        if decorated
             && b.iter().any(u8::is_ascii_digit)
             && let Some(n) = plain_number(&v)
         {
