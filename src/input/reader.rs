@@ -77,44 +77,58 @@ pub trait RowSink {
     fn damaged(&mut self, row_number: u64, text: &str, problem: String);
 }
 
-/// Reads a CSV file (plain or gzip) row by row into the sink; Parquet is read a slice at a time by `load`.
-pub fn read_csv(file: &SourceFile, tc: &TableConfig, sink: &mut dyn RowSink) -> Result<()> {
-    let f = File::open(&file.path).with_context(|| format!("cannot open {}", file.display()))?;
-    let raw: Box<dyn Read> = match file.format {
-        SourceFormat::CsvGz => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, f))),
-        _ => Box::new(f),
+/// A CSV file (gzip when `gz`) opened for reading by physical lines.
+pub type CsvReader = CsvLines<BufReader<Box<dyn Read>>>;
+
+pub fn open_csv(path: &std::path::Path, gz: bool, opts: CsvOptions) -> Result<CsvReader> {
+    let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let raw: Box<dyn Read> = if gz {
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, f)))
+    } else {
+        Box::new(f)
     };
-    let opts = CsvOptions {
-        delimiter: tc.delimiter,
-        quoting: tc.quoting,
-        encoding: tc.encoding,
-    };
-    let mut lines = CsvLines::new(BufReader::with_capacity(1 << 20, raw), opts);
-    // The stream itself failing (I/O, a broken gzip member) cannot be contained to a row: the file is refused
-    // whole rather than half read.
-    let stream_err = |e: std::io::Error, at: u64| {
-        anyhow::anyhow!(
-            "{}: cannot read the file after line {at}: {e}; the file is refused whole (no row of it is used), since what follows cannot be read",
-            file.display()
-        )
-    };
-    let (_, header_fields) = match lines.header().map_err(|e| stream_err(e, 0))? {
-        Ok(h) => h,
-        Err(problem) => bail!("{}: {problem}", file.display()),
-    };
-    let header: Vec<String> = header_fields
+    Ok(CsvLines::new(BufReader::with_capacity(1 << 20, raw), opts))
+}
+
+/// The stream itself failing (I/O, a broken gzip member) cannot be contained to a row: the file is refused whole
+/// rather than half read.
+pub fn stream_error(file: &str, e: std::io::Error, at: u64) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{file}: cannot read the file after line {at}: {e}; the file is refused whole (no row of it is used), since what follows cannot be read"
+    )
+}
+
+/// The header's fields as names (trimmed), or which one is not UTF-8 and what to set.
+pub fn header_names(file: &str, fields: &super::csv_lines::Fields) -> Result<Vec<String>> {
+    fields
         .iter()
         .enumerate()
         .map(|(i, h)| {
             std::str::from_utf8(h).map(|s| s.trim().to_string()).map_err(|_| {
                 anyhow::anyhow!(
-                    "{}: header column {} is not valid UTF-8; if the export is GBK (common for Chinese spreadsheets), set encoding = \"gbk\" for this table",
-                    file.display(),
+                    "{file}: header column {} is not valid UTF-8; if the export is GBK (common for Chinese spreadsheets), set encoding = \"gbk\" (or \"windows-1252\" for a Western European export)",
                     i + 1
                 )
             })
         })
-        .collect::<Result<_>>()?;
+        .collect()
+}
+
+/// Reads a CSV file (plain or gzip) row by row into the sink; Parquet is read a slice at a time by `load`.
+pub fn read_csv(file: &SourceFile, tc: &TableConfig, sink: &mut dyn RowSink) -> Result<()> {
+    let opts = CsvOptions {
+        delimiter: tc.delimiter,
+        quoting: tc.quoting,
+        encoding: tc.encoding,
+    };
+    let mut lines = open_csv(&file.path, file.format == SourceFormat::CsvGz, opts)?;
+    let shown = file.display();
+    let stream_err = |e, at| stream_error(&shown, e, at);
+    let (_, header_fields) = match lines.header().map_err(|e| stream_err(e, 0))? {
+        Ok(h) => h,
+        Err(problem) => bail!("{}: {problem}", file.display()),
+    };
+    let header = header_names(&shown, &header_fields)?;
     sink.header(&header)?;
     loop {
         let at = lines.account.lines;

@@ -3,7 +3,6 @@
 //! place a person finds it at.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -11,7 +10,8 @@ use polars::prelude::*;
 
 use super::clean::{self, Counts};
 use super::{FileSpec, RawFormat};
-use crate::input::csv_lines::{CsvLines, CsvOptions, Item};
+use crate::input::csv_lines::{CsvOptions, Item};
+use crate::input::reader;
 
 /// Rows handed on at a time: enough that expressions run vectorised, few enough that a chunk stays small.
 pub const CHUNK_ROWS: usize = 1 << 17;
@@ -222,25 +222,15 @@ fn read_csv(
     on_header: &mut OnHeader<'_>,
     on_chunk: &mut dyn FnMut(RawChunk) -> Result<()>,
 ) -> Result<Structure> {
-    let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let gz = path.to_string_lossy().to_ascii_lowercase().ends_with(".gz");
-    let raw: Box<dyn Read> = if gz {
-        Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, f)))
-    } else {
-        Box::new(f)
-    };
     let opts = CsvOptions {
         delimiter: spec.delimiter,
         quoting: spec.quoting,
         encoding: spec.encoding,
     };
-    let mut lines = CsvLines::new(BufReader::with_capacity(1 << 20, raw), opts);
-    let stream_err = |e: std::io::Error, at: u64| {
-        anyhow::anyhow!(
-            "{}: cannot read the file after line {at}: {e}; the file is refused whole (no row of it is used), since what follows cannot be read",
-            path.display()
-        )
-    };
+    let gz = path.to_string_lossy().to_ascii_lowercase().ends_with(".gz");
+    let mut lines = reader::open_csv(path, gz, opts)?;
+    let shown = path.display().to_string();
+    let stream_err = |e, at| reader::stream_error(&shown, e, at);
     lines
         .skip_lines(spec.header_line - 1)
         .map_err(|e| stream_err(e, 0))?;
@@ -248,19 +238,7 @@ fn read_csv(
         Ok(h) => h,
         Err(problem) => bail!("{}: {problem}", path.display()),
     };
-    let names: Vec<String> = header_fields
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            std::str::from_utf8(h).map(str::to_string).map_err(|_| {
-                anyhow::anyhow!(
-                    "{}: header column {} is not valid UTF-8; set encoding = \"gbk\" (Chinese exports) or \"windows-1252\" for this source",
-                    path.display(),
-                    i + 1
-                )
-            })
-        })
-        .collect::<Result<_>>()?;
+    let names = reader::header_names(&shown, &header_fields)?;
     let names = header_names(names);
     let keep = on_header(&names)?;
     let mut b = Builder::new(spec, &names, &keep);
