@@ -230,7 +230,10 @@ pub fn summary_line(t: &LoadedTable) -> String {
         format!(
             " + {} filtered ({})",
             t.rows_filtered(),
-            by.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+            by.iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     } else {
         String::new()
@@ -303,7 +306,11 @@ pub fn staging_lines(t: &LoadedTable) -> Vec<String> {
         if !r.filtered.is_empty() {
             lines.push(format!(
                 "  filtered: {}",
-                r.filtered.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+                r.filtered
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
     }

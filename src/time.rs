@@ -29,7 +29,10 @@ pub fn parse_ts(s: &str, tz: Tz) -> Result<Micros, String> {
         Err(e) => {
             if s.contains('年') {
                 // 2026年8月3日 09:05, 2026年08月03日9时5分30秒: the numbers in order are the date and time.
-                let n: Vec<&str> = s.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()).collect();
+                let n: Vec<&str> = s
+                    .split(|c: char| !c.is_ascii_digit())
+                    .filter(|p| !p.is_empty())
+                    .collect();
                 let iso = match n.as_slice() {
                     [y, m, d] => format!("{y}-{m}-{d}"),
                     [y, m, d, h, mi] => format!("{y}-{m}-{d} {h}:{mi:0>2}"),
@@ -73,8 +76,10 @@ pub fn zone_abbreviation(a: &str) -> Option<i32> {
 /// `Sep 14, 2026 7:03:57 AM PDT`, `Jul 1, 2026 10:58 PM`, `September 14, 2026`: an English month name, the day,
 /// the year, an optional 12- or 24-hour time and an optional zone abbreviation (local in `tz` without one).
 fn parse_month_name(s: &str, tz: Tz) -> Result<Micros, String> {
-    const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-    let mut words = s.split(|c: char| c == ' ' || c == ',').filter(|w| !w.is_empty());
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let mut words = s.split([' ', ',']).filter(|w| !w.is_empty());
     let bad = || expected(s);
     let m = words.next().ok_or_else(bad)?.to_ascii_lowercase();
     let month = MONTHS
@@ -124,7 +129,9 @@ pub fn excel_serial(days: f64, tz: Tz) -> Result<Micros, String> {
     if !days.is_finite() || !(1.0..=2_958_465.0).contains(&days) {
         return Err(format!("{days} is not an Excel date serial number (1 = 1900-01-01)"));
     }
-    let base = NaiveDate::from_ymd_opt(1899, 12, 30).unwrap_or_default().and_time(NaiveTime::MIN);
+    let base = NaiveDate::from_ymd_opt(1899, 12, 30)
+        .unwrap_or_default()
+        .and_time(NaiveTime::MIN);
     // Rounded to the millisecond: a spreadsheet's binary fraction of a day is never meant finer than that.
     let millis = (days * 86_400_000.0).round() as i64;
     let naive = base + chrono::Duration::milliseconds(millis);

@@ -103,7 +103,10 @@ fn the_tmall_preset_reads_taobao_exports_as_the_back_office_writes_them() {
     assert_eq!(staging["blank_lines"], 1);
     let sla = table(&out, "sla_compliance");
     let rules = str_col(&sla, "rule");
-    assert!(!rules.iter().any(|r| r == "merchant_ack" || r == "first_response"), "{rules:?}");
+    assert!(
+        !rules.iter().any(|r| r == "merchant_ack" || r == "first_response"),
+        "{rules:?}"
+    );
     let shipments = input_entry(&run, "tracking_forward");
     assert_eq!(shipments["rows_accepted"], 4);
 }
@@ -144,7 +147,11 @@ fn the_amazon_preset_reads_seller_central_reports() {
 }
 
 /// Loads one table of a folder with the config text given.
-fn load_one(dir: &std::path::Path, config: &str, kind: aftersales::tables::TableKind) -> aftersales::input::LoadedTable {
+fn load_one(
+    dir: &std::path::Path,
+    config: &str,
+    kind: aftersales::tables::TableKind,
+) -> aftersales::input::LoadedTable {
     std::fs::write(dir.join("aftersales.toml"), config).unwrap();
     let config = aftersales::config::Config::load(&dir.join("aftersales.toml")).unwrap();
     aftersales::input::load_table(
@@ -187,13 +194,19 @@ ordered_at = "excel"
     // on row 6 rejected by its sheet row.
     assert_eq!((t.rows_read(), t.rows_accepted(), t.rows_rejected()), (5, 4, 1));
     let r = &t.rejects[0];
-    assert_eq!((r.row_number, r.column.as_str(), r.value.as_str()), (6, "quantity", "两件"));
+    assert_eq!(
+        (r.row_number, r.column.as_str(), r.value.as_str()),
+        (6, "quantity", "两件")
+    );
     assert!(r.source_file.ends_with("orders.xlsx"), "{}", r.source_file);
     assert_eq!(t.staging[0].preamble_lines, 1);
     assert_eq!(t.staging[0].blank_lines, 1);
     let df = t.frame().unwrap();
     // Numbers stored as doubles come in exact: 59.9 is 59.90.
-    assert_eq!(str_col(&df, "unit_price"), ["1099.0000", "59.9000", "1099.0000", "25.0000"]);
+    assert_eq!(
+        str_col(&df, "unit_price"),
+        ["1099.0000", "59.9000", "1099.0000", "25.0000"]
+    );
     // A date cell is local wall time (09:05 in Shanghai = 01:05 UTC); serial 46267.5 = 2026-09-02 12:00 local.
     let times: Vec<String> = str_col(&df, "ordered_at");
     assert_eq!(times[0], "2026-08-03 01:05:00.000000+00:00");
@@ -236,17 +249,28 @@ fn init_refuses_an_unknown_preset_and_never_overwrites_a_config() {
     let dir = tempfile::tempdir().unwrap();
     let o = aftersales(&["init", "--preset", "ebay", dir.path().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("no preset named 'ebay'. Presets are tmall, amazon, shopify"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no preset named 'ebay'. Presets are tmall, amazon, shopify"),
+        "{}",
+        stderr(&o)
+    );
     std::fs::write(dir.path().join("aftersales.toml"), "# mine").unwrap();
     let o = aftersales(&["init", "--preset", "taobao", dir.path().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert_eq!(std::fs::read_to_string(dir.path().join("aftersales.toml")).unwrap(), "# mine");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("aftersales.toml")).unwrap(),
+        "# mine"
+    );
 }
 
 #[test]
 fn the_readme_config_examples_check() {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    let blocks: Vec<&str> = readme.split("```toml\n").skip(1).map(|b| b.split("```").next().unwrap()).collect();
+    let blocks: Vec<&str> = readme
+        .split("```toml\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .collect();
     assert!(blocks.len() >= 2, "README has {} toml blocks", blocks.len());
     for b in blocks {
         let raw: aftersales::config::RawConfig = toml::from_str(b).unwrap_or_else(|e| panic!("{e}\n{b}"));

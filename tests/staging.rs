@@ -66,14 +66,30 @@ fn a_row_staging_cannot_finish_is_rejected_alone_with_its_inputs() {
     assert_eq!(by_row, [(3, "unit_price"), (4, "category"), (6, "(row)")]);
     // The strict CAST fails on line 3 only, and the reject shows the cells the expression read.
     let cast = &t.rejects[0];
-    assert!(cast.value.contains("金额='abc'") && cast.value.contains("数量='2'"), "{}", cast.value);
-    assert!(cast.problem.contains("the expression `CAST(\"金额\" AS DOUBLE)"), "{}", cast.problem);
+    assert!(
+        cast.value.contains("金额='abc'") && cast.value.contains("数量='2'"),
+        "{}",
+        cast.value
+    );
+    assert!(
+        cast.problem.contains("the expression `CAST(\"金额\" AS DOUBLE)"),
+        "{}",
+        cast.problem
+    );
     // A key the lookup does not hold names the lookup, its file and the key.
     let miss = &t.rejects[1];
     assert_eq!(miss.value, "Z");
-    assert!(miss.problem.contains("no row of lookup cat") && miss.problem.contains("sku = 'Z'"), "{}", miss.problem);
+    assert!(
+        miss.problem.contains("no row of lookup cat") && miss.problem.contains("sku = 'Z'"),
+        "{}",
+        miss.problem
+    );
     // The unbalanced quote on line 6 costs line 6 only: 1006 on line 7 is read.
-    assert!(t.rejects[2].problem.contains("unbalanced quote"), "{}", t.rejects[2].problem);
+    assert!(
+        t.rejects[2].problem.contains("unbalanced quote"),
+        "{}",
+        t.rejects[2].problem
+    );
     let df = t.frame().unwrap();
     assert_eq!(str_col(&df, "order_id"), ["1001", "1006"]);
     // 1,000.00 / 2 = 500.00 and 30.00 / 3 = 10.00 per unit.
@@ -89,7 +105,11 @@ fn a_row_staging_cannot_finish_is_rejected_alone_with_its_inputs() {
 fn an_export_without_a_column_the_source_reads_is_refused_naming_what_it_has() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("cat.csv"), "sku,category\nA,家电\n").unwrap();
-    std::fs::write(dir.path().join("export.csv"), "单号,编码,数量,时间,状态\n1,A,1,2026-08-03,已付款\n").unwrap();
+    std::fs::write(
+        dir.path().join("export.csv"),
+        "单号,编码,数量,时间,状态\n1,A,1,2026-08-03,已付款\n",
+    )
+    .unwrap();
     let err = format!("{:#}", load(dir.path(), ORDERS, TableKind::Orders).unwrap_err());
     assert!(
         err.contains("reads column '金额' (for columns.unit_price) that the file does not have")

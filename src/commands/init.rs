@@ -11,7 +11,11 @@ use crate::pipeline::CannotStart;
 
 /// (name, other names, config text).
 pub const PRESETS: &[(&str, &[&str], &str)] = &[
-    ("tmall", &["taobao", "天猫", "淘宝"], include_str!("../../presets/tmall.toml")),
+    (
+        "tmall",
+        &["taobao", "天猫", "淘宝"],
+        include_str!("../../presets/tmall.toml"),
+    ),
     ("amazon", &[], include_str!("../../presets/amazon.toml")),
     ("shopify", &[], include_str!("../../presets/shopify.toml")),
 ];
@@ -44,7 +48,8 @@ pub fn init(args: &InitArgs) -> Result<i32> {
     std::fs::create_dir_all(&args.dir).with_context(|| format!("cannot create {}", args.dir.display()))?;
     let folders = export_folders(text)?;
     for f in &folders {
-        std::fs::create_dir_all(args.dir.join(f)).with_context(|| format!("cannot create {}/{f}", args.dir.display()))?;
+        std::fs::create_dir_all(args.dir.join(f))
+            .with_context(|| format!("cannot create {}/{f}", args.dir.display()))?;
     }
     std::fs::write(&target, text).with_context(|| format!("cannot write {}", target.display()))?;
     println!("wrote {}", target.display());

@@ -83,7 +83,11 @@ pub fn clean_cell<'a>(cell: &'a str, rules: Clean, nulls: &[String], counts: &mu
             v = Cow::Owned(inner.to_string());
         }
     }
-    if rules.fullwidth && !v.is_ascii() && v.chars().any(|c| ('\u{ff01}'..='\u{ff5e}').contains(&c) || c == '\u{3000}') {
+    if rules.fullwidth
+        && !v.is_ascii()
+        && v.chars()
+            .any(|c| ('\u{ff01}'..='\u{ff5e}').contains(&c) || c == '\u{3000}')
+    {
         counts.fullwidth += 1;
         v = Cow::Owned(
             v.chars()
@@ -220,7 +224,10 @@ mod tests {
 
     #[test]
     fn back_office_wrappers_come_off_and_are_counted() {
-        assert_eq!(run("=\"3412000000000000001\"").0.as_deref(), Some("3412000000000000001"));
+        assert_eq!(
+            run("=\"3412000000000000001\"").0.as_deref(),
+            Some("3412000000000000001")
+        );
         assert_eq!(run("=\"3412000000000000001\"").1.excel_guard, 1);
         assert_eq!(run("'13925130165").0.as_deref(), Some("13925130165"));
         let (v, c) = run("3412000000000000001\t");
@@ -240,7 +247,15 @@ mod tests {
 
     #[test]
     fn text_that_only_looks_numeric_is_left_alone() {
-        for s in ["Hello, World", "1,23", "12,345,67", "A-100", "2026-08-03", "1.099,00", "12.50"] {
+        for s in [
+            "Hello, World",
+            "1,23",
+            "12,345,67",
+            "A-100",
+            "2026-08-03",
+            "1.099,00",
+            "12.50",
+        ] {
             let (v, c) = run(s);
             assert_eq!(v.as_deref(), Some(s), "{s}");
             assert_eq!(c, Counts::default(), "{s}");

@@ -63,7 +63,10 @@ pub struct FileSpec {
 #[derive(Debug, Clone)]
 pub enum ColumnSource {
     Column(String),
-    Sql { text: String, expr: Expr },
+    Sql {
+        text: String,
+        expr: Expr,
+    },
     Value(String),
     Lookup {
         lookup: Arc<LookupSpec>,
@@ -246,7 +249,11 @@ fn load_lookup(spec: &Arc<LookupSpec>) -> Result<LoadedLookup> {
     }
     Ok(LoadedLookup {
         spec: spec.clone(),
-        display: files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+        display: files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
         columns,
         rows,
     })
@@ -486,7 +493,9 @@ impl Stager<'_> {
             if frame.height() == 0 {
                 break;
             }
-            let SkipTest::Sql { text, expr } = &skip.test else { continue };
+            let SkipTest::Sql { text, expr } = &skip.test else {
+                continue;
+            };
             let (mask, failed) = eval_rows(&frame, expr)?;
             let mask = mask.cast(&DataType::Boolean).map_err(|_| {
                 anyhow::anyhow!(
@@ -549,16 +558,17 @@ impl Stager<'_> {
                                 bad[i] = Some((
                                     canonical.clone(),
                                     inputs_shown(&frame, expr, i),
-                                    format!("the expression `{text}` gives no value for this row, and {canonical} is required"),
+                                    format!(
+                                        "the expression `{text}` gives no value for this row, and {canonical} is required"
+                                    ),
                                 ));
                             }
                         }
                     }
-                    let s = match s.dtype() {
+                    match s.dtype() {
                         DataType::Boolean => s.cast(&DataType::String)?,
                         _ => s,
-                    };
-                    s
+                    }
                 }
                 ColumnSource::Lookup { lookup, key, column } => {
                     let l = &self.lookups[&lookup.name];
@@ -714,7 +724,12 @@ fn is_canonical_value(kind: Option<&ColumnKind>, v: &str) -> bool {
 fn keep_rows(frame: DataFrame, rows: Vec<u64>, keep: &[bool]) -> Result<(DataFrame, Vec<u64>)> {
     let mask = BooleanChunked::from_slice("keep".into(), keep);
     let frame = frame.filter(&mask)?;
-    let rows = rows.into_iter().zip(keep).filter(|(_, k)| **k).map(|(r, _)| r).collect();
+    let rows = rows
+        .into_iter()
+        .zip(keep)
+        .filter(|(_, k)| **k)
+        .map(|(r, _)| r)
+        .collect();
     Ok((frame, rows))
 }
 
@@ -727,7 +742,11 @@ fn eval_rows(frame: &DataFrame, expr: &Expr) -> Result<(Series, Vec<(usize, Stri
         let out = df.lazy().select([expr.clone().alias("_v")]).collect()?;
         let s = out.column("_v")?.as_materialized_series().clone();
         // A constant expression gives one value: the same for every row.
-        Ok(if s.len() == 1 && rows != 1 { s.new_from_index(0, rows) } else { s })
+        Ok(if s.len() == 1 && rows != 1 {
+            s.new_from_index(0, rows)
+        } else {
+            s
+        })
     };
     match run(frame.clone()) {
         Ok(s) if s.len() == height => Ok((s, Vec::new())),

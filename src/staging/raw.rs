@@ -50,21 +50,23 @@ pub fn format_of(path: &Path, spec: &FileSpec) -> Result<RawFormat> {
         .and_then(|n| n.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    Ok(if name.ends_with(".xlsx") || name.ends_with(".xlsm") || name.ends_with(".xls") {
-        RawFormat::Xlsx
-    } else if name.ends_with(".parquet") || name.ends_with(".pq") {
-        RawFormat::Parquet
-    } else if [".csv", ".csv.gz", ".tsv", ".txt", ".tsv.gz", ".txt.gz"]
-        .iter()
-        .any(|e| name.ends_with(e))
-    {
-        RawFormat::Csv
-    } else {
-        bail!(
-            "{}: cannot tell the format from the name; set format = \"csv\", \"xlsx\" or \"parquet\" for this source",
-            path.display()
-        )
-    })
+    Ok(
+        if name.ends_with(".xlsx") || name.ends_with(".xlsm") || name.ends_with(".xls") {
+            RawFormat::Xlsx
+        } else if name.ends_with(".parquet") || name.ends_with(".pq") {
+            RawFormat::Parquet
+        } else if [".csv", ".csv.gz", ".tsv", ".txt", ".tsv.gz", ".txt.gz"]
+            .iter()
+            .any(|e| name.ends_with(e))
+        {
+            RawFormat::Csv
+        } else {
+            bail!(
+                "{}: cannot tell the format from the name; set format = \"csv\", \"xlsx\" or \"parquet\" for this source",
+                path.display()
+            )
+        },
+    )
 }
 
 /// The files a spec names: a file, or a folder's files in name order (hidden ones and `_`-prefixed ones left out).
@@ -206,7 +208,8 @@ impl<'a> Builder<'a> {
     /// Adds a row whose cells `cell(i)` gives by raw position (None: empty).
     fn push<'c>(&mut self, row: u64, cell: impl Fn(usize) -> Option<&'c str>) {
         for (j, (i, _)) in self.kept.iter().enumerate() {
-            let v = cell(*i).and_then(|v| clean::clean_cell(v, self.spec.clean, &self.spec.null_values, &mut self.counts[j]));
+            let v = cell(*i)
+                .and_then(|v| clean::clean_cell(v, self.spec.clean, &self.spec.null_values, &mut self.counts[j]));
             match v {
                 Some(v) => self.cols[j].append_value(v.as_ref()),
                 None => self.cols[j].append_null(),
@@ -231,9 +234,7 @@ fn read_csv(
     let mut lines = reader::open_csv(path, gz, opts)?;
     let shown = path.display().to_string();
     let stream_err = |e, at| reader::stream_error(&shown, e, at);
-    lines
-        .skip_lines(spec.header_line - 1)
-        .map_err(|e| stream_err(e, 0))?;
+    lines.skip_lines(spec.header_line - 1).map_err(|e| stream_err(e, 0))?;
     let (_, header_fields) = match lines.header().map_err(|e| stream_err(e, 0))? {
         Ok(h) => h,
         Err(problem) => bail!("{}: {problem}", path.display()),
@@ -292,7 +293,11 @@ fn read_csv(
                 drop(strs_here);
                 lines.recycle(fields);
             }
-            Item::Damaged { line, text, problem } => b.damaged.push(Damaged { row: line, text, problem }),
+            Item::Damaged { line, text, problem } => b.damaged.push(Damaged {
+                row: line,
+                text,
+                problem,
+            }),
         }
         if b.len() >= CHUNK_ROWS {
             on_chunk(b.take()?)?;
@@ -377,7 +382,13 @@ fn read_xlsx(
         }
         // A sheet's rows are as wide as its used range: cells beyond the header count only when filled.
         let extra = cells.iter().skip(bld.width).any(Option::is_some);
-        let shown = || cells.iter().map(|c| c.clone().unwrap_or_default()).collect::<Vec<_>>().join("\t");
+        let shown = || {
+            cells
+                .iter()
+                .map(|c| c.clone().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join("\t")
+        };
         if bld.fits(row, cells.len().max(bld.width), extra, shown) {
             bld.push(row, |i| cells.get(i).and_then(|c| c.as_deref()));
         }
@@ -415,7 +426,10 @@ fn read_parquet(
             let s = c.as_materialized_series();
             let s = match s.dtype() {
                 DataType::Datetime(_, Some(_)) => s
-                    .cast(&DataType::Datetime(TimeUnit::Microseconds, Some(polars::prelude::TimeZone::UTC)))?
+                    .cast(&DataType::Datetime(
+                        TimeUnit::Microseconds,
+                        Some(polars::prelude::TimeZone::UTC),
+                    ))?
                     .datetime()?
                     .to_string("%Y-%m-%dT%H:%M:%S%.fZ")?
                     .into_series(),

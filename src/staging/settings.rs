@@ -126,9 +126,7 @@ pub fn check_encoding(e: Option<&str>, at: &str, problems: &mut Vec<String>) -> 
         None => Encoding::Utf8,
         Some(e) if e == "utf-8" || e == "utf8" => Encoding::Utf8,
         Some(e) if e == "gbk" || e == "gb2312" || e == "gb18030" => Encoding::Gbk,
-        Some(e) if e == "windows-1252" || e == "cp1252" || e == "latin1" || e == "iso-8859-1" => {
-            Encoding::Windows1252
-        }
+        Some(e) if e == "windows-1252" || e == "cp1252" || e == "latin1" || e == "iso-8859-1" => Encoding::Windows1252,
         Some(e) => {
             problems.push(format!(
                 "{at} encoding = '{e}': expected one of utf-8, gbk (also gb18030), windows-1252"
@@ -247,10 +245,15 @@ pub fn check_sources(
             let source = match spec {
                 RawColumnSource::Column(c) => Some(ColumnSource::Column(c.trim().to_string())),
                 RawColumnSource::Spec(s) => {
-                    let given = [s.column.is_some(), s.sql.is_some(), s.value.is_some(), s.lookup.is_some()]
-                        .iter()
-                        .filter(|b| **b)
-                        .count();
+                    let given = [
+                        s.column.is_some(),
+                        s.sql.is_some(),
+                        s.value.is_some(),
+                        s.lookup.is_some(),
+                    ]
+                    .iter()
+                    .filter(|b| **b)
+                    .count();
                     if given != 1 {
                         cx.problems.push(format!(
                             "{at} columns.{canonical}: give exactly one of column, sql, value or lookup"
@@ -259,8 +262,10 @@ pub fn check_sources(
                     } else if let Some(c) = &s.column {
                         Some(ColumnSource::Column(c.trim().to_string()))
                     } else if let Some(text) = &s.sql {
-                        sql(text, &format!("{at} columns.{canonical}"), cx.problems)
-                            .map(|expr| ColumnSource::Sql { text: text.clone(), expr })
+                        sql(text, &format!("{at} columns.{canonical}"), cx.problems).map(|expr| ColumnSource::Sql {
+                            text: text.clone(),
+                            expr,
+                        })
                     } else if let Some(v) = &s.value {
                         Some(ColumnSource::Value(v.clone()))
                     } else {

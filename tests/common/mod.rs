@@ -85,7 +85,12 @@ pub fn assert_counts_balance(run: &serde_json::Value) {
             f["rows_filtered"].as_u64().unwrap(),
         );
         assert_eq!(r, a + j + x, "{f}");
-        let by_reason: u64 = f["filtered"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+        let by_reason: u64 = f["filtered"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
         assert_eq!(x, by_reason, "{f}");
     }
     for (name, t) in run["tables"].as_object().unwrap() {
