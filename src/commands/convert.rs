@@ -46,12 +46,45 @@ pub fn convert(args: &ConvertArgs, quiet: bool) -> Result<i32> {
         loaded.as_of_source.explicit(loaded.as_of),
     )?;
     out.write_bytes(converted::MANIFEST, serde_json::to_string_pretty(&manifest)?.as_bytes())?;
-    // The calendar and zone travel with the data, so the copy runs with the same config.
+    // The calendar and zone travel with the data, so the copy runs with the same config; how the exports were
+    // read (paths, staging sources, lookups, column maps) does not: the copy's tables are canonical.
     if let Some(src) = &opts.config.source {
-        out.write_bytes("aftersales.toml", &std::fs::read(src)?)?;
+        let text = std::fs::read_to_string(src)?;
+        out.write_bytes("aftersales.toml", config_for_copy(&text, src)?.as_bytes())?;
     }
     out.commit()?;
     progress.finish();
     progress.println(format!("wrote {}", args.out.display()));
     Ok(0)
+}
+
+/// The config for the converted copy: the source config without what says how to read the exports (per-table
+/// paths, encodings, column and value maps, staging sources, lookups), which would point the copy back at them.
+fn config_for_copy(text: &str, src: &std::path::Path) -> Result<String> {
+    const READING: &[&str] = &["path", "encoding", "delimiter", "quoting", "columns", "values", "epoch", "sources"];
+    let mut doc: toml::Table = toml::from_str(text)?;
+    let mut dropped = false;
+    dropped |= doc.remove("lookups").is_some();
+    if let Some(toml::Value::Table(tables)) = doc.get_mut("tables") {
+        for (_, t) in tables.iter_mut() {
+            if let toml::Value::Table(t) = t {
+                for k in READING {
+                    dropped |= t.remove(*k).is_some();
+                }
+            }
+        }
+        tables.retain(|_, t| !matches!(t, toml::Value::Table(t) if t.is_empty()));
+        if tables.is_empty() {
+            doc.remove("tables");
+        }
+    }
+    if !dropped {
+        return Ok(text.to_string());
+    }
+    Ok(format!(
+        "# The config of {} for this converted copy, written by `aftersales convert`: how the exports were read\n\
+         # (paths, encodings, column maps, staging sources, lookups) is left out, since the tables here are canonical.\n\n{}",
+        src.display(),
+        toml::to_string(&doc)?
+    ))
 }
