@@ -284,11 +284,20 @@ fn a_converted_copy_of_staged_exports_runs_without_them() {
     let (dir, out) = run_preset("tmall");
     let conv = tempfile::tempdir().unwrap();
     let copy = conv.path().join("copy");
-    let o = aftersales(&["convert", "--data", dir.path().to_str().unwrap(), "--out", copy.to_str().unwrap()]);
+    let o = aftersales(&[
+        "convert",
+        "--data",
+        dir.path().to_str().unwrap(),
+        "--out",
+        copy.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     // The copy's config keeps the zone and the SLA switches but not the sources, which point at the exports.
     let cfg = std::fs::read_to_string(copy.join("aftersales.toml")).unwrap();
-    assert!(!cfg.contains("[[tables.") && !cfg.contains("[lookups.") && cfg.contains("merchant_ack"), "{cfg}");
+    assert!(
+        !cfg.contains("[[tables.") && !cfg.contains("[lookups.") && cfg.contains("merchant_ack"),
+        "{cfg}"
+    );
     let again = run_pipeline(&copy);
     assert_eq!(table(&out, "return_rates"), table(&again, "return_rates"));
 }

@@ -214,3 +214,63 @@ mod accounting {
         }
     }
 }
+
+#[test]
+fn gb18030_four_byte_characters_and_windows_1252_exports_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cat.csv"), "sku,category\nA,家电\n").unwrap();
+    // 𠀀 (U+20000) is outside GBK: GB18030 writes it in four bytes, 0x95 0x32 0x82 0x36.
+    let mut gb = "单号,编码,数量,金额,时间,状态\n".encode_gb18030();
+    gb.extend_from_slice(b"1001,A,1,5.00,2026-08-03 09:05,");
+    gb.extend_from_slice(&[0x95, 0x32, 0x82, 0x36]);
+    gb.extend_from_slice(b"\n");
+    std::fs::write(dir.path().join("export.csv"), &gb).unwrap();
+    let cfg = ORDERS.replace("path = \"export.csv\"", "path = \"export.csv\"\nencoding = \"gb18030\"");
+    let cfg = cfg.replace("\"状态\" = '未付款'", "\"状态\" = '𠀀'");
+    let t = load(dir.path(), &cfg, TableKind::Orders).unwrap();
+    // The one row's 状态 is 𠀀, so the skip rule (状态 = '𠀀') reads it back exactly.
+    assert_eq!((t.rows_read(), t.rows_filtered()), (1, 1));
+
+    // Windows-1252: a European marketplace's report, £ and é as single bytes (0xA3, 0xE9).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cat.csv"), "sku,category\nA,Caf\u{e9}\n").unwrap();
+    let mut w = b"\xe9tat,sku,qty,price,time,id\n".to_vec();
+    w.extend_from_slice(b"pay\xe9,A,2,\xa33.50,2026-08-03 09:05,1001\n");
+    std::fs::write(dir.path().join("export.csv"), &w).unwrap();
+    let t = load(
+        dir.path(),
+        r#"
+[lookups.cat]
+path = "cat.csv"
+key = "sku"
+[[tables.orders.sources]]
+path = "export.csv"
+encoding = "windows-1252"
+clean = ["numbers"]
+[tables.orders.sources.columns]
+order_id = "id"
+sku = "sku"
+quantity = "qty"
+unit_price = "price"
+ordered_at = "time"
+merchant_id = "état"
+category = { lookup = "cat", key = "sku" }
+"#,
+        TableKind::Orders,
+    )
+    .unwrap();
+    let df = t.frame().unwrap();
+    assert_eq!(str_col(&df, "merchant_id"), ["payé"]);
+    assert_eq!(str_col(&df, "unit_price"), ["3.5000"]);
+    assert_eq!(str_col(&df, "category"), ["Café"]);
+}
+
+trait Gb18030 {
+    fn encode_gb18030(&self) -> Vec<u8>;
+}
+
+impl Gb18030 for str {
+    fn encode_gb18030(&self) -> Vec<u8> {
+        encoding_rs::GB18030.encode(self).0.into_owned()
+    }
+}

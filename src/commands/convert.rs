@@ -61,7 +61,16 @@ pub fn convert(args: &ConvertArgs, quiet: bool) -> Result<i32> {
 /// The config for the converted copy: the source config without what says how to read the exports (per-table
 /// paths, encodings, column and value maps, staging sources, lookups), which would point the copy back at them.
 fn config_for_copy(text: &str, src: &std::path::Path) -> Result<String> {
-    const READING: &[&str] = &["path", "encoding", "delimiter", "quoting", "columns", "values", "epoch", "sources"];
+    const READING: &[&str] = &[
+        "path",
+        "encoding",
+        "delimiter",
+        "quoting",
+        "columns",
+        "values",
+        "epoch",
+        "sources",
+    ];
     let mut doc: toml::Table = toml::from_str(text)?;
     let mut dropped = false;
     dropped |= doc.remove("lookups").is_some();
