@@ -197,10 +197,17 @@ fn calendar_targets_are_exact_across_daylight_saving_changes() {
 
 #[test]
 fn judged_at_as_of_not_the_wall_clock() {
-    // Two runs of the same inputs give the same clocks, whatever the date today.
-    let a = table(&run_pipeline(&data("sla")), "sla_clocks");
-    let b = table(&run_pipeline(&data("sla")), "sla_clocks");
-    assert!(a.equals_missing(&b));
+    // K4 was opened at 2026-03-10 11:00, an hour before the fixture's as_of, and nothing has happened to it since.
+    // Judged at as_of its 2-hour acknowledgement clock is still running; judged at today's date (months later, as
+    // the premise checks) it would be breached.
+    let deadline = chrono::NaiveDate::from_ymd_opt(2026, 3, 10)
+        .unwrap()
+        .and_hms_opt(13, 0, 0)
+        .unwrap();
+    assert!(chrono::Local::now().naive_local() > deadline, "the premise: the deadline is in the past");
+    let c = table(&run_pipeline(&data("sla")), "sla_clocks");
+    assert_eq!(status(&c, "merchant_ack", "K4"), "running");
+    assert_eq!(status(&c, "first_response", "K4"), "running");
 }
 
 #[test]
