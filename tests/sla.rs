@@ -204,7 +204,10 @@ fn judged_at_as_of_not_the_wall_clock() {
         .unwrap()
         .and_hms_opt(13, 0, 0)
         .unwrap();
-    assert!(chrono::Local::now().naive_local() > deadline, "the premise: the deadline is in the past");
+    assert!(
+        chrono::Local::now().naive_local() > deadline,
+        "the premise: the deadline is in the past"
+    );
     let c = table(&run_pipeline(&data("sla")), "sla_clocks");
     assert_eq!(status(&c, "merchant_ack", "K4"), "running");
     assert_eq!(status(&c, "first_response", "K4"), "running");
