@@ -1,11 +1,10 @@
 //! How the binary's allocator (mimalloc, set in `main.rs`) treats freed memory.
 //!
 //! By default mimalloc (v3) hands freed pages back to the kernel a second after they fall empty, and the kernel zeroes
-//! every page again when it is next touched. polars frees and reallocates its column buffers stage after stage,
-//! so at scale 10 about 9% of a run's CPU time was the kernel clearing pages (`clear_page_rep` in `perf`). A batch
-//! run that keeps its freed pages for reuse is ≈ 1 s faster at scale 10 (15.0 → 13.9 s) and ≈ 35 s at scale 100
-//! (188 → 153 s), for a higher peak: 1.1 → 1.6 GB at scale 10, 7.9 → 11.5 GB at scale 100 (BENCHMARKS.md,
-//! session 17). Both stay inside the memory targets (4 GB at scale 10, the machine's 24 GB at scale 100).
+//! every page again when it is next touched. polars frees and reallocates its column buffers stage after stage, so
+//! a batch run spends a visible share of its CPU in the kernel clearing pages (`clear_page_rep` in `perf`). Keeping
+//! freed pages for reuse trades a higher peak for that time; both stay inside the memory targets (BENCHMARKS.md,
+//! kept optimisations).
 //!
 //! A user who needs the memory back sooner sets `MIMALLOC_PURGE_DELAY` (milliseconds; mimalloc's own variable,
 //! read when the process starts): when it is set, it wins.
@@ -13,9 +12,8 @@
 //! Transparent huge pages are switched off for the process. mimalloc asks for them on its 1 GB arenas
 //! (`madvise(MADV_HUGEPAGE)`, option `allow_thp`), and on the virtual machines we measure on a 2 MB page touched for
 //! the first time is slow: the host backs it anew each time the guest has handed the memory back (virtio-balloon
-//! free page reporting). Touching 2 GB of fresh memory took 5.3 s in huge pages against 0.9 s in 4 KB pages, and
-//! a scale-10 run went 10.5–11.4 s → 8.6–10.0 s in three interleaved rounds (BENCHMARKS.md, session 18). A
-//! machine where huge pages pay set `MIMALLOC_ALLOW_THP` (mimalloc's own variable): when it is set, it wins.
+//! free page reporting), several times slower than the same memory in 4 KB pages. A machine where huge pages pay
+//! sets `MIMALLOC_ALLOW_THP` (mimalloc's own variable): when it is set, it wins.
 
 use libmimalloc_sys::{mi_option_get, mi_option_set, mi_option_t};
 

@@ -478,8 +478,8 @@ pub fn compute_metrics(
     std::thread::scope(|scope| -> Result<MetricTables> {
         // The carrier family and reason_breakdown read only the shipments and the prepared cases and feed no other
         // family: they run on a thread of their own beside return_rates, filling the moments it leaves a core idle
-        // (each family keeps ≈ 1.8 of the 2 cores busy): ≈ 1 s of a 12–13 s run at scale 10 (BENCHMARKS.md,
-        // session 17). Their stages are recorded with their own seconds, marked concurrent.
+        // (no family keeps both cores busy all the time). Their stages are recorded with their own seconds, marked
+        // concurrent.
         let first_beside = stages.list.len();
         let beside = scope.spawn(|| -> Result<Beside> {
             let mut seconds = Vec::new();
@@ -589,9 +589,8 @@ pub fn compute_metrics(
 }
 
 /// Above this many order lines the SLA families run on the main thread after the spike detector, not on the
-/// concurrent thread beside return_rates: at scale 100 (97 M lines) the spike detector there raised the run's peak
-/// 14.9 → 17.6 GB and saved no time (the SLA families there were not measured at that scale), while at scale 10
-/// (9.7 M lines) the two threads keep both cores busier: 10.34–10.90 → 9.84–10.17 s (BENCHMARKS.md, session 19).
+/// concurrent thread beside return_rates: with the largest inputs their working sets beside return_rates' raise the
+/// run's peak and save no time, while below it the two threads keep both cores busier (BENCHMARKS.md).
 pub const SLA_BESIDE_MAX_LINES: u64 = 30_000_000;
 
 /// What the concurrent thread of [`compute_metrics`] computes, with each of its stages' seconds.

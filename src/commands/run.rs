@@ -42,7 +42,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
     pipeline::failpoint("load")?;
     // The users' queries write nothing the tables or the report need, and run on threads of their own. Those that
     // read only the inputs start at once, beside the metric families: these leave part of the two cores idle at
-    // moments (the run averaged 1.86 busy cores at scale 10), which the queries fill. A query that names a metric
+    // moments, which the queries fill. A query that names a metric
     // table cannot be planned on the inputs alone; it runs, with every table, once the tables are computed, while
     // they are written and the charts drawn. Their results are written after.
     let files = crate::queries::discover(&args.queries)?;

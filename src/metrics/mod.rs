@@ -356,16 +356,14 @@ fn beside(left: LazyFrame, right: LazyFrame) -> PolarsResult<LazyFrame> {
 }
 
 /// The prepared cases or refunds, collected and held for the run: every family reads them (the per-line facts,
-/// reasons, the spike detector, SLA clocks, merchant facts), and sinking them to a working copy in the export's
-/// order, then decoding it again at each read, cost 0.6 s for the cases and 0.15 s for the refunds at scale 10
-/// (BENCHMARKS.md, session 17). They are a tenth of the order lines' count: ≈ 0.4 GB at scale 10 (session 12
-/// wrote them to working copies when the run's peak was 17 GB at scale 100; it is far lower now).
+/// reasons, the spike detector, SLA clocks, merchant facts), and a working copy would be decoded again at each of
+/// those reads. They are about a tenth of the order lines' count, small beside the run's peak.
 fn in_memory(lf: LazyFrame) -> Result<LazyFrame> {
     Ok(lf.run_streaming()?.lazy())
 }
 
 /// unit_price × quantity in the money type, computed on the integer cents: polars' Decimal × integer product
-/// rescales every row through a 128-bit division (0.14 s of return_rates' reads of 9.7 M lines at scale 10).
+/// rescales every row through a 128-bit division, which is most of the cost of reading the lines' GMV.
 /// unit_price is a Decimal of at most 18 digits (input/fast.rs) and quantity an Int64, so the product of their
 /// integers cannot overflow an i128 (< 10¹⁸ × 2⁶³ < 2¹²⁷); the result is a Decimal(38, unit_price's scale), as
 /// polars' product is.
