@@ -1,7 +1,7 @@
-//! Which polars engine runs a metric plan. Each plan is collected with the engine measured faster for it at
-//! scale 10 (BENCHMARKS.md): the in-memory engine by default, the streaming engine for the plans that scan every
-//! shipment leg or order line into a group-by without `n_unique` (carriers, spikes) — there it was 1.2–1.6× faster
-//! with identical tables, while `return_rates`' distinct-order counts took 2× the time and 10 GB on it.
+//! Which polars engine runs a metric plan. Each plan is collected with the engine measured faster for it
+//! (BENCHMARKS.md): the in-memory engine by default, the streaming engine for the plans that scan every shipment leg
+//! or order line into a group-by without `n_unique` (carriers, spikes), where it is faster with identical tables;
+//! `return_rates`' distinct-order counts are slower and far larger on it.
 //!
 //! `AFTERSALES_ENGINE=memory|streaming` runs every plan on one engine: a switch for measuring, not a setting
 //! users need.
@@ -54,8 +54,8 @@ fn streaming(lf: LazyFrame) -> PolarsResult<DataFrame> {
 }
 
 /// Collects plans one after another on the streaming engine, for a `concat` of several plans over the same large
-/// input: side by side in one plan their hash tables are all held at once (return_rates at scale 30: 143 s and
-/// 17 GB side by side, 33 s and 12.4 GB one at a time). The streaming engine, for plans that scan a whole working
+/// input: side by side in one plan their hash tables are all held at once and outgrow the caches and the memory.
+/// The streaming engine, for plans that scan a whole working
 /// copy into a join with a small result, where the in-memory engine would first read every row of the scanned
 /// columns.
 pub fn one_at_a_time_streaming(parts: Vec<LazyFrame>) -> PolarsResult<Vec<LazyFrame>> {
@@ -67,7 +67,7 @@ pub fn one_at_a_time_streaming(parts: Vec<LazyFrame>) -> PolarsResult<Vec<LazyFr
 
 /// Join arguments for a join whose right side is the small one (a tenth of the lines, a few positions): the
 /// streaming engine builds its hash table on the right. Left to choose, it first samples up to 10 M rows of both
-/// inputs, buffering the big side: the prepared lines' join held 1 GB more at scale 10 that way.
+/// inputs, buffering the big side.
 pub fn small_right(how: JoinType) -> JoinArgs {
     JoinArgs::new(how).with_build_side(Some(JoinBuildSide::ForceRight))
 }

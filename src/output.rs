@@ -26,8 +26,8 @@ pub fn table_writer<W: std::io::Write>(w: W) -> ParquetWriter<W> {
 }
 
 /// How `sla_clocks` is written (by a streaming sink): as [`table_writer`] but LZ4, in row groups of 256 k rows
-/// like the working copies. It is the one table with a row per record and rule (4 M rows at scale 10, 39 M at
-/// scale 100): zstd took 1.1 s of a 20 s run at scale 10 for a file 1.6× smaller (96 MB against 156 MB).
+/// like the working copies. It is the one table with a row per record and rule (four times the cases), where
+/// zstd's smaller file is not worth its compression time.
 /// pyarrow, DuckDB and the Apache `parquet` crate read LZ4_RAW.
 pub fn bulk_table_options() -> ParquetWriteOptions {
     ParquetWriteOptions {
@@ -81,7 +81,7 @@ impl OutputDir {
 
     pub fn write_parquet(&mut self, rel: &str, df: &mut DataFrame) -> Result<()> {
         // A large frame goes through the streaming engine's sink, which compresses row groups on every core (the
-        // writer below compresses on one): spike_evaluation's 1.3 M rows at scale 10 took 0.5 s that way.
+        // writer below compresses on one).
         if df.height() >= 1 << 16 {
             return self.write_parquet_lazy(rel, df.clone().lazy(), df.height() as u64);
         }

@@ -525,7 +525,7 @@ pub fn compute_metrics(
         let evaluation = timed(stages, progress, "spike_evaluation", || {
             spikes::spike_evaluation(&prepared, &config.risk, &sold_weeks)
         })?;
-        // sla_clocks (a row per case and rule: 12 M rows, 2.5 GB at scale 30) goes to a working file a rule at a
+        // sla_clocks (a row per case and rule, the largest table) goes to a working file a rule at a
         // time, in the output's format; sla_compliance and the queries read it from there, and the output links it.
         let sla_here = if sla_beside {
             None
@@ -605,7 +605,7 @@ struct Beside {
 
 /// The metric tables of a run (SPEC §4).
 pub struct MetricTables {
-    /// Held in memory: what the report reads, each at most a few million rows at scale 100.
+    /// Held in memory: what the report reads, each a small table beside the order lines.
     pub frames: Vec<(&'static str, DataFrame)>,
     /// Tables with a row per record, kept out of memory: written from their scan, or linked when already written
     /// in the output's format.

@@ -1,8 +1,8 @@
 //! Working copies: the checked input tables and the prepared order lines, written once as Parquet into a hidden
 //! temporary folder and scanned lazily by every stage that reads them.
 //!
-//! Why: held in memory for the whole run, the inputs alone took ≈ 3.3 GB at scale 10 and would take ≈ 33 GB at
-//! scale 100 (BENCHMARKS.md). Scanned from a working copy, each stage reads only the columns it uses (projection
+//! Why: held in memory for the whole run, the inputs alone would be several times the rest of the run's memory
+//! (BENCHMARKS.md). Scanned from a working copy, each stage reads only the columns it uses (projection
 //! pushdown) and the streaming engine reads them a morsel at a time. The folder is made beside the output (same
 //! disk, which may be larger than /tmp) and removed when the run ends, failed or not.
 

@@ -13,7 +13,7 @@ use crate::metrics::Z95;
 pub const Z998: f64 = 3.090_232_306_167_813;
 
 /// At most this many flagged merchants are named on the chart, the strongest flags first; more names would
-/// overlap into an unreadable blot (at scale 10 a quarter had 35 flagged merchants). The report's table lists all.
+/// overlap into an unreadable blot (a large platform's quarter has dozens of flagged merchants). The report's table lists all.
 pub const MAX_LABELS: usize = 10;
 
 pub struct FunnelPoint {

@@ -7,7 +7,7 @@
 //! again (they depend on the schema, not on the config: the config's renames, value maps and time zone were
 //! applied by `convert`), so it scans the file directly — no second parse, no second copy on disk. Anything else
 //! (a file edited or rewritten by another tool, a table split into parts, a manifest of another format) is loaded
-//! and checked as usual; the digest costs one read of the file (≈ 0.1 s per 300 MB here).
+//! and checked as usual; the digest costs one read of the file.
 //!
 //! The data-quality findings (`checks`) are kept the same way: they depend on the accepted rows, the time zone
 //! (timestamps in messages) and a hand-set as_of, nothing else. When every table of a run is a trusted file of one

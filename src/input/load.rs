@@ -543,8 +543,7 @@ fn truncate(s: &str, n: usize) -> String {
 }
 
 /// Where a table's accepted rows go while it loads, a chunk at a time and in file order: kept in memory, or
-/// written at once into the run's working folder, so that a table is never held whole (at scale 100 the order
-/// lines alone would take ≈ 12 GB in memory).
+/// written at once into the run's working folder, so that a table is never held whole.
 struct Chunks<'a> {
     kind: TableKind,
     work: Option<&'a WorkDir>,
@@ -673,7 +672,7 @@ pub fn load_files_to(
         progress.set_message(format!("reading {}", f.display()));
         if f.format == SourceFormat::Parquet {
             // A slice at a time, so the raw columns, their normalised copies and the clean rows of a whole
-            // file are never held side by side (measured: 5.6 GB for the scale-10 shipments file read whole).
+            // file are never held side by side.
             let mut offset = 0;
             loop {
                 let (df, total) = parquet_slice(f, offset, read.parquet_slice_rows)?;
@@ -1044,7 +1043,7 @@ fn mark_duplicates(candidates: DataFrame, schema: &TableSchema, files: &[String]
 
 /// The first row with a key wins; later rows with the same key are rejected, naming where the key was first seen.
 fn reject_duplicate_keys(df: DataFrame, schema: &TableSchema, files: &[String]) -> Result<(DataFrame, Vec<Reject>)> {
-    // Grouping every row by its key (a window over 10 M order lines) held 1.7 GB at scale 10. Rows whose key hash
+    // Grouping every row by its key (a window over all rows) holds a large hash table. Rows whose key hash
     // is unique cannot be duplicates, so only the few rows that share a hash are grouped exactly.
     let mut hashes = Vec::with_capacity(df.height());
     append_key_hashes(&df, schema.key, &mut hashes)?;

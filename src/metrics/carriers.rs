@@ -99,8 +99,8 @@ const COUNT_COLS: [&str; 6] = [
 ];
 
 /// The legs whose outcome is known, counted per (month, carrier, direction, origin_region, dest_region), a missing
-/// region as `(unknown)`: both tables are sums of these groups (every count adds up), so the 8 M legs of scale 10
-/// are read and grouped once for both.
+/// region as `(unknown)`: both tables are sums of these groups (every count adds up), so the legs are read and
+/// grouped once for both.
 pub struct LegGroups(DataFrame);
 
 impl LegGroups {

@@ -4,8 +4,8 @@
 //!
 //! Why not joins: as polars plans this was an inner join of the cases with the touched lines on order_id, a sort
 //! and a unique per case, a join back by line number, a group_by of the touched lines by order_id for each order's
-//! first line and a join of the refunds with it — ≈ 1.5 CPU-seconds of preparation at scale 10 (a million cases,
-//! 1.5 M touched lines), most of it hashing order ids. Here every order's lines are a range of rows, found by its
+//! first line and a join of the refunds with it — most of preparation's time, nearly all of it hashing order ids.
+//! Here every order's lines are a range of rows, found by its
 //! place among the sorted ids ([`SortedIds`]), and a case looks through its order's few lines.
 
 use std::sync::Arc;

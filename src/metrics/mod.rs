@@ -131,8 +131,8 @@ const LINE_COLUMNS: [&str; 8] = [
 ];
 
 /// The row of a case's or refund's order line among the lines preparation looks up (see [`Prepared::cases`]):
-/// the per-line facts are gathered by this number, not by (order_id, line_no) — grouping and joining on two
-/// string columns took ≈ 1 s at scale 10.
+/// the per-line facts are gathered by this number, not by (order_id, line_no): grouping and joining on two string
+/// columns costs far more than indexing by a row number.
 pub const LINE_ROW: &str = "_line_row";
 
 /// The calendar date of an instant in the configured zone.
@@ -413,8 +413,7 @@ impl Prepared {
         let zone = Zone::new(tz, span.map(|(lo, hi)| (lo.min(as_of), hi.max(as_of))));
         let base_lines = orders.clone().select(LINE_COLUMNS.map(col));
         // Only orders with a case or a refund need their lines looked up (about one line in six): the group-bys and
-        // joins on (order_id, …) below run over those lines, not over every line (measured: prepare at scale 10
-        // went from 23 s to BENCHMARKS.md's figure). They are kept by walking the sorted ids of those orders
+        // joins on (order_id, …) below run over those lines, not over every line. They are kept by walking the sorted ids of those orders
         // beside the lines as they are read ([`sorted_ids`]), not by a semi join.
         let case_keys = cases.clone().select([col("order_id"), col("sku")]).run()?;
         let refund_keys = refunds.clone().select([col("case_id"), col("order_id")]).run()?;
@@ -505,7 +504,7 @@ impl Prepared {
 
         // Each line's after-sales facts, summed by hand into arrays indexed by the line's row (LINE_ROW numbers the
         // touched lines 0, 1, …): a group_by of the cases and refunds by LINE_ROW and a join of the touched lines
-        // with it took ≈ 0.4 CPU-seconds at scale 10. The lines with any fact, in the touched lines' order (by
+        // with it would hash every case's and refund's line again. The lines with any fact, in the touched lines' order (by
         // order, as return_rates wants them), are the line facts.
         let facts = PerLine::new(
             touched_lines.height(),

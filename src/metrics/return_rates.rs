@@ -89,8 +89,7 @@ const KINDS: [&str; 2] = ["month", "quarter"];
 /// The return_rates table, and the sums of its lines per week the spike detector reads.
 pub fn return_rates(p: &Prepared) -> Result<(DataFrame, SoldWeeks)> {
     // One quarter of order lines at a time: every group (a month or a quarter, by a key) lies within one quarter,
-    // so the distinct-order counts need only that quarter's lines in memory — a year's lines read at once held
-    // 10 GB at scale 30. BENCHMARKS.md has the figures.
+    // so the distinct-order counts need only that quarter's lines in memory, not a year's.
     let mut groups = Vec::new();
     let mut weeks = Vec::new();
     for q in quarters(p)? {
@@ -223,7 +222,7 @@ pub fn return_rates(p: &Prepared) -> Result<(DataFrame, SoldWeeks)> {
         ])
         // Sorted by (period kind, period, level, key) as integers: the period's number, not its label (the same
         // order: labels of four-digit years sort as their periods do), and each key's place among the distinct
-        // keys (≈ 40 k at scale 10, sorted once) — sorting ≈ 540 k rows by two strings was 0.17 s.
+        // keys (sorted once), which is cheaper than sorting every row by two strings.
         .join(key_places, [col("key")], [col("key")], JoinArgs::new(JoinType::Left))
         .with_column(
             (when(col("period_kind").eq(lit("month")))
@@ -246,8 +245,8 @@ pub fn return_rates(p: &Prepared) -> Result<(DataFrame, SoldWeeks)> {
 }
 
 /// The quarters ([`super::period_code`] numbers) with order lines, in order — or, when the first and last
-/// ordered_at are known (the run found them already), every quarter from the first's to the last's: reading
-/// every line's quarter to find them took 0.2 s at scale 10.
+/// ordered_at are known (the run found them already), every quarter from the first's to the last's, without
+/// reading every line's quarter.
 fn quarters(p: &Prepared) -> Result<Vec<i32>> {
     if let Some((lo, hi)) = p.ordered_span {
         let code = |t: i64| {
@@ -284,8 +283,8 @@ fn order_count(name: &str, kind: &str, level: &str) -> String {
 /// distinct orders whose first line in the group (among the rows with `only` true, when given) is in the cell —
 /// so a group's distinct orders are the sum over its cells.
 ///
-/// `n_unique(order_id)` per group was most of return_rates' time (a hash set of strings per group: 0.25 s of a
-/// 2.2 M-line month grouping by sku against 0.07 s for its sums), once per period and level. Here the rows are
+/// `n_unique(order_id)` per group is most of a grouping's time (a hash set of strings per group, several times the
+/// cost of its sums), once per period and level. Here the rows are
 /// sorted by order (exports usually are already: then it is only checked), so an order's rows are consecutive
 /// and its first row in a group is found by comparing each row with the rows of its order before it (orders have
 /// a few lines): one pass over the rows for all eight counts, and one grouping of the rows instead of eight —
@@ -332,8 +331,7 @@ fn cells<const N: usize>(rows: DataFrame, sums: [CellSum; N], name: &str, only: 
         .map(CellSum::expr)
         .chain(flags.iter().map(|f| col(f).sum().cast(IDX_DTYPE)))
         .collect();
-    // The streaming engine's grouping by the three strings is faster than the in-memory engine's, on the same
-    // rows (0.15–0.19 against 0.18–0.34 s a quarter at scale 10).
+    // The streaming engine's grouping by the three strings is faster than the in-memory engine's on these rows.
     Ok(rows.lazy().group_by(CELL.map(col)).agg(aggs).run_streaming()?)
 }
 
@@ -550,13 +548,13 @@ fn first_after_sort(same: &[&str]) -> Expr {
 /// The month and the quarter rows of one level of return_rates from a quarter's cells: what was sold, what came
 /// back and the distinct orders of each, summed per group. The cells are grouped once, by (month, key), with the
 /// quarter's order counts summed alongside the month's; the quarter rows are the sums of those month rows per key
-/// (exact: every column is a sum of cells, or their earliest instant). Grouping the cells once per period kind
-/// took 0.35–0.40 s at scale 10.
+/// (exact: every column is a sum of cells, or their earliest instant), which is cheaper than grouping the cells
+/// once per period kind.
 fn rollup(cells: &LazyFrame, level: &str) -> Result<[LazyFrame; 2]> {
     let key = key_column(level).map_or(lit(ALL), col);
     let count = |name: &str, kind: &str| col(order_count(name, kind, level));
     // Collected here, one grouping of the cells at a time: side by side in one plan their hash tables are all held
-    // at once (17 GB at scale 30 when the roll-ups were one plan).
+    // at once.
     let by_month = cells
         .clone()
         .group_by([col("month_code"), col("quarter_code"), key.alias("key")])

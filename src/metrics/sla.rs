@@ -275,8 +275,8 @@ pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar, work: Op
         return Ok(Clocks { scan, rows, file: None });
     };
     // Every rule's clocks in one plan, rule after rule, sunk into the file on the streaming engine: it encodes
-    // and compresses on both cores, where a writer fed one rule's frame at a time compressed on one (1.4 of 2.2 s
-    // at scale 10). A rule's clocks are sorted by record only when their table is not in record order already
+    // and compresses on both cores, where a writer fed one rule's frame at a time compresses on one (most of the
+    // stage's time then). A rule's clocks are sorted by record only when their table is not in record order already
     // (checked once per table: the prepared cases and refunds keep the export's order).
     let cases_in_order = in_id_order(&p.cases, "case_id")?;
     let refunds_in_order = in_id_order(&p.refunds, "refund_id")?;
@@ -311,7 +311,7 @@ pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar, work: Op
         crate::workdir::sink_as(all, &path, true, crate::output::bulk_table_options())
     };
     write(false)?;
-    // The table's order is part of its contract: verified on the file (0.1 s), and should a plan not have kept
+    // The table's order is part of its contract: verified on the file (a cheap read of one column), and should a plan not have kept
     // its table's order after all, written again with every rule sorted.
     if !in_record_order_within_rules(crate::workdir::scan(&path)?)? {
         crate::stages::debug_mark("sla_clocks: not in record order, sorting every rule");
@@ -354,7 +354,8 @@ fn in_id_order(lf: &LazyFrame, id: &str) -> Result<bool> {
 }
 
 /// A rule's clocks sorted by record_id — only checked when they already are: the prepared cases and refunds keep
-/// the export's order (usually by id), and sorting each rule's clocks by a string cost 0.35 s at scale 10. Used
+/// the export's order (usually by id), and sorting every rule's clocks by a string is a visible share of the
+/// stage. Used
 /// without a working folder; with one, [`sla_clocks`] checks the tables once and the written file after.
 fn in_record_order(df: DataFrame) -> Result<DataFrame> {
     if in_id_order(&df.clone().lazy(), "record_id")? {
@@ -366,8 +367,8 @@ fn in_record_order(df: DataFrame) -> Result<DataFrame> {
 /// Every clock of every rule, in rule order, and within a rule in record order. With a working folder they are
 /// written straight into one file in the output's format (LZ4 — see `output::bulk_table_options` — and full
 /// statistics, so a scan for one rule skips most other rules' row groups): `tables/sla_clocks.parquet` is that
-/// file, linked, not written again — re-encoding its 4 M rows took 1.7 s at scale 10 and at scale 100 the table
-/// has 38.8 M rows. Without one, they are held in memory.
+/// file, linked, not written again: it is the largest output table (a row per record and rule), and encoding it a
+/// second time would cost as much as the first. Without one, they are held in memory.
 pub struct Clocks {
     pub scan: LazyFrame,
     pub rows: u64,
@@ -457,8 +458,8 @@ pub fn sla_compliance(p: &Prepared, clocks: &LazyFrame, rules: &[SlaRule]) -> Re
             .run()?
             .lazy();
         // The percentiles over the stopped clocks only, grouped apart: a group with a null in it is sorted whole
-        // for each percentile, one without is split around the wanted rank (polars' quantile), which made the
-        // sorts ≈ 30% of the stage's time at scale 10.
+        // for each percentile, one without is split around the wanted rank (polars' quantile); whole sorts were a
+        // large share of the stage.
         let stopped = rule_clocks
             .clone()
             .filter(col("_stopped").is_not_null())

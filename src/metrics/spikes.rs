@@ -70,8 +70,8 @@ fn early_returned_lines(p: &Prepared, r: &RiskParams) -> LazyFrame {
 }
 
 /// One row per week that sold anything: its week_code (`_week`), local Monday (`week_start`), the instant it is
-/// judged from, and its label. Made per week, not per (key, week) row: 1.3 M zone conversions and labels at
-/// scale 10 became a few dozen.
+/// judged from, and its label. Made per week, not per (key, week) row: a few dozen zone conversions and labels
+/// instead of one per row.
 fn week_facts(p: &Prepared, r: &RiskParams, sold: &LazyFrame) -> LazyFrame {
     let local_week = col("_some_instant")
         .dt()
@@ -148,12 +148,12 @@ fn trailing(agg: LazyFrame, key: &str, b: i64, r_out: &str, n_out: &str) -> Resu
 }
 
 /// [`trailing`] at the weeks that have a row only (an entity's baseline is read at its own weeks): a rolling sum
-/// over each key's weeks in order, instead of grouping b shifted copies of 1.3 M rows (10 M rows at scale 10).
+/// over each key's weeks in order, instead of grouping b shifted copies of every (key, week) row.
 /// The rows keep their other columns, so the sums need no join back, and come sorted by `_by` = the key's rank
 /// among the keys × [`KEY_STRIDE`] + week_idx, which orders them as (key, week) does.
 fn trailing_at_own_weeks(agg: LazyFrame, key: &str, b: i64, r_out: &str, n_out: &str) -> Result<LazyFrame> {
-    // One sort of the distinct keys (33 k skus at scale 10) and an integer sort of the rows, instead of sorting
-    // 1.3 M rows by (string, week) and rolling `over` each key: 0.65 → 0.15 s at scale 10 (BENCHMARKS.md).
+    // One sort of the distinct keys and an integer sort of the rows, instead of sorting every row by (string,
+    // week) and rolling `over` each key, which is several times slower.
     let ranks = agg
         .clone()
         .select([col(key)])
@@ -187,7 +187,7 @@ const KEY_STRIDE: i64 = 1_000_000;
 /// Every evaluated (level, key, week), flagged or not — the evidence behind `risk_flags`.
 ///
 /// `sold`: the order lines summed per (merchant_id, sku, category, week_code), as return_rates leaves them (its
-/// cells hold the week for this: grouping the 9.7 M lines of scale 10 by three strings again took 0.7 s), or
+/// cells hold the week for this, so the lines are not grouped by three strings a second time), or
 /// [`SoldWeeks::from_lines`]. Every grouping of sold lines below is a sum (or the earliest instant) over these
 /// rows, so a group split over two rows counts the same.
 pub fn spike_evaluation(p: &Prepared, r: &RiskParams, sold: &SoldWeeks) -> Result<DataFrame> {
@@ -198,7 +198,7 @@ pub fn spike_evaluation(p: &Prepared, r: &RiskParams, sold: &SoldWeeks) -> Resul
     let cat_weeks =
         key_weeks(&sold, &early, &weeks, "category").select([col("category"), col("week_idx"), col("r"), col("n")]);
     // A few hundred rows, read by both levels: collected once (as a plan, each level's join and each of the b
-    // shifted copies grouped the sold groups by category again — 0.8 s at scale 10).
+    // shifted copies would group the sold groups by category again).
     let cat_weeks = cat_weeks.run()?.lazy();
     let cat_base = trailing(cat_weeks, "category", r.baseline_weeks, "r_cb", "n_cb")?
         .run()?
