@@ -2,9 +2,8 @@
 
 use anyhow::{Context, Result};
 use polars::prelude::*;
-use serde_json::json;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::checks;
 use crate::config::Config;
@@ -17,6 +16,10 @@ use crate::tables::TableKind;
 use crate::time::{self, Micros};
 use crate::workdir::WorkDir;
 
+pub use crate::input::loaded::{AsOfSource, LoadOptions, Loaded};
+pub use crate::metrics::MetricTables;
+pub use crate::output::run_json::{RunInfo, run_json};
+
 /// Marks an error that happened before any output was touched because the inputs or the config cannot be used:
 /// exit code 2.
 #[derive(Debug)]
@@ -25,66 +28,6 @@ pub struct CannotStart;
 impl std::fmt::Display for CannotStart {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("the run cannot start")
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct LoadOptions {
-    pub data_dir: PathBuf,
-    pub config: Config,
-    /// From the command line; wins over the config's as_of.
-    pub as_of: Option<Micros>,
-    /// Where the run's working copies go (a hidden folder made inside it, removed at the end): each table is
-    /// written there once loaded and scanned from there by later stages. None keeps every table in memory.
-    pub work_in: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AsOfSource {
-    CommandLine,
-    Config,
-    LatestInInputs,
-}
-
-impl AsOfSource {
-    /// `as_of` when it was set by hand (which adds the `after_as_of` check); None when it came from the inputs.
-    pub fn explicit(self, as_of: Micros) -> Option<Micros> {
-        (self != AsOfSource::LatestInInputs).then_some(as_of)
-    }
-}
-
-pub struct Loaded {
-    pub tables: BTreeMap<TableKind, LoadedTable>,
-    pub as_of: Micros,
-    pub as_of_source: AsOfSource,
-    /// The earliest and latest value of any timestamp column; None when there is none.
-    pub time_span: Option<(Micros, Micros)>,
-    /// The earliest and latest ordered_at of the order lines; None when there are none.
-    pub ordered_span: Option<(Micros, Micros)>,
-    pub data_quality: DataFrame,
-    /// The window event timestamps had to fall in (rows outside it were rejected); None without timestamps.
-    pub plausible: Option<crate::input::plausible::Bounds>,
-    /// The `data_quality.parquet` of `aftersales convert` the findings were read from, when this run did not
-    /// check (see `input::converted`); None when it did.
-    pub findings_from: Option<PathBuf>,
-    pub stages: Stages,
-    /// The working copies' folder; the tables' scans read from it, so it lives as long as they do.
-    pub work: Option<WorkDir>,
-}
-
-impl Loaded {
-    /// Tables whose reject rate is above the limit.
-    pub fn over_reject_limit(&self, limit: f64) -> Vec<&LoadedTable> {
-        self.tables.values().filter(|t| t.reject_rate() > limit).collect()
-    }
-
-    /// Said after the warning count: where the warnings were found.
-    pub fn findings_note(&self) -> &'static str {
-        if self.findings_from.is_some() {
-            " (found by `aftersales convert`)"
-        } else {
-            ""
-        }
     }
 }
 
@@ -315,36 +258,6 @@ pub fn staging_lines(t: &LoadedTable) -> Vec<String> {
         }
     }
     lines
-}
-
-/// run.json's account of a staged table's sources.
-fn staging_json(t: &LoadedTable) -> serde_json::Value {
-    serde_json::Value::Array(
-        t.staging
-            .iter()
-            .map(|r| {
-                json!({
-                    "source": r.source,
-                    "files": r.files,
-                    "preamble_lines": r.preamble_lines,
-                    "blank_lines": r.blank_lines,
-                    "filtered": r.filtered,
-                    "columns": r.columns.iter().map(|c| {
-                        let cleaned: serde_json::Map<String, serde_json::Value> =
-                            c.cleaned.nonzero().into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
-                        json!({
-                            "column": c.canonical,
-                            "from": c.from,
-                            "cleaned": cleaned,
-                            "mapped": c.mapped,
-                            "mapped_by_wildcard": c.mapped_by_wildcard,
-                            "times_converted": c.times_converted,
-                        })
-                    }).collect::<Vec<_>>(),
-                })
-            })
-            .collect(),
-    )
 }
 
 /// The earliest and latest of some instants.
@@ -603,41 +516,27 @@ struct Beside {
     seconds: Vec<(&'static str, f64)>,
 }
 
-/// The metric tables of a run (SPEC §4).
-pub struct MetricTables {
-    /// Held in memory: what the report reads, each a small table beside the order lines.
-    pub frames: Vec<(&'static str, DataFrame)>,
-    /// Tables with a row per record, kept out of memory: written from their scan, or linked when already written
-    /// in the output's format.
-    pub copies: Vec<(&'static str, metrics::sla::Clocks)>,
-    /// (sku, merchant_id) of the skus flagged in risk_flags ([`metrics::merchants::flagged_sku_merchants`]): not
-    /// written; the report names a flagged SKU's merchant from it.
-    pub sku_merchants: DataFrame,
-}
-
-impl MetricTables {
-    /// Writes every table to `tables/<name>.parquet`.
-    pub fn write(&mut self, out: &mut OutputDir) -> Result<()> {
-        for (name, df) in self.frames.iter_mut() {
-            out.write_parquet(&format!("tables/{name}.parquet"), df)?;
-            crate::stages::debug_mark(&format!("wrote {name}"));
-        }
-        for (name, t) in &self.copies {
-            let rel = format!("tables/{name}.parquet");
-            match &t.file {
-                Some(file) => out.link_file(&rel, file, t.rows)?,
-                // The working file's format (`bulk_table_options`), whichever way the table is made.
-                None => out.write_parquet_lazy_as(
-                    &rel,
-                    t.scan.clone(),
-                    t.rows,
-                    crate::output::bulk_table_options().compression,
-                )?,
-            }
-            crate::stages::debug_mark(&format!("wrote {name}"));
-        }
-        Ok(())
+/// Writes every metric table to `tables/<name>.parquet`.
+pub fn write_metric_tables(tables: &mut MetricTables, out: &mut OutputDir) -> Result<()> {
+    for (name, df) in tables.frames.iter_mut() {
+        out.write_parquet(&format!("tables/{name}.parquet"), df)?;
+        crate::stages::debug_mark(&format!("wrote {name}"));
     }
+    for (name, t) in &tables.copies {
+        let rel = format!("tables/{name}.parquet");
+        match &t.file {
+            Some(file) => out.link_file(&rel, file, t.rows)?,
+            // The working file's format (`bulk_table_options`), whichever way the table is made.
+            None => out.write_parquet_lazy_as(
+                &rel,
+                t.scan.clone(),
+                t.rows,
+                crate::output::bulk_table_options().compression,
+            )?,
+        }
+        crate::stages::debug_mark(&format!("wrote {name}"));
+    }
+    Ok(())
 }
 
 /// Runs one stage, recording its seconds and peak memory under `name` and naming it in any error.
@@ -662,107 +561,6 @@ pub fn write_checks(out: &mut OutputDir, loaded: &Loaded) -> Result<()> {
     let mut dq = loaded.data_quality.clone();
     out.write_parquet("data_quality.parquet", &mut dq)?;
     Ok(())
-}
-
-pub struct RunInfo<'a> {
-    pub command: &'a str,
-    pub data_dir: &'a Path,
-    pub config: &'a Config,
-    pub quarter: Option<&'a str>,
-    pub status: &'a str,
-}
-
-pub fn run_json(info: &RunInfo<'_>, loaded: &Loaded, out: &OutputDir, stages: &Stages) -> serde_json::Value {
-    let tz = info.config.timezone;
-    let inputs: Vec<_> = loaded
-        .tables
-        .values()
-        .flat_map(|t| {
-            t.files.iter().map(move |f| {
-                json!({
-                    "table": t.kind.name(),
-                    "file": f.file,
-                    "rows_read": f.rows_read,
-                    "rows_accepted": f.rows_accepted,
-                    "rows_rejected": f.rows_rejected,
-                    "rows_filtered": f.rows_filtered,
-                    "filtered": f.filtered,
-                    "rows_checked_by": if t.read_as_converted() {
-                        "aftersales convert (converted.json: the file is unchanged since)"
-                    } else {
-                        "this run"
-                    },
-                })
-            })
-        })
-        .collect();
-    let tables: serde_json::Map<String, serde_json::Value> = loaded
-        .tables
-        .values()
-        .map(|t| {
-            (
-                t.kind.name().to_string(),
-                {
-                    let mut v = json!({"rows_read": t.rows_read(), "rows_accepted": t.rows_accepted(), "rows_rejected": t.rows_rejected(), "rows_filtered": t.rows_filtered()});
-                    if !t.staging.is_empty() {
-                        v["staging"] = staging_json(t);
-                    }
-                    v
-                },
-            )
-        })
-        .collect();
-    let mut warnings: BTreeMap<String, u64> = BTreeMap::new();
-    if let Ok(c) = loaded.data_quality.column("check").and_then(|c| c.str().cloned()) {
-        for v in c.iter().flatten() {
-            *warnings.entry(v.to_string()).or_default() += 1;
-        }
-    }
-    let findings_by = match &loaded.findings_from {
-        None => "this run".to_string(),
-        Some(p) => format!(
-            "aftersales convert ({}: the tables are unchanged since; rows are those of the exports it converted)",
-            p.display()
-        ),
-    };
-    json!({
-        "command": info.command,
-        "version": env!("CARGO_PKG_VERSION"),
-        "status": info.status,
-        "as_of": time::format_local(loaded.as_of, tz),
-        "as_of_source": match loaded.as_of_source {
-            AsOfSource::CommandLine => "command line",
-            AsOfSource::Config => "config",
-            AsOfSource::LatestInInputs => "latest timestamp in the inputs",
-        },
-        "timezone": tz.name(),
-        "plausible": loaded.plausible.map(|b| json!({
-            "earliest": time::format_local(b.earliest, tz),
-            "latest": time::format_local(b.latest, tz),
-            "latest_deadline": time::format_local(b.latest_deadline(), tz),
-            "latest_from": match b.percentile {
-                Some(p) => format!("31 days after the 99.99th percentile of event timestamps, {}", time::format_local(p, tz)),
-                None => "config".to_string(),
-            },
-        })),
-        "quarter": info.quarter,
-        "data_dir": info.data_dir.display().to_string(),
-        "config": {
-            "path": info.config.source.as_ref().map(|p| p.display().to_string()),
-            "digest": info.config.digest,
-        },
-        "inputs": inputs,
-        "tables": tables,
-        "warnings": warnings,
-        "warnings_checked_by": findings_by,
-        "outputs": out.written.iter().map(|(p, n)| json!({"path": p, "rows": n})).collect::<Vec<_>>(),
-        "stage_seconds": stages.list.iter().map(|s| json!({
-            "stage": s.name,
-            "seconds": (s.seconds * 1000.0).round() / 1000.0,
-            "peak_rss_mb": s.peak_rss_mb,
-            "concurrent": s.concurrent,
-        })).collect::<Vec<_>>(),
-    })
 }
 
 /// Test hook: `AFTERSALES_FAILPOINT=<stage>` makes the run fail after that stage, to prove that a failed run

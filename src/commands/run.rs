@@ -88,7 +88,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
         let clock = stages.start();
         progress.set_message("writing outputs".into());
         pipeline::write_checks(&mut out, &loaded)?;
-        tables.write(&mut out)?;
+        pipeline::write_metric_tables(&mut tables, &mut out)?;
         stages.end("write_tables", clock);
         let clock = stages.start();
         progress.set_message("drawing charts and the report".into());

@@ -8,6 +8,7 @@ pub mod discover;
 pub mod fast;
 pub mod footer;
 pub mod load;
+pub mod loaded;
 pub mod parse;
 pub mod plausible;
 pub mod reader;
@@ -16,3 +17,4 @@ pub use discover::{SourceFile, SourceFormat, discover};
 pub use load::{
     FileStats, LoadedTable, ReadOptions, Reject, load_files, load_files_to, load_files_with, load_table, load_table_to,
 };
+pub use loaded::{AsOfSource, LoadOptions, Loaded};

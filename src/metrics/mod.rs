@@ -681,6 +681,18 @@ pub fn level_rank(level: Expr, order: &[&str]) -> Expr {
     e
 }
 
+/// The metric tables of a run (SPEC §4).
+pub struct MetricTables {
+    /// Held in memory: what the report reads, each a small table beside the order lines.
+    pub frames: Vec<(&'static str, DataFrame)>,
+    /// Tables with a row per record, kept out of memory: written from their scan, or linked when already written
+    /// in the output's format.
+    pub copies: Vec<(&'static str, sla::Clocks)>,
+    /// (sku, merchant_id) of the skus flagged in risk_flags ([`merchants::flagged_sku_merchants`]): not
+    /// written; the report names a flagged SKU's merchant from it.
+    pub sku_merchants: DataFrame,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -180,9 +180,9 @@ pub fn page(ctx: &RunContext<'_>, facts: &Facts, charts: &[Rendered]) -> Result<
         previous_quarter: &facts.previous_quarter,
         as_of: time::format_local(loaded.as_of, ctx.config.timezone),
         as_of_source: match loaded.as_of_source {
-            crate::pipeline::AsOfSource::CommandLine => "given on the command line",
-            crate::pipeline::AsOfSource::Config => "set in the config",
-            crate::pipeline::AsOfSource::LatestInInputs => "the latest timestamp in the inputs",
+            crate::input::AsOfSource::CommandLine => "given on the command line",
+            crate::input::AsOfSource::Config => "set in the config",
+            crate::input::AsOfSource::LatestInInputs => "the latest timestamp in the inputs",
         },
         timezone: ctx.config.timezone.name(),
         data_dir: ctx.data_dir.display().to_string(),

@@ -18,7 +18,8 @@ use polars::prelude::*;
 
 use crate::charts::{self, Rendered};
 use crate::config::Config;
-use crate::pipeline::{Loaded, MetricTables};
+use crate::input::Loaded;
+use crate::metrics::MetricTables;
 use crate::tables::TableKind;
 use crate::time::Micros;
 
