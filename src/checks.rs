@@ -23,7 +23,7 @@ use polars::prelude::*;
 
 use crate::engine::Run;
 use crate::input::LoadedTable;
-use crate::input::load::{ROW_NUMBER, SOURCE_IDX};
+use crate::input::lineage::{ROW_NUMBER, SOURCE_IDX};
 use crate::metrics::line_lookup::TouchedLines;
 use crate::metrics::sorted_ids::{SortedIds, is_in_sorted};
 use crate::tables::{TableKind, cases, refunds, shipments};

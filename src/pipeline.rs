@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::checks;
 use crate::config::Config;
-use crate::input::{LoadedTable, converted, load_table_to};
+use crate::input::{LoadedTable, converted};
 use crate::metrics;
 use crate::output::{OutputDir, rejects_frame};
 use crate::progress::Progress;
@@ -57,7 +57,7 @@ fn load_tables(
                 let started = std::time::Instant::now();
                 progress.set_message(format!("loading {}", kind.name()));
                 let tc = opts.config.table(kind);
-                let loaded = load_table_to(&opts.data_dir, kind, &tc, tz, progress, work);
+                let loaded = crate::staging::load_table(&opts.data_dir, kind, &tc, tz, progress, work);
                 out.push((kind, loaded, started.elapsed().as_secs_f64()));
             }
             out

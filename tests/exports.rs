@@ -157,12 +157,13 @@ fn load_one(
 ) -> aftersales::input::LoadedTable {
     std::fs::write(dir.join("aftersales.toml"), config).unwrap();
     let config = aftersales::config::Config::load(&dir.join("aftersales.toml")).unwrap();
-    aftersales::input::load_table(
+    aftersales::staging::load_table(
         dir,
         kind,
         &config.table(kind),
         config.timezone,
         &aftersales::progress::Progress::hidden(),
+        None,
     )
     .unwrap()
     .unwrap()

@@ -9,12 +9,13 @@ use common::*;
 fn load(dir: &std::path::Path, config: &str, kind: TableKind) -> anyhow::Result<aftersales::input::LoadedTable> {
     std::fs::write(dir.join("aftersales.toml"), config).unwrap();
     let config = aftersales::config::Config::load(&dir.join("aftersales.toml"))?;
-    Ok(aftersales::input::load_table(
+    Ok(aftersales::staging::load_table(
         dir,
         kind,
         &config.table(kind),
         config.timezone,
         &aftersales::progress::Progress::hidden(),
+        None,
     )?
     .unwrap())
 }

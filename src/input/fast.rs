@@ -15,7 +15,7 @@ use crate::config::TableConfig;
 use crate::tables::{ColumnKind, MAX_CELL_BYTES, MAX_MONEY, TableSchema};
 use crate::time::ts_dtype;
 
-use super::load::{ROW_NUMBER, SOURCE_IDX};
+use super::lineage::{ROW_NUMBER, SOURCE_IDX};
 
 /// The canonical dtype a loaded column has.
 pub fn canonical_dtype(kind: &ColumnKind) -> DataType {

@@ -20,9 +20,7 @@ use crate::tables::{ColumnKind, TableKind, TableSchema};
 use crate::time::ts_dtype;
 use crate::workdir::{self, WorkDir};
 
-/// Lineage columns carried by every loaded frame: which file (index into `LoadedTable::files`) and which data row.
-pub const SOURCE_IDX: &str = "_source_idx";
-pub const ROW_NUMBER: &str = "_row_number";
+pub use super::lineage::{ROW_NUMBER, SOURCE_IDX};
 
 /// How files are read; the defaults are what runs use, tests change them to compare paths.
 #[derive(Debug, Clone, Copy)]
@@ -603,9 +601,6 @@ pub fn load_table_to(
     progress: &Progress,
     work: Option<&WorkDir>,
 ) -> Result<Option<LoadedTable>> {
-    if !tc.sources.is_empty() {
-        return crate::staging::load(kind, tc, tz, progress, work);
-    }
     let files = discover(data_dir, kind, tc)?;
     if files.is_empty() {
         return Ok(None);

@@ -7,6 +7,7 @@ pub mod csv_lines;
 pub mod discover;
 pub mod fast;
 pub mod footer;
+pub mod lineage;
 pub mod load;
 pub mod loaded;
 pub mod parse;

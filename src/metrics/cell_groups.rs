@@ -14,8 +14,6 @@ use std::collections::HashMap;
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::return_rates::CELL;
-
 /// What a cell holds of its rows.
 #[derive(Debug, Clone, Copy)]
 pub enum CellSum {
@@ -37,6 +35,9 @@ impl CellSum {
         }
     }
 }
+
+/// The cell: a quarter's order lines (or line facts) of one month, week, category, merchant and sku.
+pub const CELL: [&str; 5] = ["month_code", "week_code", "category", "merchant_id", "sku"];
 
 /// [`CELL`]'s two integer codes and three strings.
 const MONTH: &str = CELL[0];

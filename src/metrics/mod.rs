@@ -456,7 +456,10 @@ impl Prepared {
         drop(case_keys);
         // Cases with their line, held in memory (see `in_memory`).
         let cases_p = cases
-            .drop(cols([crate::input::load::SOURCE_IDX, crate::input::load::ROW_NUMBER]))
+            .drop(cols([
+                crate::input::lineage::SOURCE_IDX,
+                crate::input::lineage::ROW_NUMBER,
+            ]))
             .with_columns([col("status").neq(lit("cancelled")).alias("counted")])
             .with_column(
                 (col("counted")
@@ -496,7 +499,10 @@ impl Prepared {
             )
             .select([coalesce(&[col("_case_line_row"), col("_first_line_row")]).alias(LINE_ROW)]);
         let refunds_p = beside(
-            refunds.drop(cols([crate::input::load::SOURCE_IDX, crate::input::load::ROW_NUMBER])),
+            refunds.drop(cols([
+                crate::input::lineage::SOURCE_IDX,
+                crate::input::lineage::ROW_NUMBER,
+            ])),
             refund_lines,
         )?;
         let refunds_p = in_memory(refunds_p)?;
@@ -550,7 +556,10 @@ impl Prepared {
             col("quarter_code"),
             col("week_code"),
         ]);
-        let shipments = shipments.drop(cols([crate::input::load::SOURCE_IDX, crate::input::load::ROW_NUMBER]));
+        let shipments = shipments.drop(cols([
+            crate::input::lineage::SOURCE_IDX,
+            crate::input::lineage::ROW_NUMBER,
+        ]));
         Ok(Prepared {
             lines,
             line_facts,

@@ -40,10 +40,11 @@ const COLUMNS: [&str; 10] = [
     "ordered_at",
 ];
 
-/// A quarter's lines are summed into one row per cell; every group of every level and period is a sum of cells.
-/// The week is not a period of return_rates: it is in the cell so that the spike detector's weekly sums of the
-/// same lines come from these cells ([`SoldWeeks`]) instead of grouping every line by three strings again.
-pub(super) const CELL: [&str; 5] = ["month_code", "week_code", "category", "merchant_id", "sku"];
+// A quarter's lines are summed into one row per cell (`cell_groups::CELL`); every group of every level and period
+// is a sum of cells. The week is not a period of return_rates: it is in the cell so that the spike detector's
+// weekly sums of the same lines come from these cells (`SoldWeeks`) instead of grouping every line by three
+// strings again.
+use super::cell_groups::CELL;
 
 /// The order lines summed per (merchant_id, sku, category, week_code) — possibly in more than one row for a group
 /// (a week across two months or quarters): n (lines, Int64), quantity (Σ units), ordered_at (the earliest). What

@@ -259,6 +259,23 @@ fn load_lookup(spec: &Arc<LookupSpec>) -> Result<LoadedLookup> {
     })
 }
 
+/// Loads a table: from its staging sources when the config gives any, else from its canonical files in
+/// `data_dir` (`input::load_table_to`). `Ok(None)` when an optional table has no source.
+pub fn load_table(
+    data_dir: &std::path::Path,
+    kind: TableKind,
+    tc: &TableConfig,
+    tz: Tz,
+    progress: &Progress,
+    work: Option<&WorkDir>,
+) -> Result<Option<LoadedTable>> {
+    if tc.sources.is_empty() {
+        crate::input::load_table_to(data_dir, kind, tc, tz, progress, work)
+    } else {
+        load(kind, tc, tz, progress, work)
+    }
+}
+
 /// Loads a table from its staging sources.
 pub fn load(
     kind: TableKind,
