@@ -74,7 +74,7 @@ pub struct LoadedTable {
     pub files: Vec<FileStats>,
     pub rejects: Vec<Reject>,
     /// For a table fed through the staging layer: where each canonical column came from, per source.
-    pub staging: Vec<crate::staging::SourceReport>,
+    pub staging: Vec<super::mapping::SourceReport>,
 }
 
 /// Where the accepted rows are: in memory as loaded, or in a working copy (see `workdir`) once the run has

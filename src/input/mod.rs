@@ -10,6 +10,7 @@ pub mod footer;
 pub mod lineage;
 pub mod load;
 pub mod loaded;
+pub mod mapping;
 pub mod parse;
 pub mod plausible;
 pub mod reader;

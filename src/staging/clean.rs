@@ -3,51 +3,8 @@
 
 use std::borrow::Cow;
 
-/// The rules a source asked for.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Clean {
-    /// `="3412…"` (Excel's guard against long numbers turning into 3.41E+18) and a leading `'`.
-    pub excel_guard: bool,
-    /// Spaces, tabs and non-breaking spaces around a cell (Tmall's refund export ends ids with a tab).
-    pub trim: bool,
-    /// Thousands separators and currency marks in numbers: `¥1,099.00`, `1,099.00元`, `$12.50`, `RMB 5`.
-    pub numbers: bool,
-    /// Full-width digits, letters and punctuation (`１２３`, `ＡＢＣ`) as their ASCII forms.
-    pub fullwidth: bool,
-}
-
-/// How often each rule changed a cell of one column.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub trim: u64,
-    pub excel_guard: u64,
-    pub fullwidth: u64,
-    pub numbers: u64,
-    pub null_values: u64,
-}
-
-impl Counts {
-    pub fn add(&mut self, o: &Counts) {
-        self.trim += o.trim;
-        self.excel_guard += o.excel_guard;
-        self.fullwidth += o.fullwidth;
-        self.numbers += o.numbers;
-        self.null_values += o.null_values;
-    }
-    /// (rule, count) for the rules that acted.
-    pub fn nonzero(&self) -> Vec<(&'static str, u64)> {
-        [
-            ("trim", self.trim),
-            ("excel_guard", self.excel_guard),
-            ("fullwidth", self.fullwidth),
-            ("numbers", self.numbers),
-            ("null_values", self.null_values),
-        ]
-        .into_iter()
-        .filter(|(_, n)| *n > 0)
-        .collect()
-    }
-}
+pub use crate::config::staging::Clean;
+pub use crate::input::mapping::Counts;
 
 fn is_space(c: char) -> bool {
     c.is_whitespace() || c == '\u{feff}'

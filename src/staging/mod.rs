@@ -20,175 +20,24 @@
 
 pub mod clean;
 pub mod raw;
-pub mod settings;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
 use chrono_tz::Tz;
 use polars::prelude::*;
 
-pub use clean::{Clean, Counts};
+pub use crate::config::staging::{
+    Clean, ColumnSource, FileSpec, FillDown, LookupSpec, RawFormat, Skip, SkipTest, Source, TimeForm, ValueMap, roots,
+};
+pub use crate::input::mapping::{ColumnReport, Counts, SourceReport};
 
-use crate::config::{Encoding, TableConfig};
+use crate::config::TableConfig;
 use crate::input::load::{LoadedTable, ReadOptions, TableLoader};
 use crate::progress::Progress;
 use crate::tables::{ColumnKind, TableKind};
 use crate::workdir::WorkDir;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RawFormat {
-    Csv,
-    Xlsx,
-    Parquet,
-}
-
-/// How a file is read (sources and lookups alike).
-#[derive(Debug, Clone)]
-pub struct FileSpec {
-    pub path: PathBuf,
-    pub format: Option<RawFormat>,
-    pub encoding: Encoding,
-    pub delimiter: u8,
-    pub quoting: bool,
-    /// The physical line (spreadsheet row) of the header.
-    pub header_line: u64,
-    pub sheet: Option<String>,
-    pub clean: Clean,
-    pub null_values: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-pub enum ColumnSource {
-    Column(String),
-    Sql {
-        text: String,
-        expr: Expr,
-    },
-    Value(String),
-    Lookup {
-        lookup: Arc<LookupSpec>,
-        /// This source's column holding the key.
-        key: String,
-        /// The lookup file's column giving the value.
-        column: String,
-    },
-}
-
-impl ColumnSource {
-    /// Where the value comes from, as `validate` shows it.
-    pub fn describe(&self) -> String {
-        match self {
-            ColumnSource::Column(c) => format!("column '{c}'"),
-            ColumnSource::Sql { text, .. } => format!("sql `{text}`"),
-            ColumnSource::Value(v) => format!("value '{v}'"),
-            ColumnSource::Lookup { lookup, key, column } => {
-                format!("lookup {}.'{column}' by '{key}'", lookup.name)
-            }
-        }
-    }
-    /// The export columns it reads.
-    fn inputs(&self) -> Vec<String> {
-        match self {
-            ColumnSource::Column(c) => vec![c.clone()],
-            ColumnSource::Sql { expr, .. } => roots(expr),
-            ColumnSource::Value(_) => Vec::new(),
-            ColumnSource::Lookup { key, .. } => vec![key.clone()],
-        }
-    }
-}
-
-fn roots(e: &Expr) -> Vec<String> {
-    let mut r: Vec<String> = e.clone().meta().root_names().iter().map(|n| n.to_string()).collect();
-    r.sort();
-    r.dedup();
-    r
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct ValueMap {
-    pub map: HashMap<String, String>,
-    /// The value of every other non-empty label (`"*"`).
-    pub otherwise: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum TimeForm {
-    /// Integers of this many microseconds since 1970-01-01 UTC.
-    Epoch(i64),
-    /// Excel serial days (1900 date system), local wall time.
-    ExcelSerial,
-}
-
-#[derive(Debug, Clone)]
-pub struct Skip {
-    pub reason: String,
-    pub test: SkipTest,
-}
-
-#[derive(Debug, Clone)]
-pub enum SkipTest {
-    /// A condition over the export's columns, before mapping.
-    Sql { text: String, expr: Expr },
-    /// A canonical column without a value, after mapping.
-    Missing(String),
-    /// A canonical column whose value an earlier row of the source had, after mapping.
-    Repeated(String),
-}
-
-#[derive(Debug, Clone)]
-pub struct Source {
-    pub name: String,
-    pub file: FileSpec,
-    /// Canonical column → where it comes from, in canonical name order.
-    pub columns: Vec<(String, ColumnSource)>,
-    pub values: HashMap<String, ValueMap>,
-    pub time_forms: HashMap<String, TimeForm>,
-    pub skip: Vec<Skip>,
-    pub fill_down: Option<FillDown>,
-}
-
-/// Empty cells of `columns` take the value above while `by` stays the same (an order's fields written on its
-/// first line only).
-#[derive(Debug, Clone)]
-pub struct FillDown {
-    pub by: String,
-    pub columns: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct LookupSpec {
-    pub name: String,
-    pub file: FileSpec,
-    pub key: String,
-}
-
-/// What `validate` and run.json show of one source: where each canonical column came from and what was done.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SourceReport {
-    pub source: String,
-    pub files: Vec<String>,
-    pub columns: Vec<ColumnReport>,
-    pub filtered: BTreeMap<String, u64>,
-    /// Lines before the header, and blank lines or rows of bare delimiters, over all files.
-    pub preamble_lines: u64,
-    pub blank_lines: u64,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ColumnReport {
-    pub canonical: String,
-    pub from: String,
-    /// Cells of the export columns it reads that cleaning changed.
-    pub cleaned: Counts,
-    /// Labels the value map turned into canonical values, and of them those taken by `"*"`.
-    pub mapped: u64,
-    pub mapped_by_wildcard: u64,
-    /// Numbers read as times through `time_format`.
-    pub times_converted: u64,
-}
 
 /// A lookup file in memory: key → the first non-empty value of each column.
 struct LoadedLookup {

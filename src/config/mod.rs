@@ -10,6 +10,8 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+pub mod staging;
+
 use crate::tables::{ColumnKind, TableKind};
 use crate::time::{self, Micros};
 
@@ -30,7 +32,7 @@ pub struct RawConfig {
     pub tables: BTreeMap<String, RawTable>,
     /// Tables that staging sources look values up in (a catalogue giving each sku's category, say).
     #[serde(default)]
-    pub lookups: BTreeMap<String, crate::staging::settings::RawLookup>,
+    pub lookups: BTreeMap<String, staging::RawLookup>,
     /// reason_code → responsible party (merchant, carrier, buyer, platform, other); unlisted reasons keep the
     /// spec's default.
     #[serde(default)]
@@ -142,7 +144,7 @@ pub struct RawTable {
     /// Exports as their back office writes them, each mapped to this table (`crate::staging`); instead of path,
     /// columns, values and epoch.
     #[serde(default)]
-    pub sources: Vec<crate::staging::settings::RawSource>,
+    pub sources: Vec<staging::RawSource>,
 }
 
 /// Who is responsible for a case, by its reason (SPEC §4.2).
@@ -183,7 +185,7 @@ pub struct TableConfig {
     /// Timestamp column → microseconds per unit of its integers (epoch times).
     pub epoch_units: HashMap<String, i64>,
     /// Staging sources; when any, they feed the table and the fields above are unused.
-    pub sources: Vec<std::sync::Arc<crate::staging::Source>>,
+    pub sources: Vec<std::sync::Arc<staging::Source>>,
 }
 
 impl Default for TableConfig {
@@ -342,9 +344,9 @@ impl Config {
             .and_then(|p| p.parent())
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let lookups = crate::staging::settings::check_lookups(
+        let lookups = staging::check_lookups(
             &raw.lookups,
-            &mut crate::staging::settings::Ctx {
+            &mut staging::Ctx {
                 base: &base,
                 problems: &mut problems,
             },
@@ -363,8 +365,8 @@ impl Config {
                 ..TableConfig::default()
             };
             let at = format!("[tables.{name}]");
-            tc.encoding = crate::staging::settings::check_encoding(rt.encoding.as_deref(), &at, &mut problems);
-            tc.delimiter = crate::staging::settings::check_delimiter(rt.delimiter.as_deref(), &at, &mut problems);
+            tc.encoding = staging::check_encoding(rt.encoding.as_deref(), &at, &mut problems);
+            tc.delimiter = staging::check_delimiter(rt.delimiter.as_deref(), &at, &mut problems);
             if !rt.sources.is_empty() {
                 let plain = rt.path.is_some()
                     || rt.encoding.is_some()
@@ -378,11 +380,11 @@ impl Config {
                         "{at}: give either sources (exports mapped through staging) or path/encoding/delimiter/quoting/columns/values/epoch, not both; each source has these settings of its own"
                     ));
                 }
-                tc.sources = crate::staging::settings::check_sources(
+                tc.sources = staging::check_sources(
                     kind,
                     &rt.sources,
                     &lookups,
-                    &mut crate::staging::settings::Ctx {
+                    &mut staging::Ctx {
                         base: &base,
                         problems: &mut problems,
                     },

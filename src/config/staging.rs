@@ -1,5 +1,6 @@
 //! The staging part of the config: `[[tables.<table>.sources]]` and `[lookups.<name>]` as written (`Raw*`, serde,
-//! unknown keys refused), checked into the typed values of `staging` with every problem collected.
+//! unknown keys refused), checked into typed values (`Source`, `LookupSpec`, …) with every problem collected. The
+//! `staging` module reads exports by them.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -7,9 +8,9 @@ use std::sync::Arc;
 
 use polars::prelude::Expr;
 use serde::Deserialize;
+use std::path::PathBuf;
 
-use super::{Clean, ColumnSource, FileSpec, LookupSpec, RawFormat, Skip, SkipTest, Source, TimeForm, ValueMap};
-use crate::config::Encoding;
+use super::Encoding;
 use crate::tables::{ColumnKind, TableKind};
 
 /// How a file is read: shared by sources and lookups.
@@ -405,7 +406,7 @@ pub fn check_sources(
                 )),
             }
         }
-        let fill_down = rs.fill_down.as_ref().map(|f| super::FillDown {
+        let fill_down = rs.fill_down.as_ref().map(|f| FillDown {
             by: f.by.trim().to_string(),
             columns: f.columns.iter().map(|c| c.trim().to_string()).collect(),
         });
@@ -420,4 +421,145 @@ pub fn check_sources(
         }));
     }
     out
+}
+
+/// The rules a source asked for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Clean {
+    /// `="3412…"` (Excel's guard against long numbers turning into 3.41E+18) and a leading `'`.
+    pub excel_guard: bool,
+    /// Spaces, tabs and non-breaking spaces around a cell (Tmall's refund export ends ids with a tab).
+    pub trim: bool,
+    /// Thousands separators and currency marks in numbers: `¥1,099.00`, `1,099.00元`, `$12.50`, `RMB 5`.
+    pub numbers: bool,
+    /// Full-width digits, letters and punctuation (`１２３`, `ＡＢＣ`) as their ASCII forms.
+    pub fullwidth: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawFormat {
+    Csv,
+    Xlsx,
+    Parquet,
+}
+
+/// How a file is read (sources and lookups alike).
+#[derive(Debug, Clone)]
+pub struct FileSpec {
+    pub path: PathBuf,
+    pub format: Option<RawFormat>,
+    pub encoding: Encoding,
+    pub delimiter: u8,
+    pub quoting: bool,
+    /// The physical line (spreadsheet row) of the header.
+    pub header_line: u64,
+    pub sheet: Option<String>,
+    pub clean: Clean,
+    pub null_values: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ColumnSource {
+    Column(String),
+    Sql {
+        text: String,
+        expr: Expr,
+    },
+    Value(String),
+    Lookup {
+        lookup: Arc<LookupSpec>,
+        /// This source's column holding the key.
+        key: String,
+        /// The lookup file's column giving the value.
+        column: String,
+    },
+}
+
+impl ColumnSource {
+    /// Where the value comes from, as `validate` shows it.
+    pub fn describe(&self) -> String {
+        match self {
+            ColumnSource::Column(c) => format!("column '{c}'"),
+            ColumnSource::Sql { text, .. } => format!("sql `{text}`"),
+            ColumnSource::Value(v) => format!("value '{v}'"),
+            ColumnSource::Lookup { lookup, key, column } => {
+                format!("lookup {}.'{column}' by '{key}'", lookup.name)
+            }
+        }
+    }
+    /// The export columns it reads.
+    pub fn inputs(&self) -> Vec<String> {
+        match self {
+            ColumnSource::Column(c) => vec![c.clone()],
+            ColumnSource::Sql { expr, .. } => roots(expr),
+            ColumnSource::Value(_) => Vec::new(),
+            ColumnSource::Lookup { key, .. } => vec![key.clone()],
+        }
+    }
+}
+
+/// The export columns an expression reads.
+pub fn roots(e: &Expr) -> Vec<String> {
+    let mut r: Vec<String> = e.clone().meta().root_names().iter().map(|n| n.to_string()).collect();
+    r.sort();
+    r.dedup();
+    r
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ValueMap {
+    pub map: HashMap<String, String>,
+    /// The value of every other non-empty label (`"*"`).
+    pub otherwise: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TimeForm {
+    /// Integers of this many microseconds since 1970-01-01 UTC.
+    Epoch(i64),
+    /// Excel serial days (1900 date system), local wall time.
+    ExcelSerial,
+}
+
+#[derive(Debug, Clone)]
+pub struct Skip {
+    pub reason: String,
+    pub test: SkipTest,
+}
+
+#[derive(Debug, Clone)]
+pub enum SkipTest {
+    /// A condition over the export's columns, before mapping.
+    Sql { text: String, expr: Expr },
+    /// A canonical column without a value, after mapping.
+    Missing(String),
+    /// A canonical column whose value an earlier row of the source had, after mapping.
+    Repeated(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    pub file: FileSpec,
+    /// Canonical column → where it comes from, in canonical name order.
+    pub columns: Vec<(String, ColumnSource)>,
+    pub values: HashMap<String, ValueMap>,
+    pub time_forms: HashMap<String, TimeForm>,
+    pub skip: Vec<Skip>,
+    pub fill_down: Option<FillDown>,
+}
+
+/// Empty cells of `columns` take the value above while `by` stays the same (an order's fields written on its
+/// first line only).
+#[derive(Debug, Clone)]
+pub struct FillDown {
+    pub by: String,
+    pub columns: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LookupSpec {
+    pub name: String,
+    pub file: FileSpec,
+    pub key: String,
 }
