@@ -2,11 +2,12 @@
 //!
 //! Rooms: `prepare` (the shared `Prepared` frames every family starts from, so a join is done once, not once per
 //! table; with the sorted-id walk `sorted_ids` and the line lookup `line_lookup`), kernels (`cell_groups`: the hand
-//! grouping of return_rates' cells), `stats` (ratios, Wilson intervals), `periods` (local dates, period codes and
+//! grouping of return_rates' cells; `first_of_order`: distinct orders without hash sets), `stats` (ratios, Wilson intervals), `periods` (local dates, period codes and
 //! labels); then one module per family.
 
 pub mod carriers;
 mod cell_groups;
+mod first_of_order;
 pub(crate) mod line_lookup;
 pub mod merchants;
 pub mod periods;
