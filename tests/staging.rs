@@ -275,3 +275,33 @@ impl Gb18030 for str {
         encoding_rs::GB18030.encode(self).0.into_owned()
     }
 }
+
+mod cleaning {
+    use aftersales::staging::clean::{Clean, Counts, clean_cell};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Any text through every rule: no panic, at most one count per rule, and what the numbers rule makes of a
+        /// cell is a plain number (digits, one optional point, an optional leading minus).
+        #[test]
+        fn cleaning_any_text_never_panics_and_numbers_come_out_plain(
+            cell in "(\\PC|[ \t,.$¥￥元()=\"'０-９])*",
+        ) {
+            let all = Clean { excel_guard: true, trim: true, numbers: true, fullwidth: true };
+            let mut c = Counts::default();
+            let out = clean_cell(&cell, all, &["无".to_string()], &mut c).map(|v| v.into_owned());
+            for n in [c.trim, c.excel_guard, c.fullwidth, c.numbers, c.null_values] {
+                prop_assert!(n <= 1);
+            }
+            if c.numbers == 1 {
+                let v = out.unwrap();
+                let body = v.strip_prefix('-').unwrap_or(&v);
+                let (int, frac) = body.split_once('.').unwrap_or((body, "0"));
+                prop_assert!(!int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()), "{v}");
+                prop_assert!(frac.bytes().all(|b| b.is_ascii_digit()), "{v}");
+            }
+        }
+    }
+}
