@@ -305,3 +305,29 @@ fn a_converted_copy_of_staged_exports_runs_without_them() {
     let again = run_pipeline(&copy);
     assert_eq!(table(&out, "return_rates"), table(&again, "return_rates"));
 }
+
+#[test]
+fn a_fresh_init_says_what_to_fill_in_and_an_empty_folder_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = aftersales(&["init", "--preset", "amazon", dir.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The catalogue is the user's: it starts as the header the preset's lookups need.
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("catalogue.csv")).unwrap(),
+        "sku,category\n"
+    );
+    let out = tempfile::tempdir().unwrap();
+    let o = aftersales(&[
+        "validate",
+        "--data",
+        dir.path().to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("All Orders holds no files; put this export's downloads there"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -52,9 +52,21 @@ pub fn init(args: &InitArgs) -> Result<i32> {
             .with_context(|| format!("cannot create {}/{f}", args.dir.display()))?;
     }
     std::fs::write(&target, text).with_context(|| format!("cannot write {}", target.display()))?;
+    let mut templates = Vec::new();
+    // A lookup file the user keeps (the catalogue) starts as its header, so the columns it needs are plain to see.
+    for (path, header) in lookup_templates(text)? {
+        let p = args.dir.join(&path);
+        if !p.exists() {
+            std::fs::write(&p, format!("{header}\n")).with_context(|| format!("cannot write {}", p.display()))?;
+            templates.push(format!("  fill in {} (its columns: {header})", p.display()));
+        }
+    }
     println!("wrote {}", target.display());
     for f in &folders {
         println!("  put the downloads of this export in {}/", args.dir.join(f).display());
+    }
+    for t in &templates {
+        println!("{t}");
     }
     println!(
         "then: aftersales validate --data {}   (prints where each column comes from)",
@@ -79,6 +91,35 @@ pub fn export_folders(text: &str) -> Result<Vec<String>> {
     }
     for l in raw.lookups.values() {
         add(&l.file.path);
+    }
+    Ok(out)
+}
+
+/// The lookup files a preset reads that are files of the user's own (a `.csv` path, not an export folder), with the
+/// header they need: the key, then every column a source looks up in them.
+pub fn lookup_templates(text: &str) -> Result<Vec<(String, String)>> {
+    let raw: RawConfig = toml::from_str(text).context("a bundled preset does not parse")?;
+    let mut out = Vec::new();
+    for (name, l) in &raw.lookups {
+        if !l.file.path.ends_with(".csv") {
+            continue;
+        }
+        let mut cols = vec![l.key.clone()];
+        for t in raw.tables.values() {
+            for s in &t.sources {
+                for (canonical, c) in &s.columns {
+                    if let crate::config::staging::RawColumnSource::Spec(spec) = c
+                        && spec.lookup.as_deref() == Some(name.as_str())
+                    {
+                        let col = spec.lookup_column.clone().unwrap_or_else(|| canonical.clone());
+                        if !cols.contains(&col) {
+                            cols.push(col);
+                        }
+                    }
+                }
+            }
+        }
+        out.push((l.file.path.clone(), cols.join(",")));
     }
     Ok(out)
 }

@@ -48,7 +48,7 @@ struct LoadedLookup {
 }
 
 fn load_lookup(spec: &Arc<LookupSpec>) -> Result<LoadedLookup> {
-    let what = format!("[lookups.{}]", spec.name);
+    let what = format!("[lookups.{}] (rows found by its column '{}')", spec.name, spec.key);
     let files = raw::files_of(&spec.file, &what)?;
     let mut columns: HashMap<String, usize> = HashMap::new();
     let mut rows: HashMap<String, Vec<Option<String>>> = HashMap::new();

@@ -86,7 +86,10 @@ pub fn files_of(spec: &FileSpec, what: &str) -> Result<Vec<std::path::PathBuf>> 
         }
         parts.sort();
         if parts.is_empty() {
-            bail!("{what}: folder {} holds no files", p.display());
+            bail!(
+                "{what}: folder {} holds no files; put this export's downloads there (docs/exports.md says which)",
+                p.display()
+            );
         }
         return Ok(parts);
     }
