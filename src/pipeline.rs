@@ -47,6 +47,7 @@ fn load_tables(
         TableKind::Merchants,
     ];
     let next = std::sync::atomic::AtomicUsize::new(0);
+    let lookups = crate::staging::Lookups::default();
     let tz = opts.config.timezone;
     let mut done: Vec<(TableKind, Result<Option<LoadedTable>>, f64)> = std::thread::scope(|s| {
         let lane = || {
@@ -57,7 +58,7 @@ fn load_tables(
                 let started = std::time::Instant::now();
                 progress.set_message(format!("loading {}", kind.name()));
                 let tc = opts.config.table(kind);
-                let loaded = crate::staging::load_table(&opts.data_dir, kind, &tc, tz, progress, work);
+                let loaded = crate::staging::load_table(&opts.data_dir, kind, &tc, tz, progress, work, &lookups);
                 out.push((kind, loaded, started.elapsed().as_secs_f64()));
             }
             out

@@ -149,32 +149,12 @@ fn the_amazon_preset_reads_seller_central_reports() {
     assert_eq!(dq.height(), 0, "{dq}");
 }
 
-/// Loads one table of a folder with the config text given.
-fn load_one(
-    dir: &std::path::Path,
-    config: &str,
-    kind: aftersales::tables::TableKind,
-) -> aftersales::input::LoadedTable {
-    std::fs::write(dir.join("aftersales.toml"), config).unwrap();
-    let config = aftersales::config::Config::load(&dir.join("aftersales.toml")).unwrap();
-    aftersales::staging::load_table(
-        dir,
-        kind,
-        &config.table(kind),
-        config.timezone,
-        &aftersales::progress::Progress::hidden(),
-        None,
-    )
-    .unwrap()
-    .unwrap()
-}
-
 #[test]
 fn xlsx_sheets_keep_their_row_numbers_typed_cells_and_serial_dates() {
     use aftersales::tables::TableKind;
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(data("exports/xlsx/orders.xlsx"), dir.path().join("orders.xlsx")).unwrap();
-    let t = load_one(
+    let t = load_with_config(
         dir.path(),
         r#"
 [[tables.orders.sources]]
@@ -193,7 +173,8 @@ category = "类目"
 ordered_at = "excel"
 "#,
         TableKind::Orders,
-    );
+    )
+    .unwrap();
     // Sheet rows 3–6 and 8 are data (row 1 a title, row 2 the header, row 7 empty): 5 read, the text quantity
     // on row 6 rejected by its sheet row.
     assert_eq!((t.rows_read(), t.rows_accepted(), t.rows_rejected()), (5, 4, 1));

@@ -6,19 +6,7 @@ mod common;
 use aftersales::tables::TableKind;
 use common::*;
 
-fn load(dir: &std::path::Path, config: &str, kind: TableKind) -> anyhow::Result<aftersales::input::LoadedTable> {
-    std::fs::write(dir.join("aftersales.toml"), config).unwrap();
-    let config = aftersales::config::Config::load(&dir.join("aftersales.toml"))?;
-    Ok(aftersales::staging::load_table(
-        dir,
-        kind,
-        &config.table(kind),
-        config.timezone,
-        &aftersales::progress::Progress::hidden(),
-        None,
-    )?
-    .unwrap())
-}
+use common::load_with_config as load;
 
 const ORDERS: &str = r#"
 [lookups.cat]

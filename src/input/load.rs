@@ -818,8 +818,10 @@ impl<'a> TableLoader<'a> {
         *self.sink.stats.filtered.entry(reason.to_string()).or_default() += n;
     }
 
-    pub(crate) fn end_file(&mut self) {
+    /// Ends the file; its counts.
+    pub(crate) fn end_file(&mut self) -> &FileStats {
         self.stats.push(self.sink.stats.clone());
+        &self.sink.stats
     }
 
     /// Writes the file's parsed rows on (after a file, or in between to bound memory).

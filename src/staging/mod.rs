@@ -21,7 +21,7 @@
 pub mod clean;
 pub mod raw;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
@@ -45,6 +45,27 @@ struct LoadedLookup {
     display: String,
     columns: HashMap<String, usize>,
     rows: HashMap<String, Vec<Option<String>>>,
+}
+
+/// The lookup files of one run, each read once however many tables look values up in it (Tmall's order report
+/// feeds orders, cases and refunds); shared by the threads that load tables.
+#[derive(Default)]
+pub struct Lookups(std::sync::Mutex<HashMap<String, Arc<LoadedLookup>>>);
+
+impl Lookups {
+    fn get(&self, spec: &Arc<LookupSpec>) -> Result<Arc<LoadedLookup>> {
+        // Held while a file is read: a second table asking for it waits instead of reading it again.
+        let mut loaded = self
+            .0
+            .lock()
+            .map_err(|_| anyhow::anyhow!("a thread loading lookups failed"))?;
+        if let Some(l) = loaded.get(&spec.name) {
+            return Ok(l.clone());
+        }
+        let l = Arc::new(load_lookup(spec)?);
+        loaded.insert(spec.name.clone(), l.clone());
+        Ok(l)
+    }
 }
 
 fn load_lookup(spec: &Arc<LookupSpec>) -> Result<LoadedLookup> {
@@ -117,11 +138,12 @@ pub fn load_table(
     tz: Tz,
     progress: &Progress,
     work: Option<&WorkDir>,
+    lookups: &Lookups,
 ) -> Result<Option<LoadedTable>> {
     if tc.sources.is_empty() {
         crate::input::load_table_to(data_dir, kind, tc, tz, progress, work)
     } else {
-        load(kind, tc, tz, progress, work)
+        load(kind, tc, tz, progress, work, lookups)
     }
 }
 
@@ -132,15 +154,16 @@ pub fn load(
     tz: Tz,
     progress: &Progress,
     work: Option<&WorkDir>,
+    cache: &Lookups,
 ) -> Result<Option<LoadedTable>> {
     let mut loader = TableLoader::new(kind, TableConfig::default(), tz, progress, ReadOptions::default(), work);
     let mut reports = Vec::new();
-    let mut lookups: HashMap<String, LoadedLookup> = HashMap::new();
+    let mut lookups: HashMap<String, Arc<LoadedLookup>> = HashMap::new();
     for source in &tc.sources {
         for (_, c) in &source.columns {
             if let ColumnSource::Lookup { lookup, column, .. } = c {
                 if !lookups.contains_key(&lookup.name) {
-                    lookups.insert(lookup.name.clone(), load_lookup(lookup)?);
+                    lookups.insert(lookup.name.clone(), cache.get(lookup)?);
                 }
                 let l = &lookups[&lookup.name];
                 if !l.columns.contains_key(column) {
@@ -213,22 +236,13 @@ pub fn load(
             }
             seen = std::mem::take(&mut stager.seen);
             loader.flush()?;
-            loader.end_file();
+            for (reason, n) in &loader.end_file().filtered {
+                *report.filtered.entry(reason.clone()).or_default() += n;
+            }
         }
         reports.push(report);
     }
     let mut table = loader.finish()?;
-    for r in reports.iter_mut() {
-        r.filtered = table
-            .files
-            .iter()
-            .filter(|s| r.files.contains(&s.file))
-            .flat_map(|s| s.filtered.iter())
-            .fold(BTreeMap::new(), |mut m, (k, v)| {
-                *m.entry(k.clone()).or_default() += v;
-                m
-            });
-    }
     table.staging = reports;
     Ok(Some(table))
 }
@@ -239,7 +253,7 @@ struct Stager<'a> {
     source: &'a Source,
     tz: Tz,
     display: String,
-    lookups: &'a HashMap<String, LoadedLookup>,
+    lookups: &'a HashMap<String, Arc<LoadedLookup>>,
     /// Cleaning counts per export column over the file.
     raw_counts: HashMap<String, Counts>,
     /// Per `repeated` rule's column, the values already read (across the source's files).

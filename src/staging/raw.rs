@@ -247,6 +247,7 @@ fn read_csv(
     let keep = on_header(&names)?;
     let mut b = Builder::new(spec, &names, &keep);
     let mut blank = 0u64;
+    let delim = (spec.delimiter as char).to_string();
     loop {
         let at = lines.account.lines;
         let Some(item) = lines.next_item().map_err(|e| stream_err(e, at))? else {
@@ -254,7 +255,6 @@ fn read_csv(
         };
         match item {
             Item::Record { line, fields } => {
-                let delim = (spec.delimiter as char).to_string();
                 let shown = || {
                     fields
                         .iter()

@@ -188,6 +188,27 @@ pub fn count_rows(df: &DataFrame, keys: &[(&str, &str)]) -> usize {
     df.filter(&mask).unwrap().height()
 }
 
+/// One table of a folder loaded as a run loads it (staging sources or canonical files), with the config text given
+/// written as the folder's aftersales.toml.
+pub fn load_with_config(
+    dir: &Path,
+    config: &str,
+    kind: aftersales::tables::TableKind,
+) -> anyhow::Result<aftersales::input::LoadedTable> {
+    std::fs::write(dir.join("aftersales.toml"), config).unwrap();
+    let config = aftersales::config::Config::load(&dir.join("aftersales.toml"))?;
+    Ok(aftersales::staging::load_table(
+        dir,
+        kind,
+        &config.table(kind),
+        config.timezone,
+        &aftersales::progress::Progress::hidden(),
+        None,
+        &aftersales::staging::Lookups::default(),
+    )?
+    .expect("the table has a source"))
+}
+
 /// Runs the pipeline on a data folder into a fresh temporary output folder.
 pub fn run_pipeline(data: &Path) -> tempfile::TempDir {
     let out = tempfile::tempdir().unwrap();
