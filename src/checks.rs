@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono_tz::Tz;
 use polars::prelude::*;
 
@@ -148,7 +148,6 @@ pub fn data_quality(
         }
         None => None,
     };
-    crate::stages::debug_mark("checks: touched lines");
     let case_ids = tables
         .get(&TableKind::Cases)
         .map(|t| t.lazy().map(|lf| lf.select([col("case_id")])))
@@ -417,4 +416,21 @@ pub fn empty_data_quality() -> DataFrame {
         s("message"),
     ])
     .expect("schema")
+}
+
+/// Reads the findings `convert` stored beside a converted copy, refusing a file of other columns.
+pub fn read_findings(path: &std::path::Path) -> Result<DataFrame> {
+    let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let df = anyhow::Context::with_context(ParquetReader::new(f).finish(), || {
+        format!("cannot read the data-quality findings in {}", path.display())
+    })?;
+    let want = empty_data_quality();
+    anyhow::ensure!(
+        df.schema() == want.schema(),
+        "{} does not have the columns of data_quality.parquet ({:?}); delete converted.json beside it to check the \
+         tables again",
+        path.display(),
+        want.get_column_names()
+    );
+    Ok(df)
 }

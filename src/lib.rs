@@ -6,7 +6,8 @@
 //! - `input`: finding, reading and parsing exports into accepted and rejected rows; `staging`: back-office
 //!   exports (Taobao, Amazon, Shopify …) mapped to the canonical tables by the config's sources;
 //! - `checks`: warnings about kept rows (data_quality);
-//! - `pipeline`: wiring of the stages; `output`: the atomic output folder;
+//! - `pipeline`: wiring: loading, checks and the metric steps; `schedule`: runs declared steps on lanes (threads);
+//!   `output`: the atomic output folder, run.json;
 //! - `metrics`: one module per metric family; `report` + `charts`: the quarter's page and its pictures;
 //! - `queries`: users' SQL files over the tables;
 //! - `workdir`: the run's Parquet working copies, scanned lazily by the stages; `litter`: clearing the folders a
@@ -32,6 +33,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod queries;
 pub mod report;
+pub mod schedule;
 pub mod sla_rules;
 pub mod stages;
 pub mod staging;

@@ -1,4 +1,5 @@
-//! Wiring only: load → check → (metrics, in later stages) → write. Each stage is timed for run.json.
+//! Wiring only: load (two tables at a time) → plausibility → timestamps → checks → the metric steps (declared in
+//! [`metric_steps`], run by `schedule`) → write. Each stage is timed for run.json.
 
 use anyhow::{Context, Result};
 use polars::prelude::*;
@@ -11,9 +12,10 @@ use crate::input::{LoadedTable, converted};
 use crate::metrics;
 use crate::output::{OutputDir, rejects_frame};
 use crate::progress::Progress;
+use crate::schedule::{self, Slot, Step};
 use crate::stages::Stages;
 use crate::tables::TableKind;
-use crate::time::{self, Micros};
+use crate::time;
 use crate::workdir::WorkDir;
 
 pub use crate::input::loaded::{AsOfSource, LoadOptions, Loaded};
@@ -98,11 +100,11 @@ pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded>
     stages.end("plausibility", clock);
     let clock = stages.start();
     progress.set_message("finding the inputs' first and last timestamps".into());
-    let Timestamps {
+    let crate::input::timestamps::Timestamps {
         latest,
         span: time_span,
         ordered: ordered_span,
-    } = timestamps(&tables)?;
+    } = crate::input::timestamps::scan(&tables)?;
     stages.end("timestamps", clock);
     let (as_of, as_of_source) = match (opts.as_of, opts.config.as_of) {
         (Some(t), _) => (t, AsOfSource::CommandLine),
@@ -129,7 +131,7 @@ pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded>
     let trusted: BTreeMap<&str, Option<&Path>> = tables.iter().map(|(k, t)| (k.name(), t.converted_file())).collect();
     let findings_from = converted::trusted_findings(&trusted, tz, explicit_as_of);
     let data_quality = match &findings_from {
-        Some(path) => read_findings(path)?,
+        Some(path) => checks::read_findings(path)?,
         None => checks::data_quality(&tables, as_of, explicit_as_of.is_some(), tz)?,
     };
     stages.end("checks", clock);
@@ -147,381 +149,210 @@ pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded>
     })
 }
 
-fn read_findings(path: &Path) -> Result<DataFrame> {
-    let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let df = anyhow::Context::with_context(ParquetReader::new(f).finish(), || {
-        format!("cannot read the data-quality findings in {}", path.display())
-    })?;
-    let want = checks::empty_data_quality();
-    anyhow::ensure!(
-        df.schema() == want.schema(),
-        "{} does not have the columns of data_quality.parquet ({:?}); delete converted.json beside it to check the \
-         tables again",
-        path.display(),
-        want.get_column_names()
-    );
-    Ok(df)
+/// The products of the metric steps, each set by the step of its name.
+pub struct MetricSlots {
+    prepared: Slot<metrics::Prepared>,
+    legs: Slot<metrics::carriers::LegGroups>,
+    rates: Slot<(DataFrame, metrics::return_rates::SoldWeeks)>,
+    evaluation: Slot<DataFrame>,
+    performance: Slot<DataFrame>,
+    lanes: Slot<DataFrame>,
+    reasons: Slot<DataFrame>,
+    clocks: Slot<metrics::sla::Clocks>,
+    compliance: Slot<DataFrame>,
+    flags: Slot<DataFrame>,
+    facts: Slot<(metrics::merchants::QuarterFacts, DataFrame)>,
+    risk: Slot<DataFrame>,
+    badges: Slot<DataFrame>,
 }
 
-pub fn summary_line(t: &LoadedTable) -> String {
-    let filtered = if t.rows_filtered() > 0 {
-        let mut by: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
-        for f in &t.files {
-            for (k, v) in &f.filtered {
-                *by.entry(k).or_default() += v;
-            }
+impl Default for MetricSlots {
+    fn default() -> Self {
+        MetricSlots {
+            prepared: Slot::new("prepare"),
+            legs: Slot::new("carrier_legs"),
+            rates: Slot::new("return_rates"),
+            evaluation: Slot::new("spike_evaluation"),
+            performance: Slot::new("carrier_performance"),
+            lanes: Slot::new("carrier_lanes"),
+            reasons: Slot::new("reason_breakdown"),
+            clocks: Slot::new("sla_clocks"),
+            compliance: Slot::new("sla_compliance"),
+            flags: Slot::new("risk_flags"),
+            facts: Slot::new("merchant_quarter_facts"),
+            risk: Slot::new("merchant_risk"),
+            badges: Slot::new("badges"),
         }
-        format!(
-            " + {} filtered ({})",
-            t.rows_filtered(),
-            by.iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+    }
+}
+
+/// The steps that make the metric tables: every table of SPEC §4 once all have run.
+pub const METRIC_STEPS_DONE: &[&str] = &[
+    "return_rates",
+    "reason_breakdown",
+    "sla_clocks",
+    "sla_compliance",
+    "spike_evaluation",
+    "risk_flags",
+    "merchant_risk",
+    "badges",
+    "carrier_performance",
+    "carrier_lanes",
+];
+
+impl MetricSlots {
+    /// The metric tables, once every step of [`METRIC_STEPS_DONE`] has run (frames are shared, not copied).
+    pub fn tables(&self) -> MetricTables {
+        let frame = |s: &Slot<DataFrame>| s.get().clone();
+        MetricTables {
+            frames: vec![
+                ("return_rates", self.rates.get().0.clone()),
+                ("reason_breakdown", frame(&self.reasons)),
+                ("sla_compliance", frame(&self.compliance)),
+                ("spike_evaluation", frame(&self.evaluation)),
+                ("risk_flags", frame(&self.flags)),
+                ("merchant_risk", frame(&self.risk)),
+                ("badges", frame(&self.badges)),
+                ("carrier_performance", frame(&self.performance)),
+                ("carrier_lanes", frame(&self.lanes)),
+            ],
+            copies: vec![("sla_clocks", self.clocks.get().clone())],
+            sku_merchants: self.facts.get().1.clone(),
+        }
+    }
+}
+
+/// The metric families' steps (SPEC §4). Lanes: return_rates and the spike detector that reads its weekly sums
+/// are the long path, on the main lane. The carrier family and reason_breakdown read only the shipments and the
+/// prepared cases and feed no other family: they run beside it, filling the moments it leaves a core idle (no
+/// family keeps both cores busy all the time). The SLA families join them there up to [`SLA_BESIDE_MAX_LINES`]
+/// order lines, so both lanes stay busy about as long; above it they run on the main lane after the spike
+/// detector, as their working sets beside return_rates' would raise the peak. `AFTERSALES_SLA_BESIDE_MAX_LINES`
+/// moves the limit: a switch for tests and measuring, not a setting.
+pub fn metric_steps<'a>(s: &'a MetricSlots, loaded: &'a Loaded, config: &'a Config) -> Vec<Step<'a>> {
+    use metrics::{carriers, merchants, reasons, return_rates, sla, spikes};
+    use schedule::Lane::{Beside, Main};
+    let table = |k: TableKind| loaded.tables.get(&k).expect("required tables are loaded");
+    let max_lines = std::env::var("AFTERSALES_SLA_BESIDE_MAX_LINES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(SLA_BESIDE_MAX_LINES);
+    let sla_lane = if table(TableKind::Orders).rows_accepted() <= max_lines {
+        Beside
     } else {
-        String::new()
+        Main
     };
-    format!(
-        "{:<10} {:>10} read = {:>10} accepted + {:>8} rejected ({:.2}%){filtered}{}",
-        t.kind.name(),
-        t.rows_read(),
-        t.rows_accepted(),
-        t.rows_rejected(),
-        t.reject_rate() * 100.0,
-        if t.read_as_converted() {
-            "  as checked by `aftersales convert` (file unchanged)"
-        } else {
-            ""
-        }
-    )
-}
-
-/// How a staged table's columns were fed (`validate` prints it): per source, each canonical column's origin and
-/// how often cleaning, value maps and time formats acted on it.
-pub fn staging_lines(t: &LoadedTable) -> Vec<String> {
-    let mut lines = Vec::new();
-    for r in &t.staging {
-        lines.push(format!(
-            "{} ← source '{}' ({} file{}{}{})",
-            t.kind.name(),
-            r.source,
-            r.files.len(),
-            if r.files.len() == 1 { "" } else { "s" },
-            if r.preamble_lines > 0 {
-                format!(", {} preamble lines skipped", r.preamble_lines)
-            } else {
-                String::new()
+    let set = |slot: &'a Slot<DataFrame>, df: Result<DataFrame>| df.map(|df| slot.set(df));
+    vec![
+        Step::new("prepare", Main, &[], move || {
+            let mut p = metrics::Prepared::new(
+                table(TableKind::Orders).lazy()?,
+                table(TableKind::Cases).lazy()?,
+                table(TableKind::Shipments).lazy()?,
+                table(TableKind::Refunds).lazy()?,
+                config,
+                loaded.as_of,
+                loaded.time_span,
+                loaded.work.as_ref(),
+            )?;
+            p.merchants = loaded.tables.get(&TableKind::Merchants).map(|t| t.data()).transpose()?;
+            p.ordered_span = loaded.ordered_span;
+            s.prepared.set(p);
+            Ok(())
+        }),
+        // Both carrier tables are sums of the same leg groups: grouped once.
+        Step::new("carrier_legs", Beside, &["prepare"], move || {
+            s.legs.set(carriers::LegGroups::new(s.prepared.get())?);
+            Ok(())
+        }),
+        Step::new("carrier_performance", Beside, &["carrier_legs"], move || {
+            set(
+                &s.performance,
+                carriers::carrier_performance(s.prepared.get(), s.legs.get()),
+            )
+        }),
+        Step::new("carrier_lanes", Beside, &["carrier_legs"], move || {
+            set(&s.lanes, carriers::carrier_lanes(s.legs.get()))
+        }),
+        Step::new("reason_breakdown", Beside, &["prepare"], move || {
+            set(&s.reasons, reasons::reason_breakdown(s.prepared.get()))
+        }),
+        Step::new("return_rates", Main, &["prepare"], move || {
+            s.rates.set(return_rates::return_rates(s.prepared.get())?);
+            Ok(())
+        }),
+        Step::new("spike_evaluation", Main, &["return_rates"], move || {
+            let sold_weeks = &s.rates.get().1;
+            set(
+                &s.evaluation,
+                spikes::spike_evaluation(s.prepared.get(), &config.risk, sold_weeks),
+            )
+        }),
+        // sla_clocks (a row per case and rule, the largest table) goes to a working file a rule at a time, in the
+        // output's format; sla_compliance and the queries read it from there, and the output links it.
+        Step::new("sla_clocks", sla_lane, &["prepare"], move || {
+            let clocks = sla::sla_clocks(
+                s.prepared.get(),
+                &config.sla_rules,
+                &config.calendar,
+                loaded.work.as_ref(),
+            )?;
+            s.clocks.set(clocks);
+            Ok(())
+        }),
+        Step::new("sla_compliance", sla_lane, &["sla_clocks"], move || {
+            let compliance = sla::sla_compliance(s.prepared.get(), &s.clocks.get().scan, &config.sla_rules);
+            set(&s.compliance, compliance)
+        }),
+        Step::new("risk_flags", Main, &["spike_evaluation"], move || {
+            set(&s.flags, spikes::risk_flags(s.evaluation.get(), &config.risk))
+        }),
+        // merchant_risk and badges read the same per-(quarter, merchant) facts: gathered once. A flagged SKU's
+        // merchant, which they and the report need, is looked up once, in return_rates' weekly sums of the lines.
+        Step::new(
+            "merchant_quarter_facts",
+            Main,
+            &["return_rates", "sla_compliance", "risk_flags"],
+            move || {
+                let (rates, sold_weeks) = s.rates.get();
+                let flags = s.flags.get();
+                let sku_merchants = merchants::flagged_sku_merchants(sold_weeks.0.clone().lazy(), flags)?;
+                let facts =
+                    merchants::QuarterFacts::new(s.prepared.get(), rates, s.compliance.get(), flags, &sku_merchants)?;
+                s.facts.set((facts, sku_merchants));
+                Ok(())
             },
-            if r.blank_lines > 0 {
-                format!(", {} blank lines", r.blank_lines)
-            } else {
-                String::new()
-            }
-        ));
-        for c in &r.columns {
-            let mut notes: Vec<String> = c
-                .cleaned
-                .nonzero()
-                .into_iter()
-                .map(|(rule, n)| format!("{rule} {n}"))
-                .collect();
-            if c.mapped > 0 {
-                notes.push(if c.mapped_by_wildcard > 0 {
-                    format!("mapped {} (\"*\" {})", c.mapped, c.mapped_by_wildcard)
-                } else {
-                    format!("mapped {}", c.mapped)
-                });
-            }
-            if c.times_converted > 0 {
-                notes.push(format!("numeric times {}", c.times_converted));
-            }
-            lines.push(format!(
-                "  {:<20} ← {}{}",
-                c.canonical,
-                c.from,
-                if notes.is_empty() {
-                    String::new()
-                } else {
-                    format!("   [{}]", notes.join(", "))
-                }
-            ));
-        }
-        if !r.filtered.is_empty() {
-            lines.push(format!(
-                "  filtered: {}",
-                r.filtered
-                    .iter()
-                    .map(|(k, v)| format!("{k} {v}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-    }
-    lines
+        ),
+        Step::new("merchant_risk", Main, &["merchant_quarter_facts"], move || {
+            set(&s.risk, s.facts.get().0.merchant_risk(&config.badge))
+        }),
+        Step::new("badges", Main, &["merchant_quarter_facts"], move || {
+            set(&s.badges, s.facts.get().0.badges(&config.badge))
+        }),
+    ]
 }
 
-/// The earliest and latest of some instants.
-type Span = (Micros, Micros);
-
-/// What [`timestamps`] finds.
-struct Timestamps {
-    /// The latest event timestamp among all accepted rows (the default as_of, SPEC §3).
-    latest: Option<Micros>,
-    /// The earliest and latest value of any timestamp column (promised_at too): the span the run's local dates
-    /// are taken over (`metrics::Zone`).
-    span: Option<Span>,
-    /// The earliest and latest ordered_at: the quarters return_rates goes through.
-    ordered: Option<Span>,
-}
-
-fn timestamps(tables: &BTreeMap<TableKind, LoadedTable>) -> Result<Timestamps> {
-    let mut latest: Option<Micros> = None;
-    let mut span: Option<Span> = None;
-    let mut ordered: Option<Span> = None;
-    for (kind, t) in tables {
-        let cols: Vec<&str> = kind.schema().ts_columns().collect();
-        // The footers of the files this program wrote say it without reading the columns (`input::footer`);
-        // the columns they cannot tell about are read.
-        let files = t.own_parquet_files();
-        let mut found: Vec<(&str, Option<Span>)> = Vec::new();
-        let mut unknown: Vec<&str> = Vec::new();
-        for c in &cols {
-            match files
-                .as_deref()
-                .and_then(|f| crate::input::footer::timestamp_span(f, c))
-            {
-                Some(s) => found.push((c, s)),
-                None => unknown.push(c),
-            }
-        }
-        if !unknown.is_empty() {
-            let exprs = unknown.iter().flat_map(|c| {
-                [
-                    col(*c).min().cast(DataType::Int64).alias(format!("min {c}")),
-                    col(*c).max().cast(DataType::Int64).alias(format!("max {c}")),
-                ]
-            });
-            let read = t.lazy()?.select(exprs.collect::<Vec<_>>()).collect()?;
-            for c in &unknown {
-                let get = |which: &str| -> Result<Option<i64>> {
-                    Ok(read
-                        .column(&format!("{which} {c}"))?
-                        .as_materialized_series()
-                        .i64()?
-                        .get(0))
-                };
-                found.push((c, get("min")?.zip(get("max")?)));
-            }
-        }
-        for (c, s) in found {
-            let Some((lo, hi)) = s else {
-                continue;
-            };
-            span = Some(span.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
-            if *kind == TableKind::Orders && c == "ordered_at" {
-                ordered = Some((lo, hi));
-            }
-            if kind.schema().event_ts_columns().any(|e| e == c) {
-                latest = Some(latest.map_or(hi, |b| b.max(hi)));
-            }
-        }
-    }
-    Ok(Timestamps { latest, span, ordered })
-}
-
-/// A message for tables over the reject limit, with the first problems of each so the user can act at once.
-pub fn reject_limit_message(over: &[&LoadedTable], limit: f64) -> String {
-    let mut msg = String::new();
-    for t in over {
-        msg.push_str(&format!(
-            "{}: {} of {} rows rejected ({:.2}%), more than max_reject_rate {:.2}%. First problems:\n",
-            t.kind.name(),
-            t.rows_rejected(),
-            t.rows_read(),
-            t.reject_rate() * 100.0,
-            limit * 100.0
-        ));
-        for r in t.rejects.iter().take(5) {
-            msg.push_str(&format!(
-                "  {} row {}, column {}, value '{}': {}\n",
-                r.source_file, r.row_number, r.column, r.value, r.problem
-            ));
-        }
-    }
-    msg.push_str(
-        "Fix the export or the config mapping, raise max_reject_rate, or pass --keep-going to use the accepted rows.",
-    );
-    msg
-}
-
-/// The metric tables of SPEC §4, in the order they are written, each timed as its own stage.
+/// The metric tables of SPEC §4: the metric steps alone, for commands that do not write the whole output.
 pub fn compute_metrics(
     loaded: &Loaded,
     config: &Config,
     progress: &Progress,
     stages: &mut Stages,
 ) -> Result<MetricTables> {
-    let table = |k: TableKind| loaded.tables.get(&k).expect("required tables are loaded");
-    let prepared = timed(stages, progress, "prepare", || {
-        let mut p = metrics::Prepared::new(
-            table(TableKind::Orders).lazy()?,
-            table(TableKind::Cases).lazy()?,
-            table(TableKind::Shipments).lazy()?,
-            table(TableKind::Refunds).lazy()?,
-            config,
-            loaded.as_of,
-            loaded.time_span,
-            loaded.work.as_ref(),
-        )?;
-        p.merchants = loaded.tables.get(&TableKind::Merchants).map(|t| t.data()).transpose()?;
-        p.ordered_span = loaded.ordered_span;
-        Ok(p)
-    })?;
-    use metrics::{carriers, merchants, reasons, return_rates, sla, spikes};
-    // Up to SLA_BESIDE_MAX_LINES order lines the SLA families run on the concurrent thread too, after the carrier
-    // family and reasons, so that it and this thread (return_rates, then the spike detector, which reads its weekly
-    // sums) each keep a core busy for about as long. Above it they run here after the spike detector, as their
-    // working sets beside return_rates' would raise the peak. `AFTERSALES_SLA_BESIDE_MAX_LINES` moves the limit: a
-    // switch for tests and measuring, not a setting.
-    let max_lines = std::env::var("AFTERSALES_SLA_BESIDE_MAX_LINES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(SLA_BESIDE_MAX_LINES);
-    let sla_beside = table(TableKind::Orders).rows_accepted() <= max_lines;
-    std::thread::scope(|scope| -> Result<MetricTables> {
-        // The carrier family and reason_breakdown read only the shipments and the prepared cases and feed no other
-        // family: they run on a thread of their own beside return_rates, filling the moments it leaves a core idle
-        // (no family keeps both cores busy all the time). Their stages are recorded with their own seconds, marked
-        // concurrent.
-        let first_beside = stages.list.len();
-        let beside = scope.spawn(|| -> Result<Beside> {
-            let mut seconds = Vec::new();
-            // Records a step's seconds and starts the next step's clock.
-            let mut lap = |name: &'static str, started: std::time::Instant| {
-                seconds.push((name, started.elapsed().as_secs_f64()));
-                std::time::Instant::now()
-            };
-            let t = std::time::Instant::now();
-            // Both carrier tables are sums of the same leg groups: grouped once.
-            let legs = carriers::LegGroups::new(&prepared).context("computing carrier_legs")?;
-            let t = lap("carrier_legs", t);
-            let performance =
-                carriers::carrier_performance(&prepared, &legs).context("computing carrier_performance")?;
-            let t = lap("carrier_performance", t);
-            let lanes = carriers::carrier_lanes(&legs).context("computing carrier_lanes")?;
-            let t = lap("carrier_lanes", t);
-            let reasons = reasons::reason_breakdown(&prepared).context("computing reason_breakdown")?;
-            let t = lap("reason_breakdown", t);
-            let sla = if sla_beside {
-                let clocks = sla::sla_clocks(&prepared, &config.sla_rules, &config.calendar, loaded.work.as_ref())
-                    .context("computing sla_clocks")?;
-                let t = lap("sla_clocks", t);
-                let compliance = sla::sla_compliance(&prepared, &clocks.scan, &config.sla_rules)
-                    .context("computing sla_compliance")?;
-                lap("sla_compliance", t);
-                Some((clocks, compliance))
-            } else {
-                None
-            };
-            Ok(Beside {
-                performance,
-                lanes,
-                reasons,
-                sla,
-                seconds,
-            })
-        });
-        let (rates, sold_weeks) = timed(stages, progress, "return_rates", || {
-            return_rates::return_rates(&prepared)
-        })?;
-        // The spike detector reads return_rates' weekly sums of the lines, so it comes after it.
-        let evaluation = timed(stages, progress, "spike_evaluation", || {
-            spikes::spike_evaluation(&prepared, &config.risk, &sold_weeks)
-        })?;
-        // sla_clocks (a row per case and rule, the largest table) goes to a working file a rule at a
-        // time, in the output's format; sla_compliance and the queries read it from there, and the output links it.
-        let sla_here = if sla_beside {
-            None
-        } else {
-            let clocks = timed(stages, progress, "sla_clocks", || {
-                sla::sla_clocks(&prepared, &config.sla_rules, &config.calendar, loaded.work.as_ref())
-            })?;
-            let compliance = timed(stages, progress, "sla_compliance", || {
-                sla::sla_compliance(&prepared, &clocks.scan, &config.sla_rules)
-            })?;
-            Some((clocks, compliance))
-        };
-        let clock = stages.start();
-        progress.set_message(if sla_beside {
-            "computing the carrier tables, reason_breakdown and the SLA tables".into()
-        } else {
-            "computing the carrier tables and reason_breakdown".into()
-        });
-        let Beside {
-            performance,
-            lanes,
-            reasons,
-            sla,
-            seconds,
-        } = beside.join().expect("the concurrent thread panicked")?;
-        stages.end("concurrent_wait", clock);
-        for (name, secs) in seconds {
-            stages.push_concurrent_since(first_beside, name, secs);
-        }
-        let (clocks, compliance) = sla_here
-            .or(sla)
-            .expect("the SLA families ran on one of the two threads");
-        let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
-        let flags = stage("risk_flags", &|| spikes::risk_flags(&evaluation, &config.risk))?;
-        // merchant_risk and badges read the same per-(quarter, merchant) facts: gathered once. A flagged SKU's
-        // merchant, which they and the report need, is looked up once, in return_rates' weekly sums of the lines.
-        let (facts, sku_merchants) = timed(stages, progress, "merchant_quarter_facts", || {
-            let sku_merchants = merchants::flagged_sku_merchants(sold_weeks.0.clone().lazy(), &flags)?;
-            let facts = merchants::QuarterFacts::new(&prepared, &rates, &compliance, &flags, &sku_merchants)?;
-            Ok((facts, sku_merchants))
-        })?;
-        let mut stage = |name: &str, f: &dyn Fn() -> Result<DataFrame>| timed(stages, progress, name, f);
-        let risk = stage("merchant_risk", &|| facts.merchant_risk(&config.badge))?;
-        let badges = stage("badges", &|| facts.badges(&config.badge))?;
-        Ok(MetricTables {
-            frames: vec![
-                ("return_rates", rates),
-                ("reason_breakdown", reasons),
-                ("sla_compliance", compliance),
-                ("spike_evaluation", evaluation),
-                ("risk_flags", flags),
-                ("merchant_risk", risk),
-                ("badges", badges),
-                ("carrier_performance", performance),
-                ("carrier_lanes", lanes),
-            ],
-            copies: vec![("sla_clocks", clocks)],
-            sku_merchants,
-        })
-    })
+    let slots = MetricSlots::default();
+    schedule::run(metric_steps(&slots, loaded, config), stages, progress)?;
+    Ok(slots.tables())
 }
 
-/// Above this many order lines the SLA families run on the main thread after the spike detector, not on the
-/// concurrent thread beside return_rates: with the largest inputs their working sets beside return_rates' raise the
-/// run's peak and save no time, while below it the two threads keep both cores busier (BENCHMARKS.md).
+/// Above this many order lines the SLA families run on the main lane after the spike detector, not beside
+/// return_rates: with the largest inputs their working sets beside return_rates' raise the run's peak and save no
+/// time, while below it the two lanes keep both cores busier (BENCHMARKS.md).
 pub const SLA_BESIDE_MAX_LINES: u64 = 30_000_000;
 
-/// What the concurrent thread of [`compute_metrics`] computes, with each of its stages' seconds.
-struct Beside {
-    performance: DataFrame,
-    lanes: DataFrame,
-    reasons: DataFrame,
-    /// sla_clocks and sla_compliance, when they ran there (see [`SLA_BESIDE_MAX_LINES`]).
-    sla: Option<(metrics::sla::Clocks, DataFrame)>,
-    seconds: Vec<(&'static str, f64)>,
-}
-
 /// Writes every metric table to `tables/<name>.parquet`.
-pub fn write_metric_tables(tables: &mut MetricTables, out: &mut OutputDir) -> Result<()> {
-    for (name, df) in tables.frames.iter_mut() {
-        out.write_parquet(&format!("tables/{name}.parquet"), df)?;
-        crate::stages::debug_mark(&format!("wrote {name}"));
+pub fn write_metric_tables(tables: &MetricTables, out: &mut OutputDir) -> Result<()> {
+    for (name, df) in &tables.frames {
+        out.write_parquet(&format!("tables/{name}.parquet"), &mut df.clone())?;
     }
     for (name, t) in &tables.copies {
         let rel = format!("tables/{name}.parquet");
@@ -535,19 +366,8 @@ pub fn write_metric_tables(tables: &mut MetricTables, out: &mut OutputDir) -> Re
                 crate::output::bulk_table_options().compression,
             )?,
         }
-        crate::stages::debug_mark(&format!("wrote {name}"));
     }
     Ok(())
-}
-
-/// Runs one stage, recording its seconds and peak memory under `name` and naming it in any error.
-fn timed<T>(stages: &mut Stages, progress: &Progress, name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    crate::stages::debug_mark(&format!("start {name}"));
-    let clock = stages.start();
-    progress.set_message(format!("computing {name}"));
-    let out = f().with_context(|| format!("computing {name}"))?;
-    stages.end(name, clock);
-    Ok(out)
 }
 
 /// Writes what loading and checking produced: rejects/<table>.parquet (every table, empty when none was rejected)

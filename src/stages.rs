@@ -120,8 +120,8 @@ fn status_mb(field: &str) -> Option<u64> {
 }
 
 /// With `AFTERSALES_DEBUG_MEMORY` set, prints the seconds since the previous mark and the current and peak resident
-/// memory at a named point on stderr: for finding which step of a stage takes the time or holds the memory
-/// run.json reports.
+/// memory on stderr at the end of every stage and of every step on another lane (`schedule`): the moments between
+/// run.json's per-stage figures. Inside a stage, `perf` says more than marks would.
 pub fn debug_mark(label: &str) {
     if std::env::var_os("AFTERSALES_DEBUG_MEMORY").is_none() {
         return;

@@ -16,12 +16,15 @@ pub fn convert(args: &ConvertArgs, quiet: bool) -> Result<i32> {
     let progress = Progress::new(quiet);
     let loaded = pipeline::load_and_check(&opts, &progress)?;
     for t in loaded.tables.values() {
-        progress.println(pipeline::summary_line(t));
+        progress.println(crate::input::summary::summary_line(t));
     }
     let over = loaded.over_reject_limit(opts.config.max_reject_rate);
     if !over.is_empty() && !args.keep_going {
         progress.finish();
-        eprintln!("{}", pipeline::reject_limit_message(&over, opts.config.max_reject_rate));
+        eprintln!(
+            "{}",
+            crate::input::summary::reject_limit_message(&over, opts.config.max_reject_rate)
+        );
         return Ok(1);
     }
     progress.set_message("writing Parquet".into());

@@ -1,14 +1,18 @@
 //! `aftersales run`: the whole pipeline.
 
+use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use polars::prelude::DataFrame;
 
 use crate::cli::RunArgs;
+use crate::metrics::MetricTables;
 use crate::output::OutputDir;
 use crate::pipeline::{self, CannotStart, RunInfo};
 use crate::progress::Progress;
 use crate::report;
+use crate::schedule::{self, Lane, Slot, Step};
 
 /// Returns the exit code.
 pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
@@ -24,7 +28,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
     crate::stages::track_stage_peaks();
     let loaded = pipeline::load_and_check(&opts, &progress)?;
     for t in loaded.tables.values() {
-        progress.println(pipeline::summary_line(t));
+        progress.println(crate::input::summary::summary_line(t));
     }
     let over = loaded.over_reject_limit(opts.config.max_reject_rate);
     let status = if over.is_empty() {
@@ -34,79 +38,111 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
     };
     if !over.is_empty() && !args.keep_going {
         progress.finish();
-        eprintln!("{}", pipeline::reject_limit_message(&over, opts.config.max_reject_rate));
+        eprintln!(
+            "{}",
+            crate::input::summary::reject_limit_message(&over, opts.config.max_reject_rate)
+        );
         eprintln!("Nothing was written: {} is as it was.", args.out.display());
         return Ok(1);
     }
     let mut stages = loaded.stages.clone();
     pipeline::failpoint("load")?;
-    // The users' queries write nothing the tables or the report need, and run on threads of their own. Those that
-    // read only the inputs start at once, beside the metric families: these leave part of the two cores idle at
-    // moments, which the queries fill. A query that names a metric
-    // table cannot be planned on the inputs alone; it runs, with every table, once the tables are computed, while
-    // they are written and the charts drawn. Their results are written after.
     let files = crate::queries::discover(&args.queries)?;
-    let inputs = (!files.is_empty())
-        .then(|| pipeline::input_catalog(&loaded))
-        .transpose()?;
-    let beside_from = stages.list.len();
-    let (mut out, page, answers, query_seconds) = std::thread::scope(|scope| -> Result<_> {
-        let early = scope.spawn(|| -> (Vec<Option<polars::prelude::DataFrame>>, f64) {
-            let started = std::time::Instant::now();
-            let answers = files
-                .iter()
-                .map(|q| {
-                    // A query naming a metric table fails here; it is tried again, with its message, below.
-                    let answer = inputs.as_ref().and_then(|c| c.answer(q).ok());
-                    crate::stages::debug_mark(&format!("early query {}: {}", q.name, answer.is_some()));
-                    answer
-                })
-                .collect();
-            (answers, started.elapsed().as_secs_f64())
-        });
-        let mut tables = pipeline::compute_metrics(&loaded, &opts.config, &progress, &mut stages)?;
-        let mut out = OutputDir::create(&args.out)?;
-        let catalog = (!files.is_empty())
-            .then(|| pipeline::catalog(&loaded, &tables))
-            .transpose()?;
-        let files = &files;
-        let queries = scope.spawn(move || -> Result<(Vec<polars::prelude::DataFrame>, f64)> {
-            let (early, early_seconds) = early.join().expect("the early queries' thread panicked");
-            let started = std::time::Instant::now();
-            let mut answers = Vec::new();
-            if let Some(catalog) = &catalog {
-                for (q, answer) in files.iter().zip(early) {
-                    answers.push(match answer {
-                        Some(df) => df,
+    let slots = pipeline::MetricSlots::default();
+    let tables: Slot<MetricTables> = Slot::new("write_tables");
+    let out: Mutex<Option<OutputDir>> = Mutex::new(None);
+    let page: Slot<report::Report> = Slot::new("charts_and_report");
+    let early: Slot<Vec<Option<DataFrame>>> = Slot::new("early_queries");
+    let answers: Slot<Vec<DataFrame>> = Slot::new("queries");
+    let mut steps = Vec::new();
+    // The users' queries write nothing the tables or the report need, and run on a lane of their own. Those that
+    // read only the inputs start at once, beside the metric families, filling the moments these leave a core
+    // idle. A query that names a metric table cannot be planned on the inputs alone; it runs, with every table,
+    // once the tables are computed, while they are written and the charts drawn. Their results are written after.
+    if !files.is_empty() {
+        let (files, loaded) = (&files, &loaded);
+        steps.push(Step::plain(
+            "early_queries",
+            Lane::Queries,
+            &[],
+            "running queries",
+            || {
+                let inputs = pipeline::input_catalog(loaded)?;
+                // A query naming a metric table fails here; it is tried again, with its message, below.
+                early.set(files.iter().map(|q| inputs.answer(q).ok()).collect());
+                Ok(())
+            },
+        ));
+    }
+    steps.extend(pipeline::metric_steps(&slots, &loaded, &opts.config));
+    let all_tables = pipeline::METRIC_STEPS_DONE;
+    steps.push(Step::plain(
+        "write_tables",
+        Lane::Main,
+        all_tables,
+        "writing outputs",
+        || {
+            let mut dir = OutputDir::create(&args.out)?;
+            pipeline::write_checks(&mut dir, &loaded)?;
+            let t = slots.tables();
+            pipeline::write_metric_tables(&t, &mut dir)?;
+            tables.set(t);
+            *out.lock().unwrap_or_else(|e| e.into_inner()) = Some(dir);
+            Ok(())
+        },
+    ));
+    steps.push(Step::plain(
+        "charts_and_report",
+        Lane::Main,
+        &["write_tables"],
+        "drawing charts and the report",
+        || {
+            let ctx = report::RunContext {
+                data_dir: &opts.data_dir,
+                config: &opts.config,
+                loaded: &loaded,
+            };
+            let p = report::build(&ctx, tables.get(), args.quarter.as_deref())?;
+            let mut guard = out.lock().unwrap_or_else(|e| e.into_inner());
+            let dir = guard.as_mut().expect("write_tables made the output folder");
+            for c in &p.charts {
+                dir.write_bytes(&format!("charts/{}.png", c.name), &c.png)?;
+                dir.write_bytes(&format!("charts/{}.svg", c.name), c.svg.as_bytes())?;
+            }
+            dir.write_bytes("report.html", p.html.as_bytes())?;
+            page.set(p);
+            Ok(())
+        },
+    ));
+    if !files.is_empty() {
+        let (files, loaded, slots, early, answers) = (&files, &loaded, &slots, &early, &answers);
+        let after: Vec<&str> = all_tables.iter().copied().chain(["early_queries"]).collect();
+        steps.push(Step::plain(
+            "queries",
+            Lane::Queries,
+            &after,
+            "running queries",
+            move || {
+                let catalog = pipeline::catalog(loaded, &slots.tables())?;
+                let mut list = Vec::new();
+                for (q, answer) in files.iter().zip(early.get()) {
+                    list.push(match answer {
+                        Some(df) => df.clone(),
                         None => catalog.run(q)?,
                     });
-                    crate::stages::debug_mark(&format!("query {}", q.name));
                 }
-            }
-            Ok((answers, early_seconds + started.elapsed().as_secs_f64()))
-        });
-        let clock = stages.start();
-        progress.set_message("writing outputs".into());
-        pipeline::write_checks(&mut out, &loaded)?;
-        pipeline::write_metric_tables(&mut tables, &mut out)?;
-        stages.end("write_tables", clock);
-        let clock = stages.start();
-        progress.set_message("drawing charts and the report".into());
-        let ctx = report::RunContext {
-            data_dir: &opts.data_dir,
-            config: &opts.config,
-            loaded: &loaded,
-        };
-        let page = report::build(&ctx, &tables, args.quarter.as_deref())?;
-        for c in &page.charts {
-            out.write_bytes(&format!("charts/{}.png", c.name), &c.png)?;
-            out.write_bytes(&format!("charts/{}.svg", c.name), c.svg.as_bytes())?;
-        }
-        out.write_bytes("report.html", page.html.as_bytes())?;
-        stages.end("charts_and_report", clock);
-        let (answers, seconds) = queries.join().expect("the queries' thread panicked")?;
-        Ok((out, page, answers, seconds))
-    })?;
+                answers.set(list);
+                Ok(())
+            },
+        ));
+    }
+    schedule::run(steps, &mut stages, &progress)?;
+    let mut out = out
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .expect("write_tables ran");
+    let page = page.take().expect("charts_and_report ran");
+    let answers = answers.take().unwrap_or_default();
     let clock = stages.start();
     let mut checks = serde_json::Map::new();
     if !files.is_empty() {
@@ -125,7 +161,6 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
         }
     }
     stages.end("write_queries", clock);
-    stages.push_concurrent_since(beside_from, "queries", query_seconds);
     pipeline::failpoint("write")?;
     stages.total(started);
     let info = RunInfo {

@@ -29,10 +29,10 @@ pub fn validate(args: &ValidateArgs, quiet: bool) -> Result<i32> {
     progress.finish();
     // The summary is the point of this command: print it even when --quiet silences progress.
     for t in loaded.tables.values() {
-        println!("{}", pipeline::summary_line(t));
+        println!("{}", crate::input::summary::summary_line(t));
     }
     for t in loaded.tables.values() {
-        for line in pipeline::staging_lines(t) {
+        for line in crate::input::summary::staging_lines(t) {
             println!("{line}");
         }
     }
@@ -43,7 +43,10 @@ pub fn validate(args: &ValidateArgs, quiet: bool) -> Result<i32> {
         args.out.display()
     );
     if !over.is_empty() {
-        eprintln!("{}", pipeline::reject_limit_message(&over, opts.config.max_reject_rate));
+        eprintln!(
+            "{}",
+            crate::input::summary::reject_limit_message(&over, opts.config.max_reject_rate)
+        );
         return Ok(1);
     }
     Ok(0)

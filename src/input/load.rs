@@ -841,7 +841,6 @@ impl<'a> TableLoader<'a> {
             mut chunks,
             ..
         } = sink;
-        crate::stages::debug_mark(&format!("{}: read", kind.name()));
         let names: Vec<String> = stats.iter().map(|s| s.file.clone()).collect();
         let (storage, dups) = match chunks.work {
             Some(w) if !chunks.needs_line_numbers => {
@@ -885,7 +884,6 @@ impl<'a> TableLoader<'a> {
                 (storage, dups)
             }
         };
-        crate::stages::debug_mark(&format!("{}: duplicates checked", kind.name()));
         for d in &dups {
             let s = stats
                 .iter_mut()

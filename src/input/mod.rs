@@ -14,6 +14,8 @@ pub mod mapping;
 pub mod parse;
 pub mod plausible;
 pub mod reader;
+pub mod summary;
+pub mod timestamps;
 
 pub use discover::{SourceFile, SourceFormat, discover};
 pub use load::{

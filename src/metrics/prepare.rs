@@ -169,7 +169,6 @@ impl Prepared {
             .filter(sorted_ids::is_in_sorted(col("order_id"), ids.clone()))
             // Streaming: the in-memory engine would read every line's eight columns before the filter keeps a tenth.
             .run_streaming()?;
-        crate::stages::debug_mark("prepare: touched lines");
         // Each case's line (the lowest line_no of its order_id and sku) and each refund's order's first line, looked
         // up by hand in the touched lines grouped by order ([`line_lookup`]), then put beside the cases and refunds
         // by gathering the lines' columns: a join of the cases themselves gathers every one of their 22 columns.
@@ -221,7 +220,6 @@ impl Prepared {
             );
         let cases_p = beside(cases_p, case_lines.lazy())?;
         let cases_p = in_memory(cases_p)?;
-        crate::stages::debug_mark("prepare: cases");
 
         // Refunds: a refund in a case belongs to the case's line; one outside a case (or whose case reaches no line)
         // to the first line of its order.
@@ -248,7 +246,6 @@ impl Prepared {
             refund_lines,
         )?;
         let refunds_p = in_memory(refunds_p)?;
-        crate::stages::debug_mark("prepare: refunds");
 
         // Each line's after-sales facts, summed by hand into arrays indexed by the line's row (LINE_ROW numbers the
         // touched lines 0, 1, …): a group_by of the cases and refunds by LINE_ROW and a join of the touched lines
@@ -260,7 +257,6 @@ impl Prepared {
             &refunds_p.clone().collect()?,
         )?;
         let touched_lines = facts.beside(touched_lines)?;
-        crate::stages::debug_mark("prepare: per-line facts");
         let with_periods = |lf: LazyFrame| {
             lf.with_column(zone.day(col("ordered_at")).alias("_day"))
                 .with_columns([
@@ -285,7 +281,6 @@ impl Prepared {
             col("refunded"),
         ]);
         let line_facts = crate::workdir::materialize(line_facts, work, "line_facts")?;
-        crate::stages::debug_mark("prepare: line facts");
         let lines = with_periods(orders.select(LINE_COLUMNS.map(col))).select([
             col("order_id"),
             col("merchant_id"),

@@ -100,9 +100,7 @@ pub fn return_rates(p: &Prepared) -> Result<(DataFrame, SoldWeeks)> {
             // A quarter between the first and the last order without any.
             continue;
         }
-        crate::stages::debug_mark("return_rates: read quarter");
         let sold = cells(lines, SOLD, "orders", None)?;
-        crate::stages::debug_mark("return_rates: sold cells");
         weeks.push(sold.clone().lazy().select([
             col("merchant_id"),
             col("sku"),
@@ -148,7 +146,6 @@ pub fn return_rates(p: &Prepared) -> Result<(DataFrame, SoldWeeks)> {
         for level in LEVELS {
             groups.extend(rollup(&cells, level)?);
         }
-        crate::stages::debug_mark("return_rates: groups");
     }
     let groups = concat(groups, UnionArgs::default())?.run()?;
     // A period's label, bounds and maturity are the same for all its rows: computed on its platform row (every

@@ -280,9 +280,6 @@ pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar, work: Op
     // (checked once per table: the prepared cases and refunds keep the export's order).
     let cases_in_order = in_id_order(&p.cases, "case_id")?;
     let refunds_in_order = in_id_order(&p.refunds, "refund_id")?;
-    crate::stages::debug_mark(&format!(
-        "sla_clocks: cases in id order {cases_in_order}, refunds {refunds_in_order}"
-    ));
     let write = |sort_all: bool| -> Result<()> {
         let plans: Vec<LazyFrame> = rules
             .iter()
@@ -314,10 +311,8 @@ pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar, work: Op
     // The table's order is part of its contract: verified on the file (a cheap read of one column), and should a plan not have kept
     // its table's order after all, written again with every rule sorted.
     if !in_record_order_within_rules(crate::workdir::scan(&path)?)? {
-        crate::stages::debug_mark("sla_clocks: not in record order, sorting every rule");
         write(true)?;
     }
-    crate::stages::debug_mark("sla_clocks: written");
     let scan = crate::workdir::scan(&path)?;
     let rows = scan
         .clone()
@@ -369,6 +364,7 @@ fn in_record_order(df: DataFrame) -> Result<DataFrame> {
 /// statistics, so a scan for one rule skips most other rules' row groups): `tables/sla_clocks.parquet` is that
 /// file, linked, not written again: it is the largest output table (a row per record and rule), and encoding it a
 /// second time would cost as much as the first. Without one, they are held in memory.
+#[derive(Clone)]
 pub struct Clocks {
     pub scan: LazyFrame,
     pub rows: u64,

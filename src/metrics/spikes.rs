@@ -192,7 +192,6 @@ const KEY_STRIDE: i64 = 1_000_000;
 /// rows, so a group split over two rows counts the same.
 pub fn spike_evaluation(p: &Prepared, r: &RiskParams, sold: &SoldWeeks) -> Result<DataFrame> {
     let early = early_returned_lines(p, r).run_streaming()?.lazy();
-    crate::stages::debug_mark("spikes: early");
     let sold = sold.0.clone().lazy();
     let weeks = week_facts(p, r, &sold).run()?.lazy();
     let cat_weeks =
