@@ -24,8 +24,8 @@ use polars::prelude::*;
 use crate::engine::Run;
 use crate::input::LoadedTable;
 use crate::input::lineage::{ROW_NUMBER, SOURCE_IDX};
-use crate::metrics::line_lookup::TouchedLines;
-use crate::metrics::sorted_ids::{SortedIds, is_in_sorted};
+use crate::metrics::prepare::line_lookup::TouchedLines;
+use crate::metrics::prepare::sorted_ids::{SortedIds, is_in_sorted};
 use crate::tables::{TableKind, cases, refunds, shipments};
 use crate::time::Micros;
 
@@ -128,7 +128,7 @@ pub fn data_quality(
                 None
             } else {
                 // Kept by walking the sorted ids beside the lines as they are read, as preparation does
-                // (`metrics::sorted_ids`): a semi join hashes every line's order id.
+                // (`metrics::prepare::sorted_ids`): a semi join hashes every line's order id.
                 let ids = std::sync::Arc::new(SortedIds::new(&ids.iter().collect::<Vec<_>>()));
                 Some(
                     o.clone()
@@ -262,7 +262,7 @@ pub fn data_quality(
 
 /// The checks of a case or refund against its order's lines, worked out by hand: each row looks through its
 /// order's few lines (`touched`: the lines of orders with a case or refund, grouped by order; see
-/// `metrics::line_lookup`), as preparation does, instead of joining on string keys. A row whose order has no lines
+/// `metrics::prepare::line_lookup`), as preparation does, instead of joining on string keys. A row whose order has no lines
 /// is `unknown_order`'s.
 fn order_line_checks(
     t: &LoadedTable,

@@ -363,7 +363,7 @@ pub fn write_metric_tables(tables: &MetricTables, out: &mut OutputDir) -> Result
                 &rel,
                 t.scan.clone(),
                 t.rows,
-                crate::output::bulk_table_options().compression,
+                crate::workdir::bulk_table_options().compression,
             )?,
         }
     }

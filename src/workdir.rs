@@ -91,6 +91,25 @@ fn sink_with(lf: LazyFrame, path: &Path, maintain_order: bool) -> Result<()> {
     sink_as(lf, path, maintain_order, write_options()).context("writing a working copy")
 }
 
+/// Sinks a working file that the output links as one of its tables instead of writing it again: in the format
+/// of the output's bulk tables ([`bulk_table_options`]), in the plan's order.
+pub fn sink_linkable(lf: LazyFrame, path: &Path) -> Result<()> {
+    sink_as(lf, path, true, bulk_table_options())
+}
+
+/// How `sla_clocks` is written (by a streaming sink): as the output's other tables (`output::table_writer`) but LZ4, in row groups of 256 k rows
+/// like the working copies. It is the one table with a row per record and rule (four times the cases), where
+/// zstd's smaller file is not worth its compression time.
+/// pyarrow, DuckDB and the Apache `parquet` crate read LZ4_RAW.
+pub fn bulk_table_options() -> ParquetWriteOptions {
+    ParquetWriteOptions {
+        compression: ParquetCompression::Lz4Raw,
+        statistics: StatisticsOptions::full(),
+        row_group_size: Some(1 << 18),
+        ..Default::default()
+    }
+}
+
 /// Runs a plan on the streaming engine straight into a Parquet file written with `options`: the engine encodes
 /// and compresses row groups on every core, where a writer fed frames compresses on one.
 pub fn sink_as(lf: LazyFrame, path: &Path, maintain_order: bool, options: ParquetWriteOptions) -> Result<()> {

@@ -1,21 +1,22 @@
 //! The metric families of SPEC §4, one module each; each module's `//!` states its grain and columns.
 //!
-//! Rooms: `prepare` (the shared `Prepared` frames every family starts from, so a join is done once, not once per
-//! table; with the sorted-id walk `sorted_ids` and the line lookup `line_lookup`), kernels (`cell_groups`: the hand
-//! grouping of return_rates' cells; `first_of_order`: distinct orders without hash sets), `stats` (ratios, Wilson intervals), `periods` (local dates, period codes and
-//! labels); then one module per family.
+//! Rooms, in the order a run goes through them:
+//! - `prepare`: the shared `Prepared` frames every family starts from (a join is done once, not once per table),
+//!   per-line facts, with `prepare::sorted_ids` (the touched lines found by walking sorted order ids) and
+//!   `prepare::line_lookup` (a case or refund's line found among its order's lines);
+//! - `kernels`: hand-written code that beats polars on return_rates' hot path, behind small interfaces;
+//! - `stats` (ratios, Wilson intervals) and `periods` (local dates, period codes, labels and bounds);
+//! - one module per family: `return_rates`, `reasons`, `sla`, `spikes`, `merchants` (merchant_risk and badges),
+//!   `carriers`.
 
 pub mod carriers;
-mod cell_groups;
-mod first_of_order;
-pub(crate) mod line_lookup;
+mod kernels;
 pub mod merchants;
 pub mod periods;
 pub mod prepare;
 pub mod reasons;
 pub mod return_rates;
 pub mod sla;
-pub(crate) mod sorted_ids;
 pub mod spikes;
 pub mod stats;
 

@@ -305,7 +305,7 @@ pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar, work: Op
                 ..Default::default()
             },
         )?;
-        crate::workdir::sink_as(all, &path, true, crate::output::bulk_table_options())
+        crate::workdir::sink_linkable(all, &path)
     };
     write(false)?;
     // The table's order is part of its contract: verified on the file (a cheap read of one column), and should a plan not have kept
@@ -360,7 +360,7 @@ fn in_record_order(df: DataFrame) -> Result<DataFrame> {
 }
 
 /// Every clock of every rule, in rule order, and within a rule in record order. With a working folder they are
-/// written straight into one file in the output's format (LZ4 — see `output::bulk_table_options` — and full
+/// written straight into one file in the output's format (`workdir::sink_linkable`: LZ4 and full
 /// statistics, so a scan for one rule skips most other rules' row groups): `tables/sla_clocks.parquet` is that
 /// file, linked, not written again: it is the largest output table (a row per record and rule), and encoding it a
 /// second time would cost as much as the first. Without one, they are held in memory.

@@ -27,19 +27,6 @@ pub fn table_writer<W: std::io::Write>(w: W) -> ParquetWriter<W> {
         .with_statistics(StatisticsOptions::full())
 }
 
-/// How `sla_clocks` is written (by a streaming sink): as [`table_writer`] but LZ4, in row groups of 256 k rows
-/// like the working copies. It is the one table with a row per record and rule (four times the cases), where
-/// zstd's smaller file is not worth its compression time.
-/// pyarrow, DuckDB and the Apache `parquet` crate read LZ4_RAW.
-pub fn bulk_table_options() -> ParquetWriteOptions {
-    ParquetWriteOptions {
-        compression: ParquetCompression::Lz4Raw,
-        statistics: StatisticsOptions::full(),
-        row_group_size: Some(1 << 18),
-        ..Default::default()
-    }
-}
-
 /// What a run killed while writing `target` left beside it: its unfinished folders are removed; the previous
 /// output, if the kill came between moving it aside and putting the new one in place, goes back where it was.
 fn recover_killed(target: &Path, parent: &Path, name: &str) {

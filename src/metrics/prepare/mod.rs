@@ -7,12 +7,14 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::periods::*;
-use super::{line_lookup, sorted_ids};
 use crate::config::Config;
 use crate::engine::Run;
+use crate::metrics::periods::*;
 use crate::time::{self, Micros};
 use crate::workdir::WorkDir;
+
+pub mod line_lookup;
+pub mod sorted_ids;
 
 pub struct Prepared {
     /// One row per order line, as a plan over the loaded orders (nothing is copied): order_id, merchant_id, sku,
