@@ -10,7 +10,10 @@
 //!   (returned units are capped there, SPEC §4.1);
 //! - `merchant_not_of_order`: a case whose merchant sells none of its order's lines of that sku, or a refund whose
 //!   merchant sells no line of its order;
-//! - `after_as_of`: a timestamp later than as_of (only possible when as_of is set by hand).
+//! - `after_as_of`: a timestamp later than as_of (only possible when as_of is set by hand);
+//! - `calendar_year_not_described`: a working-day SLA rule whose clocks start or stop in a year the business
+//!   calendar does not describe (no bundled calendar covers it and the config lists no day in it): its public
+//!   holidays count as working days. One row per (rule, year), without a source row ([`calendar_years`]).
 //!
 //! Warned rows stay in the tables; each metric leaves out what a warning would corrupt (an SLA clock whose stop is
 //! before its start is `invalid`, not `met`).
@@ -432,5 +435,92 @@ pub fn read_findings(path: &std::path::Path) -> Result<DataFrame> {
         path.display(),
         want.get_column_names()
     );
-    Ok(df)
+    // The calendar's findings depend on the config, not the tables: the run finds them again.
+    row_findings(&df)
+}
+
+/// The findings about rows: all but the calendar's, which depend on the config (a converted copy keeps these).
+pub fn row_findings(df: &DataFrame) -> Result<DataFrame> {
+    Ok(df
+        .clone()
+        .lazy()
+        .filter(col("check").neq(lit(CALENDAR_CHECK)))
+        .collect()?)
+}
+
+/// The check name of [`calendar_years`]' findings.
+pub const CALENDAR_CHECK: &str = "calendar_year_not_described";
+
+/// `calendar_year_not_described` rows (see the module docs): for each working-day rule, the local years from its
+/// earliest start to its latest start or stop that the calendar does not describe. Depends on the config, so it is
+/// found on every run, also when the other findings come from a converted copy.
+pub fn calendar_years(
+    tables: &BTreeMap<TableKind, LoadedTable>,
+    rules: &[crate::sla_rules::SlaRule],
+    calendar: &crate::config::Calendar,
+    tz: Tz,
+) -> Result<DataFrame> {
+    use chrono::Datelike;
+    let mut rows: Vec<[Option<String>; 5]> = Vec::new();
+    for rule in rules.iter().filter(|r| r.clock_kind() == "working_days") {
+        let Some(t) = tables.get(&rule.table) else {
+            continue;
+        };
+        let span = t
+            .lazy()?
+            .select([
+                col(&rule.start).min().cast(DataType::Int64).alias("lo"),
+                col(&rule.start).max().cast(DataType::Int64).alias("start_hi"),
+                col(&rule.stop).max().cast(DataType::Int64).alias("stop_hi"),
+            ])
+            .collect()?;
+        let get = |c: &str| -> Result<Option<i64>> { Ok(span.column(c)?.as_materialized_series().i64()?.get(0)) };
+        let (Some(lo), Some(start_hi)) = (get("lo")?, get("start_hi")?) else {
+            continue;
+        };
+        let hi = get("stop_hi")?.map_or(start_hi, |s| s.max(start_hi));
+        let year = |t: i64| {
+            chrono::DateTime::from_timestamp_micros(t)
+                .map(|d| d.with_timezone(&tz).year())
+                .unwrap_or(1970)
+        };
+        for y in year(lo)..=year(hi) {
+            if calendar.describes(y) {
+                continue;
+            }
+            let fix = match calendar.base {
+                Some(b) => format!(
+                    "the bundled calendar '{b}' has no {y} yet: list {y}'s holidays and extra_workdays under [calendar]"
+                ),
+                None => format!(
+                    "set calendar = \"cn\" (China's official calendar, bundled) or list {y}'s holidays and extra_workdays under [calendar]"
+                ),
+            };
+            rows.push([
+                Some(rule.table.name().to_string()),
+                Some(rule.name.clone()),
+                Some(rule.start.clone()),
+                Some(y.to_string()),
+                Some(format!(
+                    "rule {} counts working days in {y}, a year the business calendar does not describe: its public \
+                     holidays count as working days; {fix}",
+                    rule.name
+                )),
+            ]);
+        }
+    }
+    let col_of = |i: usize| rows.iter().map(|r| r[i].clone()).collect::<Vec<_>>();
+    let out = DataFrame::new_infer_height(vec![
+        Column::new("table".into(), col_of(0)),
+        Column::new("source_file".into(), vec![None::<String>; rows.len()]),
+        Series::new_null("row_number".into(), rows.len())
+            .cast(&DataType::UInt64)?
+            .into_column(),
+        Column::new("key".into(), col_of(1)),
+        Column::new("check".into(), vec![CALENDAR_CHECK; rows.len()]),
+        Column::new("column".into(), col_of(2)),
+        Column::new("value".into(), col_of(3)),
+        Column::new("message".into(), col_of(4)),
+    ])?;
+    Ok(out)
 }

@@ -130,10 +130,14 @@ pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded>
     let explicit_as_of = as_of_source.explicit(as_of);
     let trusted: BTreeMap<&str, Option<&Path>> = tables.iter().map(|(k, t)| (k.name(), t.converted_file())).collect();
     let findings_from = converted::trusted_findings(&trusted, tz, explicit_as_of);
-    let data_quality = match &findings_from {
+    let mut data_quality = match &findings_from {
         Some(path) => checks::read_findings(path)?,
         None => checks::data_quality(&tables, as_of, explicit_as_of.is_some(), tz)?,
     };
+    let calendar = checks::calendar_years(&tables, &opts.config.sla_rules, &opts.config.calendar, tz)?;
+    if calendar.height() > 0 {
+        data_quality.vstack_mut(&calendar)?;
+    }
     stages.end("checks", clock);
     Ok(Loaded {
         tables,
@@ -371,16 +375,15 @@ pub fn write_metric_tables(tables: &MetricTables, out: &mut OutputDir) -> Result
 }
 
 /// Writes what loading and checking produced: rejects/<table>.parquet (every table, empty when none was rejected)
-/// and data_quality.parquet.
-pub fn write_checks(out: &mut OutputDir, loaded: &Loaded) -> Result<()> {
+/// and data_quality.parquet (`findings`: the run's, or for a converted copy its row findings only).
+pub fn write_checks(out: &mut OutputDir, loaded: &Loaded, findings: &DataFrame) -> Result<()> {
     for (kind, t) in &loaded.tables {
         out.write_parquet(
             &format!("rejects/{}.parquet", kind.name()),
             &mut rejects_frame(&t.rejects),
         )?;
     }
-    let mut dq = loaded.data_quality.clone();
-    out.write_parquet("data_quality.parquet", &mut dq)?;
+    out.write_parquet("data_quality.parquet", &mut findings.clone())?;
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 //! `2026-W09`) are always taken in the configured zone, never in UTC, so an order at 23:30 on 31 March in
 //! Shanghai belongs to March.
 
-use chrono::{LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _};
+use chrono::{Datelike as _, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _};
 use chrono_tz::Tz;
 use polars::prelude::*;
 
@@ -279,6 +279,81 @@ pub fn local_midnight(y: i32, m: u32, d: u32, tz: Tz) -> Micros {
     }
 }
 
+/// The quarter an instant falls in, in `tz`: `2026Q4`.
+pub fn quarter_of(t: Micros, tz: Tz) -> String {
+    let d = chrono::DateTime::from_timestamp_micros(t)
+        .map(|d| d.with_timezone(&tz).date_naive())
+        .unwrap_or_default();
+    format!("{}Q{}", d.year(), (d.month() - 1) / 3 + 1)
+}
+
+/// `2026Q3` → (2026, 3).
+pub fn parse_quarter(q: &str) -> Option<(i32, u32)> {
+    let b = q.as_bytes();
+    if b.len() != 6 || b[4] != b'Q' || !(b'1'..=b'4').contains(&b[5]) {
+        return None;
+    }
+    Some((q[..4].parse().ok()?, u32::from(b[5] - b'0')))
+}
+
+/// The quarter before `2026Q1`: `2025Q4`.
+pub fn previous_quarter(q: &str) -> String {
+    match parse_quarter(q) {
+        Some((y, 1)) => format!("{}Q4", y - 1),
+        Some((y, n)) => format!("{y}Q{}", n - 1),
+        None => q.to_string(),
+    }
+}
+
+/// The first instant after a quarter (local midnight of the next quarter's first day).
+pub fn quarter_end(q: &str, tz: Tz) -> Option<Micros> {
+    let (y, n) = parse_quarter(q)?;
+    Some(if n == 4 {
+        local_midnight(y + 1, 1, 1, tz)
+    } else {
+        local_midnight(y, 3 * n + 1, 1, tz)
+    })
+}
+
+/// Why a quarter's figures are not final at as_of (SPEC §4.7): badges and merchant risk of such a quarter are
+/// provisional.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provisional {
+    /// as_of lies before the quarter's end.
+    NotEnded { ends: Micros },
+    /// The quarter has ended but its last month is not mature (§4.1): its orders can still be returned.
+    NotMature { mature_at: Micros },
+}
+
+impl Provisional {
+    /// None when the quarter is final at as_of: ended, and its last month mature (`maturity_days` local days
+    /// after its end).
+    pub fn of(q: &str, as_of: Micros, tz: Tz, maturity_days: i64) -> Option<Provisional> {
+        let ends = quarter_end(q, tz)?;
+        if as_of < ends {
+            return Some(Provisional::NotEnded { ends });
+        }
+        let end_day = chrono::DateTime::from_timestamp_micros(ends)?
+            .with_timezone(&tz)
+            .date_naive();
+        let day = end_day.checked_add_signed(chrono::Duration::days(maturity_days))?;
+        let mature_at = local_midnight(day.year(), day.month(), day.day(), tz);
+        (as_of < mature_at).then_some(Provisional::NotMature { mature_at })
+    }
+
+    /// The sentence the tables carry (`provisional_reason`).
+    pub fn reason(&self, q: &str, tz: Tz) -> String {
+        let day = |t: Micros| format_local(t, tz).get(..10).unwrap_or_default().to_string();
+        match self {
+            Provisional::NotEnded { ends } => format!("{q} has not ended at as_of (it ends {})", day(*ends)),
+            Provisional::NotMature { mature_at } => format!(
+                "{q}'s last month is not mature at as_of (its orders can still be returned until {})",
+                day(*mature_at)
+            ),
+        }
+    }
+}
+
 /// The instants this program can place in a calendar: years 1 to 9999. A typed Parquet timestamp outside is not
 /// a timestamp of anything (i64::MAX, say) and is refused when parsed.
 pub const MIN_MICROS: Micros = -62_135_596_800_000_000;
@@ -395,5 +470,41 @@ mod tests {
         );
         let early = parse_ts("2026-10-25 02:30", berlin).unwrap();
         assert_eq!(early, parse_ts("2026-10-25T02:30:00+02:00", berlin).unwrap());
+    }
+
+    /// Q3 2026 in Shanghai ends 2026-10-01 00:00 +08:00 (2026-09-30 16:00 UTC); with 30 maturity days its last
+    /// month (September) is mature from 2026-10-31 00:00 +08:00. On 5 October it has ended but is not mature; Q4
+    /// has not ended; Q2 is final.
+    #[test]
+    fn a_quarter_is_provisional_until_it_ends_and_its_last_month_matures() {
+        let tz: Tz = "Asia/Shanghai".parse().unwrap();
+        let at = |s: &str| parse_ts(s, tz).unwrap();
+        let oct5 = at("2026-10-05 09:00:00");
+        assert_eq!(quarter_of(oct5, tz), "2026Q4");
+        assert_eq!(previous_quarter("2026Q1"), "2025Q4");
+        assert_eq!(quarter_end("2026Q3", tz), Some(at("2026-10-01 00:00:00")));
+        assert_eq!(
+            Provisional::of("2026Q4", oct5, tz, 30),
+            Some(Provisional::NotEnded {
+                ends: at("2027-01-01 00:00:00")
+            })
+        );
+        assert_eq!(
+            Provisional::of("2026Q3", oct5, tz, 30),
+            Some(Provisional::NotMature {
+                mature_at: at("2026-10-31 00:00:00")
+            })
+        );
+        assert_eq!(Provisional::of("2026Q2", oct5, tz, 30), None);
+        // The boundaries: one µs before the end, and the first instant of maturity.
+        assert!(matches!(
+            Provisional::of("2026Q3", at("2026-10-01 00:00:00") - 1, tz, 30),
+            Some(Provisional::NotEnded { .. })
+        ));
+        assert_eq!(Provisional::of("2026Q3", at("2026-10-31 00:00:00"), tz, 30), None);
+        assert_eq!(
+            Provisional::of("2026Q3", oct5, tz, 30).unwrap().reason("2026Q3", tz),
+            "2026Q3's last month is not mature at as_of (its orders can still be returned until 2026-10-31)"
+        );
     }
 }

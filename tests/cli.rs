@@ -209,7 +209,7 @@ fn an_explicit_as_of_flags_later_timestamps() {
     let run = run_json(&out.path().join("out"));
     assert_eq!(run["as_of"], "2026-04-01T12:00:00+08:00");
     assert_eq!(run["as_of_source"], "command line");
-    let dq = read_parquet(&out.path().join("out/data_quality.parquet"));
+    let dq = row_findings(&out.path().join("out/data_quality.parquet"));
     // After 2026-04-01 12:00: C3 opened_at and first_response_at (2026-04-02). O4 (00:10 on 04-01) is before.
     assert_eq!(str_col(&dq, "check"), ["after_as_of", "after_as_of"]);
     assert_eq!(str_col(&dq, "key"), ["C3", "C3"]);
@@ -274,7 +274,20 @@ fn sla_and_spike_tables_are_the_same_whether_the_sla_families_run_beside_return_
         "return_rates",
     ] {
         let read = |dir: &Path| std::fs::read(dir.join(format!("tables/{t}.parquet"))).unwrap();
-        assert!(read(&beside) == read(&after), "tables/{t}.parquet differs");
+        if read(&beside) != read(&after) {
+            // Say what differs, not only that the bytes do.
+            let (a, b) = (
+                read_parquet(&beside.join(format!("tables/{t}.parquet"))),
+                read_parquet(&after.join(format!("tables/{t}.parquet"))),
+            );
+            let cols: Vec<String> = a
+                .get_column_names()
+                .iter()
+                .filter(|c| b.column(c.as_str()).ok() != a.column(c.as_str()).ok())
+                .map(|c| c.to_string())
+                .collect();
+            panic!("tables/{t}.parquet differs: columns {cols:?}\nbeside:\n{a}\nafter:\n{b}");
+        }
     }
     let flagged = run_json_entry(&run_json(&beside), "outputs", "path", "tables/risk_flags.parquet")["rows"]
         .as_u64()

@@ -84,7 +84,7 @@ fn the_tmall_preset_reads_taobao_exports_as_the_back_office_writes_them() {
     assert_eq!(refund_files, 2);
     assert_eq!(refunds["rows_read"], 5);
     // Every id met its order: the Excel guards (="…") and trailing tabs were taken off, so no reference is unknown.
-    let dq = read_parquet(&out.path().join("out/data_quality.parquet"));
+    let dq = row_findings(&out.path().join("out/data_quality.parquet"));
     assert_eq!(dq.height(), 0, "{dq}");
     // Where each canonical column came from, with the cleaning counted (run.json and `validate`).
     let staging = &run["tables"]["orders"]["staging"][0];
@@ -145,7 +145,7 @@ fn the_amazon_preset_reads_seller_central_reports() {
     let ships = input_entry(&run, "fulfilled_shipments");
     assert_eq!(ships["rows_accepted"], 3);
     assert_eq!(ships["filtered"]["another item of a parcel already read"], 1);
-    let dq = read_parquet(&out.path().join("out/data_quality.parquet"));
+    let dq = row_findings(&out.path().join("out/data_quality.parquet"));
     assert_eq!(dq.height(), 0, "{dq}");
 }
 

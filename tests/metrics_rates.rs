@@ -508,7 +508,7 @@ R1,,O1,M2,5.00,original_route,2026-03-08 10:00:00,2026-03-09 10:00:00,completed
     let rr = table(&out, "return_rates");
     assert_eq!(march_sku(&rr, "SKU-A"), ["3", "3", "5.00"]);
     assert_eq!(march_sku(&rr, "SKU-C"), ["4", "4", "0.00"]);
-    let dq = read_parquet(&out.path().join("out/data_quality.parquet"));
+    let dq = row_findings(&out.path().join("out/data_quality.parquet"));
     let checks: Vec<(String, String, String)> = {
         let (t, k, c) = (str_col(&dq, "table"), str_col(&dq, "key"), str_col(&dq, "check"));
         (0..dq.height())

@@ -217,6 +217,8 @@ fn expected(table: &str) -> Vec<(&'static str, T)> {
             ("platform_dispute_rate", F64),
             ("risk_level", Str),
             ("reasons", StrList),
+            ("provisional", Bool),
+            ("provisional_reason", Str),
         ],
         "badges" => {
             let mut v = vec![
@@ -224,6 +226,9 @@ fn expected(table: &str) -> Vec<(&'static str, T)> {
                 ("merchant_id", Str),
                 ("merchant_name", Str),
                 ("status", Str),
+                ("status_so_far", Str),
+                ("provisional", Bool),
+                ("provisional_reason", Str),
                 ("units_sold", I64),
                 ("counted_cases", I64),
             ];

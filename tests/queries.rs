@@ -155,7 +155,7 @@ fn merchants_close_to_badge_missed_exactly_one_criterion() {
                     ("merchant_id", &str_col(&b, "merchant_id")[i]),
                 ],
             );
-            r["status"] == "not_awarded"
+            r["status_so_far"] == "not_awarded"
                 && r["failed_criteria"].matches("\", \"").count() == 0
                 && r["failed_criteria"] != "[]"
         })

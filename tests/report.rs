@@ -11,7 +11,8 @@ use std::sync::OnceLock;
 use common::*;
 use polars::prelude::{DataFrame, IntoLazy, col, lit};
 
-/// Every chart, with a phrase its title must contain for the default quarter (2026Q4, the quarter of as_of).
+/// Every chart, with a phrase its title must contain for 2026Q4, the quarter of as_of (asked for by --quarter: by
+/// default the report covers 2026Q3, the latest ended quarter).
 const CHARTS: [(&str, &str); 8] = [
     ("return_rate_by_month", "Return rate by order month"),
     ("return_reasons_pareto", "After-sales reasons, 2026Q4"),
@@ -29,26 +30,29 @@ const CHARTS: [(&str, &str); 8] = [
     ("badge_results", "Gold after-sales badge (金牌售后), 2026Q4"),
 ];
 
+/// The sample run's report for 2026Q4, the quarter of as_of (not ended: provisional).
 fn out() -> PathBuf {
-    sample_out().join("out")
+    quarter_out("2026Q4", &Q4)
 }
 
-/// The sample run for 2026Q3, the quarter with the planted spikes.
-fn q3_out() -> &'static Path {
-    static OUT: OnceLock<tempfile::TempDir> = OnceLock::new();
-    OUT.get_or_init(|| {
+static Q4: OnceLock<tempfile::TempDir> = OnceLock::new();
+static Q3: OnceLock<tempfile::TempDir> = OnceLock::new();
+
+/// The sample run with `--quarter q`.
+fn quarter_out(q: &str, cell: &'static OnceLock<tempfile::TempDir>) -> PathBuf {
+    cell.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let o = aftersales(&[
-            "run",
-            "--out",
-            dir.path().join("out").to_str().unwrap(),
-            "--quarter",
-            "2026Q3",
-        ]);
+        let o = aftersales(&["run", "--out", dir.path().join("out").to_str().unwrap(), "--quarter", q]);
         assert!(o.status.success(), "{}", stderr(&o));
         dir
     })
     .path()
+    .join("out")
+}
+
+/// The sample run for 2026Q3, the quarter with the planted spikes.
+fn q3_out() -> PathBuf {
+    quarter_out("2026Q3", &Q3).parent().unwrap().to_path_buf()
 }
 
 fn report(dir: &Path) -> String {
@@ -257,7 +261,9 @@ fn headline_numbers_equal_the_table_values() {
     assert_eq!(headline(&html, "network_damage_rate").0.parse::<f64>().unwrap(), net);
 
     let badges = read_parquet(&out().join("tables/badges.parquet"));
-    let gold = count_rows(&badges, &[("quarter", "2026Q4"), ("status", "gold")]);
+    // 2026Q4 has not ended: its rows say `provisional`, and the headline counts where merchants stand so far.
+    assert_eq!(count_rows(&badges, &[("quarter", "2026Q4"), ("status", "gold")]), 0);
+    let gold = count_rows(&badges, &[("quarter", "2026Q4"), ("status_so_far", "gold")]);
     assert_eq!(headline(&html, "gold_merchants").0, gold.to_string());
     // The previous quarter is shown beside it.
     let rate_row = &html[html.find("data-figure=\"return_rate\"").unwrap()..];
@@ -331,12 +337,66 @@ fn a_quarter_without_data_still_gets_a_report_that_says_so() {
     assert_eq!(run["quarter"], "2025Q1");
 }
 
+/// SPEC §5: by default the latest quarter that has ended at as_of. The sample's as_of is in December 2026, so
+/// 2026Q3 — ended on 1 October and mature since 31 October (30 days): final, no provisional banner.
 #[test]
-fn the_default_quarter_is_the_quarter_of_as_of() {
-    let run = run_json(&out());
+fn the_default_quarter_is_the_latest_quarter_that_has_ended() {
+    let run = run_json(&sample_out().join("out"));
     assert_eq!(run["as_of"].as_str().unwrap()[..7].to_string(), "2026-12");
-    assert_eq!(run["quarter"], "2026Q4");
-    assert!(report(&out()).contains("<title>After-sales report 2026Q4</title>"));
+    assert_eq!(run["quarter"], "2026Q3");
+    let html = report(&sample_out().join("out"));
+    assert!(html.contains("<title>After-sales report 2026Q3</title>"));
+    assert!(!html.contains("id=\"provisional\""));
+}
+
+/// The case: an export taken on 5 October 2026 with no --quarter. The report covers 2026Q3, not five days
+/// of Q4; Q3 has ended but its September orders can still be returned until 31 October, so its badges are
+/// provisional in badges.parquet and merchant_risk.parquet, and the page says so above the figures and on the
+/// gold headline.
+#[test]
+fn an_export_taken_days_into_a_quarter_reports_the_quarter_before_marked_provisional() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = aftersales(&["run", "--out", out.to_str().unwrap(), "--as-of", "2026-10-05 09:00:00"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(run_json(&out)["quarter"], "2026Q3");
+    let html = report(&out);
+    let banner = &html[html.find("id=\"provisional\"").expect("a provisional banner")..];
+    assert!(
+        banner.contains(
+            "2026Q3&#39;s last month is not mature at as_of (its orders can still be returned until 2026-10-31)"
+        ),
+        "{}",
+        &banner[..300]
+    );
+    let badges = read_parquet(&out.join("tables/badges.parquet"));
+    let q3 = count_rows(&badges, &[("quarter", "2026Q3")]);
+    assert!(q3 > 0);
+    assert_eq!(
+        count_rows(&badges, &[("quarter", "2026Q3"), ("status", "provisional")]),
+        q3
+    );
+    assert_eq!(
+        count_rows(&badges, &[("quarter", "2026Q2"), ("status", "provisional")]),
+        0
+    );
+    let risk = read_parquet(&out.join("tables/merchant_risk.parquet"));
+    let provisional: Vec<bool> = risk
+        .clone()
+        .lazy()
+        .filter(col("quarter").eq(lit("2026Q3")))
+        .collect()
+        .unwrap()
+        .column("provisional")
+        .unwrap()
+        .bool()
+        .unwrap()
+        .iter()
+        .map(|p| p == Some(true))
+        .collect();
+    assert!(!provisional.is_empty() && provisional.iter().all(|p| *p));
+    let gold_row = &html[html.find("data-figure=\"gold_merchants\"").unwrap()..];
+    assert!(gold_row[..gold_row.find("</tr>").unwrap()].contains("Provisional:"));
 }
 
 #[test]

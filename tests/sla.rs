@@ -294,3 +294,59 @@ fn sla_clocks_in_a_working_file_and_in_memory_are_the_same_rows_in_record_order(
         }
     }
 }
+
+/// The hand-worked fixture with its own 2026 days replaced by `calendar = "cn"` (the bundled official calendar)
+/// gives the same clocks, and no calendar warning (2025 and 2026 are both described). With no calendar at all,
+/// F1 (approved Friday 02-13 20:00) counts the Spring Festival as working days — 02-16 … 02-20 = 1..5, 02-23 = 6,
+/// 02-24 = 7: deadline end of 02-24, paid 03-02 → breached — and data_quality says, once per year the clocks touch,
+/// that no calendar describes it.
+#[test]
+fn the_bundled_cn_calendar_gives_the_hand_worked_clocks_and_no_calendar_says_so() {
+    let with = |calendar: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&data("sla"), dir.path());
+        std::fs::write(
+            dir.path().join("aftersales.toml"),
+            format!("timezone = \"Asia/Shanghai\"\nas_of = \"2026-03-10 12:00:00\"\n{calendar}"),
+        )
+        .unwrap();
+        let out = run_pipeline(dir.path());
+        let dq = read_parquet(&out.path().join("out/data_quality.parquet"));
+        let calendar_rows: Vec<(String, String)> = (0..dq.height())
+            .filter(|&i| str_col(&dq, "check")[i] == "calendar_year_not_described")
+            .map(|i| (str_col(&dq, "key")[i].clone(), str_col(&dq, "value")[i].clone()))
+            .collect();
+        (table(&out, "sla_clocks"), calendar_rows, dq)
+    };
+    let own = std::fs::read_to_string(data("sla/aftersales.toml")).unwrap();
+    let (explicit, explicit_warnings, _) = with(&own[own.find("[calendar]").unwrap()..]);
+    let (cn, cn_warnings, _) = with("calendar = \"cn\"\n");
+    for id in ["F1", "F2", "F3", "F4", "F5", "F7"] {
+        assert_eq!(
+            clock(&cn, "refund_payout", id),
+            clock(&explicit, "refund_payout", id),
+            "{id}"
+        );
+    }
+    assert!(cn_warnings.is_empty(), "{cn_warnings:?}");
+    // The fixture's own list covers 2026 only; F5 was approved on 2025-12-31.
+    assert_eq!(explicit_warnings, [("refund_payout".to_string(), "2025".to_string())]);
+    let (none, none_warnings, dq) = with("");
+    let f1 = clock(&none, "refund_payout", "F1");
+    assert_eq!(
+        (f1["deadline"].as_str(), f1["status"].as_str()),
+        ("2026-02-24 15:59:59.999999+00:00", "breached")
+    );
+    assert_eq!(
+        none_warnings,
+        [
+            ("refund_payout".to_string(), "2025".to_string()),
+            ("refund_payout".to_string(), "2026".to_string())
+        ]
+    );
+    let message = str_col(&dq, "message")
+        .into_iter()
+        .find(|m| m.starts_with("rule refund_payout counts working days in 2026"))
+        .unwrap();
+    assert!(message.contains("set calendar = \"cn\""), "{message}");
+}

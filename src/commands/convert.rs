@@ -37,14 +37,16 @@ pub fn convert(args: &ConvertArgs, quiet: bool) -> Result<i32> {
         out.write_parquet_lazy_as(&file, t.data_lazy()?, t.rows_accepted(), ParquetCompression::Lz4Raw)?;
         written.push((*kind, file, t.rows_accepted()));
     }
-    pipeline::write_checks(&mut out, &loaded)?;
+    // Only the findings about rows travel with the copy: the calendar's depend on the config a later run uses.
+    let findings = crate::checks::row_findings(&loaded.data_quality)?;
+    pipeline::write_checks(&mut out, &loaded, &findings)?;
     // What lets a later run scan these files as they are, and read these findings, instead of checking them again
     // (input/converted.rs).
     progress.set_message("fingerprinting the Parquet files".into());
     let manifest = converted::manifest_for(
         out.path(),
         &written,
-        loaded.data_quality.height() as u64,
+        findings.height() as u64,
         opts.config.timezone,
         loaded.as_of_source.explicit(loaded.as_of),
     )?;

@@ -83,7 +83,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
         "writing outputs",
         || {
             let mut dir = OutputDir::create(&args.out)?;
-            pipeline::write_checks(&mut dir, &loaded)?;
+            pipeline::write_checks(&mut dir, &loaded, &loaded.data_quality)?;
             let t = slots.tables();
             pipeline::write_metric_tables(&t, &mut dir)?;
             tables.set(t);

@@ -14,7 +14,7 @@ pub fn validate(args: &ValidateArgs, quiet: bool) -> Result<i32> {
     let loaded = pipeline::load_and_check(&opts, &progress)?;
     let over = loaded.over_reject_limit(opts.config.max_reject_rate);
     let mut out = OutputDir::create(&args.out)?;
-    pipeline::write_checks(&mut out, &loaded)?;
+    pipeline::write_checks(&mut out, &loaded, &loaded.data_quality)?;
     let status = if over.is_empty() { "ok" } else { "too_many_rejects" };
     let info = RunInfo {
         command: "validate",

@@ -1,16 +1,18 @@
 //! Configuration: the TOML file as written (`Raw*`, serde, unknown keys refused) checked once into typed values
 //! (`Config`). Every problem in a file is reported together, so a user fixes a config in one pass.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use chrono::{Datelike, NaiveDate, Weekday};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+pub mod calendars;
 pub mod staging;
+
+pub use calendars::{Calendar, RawCalendar, RawCalendarSpec};
 
 use crate::tables::{ColumnKind, TableKind};
 use crate::time::{self, Micros};
@@ -27,7 +29,7 @@ pub struct RawConfig {
     pub max_reject_rate: Option<f64>,
     pub maturity_days: Option<i64>,
     #[serde(default)]
-    pub calendar: RawCalendar,
+    pub calendar: RawCalendarSpec,
     #[serde(default)]
     pub tables: BTreeMap<String, RawTable>,
     /// Tables that staging sources look values up in (a catalogue giving each sku's category, say).
@@ -116,15 +118,6 @@ impl Default for BadgeParams {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawCalendar {
-    #[serde(default)]
-    pub holidays: Vec<String>,
-    #[serde(default)]
-    pub extra_workdays: Vec<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawTable {
     /// A file or a folder of parts; relative paths are taken from the config file's folder.
     pub path: Option<String>,
@@ -200,25 +193,6 @@ impl Default for TableConfig {
             epoch_units: HashMap::new(),
             sources: Vec::new(),
         }
-    }
-}
-
-/// The business calendar of SPEC §3: Monday–Friday, minus holidays, plus make-up workdays (调休).
-#[derive(Debug, Clone, Default)]
-pub struct Calendar {
-    pub holidays: BTreeSet<NaiveDate>,
-    pub extra_workdays: BTreeSet<NaiveDate>,
-}
-
-impl Calendar {
-    pub fn is_workday(&self, d: NaiveDate) -> bool {
-        if self.extra_workdays.contains(&d) {
-            return true;
-        }
-        if self.holidays.contains(&d) {
-            return false;
-        }
-        !matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
     }
 }
 
@@ -316,29 +290,7 @@ impl Config {
         if maturity_days < 0 {
             problems.push(format!("maturity_days = {maturity_days}: expected 0 or more days"));
         }
-        let mut calendar = Calendar::default();
-        for (list, set, name) in [
-            (&raw.calendar.holidays, &mut calendar.holidays, "calendar.holidays"),
-            (
-                &raw.calendar.extra_workdays,
-                &mut calendar.extra_workdays,
-                "calendar.extra_workdays",
-            ),
-        ] {
-            for d in list {
-                match time::parse_date(d) {
-                    Ok(d) => {
-                        set.insert(d);
-                    }
-                    Err(e) => problems.push(format!("{name}: {e}")),
-                }
-            }
-        }
-        for d in calendar.holidays.intersection(&calendar.extra_workdays) {
-            problems.push(format!(
-                "calendar: {d} is listed both as a holiday and as an extra workday"
-            ));
-        }
+        let calendar = calendars::check(&raw.calendar, &mut problems);
 
         let base = source
             .and_then(|p| p.parent())
@@ -655,7 +607,7 @@ enabled = false
     #[test]
     fn calendar_counts_makeup_days_and_holidays() {
         let c = parse("[calendar]\nholidays = [\"2026-10-01\"]\nextra_workdays = [\"2026-09-27\"]").unwrap();
-        let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let d = |s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         assert!(!c.calendar.is_workday(d("2026-10-01"))); // Thursday, National Day
         assert!(c.calendar.is_workday(d("2026-09-27"))); // Sunday, make-up workday
         assert!(!c.calendar.is_workday(d("2026-09-26"))); // plain Saturday

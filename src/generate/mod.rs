@@ -423,7 +423,9 @@ fn gbk(s: &str) -> Vec<u8> {
     encoding_rs::GBK.encode(s).0.into_owned()
 }
 
-/// China's 2026 public holidays and make-up workdays (调休), as announced by the State Council.
+/// China's 2026 public holidays and make-up workdays (调休), as announced by the State Council: the bundled
+/// calendar's 2026 (`calendar = "cn"`, tested equal), written out in the sample config so that any reader of the
+/// config sees the days.
 pub const HOLIDAYS_2026: &[&str] = &[
     "2026-01-01",
     "2026-01-02",
@@ -473,7 +475,8 @@ fn config_text(zh_cases: Option<&str>) -> String {
     let mut s = format!(
         "# Written by `aftersales generate`. Times without an offset are local to this zone.\n\
          timezone = \"Asia/Shanghai\"\n\n\
-         # China's 2026 public holidays and make-up workdays (调休), for working-day clocks.\n\
+         # China's 2026 public holidays and make-up workdays (调休), for working-day clocks: the same days as\n\
+         # calendar = \"cn\", the bundled official calendar (2018–2026), written out.\n\
          [calendar]\nholidays = [{}]\nextra_workdays = [{}]\n",
         list(HOLIDAYS_2026),
         list(EXTRA_WORKDAYS_2026)

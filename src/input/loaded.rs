@@ -65,11 +65,16 @@ impl Loaded {
     }
 
     /// Said after the warning count: where the warnings were found.
-    pub fn findings_note(&self) -> &'static str {
-        if self.findings_from.is_some() {
-            " (found by `aftersales convert`)"
+    pub fn findings_note(&self) -> String {
+        if self.findings_from.is_none() {
+            return String::new();
+        }
+        // The calendar's findings are always this run's (they depend on the config).
+        let from_convert = crate::checks::row_findings(&self.data_quality).map_or(0, |d| d.height());
+        if from_convert == self.data_quality.height() {
+            " (found by `aftersales convert`)".into()
         } else {
-            ""
+            format!(" ({from_convert} found by `aftersales convert`)")
         }
     }
 }

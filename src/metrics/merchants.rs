@@ -10,10 +10,12 @@
 //! sla_breached, sla_breach_rate, flags_high, flags_medium (merchant-level return_spike flags), sku_flags (flags on
 //! the merchant's SKUs, for information), platform_dispute_rate, risk_level (`high`: any high flag, or dispute_rate
 //! more than twice the platform's with more disputes than the badge's allowance; `watch`: any other flag; else
-//! `normal`), reasons (the list that justifies the level).
+//! `normal`), reasons (the list that justifies the level), provisional, provisional_reason (as in badges).
 //!
 //! `badges` columns: quarter, merchant_id, merchant_name, status (`gold` | `not_awarded` |
-//! `insufficient_volume`), units_sold, counted_cases, and for each criterion `<c>_value`, `<c>_threshold`,
+//! `insufficient_volume` | `provisional`), status_so_far (the status the quarter's figures give at as_of: equal to
+//! status for a final quarter), provisional (the quarter has not ended at as_of, or its last month is not mature
+//! (§4.1): a provisional gold is not an award), provisional_reason, units_sold, counted_cases, and for each criterion `<c>_value`, `<c>_threshold`,
 //! `<c>_pass` (null = not judged): ack_on_time, first_response_on_time, refund_on_time, dispute_rate (with
 //! `disputes`), dispute_loss_rate (with `buyer_favoured`), satisfaction (with `ratings`), no_high_spike (value = the
 //! quarter's high flags); then failed_criteria and gaps (e.g. "refund_on_time 0.962, needs ≥ 0.98").
@@ -26,6 +28,7 @@ use polars::prelude::*;
 use super::{Prepared, group_by_period};
 use crate::config::BadgeParams;
 use crate::engine::Run;
+use crate::time::Provisional;
 
 #[derive(Debug, Default, Clone)]
 struct Agg {
@@ -85,6 +88,8 @@ fn floats(df: &DataFrame, c: &str) -> Result<Vec<Option<f64>>> {
 pub struct QuarterFacts {
     facts: BTreeMap<Key, Agg>,
     names: HashMap<String, String>,
+    /// Per quarter: why its figures are not final at as_of (None: final).
+    provisional: BTreeMap<String, Option<String>>,
 }
 
 impl QuarterFacts {
@@ -98,10 +103,34 @@ impl QuarterFacts {
         flags: &DataFrame,
         sku_merchants: &DataFrame,
     ) -> Result<QuarterFacts> {
+        let facts = aggregate(p, return_rates, sla_compliance, flags, sku_merchants)?;
+        let provisional = facts
+            .keys()
+            .map(|(q, _)| q)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .map(|q| {
+                let why = Provisional::of(q, p.as_of, p.zone.tz, p.maturity_days).map(|r| r.reason(q, p.zone.tz));
+                (q.clone(), why)
+            })
+            .collect();
         Ok(QuarterFacts {
-            facts: aggregate(p, return_rates, sla_compliance, flags, sku_merchants)?,
+            facts,
             names: names(p)?,
+            provisional,
         })
+    }
+
+    /// The `provisional` and `provisional_reason` columns for rows of these quarters.
+    fn provisional_columns(&self, quarters: &[String]) -> [Column; 2] {
+        let why: Vec<Option<&str>> = quarters
+            .iter()
+            .map(|q| self.provisional.get(q).and_then(|w| w.as_deref()))
+            .collect();
+        [
+            BooleanChunked::from_iter_values("provisional".into(), why.iter().map(Option::is_some)).into_column(),
+            StringChunked::from_iter_options("provisional_reason".into(), why.into_iter()).into_column(),
+        ]
     }
 }
 
@@ -408,6 +437,7 @@ impl QuarterFacts {
                 .into_column()
         };
         let i = |c: &str| Int64Chunked::from_vec(c.into(), counts.get(c).cloned().unwrap_or_default()).into_column();
+        let [provisional_risk, provisional_risk_reason] = self.provisional_columns(&quarter);
         Ok(DataFrame::new_infer_height(vec![
             StringChunked::from_iter_values("quarter".into(), quarter.iter().map(String::as_str)).into_column(),
             StringChunked::from_iter_values("merchant_id".into(), merchant.iter().map(String::as_str)).into_column(),
@@ -430,6 +460,8 @@ impl QuarterFacts {
             f("platform_dispute_rate"),
             StringChunked::from_iter_values("risk_level".into(), level.iter().map(String::as_str)).into_column(),
             list_column("reasons", &reasons),
+            provisional_risk,
+            provisional_risk_reason,
         ])?)
     }
 }
@@ -491,6 +523,7 @@ impl QuarterFacts {
         let mut merchant = vec![];
         let mut name = vec![];
         let mut status = vec![];
+        let mut so_far = vec![];
         let mut failed_all = vec![];
         let mut gaps_all = vec![];
         let mut units = vec![];
@@ -565,6 +598,7 @@ impl QuarterFacts {
                 .map(|(c, _)| c.to_string())
                 .collect();
             let mut gaps: Vec<String> = verdicts.iter().filter_map(|(_, v)| v.gap.clone()).collect();
+            let provisional = self.provisional.get(q).is_some_and(Option::is_some);
             let st = if !eligible {
                 gaps.insert(
                     0,
@@ -582,7 +616,8 @@ impl QuarterFacts {
             quarter.push(q.clone());
             merchant.push(id.clone());
             name.push(names.get(id).cloned());
-            status.push(st.to_string());
+            status.push(if provisional { "provisional" } else { st }.to_string());
+            so_far.push(st.to_string());
             // A merchant short of volume is not judged on criteria, so none is listed as failed.
             failed_all.push(if eligible { failed } else { vec![] });
             gaps_all.push(gaps);
@@ -604,11 +639,15 @@ impl QuarterFacts {
                     .push(if eligible { v.pass } else { None });
             }
         }
+        let [provisional, provisional_reason] = self.provisional_columns(&quarter);
         let mut columns = vec![
             StringChunked::from_iter_values("quarter".into(), quarter.iter().map(String::as_str)).into_column(),
             StringChunked::from_iter_values("merchant_id".into(), merchant.iter().map(String::as_str)).into_column(),
             StringChunked::from_iter_options("merchant_name".into(), name.iter().map(|n| n.as_deref())).into_column(),
             StringChunked::from_iter_values("status".into(), status.iter().map(String::as_str)).into_column(),
+            StringChunked::from_iter_values("status_so_far".into(), so_far.iter().map(String::as_str)).into_column(),
+            provisional,
+            provisional_reason,
             Int64Chunked::from_vec("units_sold".into(), units).into_column(),
             Int64Chunked::from_vec("counted_cases".into(), cases).into_column(),
         ];

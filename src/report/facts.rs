@@ -147,18 +147,11 @@ pub struct Facts {
     pub funnel: MerchantFunnel,
     pub spikes: SpikeCharts,
     pub badges: BadgeResults,
+    /// Why the quarter's badges and risk levels are provisional, None when final.
+    pub provisional: Option<String>,
 }
 
-/// `2026Q1` → `2025Q4`.
-pub fn previous_quarter(q: &str) -> String {
-    let year: i32 = q.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
-    let n: u32 = q.get(5..).and_then(|n| n.parse().ok()).unwrap_or(1);
-    if n == 1 {
-        format!("{}Q4", year - 1)
-    } else {
-        format!("{year}Q{}", n - 1)
-    }
-}
+pub use crate::time::previous_quarter;
 
 /// The quarter of a date printed `2026-09-07`.
 pub fn quarter_of_date(d: &str) -> Option<String> {
@@ -175,6 +168,8 @@ pub struct Inputs<'a> {
     pub sku_merchant: HashMap<String, String>,
     /// SLA rules switched off in the config (the exports carry no times for them): shown as not measured.
     pub rules_off: Vec<String>,
+    /// Why the report's quarter is provisional at as_of (`time::Provisional`), None when it is final.
+    pub provisional: Option<String>,
 }
 
 impl Inputs<'_> {
@@ -223,6 +218,11 @@ pub fn gather(inp: &Inputs<'_>, quarter: &str) -> Result<Facts> {
 
     let mut headlines = headlines;
     for h in headlines.iter_mut() {
+        if let Some(why) = &inp.provisional
+            && matches!(h.id, "gold_merchants" | "high_risk_merchants")
+        {
+            h.note = format!("Provisional: {why}. Standings so far, not awards.");
+        }
         if let Some(rule) = h.id.strip_prefix("sla_")
             && inp.rules_off.iter().any(|r| r == rule)
         {
@@ -267,7 +267,8 @@ pub fn gather(inp: &Inputs<'_>, quarter: &str) -> Result<Facts> {
 
     let q_badges = badges.rows(&[("quarter", quarter)])?;
     let badge_rows = badge_rows(&q_badges)?;
-    let statuses = q_badges.strs("status")?;
+    // A provisional quarter's rows say `provisional`; the page shows where each merchant stands so far, marked.
+    let statuses = q_badges.strs("status_so_far")?;
     let gold: Vec<BadgeRow> = badge_rows
         .iter()
         .zip(&statuses)
@@ -298,6 +299,7 @@ pub fn gather(inp: &Inputs<'_>, quarter: &str) -> Result<Facts> {
         worse_carriers,
         gold,
         near_misses,
+        provisional: inp.provisional.clone(),
     })
 }
 
@@ -463,9 +465,9 @@ fn headlines(
         id: "gold_merchants",
         label: "Gold after-sales (金牌售后) merchants".into(),
         kind: Kind::Count,
-        current: count_where(badges, q, "status", "gold")?,
-        previous: count_where(badges, prev, "status", "gold")?,
-        source: format!("badges.parquet: quarter = {q} / {prev}, status = gold, rows counted"),
+        current: count_where(badges, q, "status_so_far", "gold")?,
+        previous: count_where(badges, prev, "status_so_far", "gold")?,
+        source: format!("badges.parquet: quarter = {q} / {prev}, status_so_far = gold, rows counted"),
         note: String::new(),
     });
     Ok(out)

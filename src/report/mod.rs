@@ -1,5 +1,5 @@
 //! The quarterly report: charts/*.png + *.svg and one self-contained report.html for the chosen quarter
-//! (`--quarter`, default the quarter of as_of).
+//! (`--quarter`, default the latest quarter that has ended at as_of: [`default_quarter`]).
 //!
 //! Everything shown is read from the output tables (`facts`), never recomputed, and every headline names the
 //! table, rows and column it comes from, so a reader can check a number in the Parquet file beside the page.
@@ -13,7 +13,6 @@ mod html;
 use std::collections::HashMap;
 
 use anyhow::Result;
-use chrono::{Datelike, TimeZone};
 use polars::prelude::*;
 
 use crate::charts::{self, Rendered};
@@ -21,7 +20,7 @@ use crate::config::Config;
 use crate::input::Loaded;
 use crate::metrics::MetricTables;
 use crate::tables::TableKind;
-use crate::time::Micros;
+use crate::time::{self, Micros};
 
 pub struct Report {
     pub quarter: String,
@@ -36,21 +35,44 @@ pub struct RunContext<'a> {
     pub loaded: &'a Loaded,
 }
 
-/// The quarter an instant falls in, in the configured zone: `2026Q4`.
-pub fn quarter_of(t: Micros, tz: chrono_tz::Tz) -> String {
-    let d = tz
-        .timestamp_micros(t)
-        .single()
-        .map(|d| d.date_naive())
-        .unwrap_or_default();
-    format!("{}Q{}", d.year(), (d.month() - 1) / 3 + 1)
+/// The quarter the report covers when none is asked for (SPEC §5): the latest quarter that has ended at as_of —
+/// on 5 October, Q3, not five days of Q4. When no order was placed in it (the data begins in as_of's quarter),
+/// as_of's own quarter, which the page then marks provisional.
+pub fn default_quarter(as_of: Micros, tz: chrono_tz::Tz, return_rates: &DataFrame) -> Result<String> {
+    let current = time::quarter_of(as_of, tz);
+    let ended = time::previous_quarter(&current);
+    let has_orders = return_rates
+        .clone()
+        .lazy()
+        .filter(
+            col("period_kind")
+                .eq(lit("quarter"))
+                .and(col("period").eq(lit(ended.clone()))),
+        )
+        .select([len()])
+        .collect()?
+        .column("len")?
+        .as_materialized_series()
+        .cast(&DataType::UInt64)?
+        .u64()?
+        .get(0)
+        .unwrap_or(0)
+        > 0;
+    Ok(if has_orders { ended } else { current })
 }
 
 pub fn build(ctx: &RunContext<'_>, metrics: &MetricTables, quarter: Option<&str>) -> Result<Report> {
     let tables = &metrics.frames[..];
-    let quarter = quarter
-        .map(str::to_string)
-        .unwrap_or_else(|| quarter_of(ctx.loaded.as_of, ctx.config.timezone));
+    let quarter = match quarter {
+        Some(q) => q.to_string(),
+        None => {
+            let rates = tables.iter().find(|(n, _)| *n == "return_rates").map(|(_, d)| d);
+            match rates {
+                Some(r) => default_quarter(ctx.loaded.as_of, ctx.config.timezone, r)?,
+                None => time::previous_quarter(&time::quarter_of(ctx.loaded.as_of, ctx.config.timezone)),
+            }
+        }
+    };
     let inputs = facts::Inputs {
         tables,
         merchant_names: merchant_names(ctx.loaded, tables)?,
@@ -60,6 +82,13 @@ pub fn build(ctx: &RunContext<'_>, metrics: &MetricTables, quarter: Option<&str>
             .filter(|r| !ctx.config.sla_rules.iter().any(|s| s.name == *r))
             .map(str::to_string)
             .collect(),
+        provisional: time::Provisional::of(
+            &quarter,
+            ctx.loaded.as_of,
+            ctx.config.timezone,
+            ctx.config.maturity_days,
+        )
+        .map(|p| p.reason(&quarter, ctx.config.timezone)),
     };
     let f = facts::gather(&inputs, &quarter)?;
     let charts = vec![

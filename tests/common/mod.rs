@@ -281,3 +281,16 @@ pub fn load_and_prepare(
     p.merchants = loaded.tables.get(&TableKind::Merchants).map(|t| t.data().unwrap());
     (config, loaded, p)
 }
+
+/// A data_quality.parquet without its `calendar_year_not_described` rows: the row-level findings. Fixtures run
+/// without a calendar get one calendar row per working-day rule and year (tested in tests/sla.rs and
+/// `base_set_is_clean`); the other tests look at their own rows.
+#[allow(dead_code)]
+pub fn row_findings(path: &Path) -> DataFrame {
+    use polars::prelude::{IntoLazy, col, lit};
+    read_parquet(path)
+        .lazy()
+        .filter(col("check").neq(lit("calendar_year_not_described")))
+        .collect()
+        .unwrap()
+}
