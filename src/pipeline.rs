@@ -168,6 +168,8 @@ pub struct MetricSlots {
     facts: Slot<(metrics::merchants::QuarterFacts, DataFrame)>,
     risk: Slot<DataFrame>,
     badges: Slot<DataFrame>,
+    flag_evidence: Slot<DataFrame>,
+    badge_evidence: Slot<DataFrame>,
 }
 
 impl Default for MetricSlots {
@@ -186,6 +188,8 @@ impl Default for MetricSlots {
             facts: Slot::new("merchant_quarter_facts"),
             risk: Slot::new("merchant_risk"),
             badges: Slot::new("badges"),
+            flag_evidence: Slot::new("flag_evidence"),
+            badge_evidence: Slot::new("badge_evidence"),
         }
     }
 }
@@ -202,6 +206,8 @@ pub const METRIC_STEPS_DONE: &[&str] = &[
     "badges",
     "carrier_performance",
     "carrier_lanes",
+    "flag_evidence",
+    "badge_evidence",
 ];
 
 impl MetricSlots {
@@ -219,6 +225,8 @@ impl MetricSlots {
                 ("badges", frame(&self.badges)),
                 ("carrier_performance", frame(&self.performance)),
                 ("carrier_lanes", frame(&self.lanes)),
+                ("flag_evidence", frame(&self.flag_evidence)),
+                ("badge_evidence", frame(&self.badge_evidence)),
             ],
             copies: vec![("sla_clocks", self.clocks.get().clone())],
             sku_merchants: self.facts.get().1.clone(),
@@ -234,7 +242,7 @@ impl MetricSlots {
 /// detector, as their working sets beside return_rates' would raise the peak. `AFTERSALES_SLA_BESIDE_MAX_LINES`
 /// moves the limit: a switch for tests and measuring, not a setting.
 pub fn metric_steps<'a>(s: &'a MetricSlots, loaded: &'a Loaded, config: &'a Config) -> Vec<Step<'a>> {
-    use metrics::{carriers, merchants, reasons, return_rates, sla, spikes};
+    use metrics::{carriers, evidence, merchants, reasons, return_rates, sla, spikes};
     use schedule::Lane::{Beside, Main};
     let table = |k: TableKind| loaded.tables.get(&k).expect("required tables are loaded");
     let max_lines = std::env::var("AFTERSALES_SLA_BESIDE_MAX_LINES")
@@ -332,6 +340,24 @@ pub fn metric_steps<'a>(s: &'a MetricSlots, loaded: &'a Loaded, config: &'a Conf
         }),
         Step::new("badges", Main, &["merchant_quarter_facts"], move || {
             set(&s.badges, s.facts.get().0.badges(&config.badge))
+        }),
+        // The cases behind each flag and each failed criterion: small tables read from the flags, the badges, the
+        // prepared cases and the clocks' file.
+        Step::new("flag_evidence", Main, &["risk_flags"], move || {
+            set(
+                &s.flag_evidence,
+                evidence::flag_evidence(s.prepared.get(), &config.risk, s.flags.get()),
+            )
+        }),
+        Step::new("badge_evidence", Main, &["badges", "sla_clocks"], move || {
+            let e = evidence::badge_evidence(
+                s.prepared.get(),
+                &config.badge,
+                s.badges.get(),
+                &s.clocks.get().scan,
+                s.flags.get(),
+            );
+            set(&s.badge_evidence, e)
         }),
     ]
 }

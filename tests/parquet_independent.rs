@@ -253,6 +253,42 @@ fn expected(table: &str) -> Vec<(&'static str, T)> {
             v.push(("gaps", StrList));
             v
         }
+        "flag_evidence" => vec![
+            ("level", Str),
+            ("key", Str),
+            ("period", Str),
+            ("severity", Str),
+            ("order_id", Str),
+            ("line_no", I64),
+            ("sku", Str),
+            ("merchant_id", Str),
+            ("category", Str),
+            ("ordered_at", Ts),
+            ("line_quantity", I64),
+            ("case_id", Str),
+            ("case_type", Str),
+            ("reason_code", Str),
+            ("responsibility", Str),
+            ("opened_at", Ts),
+            ("days_after_order", F64),
+            ("case_quantity", I64),
+            ("carrier_case", Bool),
+            ("line_in_r_t", Bool),
+        ],
+        "badge_evidence" => vec![
+            ("quarter", Str),
+            ("merchant_id", Str),
+            ("criterion", Str),
+            ("record_type", Str),
+            ("record_id", Str),
+            ("order_id", Str),
+            ("at", Ts),
+            ("stop", Ts),
+            ("deadline", Ts),
+            ("value", F64),
+            ("unit", Str),
+            ("detail", Str),
+        ],
         other => panic!("no documented schema for {other}"),
     }
 }
@@ -307,7 +343,7 @@ fn every_table_opens_with_the_documented_schema_and_row_count() {
             assert!(rows > 0, "the fixture has clocks");
         }
     }
-    assert_eq!(seen, 10);
+    assert_eq!(seen, 12);
 }
 
 #[test]

@@ -281,7 +281,8 @@ fn the_q3_report_shows_the_planted_spikes_the_damage_prone_carrier_and_the_gold_
     let dir = q3_out().join("out");
     let html = report(&dir);
     let flags = &html[html.find("id=\"flags\"").expect("a flags table")..];
-    let flags = &flags[..flags.find("</table>").unwrap()];
+    // Up to the next section (the flags' evidence tables sit inside the flags table).
+    let flags = &flags[..flags.find("<h3>").unwrap()];
     // The planted spiking merchant (three weeks) and SKU (two weeks), named.
     assert_eq!(flags.matches("<td>M0002 广州青禾服装旗舰店</td>").count(), 3, "{flags}");
     assert_eq!(flags.matches("<td>M0006-S001 (M0006 ").count(), 2, "{flags}");
@@ -419,11 +420,12 @@ fn the_gold_table_and_near_misses_match_badges() {
     let near = match html.find("id=\"near-misses\"") {
         Some(i) => {
             let t = &html[i..];
-            t[..t.find("</table>").unwrap()].to_string()
+            t[..t.find("<h2").unwrap()].to_string()
         }
         None => String::new(),
     };
-    assert_eq!(near.matches("<tr>").count().saturating_sub(1), ids.len(), "{near}");
+    // One row per near miss (its evidence rows are indented inside a table of their own).
+    assert_eq!(near.matches("\n  <tr><td>").count(), ids.len(), "{near}");
     for id in &ids {
         let r = row(&badges, &[("quarter", "2026Q3"), ("merchant_id", id)]);
         assert!(near.contains(&format!("<td>{id}</td>")), "{id}");
@@ -431,4 +433,47 @@ fn the_gold_table_and_near_misses_match_badges() {
         let gap = r["gaps"].trim_matches(|c| c == '[' || c == ']' || c == '"').to_string();
         assert!(near.contains(&gap), "{gap} not in {near}");
     }
+}
+
+/// Under each flag and each near miss the page lists the first records behind it and says how many there are and
+/// where: the count is the evidence table's own for that flag or criterion, and the shown case ids are rows of it.
+#[test]
+fn flags_and_near_misses_show_their_first_evidence_and_where_the_rest_are() {
+    let dir = q3_out().join("out");
+    let html = report(&dir);
+    let (fe, be) = (
+        read_parquet(&dir.join("tables/flag_evidence.parquet")),
+        read_parquet(&dir.join("tables/badge_evidence.parquet")),
+    );
+    let flags_table = &html[html.find("id=\"flags\"").expect("flags on the Q3 page")..];
+    let flags_table = &flags_table[..flags_table.find("<h3>Merchants at high risk").unwrap()];
+    let mut seen = 0;
+    for part in html.split("data-evidence-total=\"").skip(1) {
+        let total: usize = part[..part.find('"').unwrap()].parse().unwrap();
+        let source = &part[part.find(" in tables/").unwrap() + 4..part.find(".</span>").unwrap()];
+        let (file, filter) = source.split_once(": ").unwrap();
+        let keys: Vec<(&str, &str)> = filter.split(", ").map(|kv| kv.split_once(" = ").unwrap()).collect();
+        let table = if file == "tables/flag_evidence.parquet" {
+            &fe
+        } else {
+            &be
+        };
+        assert_eq!(count_rows(table, &keys), total, "{source}");
+        assert!(total > 0);
+        seen += 1;
+    }
+    // Every flag of the quarter has its block, and the near misses theirs.
+    let blocks_under_flags = flags_table.matches("data-evidence-total=").count();
+    assert_eq!(
+        blocks_under_flags,
+        flags_table.matches("<td class=\"high\">").count() + flags_table.matches("<td>medium</td>").count()
+    );
+    assert!(seen > blocks_under_flags, "evidence blocks: {seen}");
+    // A case id shown under the first flag is one of that flag's evidence rows.
+    let first_case = flags_table
+        .split("<tr><td>C")
+        .nth(1)
+        .map(|s| format!("C{}", &s[..s.find('<').unwrap()]));
+    let case = first_case.expect("a case under the first flag");
+    assert!(str_col(&fe, "case_id").contains(&case), "{case}");
 }

@@ -689,3 +689,226 @@ fn a_carrier_damage_wave_does_not_flag_the_merchant_and_the_flag_row_says_what_w
     assert_eq!(count_rows(&flags, &[("level", "merchant"), ("key", "MC")]), 0);
     assert_eq!(str_col(&flags, "key").iter().filter(|k| *k == "MQ").count(), 1);
 }
+
+/// The rows of `df` where every (column, value) matches, as column → text, in file order.
+fn rows_where(
+    df: &polars::prelude::DataFrame,
+    keys: &[(&str, &str)],
+) -> Vec<std::collections::BTreeMap<String, String>> {
+    use polars::prelude::{col, lit};
+    let mut lf = df.clone().lazy();
+    for (c, v) in keys {
+        lf = lf.filter(col(*c).cast(polars::prelude::DataType::String).eq(lit(*v)));
+    }
+    let mut hit = lf.collect().unwrap();
+    // Lists (failed_criteria, gaps) as their items joined by ",".
+    let lists: Vec<String> = hit
+        .columns()
+        .iter()
+        .filter(|c| matches!(c.dtype(), polars::prelude::DataType::List(_)))
+        .map(|c| c.name().to_string())
+        .collect();
+    if !lists.is_empty() {
+        hit = hit
+            .lazy()
+            .with_columns(
+                lists
+                    .iter()
+                    .map(|c| col(c.as_str()).list().join(lit(","), true))
+                    .collect::<Vec<_>>(),
+            )
+            .collect()
+            .unwrap();
+    }
+    (0..hit.height())
+        .map(|i| {
+            hit.get_column_names()
+                .iter()
+                .map(|c| (c.to_string(), str_col(&hit, c)[i].clone()))
+                .collect()
+        })
+        .collect()
+}
+
+/// MX's W09 flag is traced to its 20 returned lines: each returned 3 days after its Wednesday-noon order, none the
+/// carrier's; the 3 returns opened 20 days later (outside the 14-day window) are not evidence. MT's high flag has
+/// its 10.
+#[test]
+fn a_flag_is_traced_to_the_returns_behind_it() {
+    let e = t("flag_evidence");
+    let mx = rows_where(&e, &[("level", "merchant"), ("key", "MX"), ("period", "2026-W09")]);
+    assert_eq!(mx.len(), 20);
+    let lines: std::collections::BTreeSet<(String, String)> = mx
+        .iter()
+        .map(|r| (r["order_id"].clone(), r["line_no"].clone()))
+        .collect();
+    assert_eq!(lines.len(), 20);
+    for r in &mx {
+        assert_eq!(
+            (
+                r["severity"].as_str(),
+                r["days_after_order"].as_str(),
+                r["line_in_r_t"].as_str(),
+                r["carrier_case"].as_str(),
+                r["merchant_id"].as_str()
+            ),
+            ("high", "3.0", "true", "false", "MX")
+        );
+    }
+    assert_eq!(rows_where(&e, &[("key", "MT"), ("period", "2026-W09")]).len(), 10);
+    // Only flagged weeks have evidence: MV (not flagged) has none.
+    assert!(rows_where(&e, &[("key", "MV")]).is_empty());
+}
+
+/// Each failed criterion of the badge fixture is traced to its records (all Q1, opened from 2026-02-02 10:00
+/// local, an hour apart): FA's 3 acknowledgements 3 h after opening (deadline 2 h); FP's one refund paid 20 days
+/// after its approval (02-02 13:00 → Sunday 02-22, counted as Monday 02-23: 4 + 5 + 5 + 1 = 15 working days with no
+/// calendar); FD's 2 escalated cases; FL's 1 buyer-favoured dispute; FS's 12 ratings of 4. Merchants that passed
+/// (G, AL, CR) have none.
+#[test]
+fn a_failed_badge_criterion_is_traced_to_its_records() {
+    let e = t("badge_evidence");
+    let of = |m: &str, c: &str| rows_where(&e, &[("quarter", "2026Q1"), ("merchant_id", m), ("criterion", c)]);
+    let fa = of("FA", "ack_on_time");
+    assert_eq!(fa.len(), 3);
+    assert_eq!(
+        (fa[0]["at"].as_str(), fa[0]["deadline"].as_str(), fa[0]["stop"].as_str()),
+        (
+            "2026-02-02 02:00:00.000000+00:00",
+            "2026-02-02 04:00:00.000000+00:00",
+            "2026-02-02 05:00:00.000000+00:00"
+        )
+    );
+    assert!(
+        fa.iter()
+            .all(|r| r["value"] == "3.0" && r["unit"] == "hours" && r["record_type"] == "case")
+    );
+    let fp = of("FP", "refund_on_time");
+    assert_eq!(fp.len(), 1);
+    assert_eq!(
+        (
+            fp[0]["record_type"].as_str(),
+            fp[0]["value"].as_str(),
+            fp[0]["unit"].as_str(),
+            fp[0]["detail"].as_str()
+        ),
+        ("refund", "15.0", "working_days", "stopped after the deadline")
+    );
+    let fd = of("FD", "dispute_rate");
+    assert_eq!(fd.len(), 2);
+    assert!(fd.iter().all(|r| r["detail"] == "escalated; outcome merchant_favoured"));
+    let fl = of("FL", "dispute_loss_rate");
+    assert_eq!(fl.len(), 1);
+    assert_eq!(
+        (fl[0]["at"].as_str(), fl[0]["stop"].as_str(), fl[0]["detail"].as_str()),
+        (
+            "2026-02-02 02:00:00.000000+00:00",
+            "2026-02-03 02:00:00.000000+00:00",
+            "escalated; outcome buyer_favoured"
+        )
+    );
+    let fs = of("FS", "satisfaction");
+    assert_eq!(fs.len(), 12);
+    assert!(fs.iter().all(|r| r["value"] == "4.0" && r["detail"] == "rated 4"));
+    for m in ["G", "AL", "CR"] {
+        assert!(rows_where(&e, &[("merchant_id", m)]).is_empty(), "{m}");
+    }
+}
+
+/// On the sample, the evidence adds up to the tables it explains: per flag, its evidence lines in r_t are r_t and
+/// the others r_carrier; per failed criterion, the records are the badge's own counts (disputes, buyer_favoured,
+/// high flags) or the breached clocks sla_compliance counts; and every failed criterion has evidence.
+#[test]
+fn the_evidence_adds_up_to_the_flags_and_badges_it_explains() {
+    let (fe, flags) = (sample_table("flag_evidence"), sample_table("risk_flags"));
+    assert!(flags.height() > 0);
+    for f in rows_where(&flags, &[]) {
+        let rows = rows_where(
+            &fe,
+            &[("level", &f["level"]), ("key", &f["key"]), ("period", &f["period"])],
+        );
+        let lines = |in_r: &str| {
+            rows.iter()
+                .filter(|r| r["line_in_r_t"] == in_r)
+                .map(|r| (r["order_id"].clone(), r["line_no"].clone()))
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+        };
+        assert_eq!(lines("true").to_string(), f["r_t"], "{f:?}");
+        assert_eq!(lines("false").to_string(), f["r_carrier"], "{f:?}");
+    }
+    let (be, badges, compliance) = (
+        sample_table("badge_evidence"),
+        sample_table("badges"),
+        sample_table("sla_compliance"),
+    );
+    let mut checked = 0;
+    for b in rows_where(&badges, &[]) {
+        let failed: Vec<&str> = b["failed_criteria"].split(',').filter(|c| !c.is_empty()).collect();
+        let n = |c: &str| {
+            rows_where(
+                &be,
+                &[
+                    ("quarter", &b["quarter"]),
+                    ("merchant_id", &b["merchant_id"]),
+                    ("criterion", c),
+                ],
+            )
+            .len()
+        };
+        for c in &failed {
+            let want = match *c {
+                "dispute_rate" => b["disputes"].parse().unwrap(),
+                "dispute_loss_rate" => b["buyer_favoured"].parse().unwrap(),
+                "no_high_spike" => b["no_high_spike_value"].parse::<f64>().unwrap() as usize,
+                "satisfaction" => n(c).max(1),
+                rule_criterion => {
+                    let rule = match rule_criterion {
+                        "ack_on_time" => "merchant_ack",
+                        "first_response_on_time" => "first_response",
+                        _ => "refund_payout",
+                    };
+                    row(
+                        &compliance,
+                        &[
+                            ("period_kind", "quarter"),
+                            ("period", &b["quarter"]),
+                            ("level", "merchant"),
+                            ("merchant_id", &b["merchant_id"]),
+                            ("rule", rule),
+                        ],
+                    )["breached"]
+                        .parse()
+                        .unwrap()
+                }
+            };
+            assert!(n(c) > 0, "{c} of {b:?} has no evidence");
+            assert_eq!(n(c), want, "{c} of {}/{}", b["quarter"], b["merchant_id"]);
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "{checked}");
+    // Nothing else: every evidence row explains a failed criterion.
+    let total: usize = be.height();
+    let explained: usize = rows_where(&badges, &[])
+        .iter()
+        .map(|b| {
+            let failed: Vec<&str> = b["failed_criteria"].split(',').filter(|c| !c.is_empty()).collect();
+            failed
+                .iter()
+                .map(|c| {
+                    rows_where(
+                        &be,
+                        &[
+                            ("quarter", &b["quarter"]),
+                            ("merchant_id", &b["merchant_id"]),
+                            ("criterion", c),
+                        ],
+                    )
+                    .len()
+                })
+                .sum::<usize>()
+        })
+        .sum();
+    assert_eq!(total, explained);
+}

@@ -33,6 +33,8 @@ const TABLES: &[&str] = &[
     "carrier_performance",
     "carrier_lanes",
     "badges",
+    "flag_evidence",
+    "badge_evidence",
 ];
 
 #[test]

@@ -7,9 +7,10 @@
 //! - `kernels`: hand-written code that beats polars on return_rates' hot path, behind small interfaces;
 //! - `stats` (ratios, Wilson intervals) and `periods` (local dates, period codes, labels and bounds);
 //! - one module per family: `return_rates`, `reasons`, `sla`, `spikes`, `merchants` (merchant_risk and badges),
-//!   `carriers`.
+//!   `carriers`; `evidence`: the cases behind each flag and each failed badge criterion.
 
 pub mod carriers;
+pub mod evidence;
 mod kernels;
 pub mod merchants;
 pub mod periods;

@@ -87,6 +87,33 @@ pub struct FlagRow {
     pub lift: f64,
     pub severity: String,
     pub reason: String,
+    /// The first returns behind the flag (flag_evidence.parquet).
+    pub evidence: Evidence,
+}
+
+/// How many evidence rows the page shows under a flag or a near-miss; the rest are in the evidence tables.
+pub const EVIDENCE_ROWS: usize = 5;
+
+/// The first records behind a flag or a failed criterion, with where the rest are.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    pub rows: Vec<EvidenceRow>,
+    /// How many rows the evidence table holds for it.
+    pub total: usize,
+    /// What a row is: "return cases", "records".
+    pub noun: &'static str,
+    /// The evidence table and the rows to filter it by.
+    pub source: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct EvidenceRow {
+    /// Case, refund or week.
+    pub record: String,
+    pub order: String,
+    /// When (local time): the case opened, the clock started.
+    pub when: String,
+    pub detail: String,
 }
 
 #[derive(Debug, Clone)]
@@ -120,6 +147,8 @@ pub struct BadgeRow {
     pub values: Vec<(String, String)>,
     pub failed: Vec<String>,
     pub gaps: Vec<String>,
+    /// For a near miss: the first records behind its failed criterion (badge_evidence.parquet).
+    pub evidence: Evidence,
 }
 
 #[derive(Debug, Clone)]
@@ -170,6 +199,8 @@ pub struct Inputs<'a> {
     pub rules_off: Vec<String>,
     /// Why the report's quarter is provisional at as_of (`time::Provisional`), None when it is final.
     pub provisional: Option<String>,
+    /// The configured zone: evidence times are shown in it.
+    pub tz: chrono_tz::Tz,
 }
 
 impl Inputs<'_> {
@@ -203,7 +234,11 @@ pub fn gather(inp: &Inputs<'_>, quarter: &str) -> Result<Facts> {
     let reasons = t("reason_breakdown")?;
     let evaluation = t("spike_evaluation")?;
 
-    let flag_rows = flag_rows(inp, &flags, quarter)?;
+    let mut flag_rows = flag_rows(inp, &flags, quarter)?;
+    let flag_evidence = t("flag_evidence")?;
+    for f in flag_rows.iter_mut() {
+        f.evidence = flag_evidence_of(inp, &flag_evidence, f)?;
+    }
     let prev_flag_count = flag_rows_count(&flags, &prev)?;
     let headlines = headlines(
         &rates,
@@ -275,12 +310,16 @@ pub fn gather(inp: &Inputs<'_>, quarter: &str) -> Result<Facts> {
         .filter(|(_, s)| s.as_deref() == Some("gold"))
         .map(|(b, _)| b.clone())
         .collect();
-    let near_misses: Vec<BadgeRow> = badge_rows
+    let mut near_misses: Vec<BadgeRow> = badge_rows
         .iter()
         .zip(&statuses)
         .filter(|(b, s)| s.as_deref() == Some("not_awarded") && b.failed.len() == 1)
         .map(|(b, _)| b.clone())
         .collect();
+    let badge_evidence = t("badge_evidence")?;
+    for b in near_misses.iter_mut() {
+        b.evidence = badge_evidence_of(inp, &badge_evidence, quarter, b)?;
+    }
 
     Ok(Facts {
         quarter: quarter.to_string(),
@@ -512,10 +551,131 @@ fn flag_rows(inp: &Inputs<'_>, flags: &Table, quarter: &str) -> Result<Vec<FlagR
             lift: lift[i].unwrap_or(f64::NAN),
             severity: severity[i].clone().unwrap_or_default(),
             reason: reason[i].clone().unwrap_or_default(),
+            evidence: Evidence::default(),
         });
     }
     out.sort_by(|a, b| b.z.total_cmp(&a.z).then_with(|| a.key.cmp(&b.key)));
     Ok(out)
+}
+
+/// A timestamp column of an evidence table as local time `2026-09-12 12:47`.
+fn local_times(t: &Table, c: &str, tz: chrono_tz::Tz) -> Result<Vec<String>> {
+    Ok(t.i64s(c)?
+        .into_iter()
+        .map(|v| {
+            v.map(|v| {
+                crate::time::format_local(v, tz)
+                    .replacen('T', " ", 1)
+                    .chars()
+                    .take(16)
+                    .collect()
+            })
+            .unwrap_or_default()
+        })
+        .collect())
+}
+
+/// The first returns behind a flag: case, order line, when it was opened and how long after the order.
+fn flag_evidence_of(inp: &Inputs<'_>, t: &Table, f: &FlagRow) -> Result<Evidence> {
+    let rows = t.rows(&[("level", &f.level), ("key", &f.key), ("period", &f.week)])?;
+    let (case, order, line, sku) = (
+        rows.strs("case_id")?,
+        rows.strs("order_id")?,
+        rows.i64s("line_no")?,
+        rows.strs("sku")?,
+    );
+    let (case_type, reason, days, carrier) = (
+        rows.strs("case_type")?,
+        rows.strs("reason_code")?,
+        rows.f64s("days_after_order")?,
+        rows.bools("carrier_case")?,
+    );
+    let opened = local_times(&rows, "opened_at", inp.tz)?;
+    let shown = (0..rows.height())
+        .take(EVIDENCE_ROWS)
+        .map(|i| EvidenceRow {
+            record: case[i].clone().unwrap_or_default(),
+            order: format!(
+                "{} line {} ({})",
+                order[i].clone().unwrap_or_default(),
+                line[i].map_or("?".into(), |l| l.to_string()),
+                sku[i].clone().unwrap_or_default()
+            ),
+            when: opened[i].clone(),
+            detail: format!(
+                "{} {}, {:.1} days after the order{}",
+                case_type[i].clone().unwrap_or_default(),
+                reason[i].clone().unwrap_or_default(),
+                days[i].unwrap_or(f64::NAN),
+                if carrier[i] == Some(true) {
+                    " — the carrier's, left out of R_t"
+                } else {
+                    ""
+                }
+            ),
+        })
+        .collect();
+    Ok(Evidence {
+        rows: shown,
+        total: rows.height(),
+        noun: "return cases on the flag's lines",
+        source: format!(
+            "tables/flag_evidence.parquet: level = {}, key = {}, period = {}",
+            f.level, f.key, f.week
+        ),
+    })
+}
+
+/// The first records behind a near miss's failed criterion.
+fn badge_evidence_of(inp: &Inputs<'_>, t: &Table, quarter: &str, b: &BadgeRow) -> Result<Evidence> {
+    let Some(criterion) = b.failed.first() else {
+        return Ok(Evidence::default());
+    };
+    let rows = t.rows(&[
+        ("quarter", quarter),
+        ("merchant_id", &b.merchant_id),
+        ("criterion", criterion),
+    ])?;
+    let (record, order, value, unit, detail) = (
+        rows.strs("record_id")?,
+        rows.strs("order_id")?,
+        rows.f64s("value")?,
+        rows.strs("unit")?,
+        rows.strs("detail")?,
+    );
+    let (at, deadline) = (
+        local_times(&rows, "at", inp.tz)?,
+        local_times(&rows, "deadline", inp.tz)?,
+    );
+    let shown = (0..rows.height())
+        .take(EVIDENCE_ROWS)
+        .map(|i| {
+            let mut d = detail[i].clone().unwrap_or_default();
+            if !deadline[i].is_empty() {
+                d = format!("{d}; deadline {}", deadline[i]);
+            }
+            if let (Some(v), Some(u)) = (value[i], unit[i].as_deref())
+                && u != "rating"
+            {
+                d = format!("{d}; {v:.1} {}", u.replace('_', " "));
+            }
+            EvidenceRow {
+                record: record[i].clone().unwrap_or_default(),
+                order: order[i].clone().unwrap_or_default(),
+                when: at[i].clone(),
+                detail: d,
+            }
+        })
+        .collect();
+    Ok(Evidence {
+        rows: shown,
+        total: rows.height(),
+        noun: "records behind the failed criterion",
+        source: format!(
+            "tables/badge_evidence.parquet: quarter = {quarter}, merchant_id = {}, criterion = {criterion}",
+            b.merchant_id
+        ),
+    })
 }
 
 fn monthly_rates(rates: &Table) -> Result<MonthlyRates> {
@@ -840,6 +1000,7 @@ fn badge_rows(q: &Table) -> Result<Vec<BadgeRow>> {
             values: std::mem::take(&mut values[i]),
             failed: failed[i].clone(),
             gaps: gaps[i].clone(),
+            evidence: Evidence::default(),
         })
         .collect();
     Ok(rows)

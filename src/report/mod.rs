@@ -89,6 +89,7 @@ pub fn build(ctx: &RunContext<'_>, metrics: &MetricTables, quarter: Option<&str>
             ctx.config.maturity_days,
         )
         .map(|p| p.reason(&quarter, ctx.config.timezone)),
+        tz: ctx.config.timezone,
     };
     let f = facts::gather(&inputs, &quarter)?;
     let charts = vec![
