@@ -31,19 +31,8 @@ use crate::engine::Run;
 
 /// flag_evidence (see the module docs).
 pub fn flag_evidence(p: &Prepared, r: &RiskParams, flags: &DataFrame) -> Result<DataFrame> {
-    let window_us = r.age_days * 86_400_000_000;
-    // The early returns, as the spike detector counts them (`spikes::early_returned_lines`), case by case.
-    let early = p
-        .cases
-        .clone()
-        .filter(col("is_return").and(col(LINE_ROW).is_not_null()))
-        .with_column(
-            (col("opened_at") - col("line_ordered_at"))
-                .dt()
-                .total_microseconds(false)
-                .alias("_age"),
-        )
-        .filter(col("_age").gt_eq(lit(0i64)).and(col("_age").lt_eq(lit(window_us))))
+    // The early returns, as the spike detector counts them, case by case.
+    let early = super::spikes::early_returns(p, r)
         .with_columns([
             col("responsibility")
                 .eq(lit("carrier"))
@@ -254,17 +243,7 @@ pub fn badge_evidence(
             .lazy()
             .filter(col("level").eq(lit("merchant")).and(col("severity").eq(lit("high"))))
             .with_columns([
-                // A week belongs to the quarter its Monday falls in.
-                concat_str(
-                    [
-                        col("week_start").dt().year().cast(DataType::String),
-                        lit("Q"),
-                        col("week_start").dt().quarter().cast(DataType::String),
-                    ],
-                    "",
-                    false,
-                )
-                .alias("quarter"),
+                super::spikes::quarter_of_week(col("week_start")).alias("quarter"),
                 col("key").alias("merchant_id"),
                 lit("no_high_spike").alias("criterion"),
             ]),

@@ -262,18 +262,7 @@ fn aggregate(
             .clone()
             .lazy()
             .join(sku_merchant, [col("key")], [col("sku")], JoinArgs::new(JoinType::Left))
-            .with_column(
-                concat_str(
-                    [
-                        col("week_start").dt().year().cast(DataType::String),
-                        lit("Q"),
-                        col("week_start").dt().quarter().cast(DataType::String),
-                    ],
-                    "",
-                    false,
-                )
-                .alias("quarter"),
-            )
+            .with_column(super::spikes::quarter_of_week(col("week_start")).alias("quarter"))
             .run()?;
         let (q, level, key, sev, skm) = (
             strs(&f, "quarter")?,

@@ -27,10 +27,10 @@ use super::{LINE_ROW, Prepared, as_of_lit, local_tz, period_code, period_expr};
 use crate::config::RiskParams;
 use crate::engine::Run;
 
-/// The lines that came back within the age window: one row per such line with its merchant, sku, category, week,
-/// and returned units (at most the line's quantity). Built from the cases, which already carry their line's facts,
-/// so the order lines themselves are never joined.
-fn early_returned_lines(p: &Prepared, r: &RiskParams) -> LazyFrame {
+/// The returns that count towards R_t, case by case: returns (counted, not rejected) reaching an order line, opened
+/// within A days of the line's ordered_at, with that age in µs as `_age`. What both the detector and its evidence
+/// (`evidence::flag_evidence`) read.
+pub(super) fn early_returns(p: &Prepared, r: &RiskParams) -> LazyFrame {
     let window_us = r.age_days * 86_400_000_000;
     p.cases
         .clone()
@@ -42,6 +42,26 @@ fn early_returned_lines(p: &Prepared, r: &RiskParams) -> LazyFrame {
                 .alias("_age"),
         )
         .filter(col("_age").gt_eq(lit(0i64)).and(col("_age").lt_eq(lit(window_us))))
+}
+
+/// A week's quarter, `2026Q3`: the quarter its Monday (`week_start`, a local date) falls in.
+pub(super) fn quarter_of_week(week_start: Expr) -> Expr {
+    concat_str(
+        [
+            week_start.clone().dt().year().cast(DataType::String),
+            lit("Q"),
+            week_start.dt().quarter().cast(DataType::String),
+        ],
+        "",
+        false,
+    )
+}
+
+/// The lines that came back within the age window: one row per such line with its merchant, sku, category, week,
+/// and returned units (at most the line's quantity). Built from the cases, which already carry their line's facts,
+/// so the order lines themselves are never joined.
+fn early_returned_lines(p: &Prepared, r: &RiskParams) -> LazyFrame {
+    early_returns(p, r)
         .with_column(
             col("responsibility")
                 .neq(lit("carrier"))
