@@ -91,6 +91,7 @@ fn bench_metrics(c: &mut Criterion) {
         data_dir: &data,
         config: &config,
         loaded: &loaded,
+        lang: config.language,
     };
     g.bench_function("charts_and_report", |b| {
         b.iter(|| report::build(&ctx, &tables, None).unwrap())

@@ -66,9 +66,12 @@ pub struct RunArgs {
     /// Output folder, replaced atomically.
     #[arg(long, default_value = "out")]
     pub out: PathBuf,
-    /// The report's quarter, e.g. 2026Q3; default: the quarter of as_of.
+    /// The report's quarter, e.g. 2026Q3; default: the latest quarter that has ended at as_of.
     #[arg(long)]
     pub quarter: Option<String>,
+    /// The report's language: zh-CN or en; default: the config's `language`, else zh-CN.
+    #[arg(long, value_parser = parse_lang)]
+    pub lang: Option<crate::i18n::Lang>,
     /// Go on even when more than max_reject_rate of a table's rows are rejected (exit 0 instead of 1).
     #[arg(long = "keep-going")]
     pub keep_going: bool,
@@ -122,4 +125,8 @@ pub struct ConvertArgs {
     /// Write even when more than max_reject_rate of a table's rows are rejected.
     #[arg(long = "keep-going")]
     pub keep_going: bool,
+}
+
+fn parse_lang(s: &str) -> Result<crate::i18n::Lang, String> {
+    crate::i18n::Lang::parse(s)
 }

@@ -25,6 +25,7 @@ pub mod config;
 pub mod crash;
 pub mod engine;
 pub mod generate;
+pub mod i18n;
 pub mod input;
 pub mod litter;
 pub mod metrics;

@@ -109,9 +109,14 @@ fn the_tmall_preset_reads_taobao_exports_as_the_back_office_writes_them() {
     );
     let shipments = input_entry(&run, "tracking_forward");
     assert_eq!(shipments["rows_accepted"], 4);
-    // The report says the acknowledgement clock is not measured rather than showing a figure for it.
+    // The report (in Chinese, the default) says the acknowledgement clock is not measured rather than showing a
+    // figure for it.
     let page = std::fs::read_to_string(out.path().join("out/report.html")).unwrap();
-    assert!(page.contains("Not measured: the merchant_ack rule is switched off in the config"));
+    assert!(
+        page.contains("未计量：配置中关闭了 merchant_ack 规则"),
+        "{}",
+        &page[..2000]
+    );
 }
 
 #[test]

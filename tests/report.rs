@@ -42,7 +42,16 @@ static Q3: OnceLock<tempfile::TempDir> = OnceLock::new();
 fn quarter_out(q: &str, cell: &'static OnceLock<tempfile::TempDir>) -> PathBuf {
     cell.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let o = aftersales(&["run", "--out", dir.path().join("out").to_str().unwrap(), "--quarter", q]);
+        // In English: the assertions below read the English catalogue; the Chinese page has tests of its own.
+        let o = aftersales(&[
+            "run",
+            "--out",
+            dir.path().join("out").to_str().unwrap(),
+            "--quarter",
+            q,
+            "--lang",
+            "en",
+        ]);
         assert!(o.status.success(), "{}", stderr(&o));
         dir
     })
@@ -323,6 +332,8 @@ fn a_quarter_without_data_still_gets_a_report_that_says_so() {
         dir.path().join("out").to_str().unwrap(),
         "--quarter",
         "2025Q1",
+        "--lang",
+        "en",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let html = report(&dir.path().join("out"));
@@ -346,7 +357,9 @@ fn the_default_quarter_is_the_latest_quarter_that_has_ended() {
     assert_eq!(run["as_of"].as_str().unwrap()[..7].to_string(), "2026-12");
     assert_eq!(run["quarter"], "2026Q3");
     let html = report(&sample_out().join("out"));
-    assert!(html.contains("<title>After-sales report 2026Q3</title>"));
+    // Chinese by default.
+    assert!(html.contains("<html lang=\"zh-CN\">"));
+    assert!(html.contains("<title>售后报告 2026Q3</title>"));
     assert!(!html.contains("id=\"provisional\""));
 }
 
@@ -364,11 +377,9 @@ fn an_export_taken_days_into_a_quarter_reports_the_quarter_before_marked_provisi
     let html = report(&out);
     let banner = &html[html.find("id=\"provisional\"").expect("a provisional banner")..];
     assert!(
-        banner.contains(
-            "2026Q3&#39;s last month is not mature at as_of (its orders can still be returned until 2026-10-31)"
-        ),
+        banner.contains("截至数据时间 2026Q3 的最后一个月尚未成熟（其订单在 2026-10-31 之前仍可能退货）"),
         "{}",
-        &banner[..300]
+        banner.chars().take(200).collect::<String>()
     );
     let badges = read_parquet(&out.join("tables/badges.parquet"));
     let q3 = count_rows(&badges, &[("quarter", "2026Q3")]);
@@ -397,7 +408,7 @@ fn an_export_taken_days_into_a_quarter_reports_the_quarter_before_marked_provisi
         .collect();
     assert!(!provisional.is_empty() && provisional.iter().all(|p| *p));
     let gold_row = &html[html.find("data-figure=\"gold_merchants\"").unwrap()..];
-    assert!(gold_row[..gold_row.find("</tr>").unwrap()].contains("Provisional:"));
+    assert!(gold_row[..gold_row.find("</tr>").unwrap()].contains("暂定："));
 }
 
 #[test]
@@ -476,4 +487,75 @@ fn flags_and_near_misses_show_their_first_evidence_and_where_the_rest_are() {
         .map(|s| format!("C{}", &s[..s.find('<').unwrap()]));
     let case = first_case.expect("a case under the first flag");
     assert!(str_col(&fe, "case_id").contains(&case), "{case}");
+}
+
+/// Both languages render every text from their catalogue: no `⟦key⟧` left on the page or in any chart, and the
+/// Chinese page uses the platforms' own terms where the English one has its words — in the page and in the charts'
+/// text. Numbers and table references are the same in both.
+#[test]
+fn the_report_renders_in_chinese_and_in_english() {
+    let zh_dir = tempfile::tempdir().unwrap();
+    let zh_out = zh_dir.path().join("out");
+    let o = aftersales(&[
+        "run",
+        "--out",
+        zh_out.to_str().unwrap(),
+        "--quarter",
+        "2026Q3",
+        "--lang",
+        "zh-CN",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let en_out = q3_out().join("out");
+    let (zh, en) = (report(&zh_out), report(&en_out));
+    for (page, dir) in [(&zh, &zh_out), (&en, &en_out)] {
+        assert!(!page.contains('⟦'), "a text without a catalogue entry");
+        for (name, _) in CHARTS {
+            let texts = svg_texts(&dir.join(format!("charts/{name}.svg")));
+            assert!(texts.iter().all(|t| !t.contains('⟦')), "{name}: {texts:?}");
+        }
+    }
+    assert!(zh.contains("<html lang=\"zh-CN\">") && en.contains("<html lang=\"en\">"));
+    for term in [
+        "退货率",
+        "售后率",
+        "退款率",
+        "纠纷率",
+        "金牌售后",
+        "异常退货预警",
+        "商家响应时效",
+        "核心指标",
+        "数据质量",
+    ] {
+        assert!(zh.contains(term), "{term} missing from the Chinese page");
+    }
+    for word in [
+        "Return rate",
+        "Headline figures",
+        "Data quality",
+        "Merchant risk: return spikes",
+    ] {
+        assert!(en.contains(word) && !zh.contains(word), "{word}");
+    }
+    // The same figure in both: the return-rate headline's exact value.
+    let raw = |page: &str| {
+        let row = &page[page.find("data-figure=\"return_rate\"").unwrap()..];
+        let v = &row[row.find("data-value=\"").unwrap() + 12..];
+        v[..v.find('"').unwrap()].to_string()
+    };
+    assert_eq!(raw(&zh), raw(&en));
+    // Chart texts: titles, axes and legends in Chinese.
+    let zh_texts = |name: &str| svg_texts(&zh_out.join(format!("charts/{name}.svg"))).join(" | ");
+    assert!(
+        zh_texts("return_reasons_pareto").contains("售后原因，2026Q3"),
+        "{}",
+        zh_texts("return_reasons_pareto")
+    );
+    assert!(zh_texts("return_reasons_pareto").contains("尺码不合适"));
+    assert!(zh_texts("sla_compliance_by_rule").contains("商家响应时效"));
+    assert!(zh_texts("badge_results").contains("金牌售后，2026Q3"));
+    assert!(zh_texts("return_spikes").contains("每周退货率"));
+    // A flag's sentence, in each language, from the same figures.
+    assert!(zh.contains("售出的 34 个订单行中有 22 个在 14 天内发起退货（64.7%）"));
+    assert!(en.contains("22 of 34 order lines bought in 2026-W31 were returned within 14 days (64.7%)"));
 }

@@ -1,6 +1,7 @@
 //! Chart 7: gold after-sales (金牌售后) results of the quarter: each criterion's pass rate among the eligible
 //! merchants judged on it, and how many merchants missed gold by exactly one criterion, by that criterion.
 
+use crate::i18n::{tr, trf};
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -30,9 +31,13 @@ impl Chart for BadgeResults {
     }
 
     fn title(&self) -> String {
-        format!(
-            "Gold after-sales badge (金牌售后), {}: {} gold of {} eligible merchants",
-            self.quarter, self.gold, self.eligible
+        trf(
+            "chart.badges_title",
+            &[
+                ("quarter", &self.quarter),
+                ("gold", &self.gold),
+                ("eligible", &self.eligible),
+            ],
         )
     }
 
@@ -42,14 +47,18 @@ impl Chart for BadgeResults {
     {
         let area = titled(root, &self.title())?;
         if self.eligible == 0 || self.criteria.is_empty() {
-            return super::nothing_to_draw(&area, &format!("No merchant was eligible in {}", self.quarter));
+            return super::nothing_to_draw(&area, &trf("chart.badges_empty", &[("quarter", &self.quarter)]));
         }
         let (left, right) = area.split_horizontally(area.dim_in_pixel().0 * 55 / 100);
         let n = self.criteria.len();
-        let names: Vec<String> = self.criteria.iter().map(|c| c.criterion.clone()).collect();
+        let names: Vec<String> = self
+            .criteria
+            .iter()
+            .map(|c| crate::i18n::name_of("criterion", &c.criterion))
+            .collect();
         let row = |i: usize| (n - 1 - i) as f64;
         let mut chart = ChartBuilder::on(&left)
-            .caption("Criterion pass rate (eligible merchants judged on it)", font(16))
+            .caption(tr("chart.badges_pass"), font(16))
             .margin(12)
             .x_label_area_size(50)
             .y_label_area_size(190)
@@ -62,8 +71,8 @@ impl Chart for BadgeResults {
             .y_labels(n)
             .y_label_formatter(&move |y| super::category_label(&ln, *y, true))
             .x_label_formatter(&|x| pct(*x, 0))
-            .x_desc("merchants passing / merchants judged (%)")
-            .y_desc("criterion")
+            .x_desc(tr("chart.badges_x"))
+            .y_desc(tr("chart.badges_y"))
             .label_style(font(13))
             .axis_desc_style(font(14))
             .draw()?;
@@ -86,17 +95,17 @@ impl Chart for BadgeResults {
                     (r + 0.01).min(0.72),
                 )
             } else {
-                ("not judged".to_string(), 0.01)
+                (tr("chart.not_judged"), 0.01)
             };
             Text::new(label, (x, row(i)), text.clone())
         }))?;
 
         if self.criteria.iter().all(|c| c.sole_miss == 0) {
-            return super::nothing_to_draw(&right, "No merchant missed gold by a single criterion");
+            return super::nothing_to_draw(&right, &tr("chart.badges_no_near"));
         }
         let top = upper(self.criteria.iter().map(|c| c.sole_miss as f64), 1.0).ceil();
         let mut chart = ChartBuilder::on(&right)
-            .caption("Missed gold by this criterion alone", font(16))
+            .caption(tr("chart.badges_near"), font(16))
             .margin(12)
             .x_label_area_size(50)
             .y_label_area_size(20)
@@ -113,7 +122,7 @@ impl Chart for BadgeResults {
                     String::new()
                 }
             })
-            .x_desc("merchants whose only failed criterion it is")
+            .x_desc(tr("chart.badges_near_x"))
             .label_style(font(13))
             .axis_desc_style(font(14))
             .draw()?;

@@ -1,6 +1,7 @@
 //! Chart 4: carrier damage and loss rates of the quarter with their Wilson 95% intervals, and the network rate
 //! (all carriers together) as a dashed line. Carriers flagged worse than the network are drawn red.
 
+use crate::i18n::{tr, trf};
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -28,10 +29,7 @@ impl Chart for CarrierRates {
     }
 
     fn title(&self) -> String {
-        format!(
-            "Carrier damage and loss rates, all legs shipped in {}, with 95% intervals",
-            self.quarter
-        )
+        trf("chart.carriers_title", &[("quarter", &self.quarter)])
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
@@ -40,12 +38,12 @@ impl Chart for CarrierRates {
     {
         let area = titled(root, &self.title())?;
         if self.carriers.is_empty() {
-            return super::nothing_to_draw(&area, &format!("No shipments with a known outcome in {}", self.quarter));
+            return super::nothing_to_draw(&area, &trf("chart.carriers_empty", &[("quarter", &self.quarter)]));
         }
         let (left, right) = area.split_horizontally(area.dim_in_pixel().0 / 2);
         panel(
             &left,
-            "Damage rate",
+            &tr("chart.carriers_damage"),
             &self.carriers,
             |c| c.damage,
             self.network_damage,
@@ -53,7 +51,7 @@ impl Chart for CarrierRates {
         )?;
         panel(
             &right,
-            "Loss rate",
+            &tr("chart.carriers_loss"),
             &self.carriers,
             |c| c.loss,
             self.network_loss,
@@ -90,8 +88,8 @@ where
         .x_labels(n)
         .x_label_formatter(&move |x| super::category_label(&names, *x, false))
         .y_label_formatter(&|y| pct(*y, 2))
-        .x_desc("carrier")
-        .y_desc(format!("{} (% of legs)", what.to_lowercase()))
+        .x_desc(tr("chart.carriers_x"))
+        .y_desc(trf("chart.carriers_y", &[("what", &what.to_lowercase())]))
         .label_style(font(13))
         .axis_desc_style(font(15))
         .draw()?;
@@ -114,12 +112,12 @@ where
                 .enumerate()
                 .map(|(i, c)| Circle::new((i as f64, rate(c).0), 5, color(c).filled())),
         )?
-        .label("carrier rate, 95% interval")
+        .label(tr("chart.carriers_interval"))
         .legend(|(x, y)| Circle::new((x + 9, y), 5, BLUE.filled()));
     if mark_worse && carriers.iter().any(|c| c.worse_than_network) {
         chart
             .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
-            .label("worse than the network (interval above it, ≥ 5 damaged)")
+            .label(tr("chart.carriers_worse"))
             .legend(|(x, y)| Circle::new((x + 9, y), 5, RED.filled()));
     }
     if let Some(net) = network {
@@ -130,7 +128,7 @@ where
                 5,
                 GREY.stroke_width(2),
             ))?
-            .label(format!("network {}", pct(net, 2)))
+            .label(trf("chart.carriers_network", &[("rate", &pct(net, 2))]))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], GREY.stroke_width(2)));
     }
     super::legend(&mut chart, SeriesLabelPosition::UpperRight, 13)?;

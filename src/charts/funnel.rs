@@ -2,6 +2,7 @@
 //! and its 95% and 99.8% control limits (p ± z·√(p(1−p)/n)), which narrow as volume grows. A small merchant far
 //! from the platform rate is noise; a large one is not. Merchants with a spike flag in the quarter are labelled.
 
+use crate::i18n::{tr, trf};
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -43,10 +44,7 @@ impl Chart for MerchantFunnel {
     }
 
     fn title(&self) -> String {
-        format!(
-            "Merchant return rates against volume (funnel plot), orders of {}",
-            self.quarter
-        )
+        trf("chart.funnel_title", &[("quarter", &self.quarter)])
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
@@ -55,7 +53,7 @@ impl Chart for MerchantFunnel {
     {
         let area = titled(root, &self.title())?;
         let (Some(p), false) = (self.platform_rate, self.points.is_empty()) else {
-            return super::nothing_to_draw(&area, &format!("No merchant sold units in {}", self.quarter));
+            return super::nothing_to_draw(&area, &trf("chart.funnel_empty", &[("quarter", &self.quarter)]));
         };
         let max_n = self.points.iter().map(|m| m.units_sold).max().unwrap_or(1).max(10) as f64;
         let min_n = (self.points.iter().map(|m| m.units_sold).min().unwrap_or(1).max(1) as f64 / 1.5).max(1.0);
@@ -71,8 +69,8 @@ impl Chart for MerchantFunnel {
             .light_line_style(WHITE)
             .x_label_formatter(&|x| format!("{x:.0}"))
             .y_label_formatter(&|y| pct(*y, 1))
-            .x_desc("units sold in the quarter (log scale)")
-            .y_desc("units returned / units sold (%)")
+            .x_desc(tr("chart.funnel_x"))
+            .y_desc(tr("chart.rates_y"))
             .label_style(font(14))
             .axis_desc_style(font(15))
             .draw()?;
@@ -81,8 +79,8 @@ impl Chart for MerchantFunnel {
             .map(|i| min_n * (max_n * 1.5 / min_n).powf(i as f64 / 200.0))
             .collect();
         for (z, label, style) in [
-            (Z95, "95% control limits", GREY.stroke_width(1)),
-            (Z998, "99.8% control limits", RED.mix(0.6).stroke_width(2)),
+            (Z95, tr("chart.funnel_95"), GREY.stroke_width(1)),
+            (Z998, tr("chart.funnel_998"), RED.mix(0.6).stroke_width(2)),
         ] {
             let lo: Vec<(f64, f64)> = grid.iter().map(|&n| (n, limits(p, n, z).0)).collect();
             let hi: Vec<(f64, f64)> = grid.iter().map(|&n| (n, limits(p, n, z).1.min(top))).collect();
@@ -97,7 +95,7 @@ impl Chart for MerchantFunnel {
                 vec![(min_n, p), (max_n * 1.5, p)],
                 BLACK.stroke_width(2),
             ))?
-            .label(format!("platform {}", pct(p, 2)))
+            .label(trf("chart.funnel_platform", &[("rate", &pct(p, 2))]))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.stroke_width(2)));
         chart
             .draw_series(
@@ -106,7 +104,7 @@ impl Chart for MerchantFunnel {
                     .filter(|m| !m.flagged)
                     .map(|m| Circle::new((m.units_sold as f64, m.return_rate), 4, BLUE.mix(0.7).filled())),
             )?
-            .label("merchant")
+            .label(tr("chart.funnel_merchant"))
             .legend(|(x, y)| Circle::new((x + 9, y), 4, BLUE.filled()));
         let flagged: Vec<&FunnelPoint> = self.points.iter().filter(|m| m.flagged).collect();
         if !flagged.is_empty() {
@@ -117,9 +115,9 @@ impl Chart for MerchantFunnel {
                         .map(|m| Circle::new((m.units_sold as f64, m.return_rate), 6, RED.filled())),
                 )?
                 .label(if flagged.iter().filter(|m| m.labelled).count() < flagged.len() {
-                    format!("merchant with a spike flag in the quarter ({MAX_LABELS} strongest named)")
+                    trf("chart.funnel_flagged_named", &[("n", &MAX_LABELS)])
                 } else {
-                    "merchant with a spike flag in the quarter".to_string()
+                    tr("chart.funnel_flagged")
                 })
                 .legend(|(x, y)| Circle::new((x + 9, y), 6, RED.filled()));
             chart.draw_series(flagged.iter().filter(|m| m.labelled).map(|m| {

@@ -1,5 +1,6 @@
 //! Chart 1: return rate by order month, the platform and the top categories, immature months marked.
 
+use crate::i18n::{tr, trf};
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -30,11 +31,11 @@ impl Chart for MonthlyRates {
     fn title(&self) -> String {
         let span = match (self.months.first(), self.months.last()) {
             (Some(a), Some(b)) => format!("{a} – {b}"),
-            _ => "no months".into(),
+            _ => tr("chart.no_months"),
         };
-        format!(
-            "Return rate by order month: platform and top {} categories, {span}",
-            self.series.len().saturating_sub(1)
+        trf(
+            "chart.rates_title",
+            &[("n", &self.series.len().saturating_sub(1)), ("span", &span)],
         )
     }
 
@@ -44,7 +45,7 @@ impl Chart for MonthlyRates {
     {
         let area = titled(root, &self.title())?;
         if self.months.is_empty() {
-            return super::nothing_to_draw(&area, "No order lines in the data");
+            return super::nothing_to_draw(&area, &tr("chart.rates_empty"));
         }
         let n = self.months.len();
         let top = upper(self.series.iter().flat_map(|s| s.rates.iter().flatten().copied()), 0.01);
@@ -61,8 +62,8 @@ impl Chart for MonthlyRates {
             .x_labels(n)
             .x_label_formatter(&move |x| super::category_label(&months, *x, false))
             .y_label_formatter(&|y| pct(*y, 1))
-            .x_desc("order month (cohort: returns counted against the month the goods were ordered)")
-            .y_desc("units returned / units sold (%)")
+            .x_desc(tr("chart.rates_x"))
+            .y_desc(tr("chart.rates_y"))
             .label_style(font(14))
             .axis_desc_style(font(15))
             .draw()?;
@@ -76,7 +77,7 @@ impl Chart for MonthlyRates {
                         .iter()
                         .map(|&i| Rectangle::new([(i as f64 - 0.5, 0.0), (i as f64 + 0.5, top)], band)),
                 )?
-                .label("immature month: returns may still arrive")
+                .label(tr("chart.rates_immature"))
                 .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], band));
         }
         for (k, s) in self.series.iter().enumerate() {

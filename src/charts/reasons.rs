@@ -1,6 +1,7 @@
 //! Chart 2: return reasons of the quarter as a Pareto chart: bars by case count, largest first, and the
 //! cumulative share as a line on a second axis.
 
+use crate::i18n::{tr, trf};
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -39,10 +40,7 @@ impl Chart for ReasonPareto {
     }
 
     fn title(&self) -> String {
-        format!(
-            "After-sales reasons, {} (Pareto): counted cases by reason, cumulative share",
-            self.quarter
-        )
+        trf("chart.reasons_title", &[("quarter", &self.quarter)])
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
@@ -53,12 +51,12 @@ impl Chart for ReasonPareto {
         let rows = self.sorted();
         let total: i64 = rows.iter().map(|r| r.2).sum();
         if total == 0 {
-            return super::nothing_to_draw(&area, &format!("No counted cases opened in {}", self.quarter));
+            return super::nothing_to_draw(&area, &trf("chart.reasons_empty", &[("quarter", &self.quarter)]));
         }
         let n = rows.len();
         // Head room so the legend sits between the short bars on the right and the cumulative line above them.
         let top = upper(rows.iter().map(|r| r.2 as f64), 1.0) * 1.2;
-        let labels: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+        let labels: Vec<String> = rows.iter().map(|r| crate::i18n::name_of("reason", &r.0)).collect();
         let mut chart = ChartBuilder::on(&area)
             .margin(15)
             .x_label_area_size(60)
@@ -75,14 +73,14 @@ impl Chart for ReasonPareto {
             .x_label_formatter(&move |x| super::category_label(&names, *x, false))
             .x_label_style(font(13))
             .y_label_formatter(&|y| format!("{y:.0}"))
-            .x_desc("reason code (bar colour: responsible party)")
-            .y_desc("counted cases opened in the quarter")
+            .x_desc(tr("chart.reasons_x"))
+            .y_desc(tr("chart.reasons_y"))
             .label_style(font(13))
             .axis_desc_style(font(15))
             .draw()?;
         chart
             .configure_secondary_axes()
-            .y_desc("cumulative share of cases (%)")
+            .y_desc(tr("chart.reasons_y2"))
             .y_label_formatter(&|y| pct(*y, 0))
             .label_style(font(13))
             .axis_desc_style(font(15))
@@ -104,7 +102,10 @@ impl Chart for ReasonPareto {
             let c = party_color(p);
             chart
                 .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())?
-                .label(format!("cases, {p} responsible"))
+                .label(trf(
+                    "chart.reasons_party",
+                    &[("party", &crate::i18n::name_of("party", p))],
+                ))
                 .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], c.mix(0.85).filled()));
         }
         chart.draw_series(
@@ -123,7 +124,7 @@ impl Chart for ReasonPareto {
             .collect();
         chart
             .draw_secondary_series(LineSeries::new(cumulative.clone(), RED.stroke_width(3)))?
-            .label("cumulative share")
+            .label(tr("chart.reasons_cumulative"))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED.stroke_width(3)));
         chart.draw_secondary_series(cumulative.iter().map(|&p| Circle::new(p, 4, RED.filled())))?;
         chart
@@ -131,7 +132,7 @@ impl Chart for ReasonPareto {
                 vec![(-0.5, 0.8), (n as f64 - 0.5, 0.8)],
                 RED.mix(0.4).stroke_width(1),
             ))?
-            .label("80% of cases")
+            .label(tr("chart.reasons_80"))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED.mix(0.4).stroke_width(1)));
         super::legend(&mut *chart, SeriesLabelPosition::MiddleRight, 14)?;
         Ok(())

@@ -1,6 +1,7 @@
 //! Chart 3: SLA compliance of the quarter by rule (platform), and a merchant × rule heat map of the merchants
 //! with the lowest compliance.
 
+use crate::i18n::{tr, trf};
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -27,7 +28,7 @@ impl Chart for ComplianceByRule {
     }
 
     fn title(&self) -> String {
-        format!("SLA compliance by rule, platform, clocks started in {}", self.quarter)
+        trf("chart.sla_title", &[("quarter", &self.quarter)])
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
@@ -36,13 +37,20 @@ impl Chart for ComplianceByRule {
     {
         let area = titled(root, &self.title())?;
         if self.rules.is_empty() {
-            return super::nothing_to_draw(&area, &format!("No SLA clocks started in {}", self.quarter));
+            return super::nothing_to_draw(&area, &trf("chart.sla_empty", &[("quarter", &self.quarter)]));
         }
         let n = self.rules.len();
         let labels: Vec<String> = self
             .rules
             .iter()
-            .map(|r| format!("{} (≤ {}, n = {})", r.rule, r.target, r.evaluated))
+            .map(|r| {
+                format!(
+                    "{} (≤ {}, n = {})",
+                    crate::i18n::name_of("rule", &r.rule),
+                    r.target,
+                    r.evaluated
+                )
+            })
             .collect();
         let mut chart = ChartBuilder::on(&area)
             .margin(20)
@@ -57,8 +65,8 @@ impl Chart for ComplianceByRule {
             .y_labels(n)
             .y_label_formatter(&move |y| super::category_label(&names, *y, true))
             .x_label_formatter(&|x| pct(*x, 0))
-            .x_desc("compliance: clocks met / clocks evaluated (met + breached) (%)")
-            .y_desc("rule (target, clocks evaluated)")
+            .x_desc(tr("chart.sla_x"))
+            .y_desc(tr("chart.sla_y"))
             .label_style(font(14))
             .axis_desc_style(font(15))
             .draw()?;
@@ -73,7 +81,7 @@ impl Chart for ComplianceByRule {
         chart.draw_series(self.rules.iter().enumerate().map(|(i, r)| match r.compliance {
             Some(c) if c > 0.15 => Text::new(pct(c, 1), (c - 0.01, row(i)), inside.clone()),
             Some(c) => Text::new(pct(c, 1), (c + 0.01, row(i)), outside.clone()),
-            None => Text::new("not evaluated".to_string(), (0.01, row(i)), outside.clone()),
+            None => Text::new(tr("chart.not_evaluated"), (0.01, row(i)), outside.clone()),
         }))?;
         Ok(())
     }
@@ -121,11 +129,13 @@ impl Chart for SlaHeatmap {
     }
 
     fn title(&self) -> String {
-        format!(
-            "SLA compliance of the {} lowest of {} merchants by rule, {}",
-            self.rows.len(),
-            self.ranked,
-            self.quarter
+        trf(
+            "chart.heatmap_title",
+            &[
+                ("shown", &self.rows.len()),
+                ("total", &self.ranked),
+                ("quarter", &self.quarter),
+            ],
         )
     }
 
@@ -135,7 +145,7 @@ impl Chart for SlaHeatmap {
     {
         let area = titled(root, &self.title())?;
         if self.rows.is_empty() || self.rules.is_empty() {
-            return super::nothing_to_draw(&area, &format!("No merchant SLA clocks evaluated in {}", self.quarter));
+            return super::nothing_to_draw(&area, &trf("chart.heatmap_empty", &[("quarter", &self.quarter)]));
         }
         let (nx, ny) = (self.rules.len(), self.rows.len());
         let mut chart = ChartBuilder::on(&area)
@@ -143,7 +153,7 @@ impl Chart for SlaHeatmap {
             .x_label_area_size(50)
             .y_label_area_size(220)
             .build_cartesian_2d(-0.5f64..(nx as f64 - 0.5), -0.5f64..(ny as f64 - 0.5))?;
-        let rules = self.rules.clone();
+        let rules: Vec<String> = self.rules.iter().map(|r| crate::i18n::name_of("rule", r)).collect();
         let merchants: Vec<String> = self.rows.iter().map(|r| short(&r.merchant, 18)).collect();
         chart
             .configure_mesh()
@@ -153,8 +163,8 @@ impl Chart for SlaHeatmap {
             .y_labels(ny)
             .x_label_formatter(&move |x| super::category_label(&rules, *x, false))
             .y_label_formatter(&move |y| super::category_label(&merchants, *y, true))
-            .x_desc("SLA rule (cell: compliance, % of evaluated clocks met; grey: none evaluated)")
-            .y_desc("merchant (lowest mean first)")
+            .x_desc(tr("chart.heatmap_x"))
+            .y_desc(tr("chart.heatmap_y"))
             .label_style(font(13))
             .axis_desc_style(font(15))
             .draw()?;

@@ -1,6 +1,7 @@
 //! Chart 6: the spike of each merchant or SKU flagged in the quarter: its weekly return rate against its shrunk
 //! baseline p0, flagged weeks in red. One small panel per entity, the strongest (largest z) first.
 
+use crate::i18n::{tr, trf};
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -40,14 +41,14 @@ impl Chart for SpikeCharts {
     fn title(&self) -> String {
         let shown = self.series.len();
         let of = if shown < self.flagged_entities {
-            format!("{shown} strongest of {}", self.flagged_entities)
+            trf(
+                "chart.spikes_of",
+                &[("shown", &shown), ("total", &self.flagged_entities)],
+            )
         } else {
             format!("{shown}")
         };
-        format!(
-            "Return spikes flagged in {}: weekly return rate vs shrunk baseline p0 ({of} merchants or SKUs)",
-            self.quarter
-        )
+        trf("chart.spikes_title", &[("quarter", &self.quarter), ("of", &of)])
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
@@ -56,10 +57,7 @@ impl Chart for SpikeCharts {
     {
         let area = titled(root, &self.title())?;
         if self.series.is_empty() {
-            return super::nothing_to_draw(
-                &area,
-                &format!("No merchant or SKU return spike was flagged in {}", self.quarter),
-            );
+            return super::nothing_to_draw(&area, &trf("chart.spikes_empty", &[("quarter", &self.quarter)]));
         }
         let shown = &self.series[..self.series.len().min(MAX_PANELS)];
         let rows = shown.len().div_ceil(2);
@@ -100,8 +98,8 @@ where
             }
         })
         .y_label_formatter(&|y| pct(*y, 0))
-        .x_desc("ISO order week")
-        .y_desc("return rate (%)")
+        .x_desc(tr("chart.spikes_x"))
+        .y_desc(tr("chart.spikes_y"))
         .label_style(font(11))
         .axis_desc_style(font(12))
         .draw()?;
@@ -113,7 +111,7 @@ where
         .collect();
     chart
         .draw_series(DashedLineSeries::new(p0, 6, 4, GREY.stroke_width(2)))?
-        .label("baseline p0")
+        .label(tr("chart.spikes_p0"))
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], GREY.stroke_width(2)));
     let rate: Vec<(f64, f64)> = s
         .weeks
@@ -123,7 +121,7 @@ where
         .collect();
     chart
         .draw_series(LineSeries::new(rate.clone(), BLUE.stroke_width(2)))?
-        .label("weekly return rate")
+        .label(tr("chart.spikes_rate"))
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLUE.stroke_width(2)));
     chart
         .draw_series(
@@ -133,7 +131,7 @@ where
                 .filter(|(_, w)| w.flagged)
                 .filter_map(|(i, w)| w.rate.map(|r| Circle::new((i as f64, r), 5, RED.filled()))),
         )?
-        .label("flagged week")
+        .label(tr("chart.spikes_flagged"))
         .legend(|(x, y)| Circle::new((x + 9, y), 5, RED.filled()));
     super::legend(&mut chart, SeriesLabelPosition::UpperLeft, 11)?;
     Ok(())

@@ -101,6 +101,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
                 data_dir: &opts.data_dir,
                 config: &opts.config,
                 loaded: &loaded,
+                lang: args.lang.unwrap_or(opts.config.language),
             };
             let p = report::build(&ctx, tables.get(), args.quarter.as_deref())?;
             let mut guard = out.lock().unwrap_or_else(|e| e.into_inner());

@@ -28,6 +28,8 @@ pub struct RawConfig {
     pub latest_plausible: Option<String>,
     pub max_reject_rate: Option<f64>,
     pub maturity_days: Option<i64>,
+    /// The report's language: `zh-CN` (default) or `en`.
+    pub language: Option<String>,
     #[serde(default)]
     pub calendar: RawCalendarSpec,
     #[serde(default)]
@@ -205,6 +207,7 @@ pub struct Config {
     pub latest_plausible: Option<Micros>,
     pub max_reject_rate: f64,
     pub maturity_days: i64,
+    pub language: crate::i18n::Lang,
     pub calendar: Calendar,
     pub tables: HashMap<TableKind, TableConfig>,
     /// reason_code → responsible party, for every reason code.
@@ -291,6 +294,13 @@ impl Config {
             problems.push(format!("maturity_days = {maturity_days}: expected 0 or more days"));
         }
         let calendar = calendars::check(&raw.calendar, &mut problems);
+        let language = match raw.language.as_deref().map(crate::i18n::Lang::parse).transpose() {
+            Ok(l) => l.unwrap_or_default(),
+            Err(e) => {
+                problems.push(e);
+                crate::i18n::Lang::default()
+            }
+        };
 
         let base = source
             .and_then(|p| p.parent())
@@ -469,6 +479,7 @@ impl Config {
             latest_plausible,
             max_reject_rate,
             maturity_days,
+            language,
             calendar,
             tables,
             responsibility,

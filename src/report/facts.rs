@@ -86,6 +86,9 @@ pub struct FlagRow {
     pub z: f64,
     pub lift: f64,
     pub severity: String,
+    pub severity_label: String,
+    pub level_label: String,
+    /// The flag's sentence, in the page's language.
     pub reason: String,
     /// The first returns behind the flag (flag_evidence.parquet).
     pub evidence: Evidence,
@@ -101,7 +104,7 @@ pub struct Evidence {
     /// How many rows the evidence table holds for it.
     pub total: usize,
     /// What a row is: "return cases", "records".
-    pub noun: &'static str,
+    pub noun: String,
     /// The evidence table and the rows to filter it by.
     pub source: String,
 }
@@ -146,6 +149,9 @@ pub struct BadgeRow {
     /// (criterion, value shown) for every criterion with a value.
     pub values: Vec<(String, String)>,
     pub failed: Vec<String>,
+    /// The failed criteria's names in the page's language.
+    pub failed_labels: Vec<String>,
+    /// Each failed criterion's gap, in the page's language.
     pub gaps: Vec<String>,
     /// For a near miss: the first records behind its failed criterion (badge_evidence.parquet).
     pub evidence: Evidence,
@@ -201,6 +207,11 @@ pub struct Inputs<'a> {
     pub provisional: Option<String>,
     /// The configured zone: evidence times are shown in it.
     pub tz: chrono_tz::Tz,
+    /// The page's language.
+    pub m: &'static crate::i18n::Messages,
+    /// The parameters the flag sentences and badge gaps name.
+    pub risk: crate::config::RiskParams,
+    pub badge: crate::config::BadgeParams,
 }
 
 impl Inputs<'_> {
@@ -249,6 +260,7 @@ pub fn gather(inp: &Inputs<'_>, quarter: &str) -> Result<Facts> {
         quarter,
         &prev,
         (flag_rows.len(), prev_flag_count),
+        inp.m,
     )?;
 
     let mut headlines = headlines;
@@ -256,25 +268,22 @@ pub fn gather(inp: &Inputs<'_>, quarter: &str) -> Result<Facts> {
         if let Some(why) = &inp.provisional
             && matches!(h.id, "gold_merchants" | "high_risk_merchants")
         {
-            h.note = format!("Provisional: {why}. Standings so far, not awards.");
+            h.note = inp.m.f("headline.provisional", &[("why", why)]);
         }
         if let Some(rule) = h.id.strip_prefix("sla_")
             && inp.rules_off.iter().any(|r| r == rule)
         {
-            h.note = format!(
-                "Not measured: the {rule} rule is switched off in the config (the exports carry no times for it), so there is no figure rather than 0%."
-            );
+            h.note = inp.m.f("headline.rule_off", &[("rule", &rule)]);
         }
     }
 
     let q_risk = risk.rows(&[("quarter", quarter)])?;
     let mut high_risk = Vec::new();
     {
-        let (ids, names, levels, why) = (
+        let (ids, names, levels) = (
             q_risk.strs("merchant_id")?,
             q_risk.strs("merchant_name")?,
             q_risk.strs("risk_level")?,
-            q_risk.lists("reasons")?,
         );
         for i in 0..q_risk.height() {
             let level = levels[i].clone().unwrap_or_default();
@@ -283,7 +292,7 @@ pub fn gather(inp: &Inputs<'_>, quarter: &str) -> Result<Facts> {
                     merchant_id: ids[i].clone().unwrap_or_default(),
                     merchant_name: names[i].clone().unwrap_or_default(),
                     risk_level: level,
-                    reasons: why[i].clone(),
+                    reasons: risk_reasons(inp, &q_risk, i, quarter)?,
                 });
             }
         }
@@ -301,7 +310,7 @@ pub fn gather(inp: &Inputs<'_>, quarter: &str) -> Result<Facts> {
         .collect();
 
     let q_badges = badges.rows(&[("quarter", quarter)])?;
-    let badge_rows = badge_rows(&q_badges)?;
+    let badge_rows = badge_rows(inp, &q_badges)?;
     // A provisional quarter's rows say `provisional`; the page shows where each merchant stands so far, marked.
     let statuses = q_badges.strs("status_so_far")?;
     let gold: Vec<BadgeRow> = badge_rows
@@ -325,9 +334,9 @@ pub fn gather(inp: &Inputs<'_>, quarter: &str) -> Result<Facts> {
         quarter: quarter.to_string(),
         previous_quarter: prev,
         headlines,
-        rates: monthly_rates(&rates)?,
+        rates: monthly_rates(inp.m, &rates)?,
         reasons: reason_pareto(&reasons, quarter)?,
-        compliance: compliance_by_rule(&compliance, quarter)?,
+        compliance: compliance_by_rule(inp.m, &compliance, quarter)?,
         heatmap: heatmap(inp, &compliance, quarter)?,
         carriers: carrier_chart(&carrier_q, &carrier_rows, quarter)?,
         funnel: funnel(inp, &rates, &flag_rows, quarter)?,
@@ -352,6 +361,7 @@ fn headlines(
     q: &str,
     prev: &str,
     flag_counts: (usize, usize),
+    m: &crate::i18n::Messages,
 ) -> Result<Vec<Headline>> {
     let platform = |p: &str| rates.rows(&[("period_kind", "quarter"), ("period", p), ("level", "platform")]);
     let (cur, old) = (platform(q)?, platform(prev)?);
@@ -360,22 +370,21 @@ fn headlines(
     let rr_src =
         |c: &str| format!("return_rates.parquet: period_kind = quarter, period = {q} / {prev}, level = platform → {c}");
     let immature = if cur.bools("mature")?.first().copied().flatten() == Some(false) {
-        "not mature yet: returns of late orders may still arrive, so the rate can rise".to_string()
+        m.t("headline.immature")
     } else {
         String::new()
     };
     let ci = match (cur.one_f64("ci_low")?, cur.one_f64("ci_high")?) {
-        (Some(l), Some(h)) => format!(
-            "95% interval {} – {}",
-            crate::charts::pct(l, 2),
-            crate::charts::pct(h, 2)
+        (Some(l), Some(h)) => m.f(
+            "headline.interval",
+            &[("low", &crate::charts::pct(l, 2)), ("high", &crate::charts::pct(h, 2))],
         ),
         _ => String::new(),
     };
     let mut out = vec![
         Headline {
             id: "units_sold",
-            label: "Units sold (orders placed in the quarter)".into(),
+            label: m.t("headline.units_sold"),
             kind: Kind::Count,
             current: num(&cur, "units_sold")?,
             previous: num(&old, "units_sold")?,
@@ -384,7 +393,7 @@ fn headlines(
         },
         Headline {
             id: "return_rate",
-            label: "Return rate (units returned / units sold)".into(),
+            label: m.t("headline.return_rate"),
             kind: Kind::Rate,
             current: num(&cur, "return_rate")?,
             previous: num(&old, "return_rate")?,
@@ -397,7 +406,7 @@ fn headlines(
         },
         Headline {
             id: "after_sales_rate",
-            label: "After-sales rate (orders with a case / orders)".into(),
+            label: m.t("headline.after_sales_rate"),
             kind: Kind::Rate,
             current: num(&cur, "after_sales_rate")?,
             previous: num(&old, "after_sales_rate")?,
@@ -406,7 +415,7 @@ fn headlines(
         },
         Headline {
             id: "refunded",
-            label: "Refunded (completed refunds on the quarter's orders)".into(),
+            label: m.t("headline.refunded"),
             kind: Kind::Money,
             current: dec(&cur, "refunded")?,
             previous: dec(&old, "refunded")?,
@@ -415,7 +424,7 @@ fn headlines(
         },
         Headline {
             id: "refund_value_rate",
-            label: "Refund value rate (refunded / GMV)".into(),
+            label: m.t("headline.refund_value_rate"),
             kind: Kind::Rate,
             current: num(&cur, "refund_value_rate")?,
             previous: num(&old, "refund_value_rate")?,
@@ -424,12 +433,8 @@ fn headlines(
         },
     ];
     for (id, rule, label) in [
-        (
-            "sla_merchant_ack",
-            "merchant_ack",
-            "SLA: merchant acknowledgement on time",
-        ),
-        ("sla_refund_payout", "refund_payout", "SLA: refund paid out on time"),
+        ("sla_merchant_ack", "merchant_ack", "headline.sla_merchant_ack"),
+        ("sla_refund_payout", "refund_payout", "headline.sla_refund_payout"),
     ] {
         let rows = |p: &str| {
             compliance.rows(&[
@@ -441,7 +446,7 @@ fn headlines(
         };
         out.push(Headline {
             id,
-            label: label.into(),
+            label: m.t(label),
             kind: Kind::Rate,
             current: num(&rows(q)?, "compliance")?,
             previous: num(&rows(prev)?, "compliance")?,
@@ -454,7 +459,7 @@ fn headlines(
     let dispute = |p: &str| risk.rows(&[("quarter", p)]);
     out.push(Headline {
         id: "dispute_rate",
-        label: "Dispute rate (escalated / counted cases, platform)".into(),
+        label: m.t("headline.dispute_rate"),
         kind: Kind::Rate,
         current: num(&dispute(q)?, "platform_dispute_rate")?,
         previous: num(&dispute(prev)?, "platform_dispute_rate")?,
@@ -464,7 +469,7 @@ fn headlines(
     let network = |p: &str| carriers.rows(&[("period_kind", "quarter"), ("period", p), ("direction", "all")]);
     out.push(Headline {
         id: "network_damage_rate",
-        label: "Carrier network damage rate (damaged legs / legs)".into(),
+        label: m.t("headline.network_damage_rate"),
         kind: Kind::Rate,
         current: num(&network(q)?, "network_damage_rate")?,
         previous: num(&network(prev)?, "network_damage_rate")?,
@@ -484,7 +489,7 @@ fn headlines(
     let has_prev_weeks = flag_counts.1 > 0 || rates.rows(&[("period", prev)])?.height() > 0;
     out.push(Headline {
         id: "spike_flags",
-        label: "Return spike flags (merchant and SKU weeks)".into(),
+        label: m.t("headline.spike_flags"),
         kind: Kind::Count,
         current: Some(Value::Num(flag_counts.0 as f64)),
         previous: has_prev_weeks.then_some(Value::Num(flag_counts.1 as f64)),
@@ -493,7 +498,7 @@ fn headlines(
     });
     out.push(Headline {
         id: "high_risk_merchants",
-        label: "Merchants at high risk".into(),
+        label: m.t("headline.high_risk_merchants"),
         kind: Kind::Count,
         current: count_where(risk, q, "risk_level", "high")?,
         previous: count_where(risk, prev, "risk_level", "high")?,
@@ -502,7 +507,7 @@ fn headlines(
     });
     out.push(Headline {
         id: "gold_merchants",
-        label: "Gold after-sales (金牌售后) merchants".into(),
+        label: m.t("headline.gold_merchants"),
         kind: Kind::Count,
         current: count_where(badges, q, "status_so_far", "gold")?,
         previous: count_where(badges, prev, "status_so_far", "gold")?,
@@ -531,7 +536,7 @@ fn flag_rows(inp: &Inputs<'_>, flags: &Table, quarter: &str) -> Result<Vec<FlagR
         flags.f64s("z")?,
         flags.f64s("lift")?,
     );
-    let (severity, reason) = (flags.strs("severity")?, flags.strs("reason")?);
+    let severity = flags.strs("severity")?;
     let mut out = Vec::new();
     for i in 0..flags.height() {
         if week_start[i].as_deref().and_then(quarter_of_date).as_deref() != Some(quarter) {
@@ -549,13 +554,141 @@ fn flag_rows(inp: &Inputs<'_>, flags: &Table, quarter: &str) -> Result<Vec<FlagR
             p0: p0[i].unwrap_or(f64::NAN),
             z: z[i].unwrap_or(f64::NAN),
             lift: lift[i].unwrap_or(f64::NAN),
+            severity_label: name(inp.m, "severity", severity[i].as_deref().unwrap_or_default()),
+            level_label: name(inp.m, "level", level[i].as_deref().unwrap_or_default()),
             severity: severity[i].clone().unwrap_or_default(),
-            reason: reason[i].clone().unwrap_or_default(),
+            reason: flag_sentence(inp, flags, i)?,
             evidence: Evidence::default(),
         });
     }
     out.sort_by(|a, b| b.z.total_cmp(&a.z).then_with(|| a.key.cmp(&b.key)));
     Ok(out)
+}
+
+/// The name of a code in the page's language (`reason.size_fit` …); the code itself when the catalogue has none.
+fn name(m: &crate::i18n::Messages, section: &str, code: &str) -> String {
+    m.get(&format!("{section}.{code}"))
+        .map_or_else(|| code.to_string(), str::to_string)
+}
+
+/// A flag's sentence in the page's language, from the flag's own figures (risk_flags' `reason` is the same in
+/// English).
+fn flag_sentence(inp: &Inputs<'_>, t: &Table, i: usize) -> Result<String> {
+    let s = |c: &str| -> Result<String> { Ok(t.strs(c)?[i].clone().unwrap_or_default()) };
+    let f = |c: &str| -> Result<f64> { Ok(t.f64s(c)?[i].unwrap_or(f64::NAN)) };
+    let m = inp.m;
+    let carrier = f("r_carrier")?;
+    let carrier_note = if carrier > 0.0 {
+        m.f(
+            if carrier == 1.0 {
+                "flag.carrier_one"
+            } else {
+                "flag.carrier_many"
+            },
+            &[("n", &carrier)],
+        )
+    } else {
+        String::new()
+    };
+    Ok(m.f(
+        "flag.sentence",
+        &[
+            ("level", &name(m, "level", &s("level")?)),
+            ("key", &s("key")?),
+            ("r", &f("r_t")?),
+            ("n", &f("n_t")?),
+            ("week", &s("period")?),
+            ("days", &inp.risk.age_days),
+            ("rate", &format!("{:.1}", f("rate")? * 100.0)),
+            ("lift", &format!("{:.1}", f("lift")?)),
+            ("p0", &format!("{:.1}", f("p0")? * 100.0)),
+            ("weeks", &inp.risk.baseline_weeks),
+            ("r_b", &f("r_b")?),
+            ("n_b", &f("n_b")?),
+            ("category", &s("category")?),
+            ("p_c", &format!("{:.1}", f("p_c")? * 100.0)),
+            ("k", &inp.risk.prior_strength),
+            ("z", &format!("{:.1}", f("z")?)),
+            ("carrier", &carrier_note),
+        ],
+    ))
+}
+
+/// Why a merchant is at high risk, in the page's language, from its merchant_risk row (the table's `reasons` say
+/// the same in English).
+fn risk_reasons(inp: &Inputs<'_>, t: &Table, i: usize, quarter: &str) -> Result<Vec<String>> {
+    let m = inp.m;
+    let (high, medium) = (
+        t.i64s("flags_high")?[i].unwrap_or(0),
+        t.i64s("flags_medium")?[i].unwrap_or(0),
+    );
+    let (rate, platform) = (t.f64s("dispute_rate")?[i], t.f64s("platform_dispute_rate")?[i]);
+    let (disputes, cases) = (
+        t.i64s("disputes")?[i].unwrap_or(0),
+        t.i64s("counted_cases")?[i].unwrap_or(0),
+    );
+    let mut out = Vec::new();
+    if high > 0 {
+        out.push(m.f("risk.reason_high", &[("n", &high), ("quarter", &quarter)]));
+    }
+    if let (Some(d), Some(p)) = (rate, platform)
+        && d > 2.0 * p
+        && disputes > inp.badge.dispute_allowance
+    {
+        out.push(m.f(
+            "risk.reason_dispute",
+            &[
+                ("rate", &format!("{d:.3}")),
+                ("platform", &format!("{p:.3}")),
+                ("disputes", &disputes),
+                ("cases", &cases),
+            ],
+        ));
+    }
+    if medium > 0 {
+        out.push(m.f("risk.reason_medium", &[("n", &medium), ("quarter", &quarter)]));
+    }
+    Ok(out)
+}
+
+/// A failed criterion's gap in the page's language, from the badge row's value, threshold and counts (the table's
+/// `gaps` say the same in English).
+fn gap_sentence(inp: &Inputs<'_>, t: &Table, i: usize, c: &str) -> Result<String> {
+    let m = inp.m;
+    let value = t.f64s(&format!("{c}_value"))?[i].unwrap_or(f64::NAN);
+    let threshold = t.f64s(&format!("{c}_threshold"))?[i].unwrap_or(f64::NAN);
+    let label = name(m, "criterion", c);
+    Ok(match c {
+        "dispute_rate" | "dispute_loss_rate" => {
+            let (count, allowance) = if c == "dispute_rate" {
+                (t.i64s("disputes")?[i].unwrap_or(0), inp.badge.dispute_allowance)
+            } else {
+                (
+                    t.i64s("buyer_favoured")?[i].unwrap_or(0),
+                    inp.badge.dispute_loss_allowance,
+                )
+            };
+            m.f(
+                "gap.at_most",
+                &[
+                    ("criterion", &label),
+                    ("value", &format!("{value:.3}")),
+                    ("count", &count),
+                    ("threshold", &threshold),
+                    ("allowance", &allowance),
+                ],
+            )
+        }
+        "no_high_spike" => m.f("gap.no_high_spike", &[("criterion", &label), ("n", &value)]),
+        _ => m.f(
+            "gap.at_least",
+            &[
+                ("criterion", &label),
+                ("value", &format!("{value:.3}")),
+                ("threshold", &threshold),
+            ],
+        ),
+    })
 }
 
 /// A timestamp column of an evidence table as local time `2026-09-12 12:47`.
@@ -595,30 +728,43 @@ fn flag_evidence_of(inp: &Inputs<'_>, t: &Table, f: &FlagRow) -> Result<Evidence
         .take(EVIDENCE_ROWS)
         .map(|i| EvidenceRow {
             record: case[i].clone().unwrap_or_default(),
-            order: format!(
-                "{} line {} ({})",
-                order[i].clone().unwrap_or_default(),
-                line[i].map_or("?".into(), |l| l.to_string()),
-                sku[i].clone().unwrap_or_default()
+            order: inp.m.f(
+                "evidence.order_line",
+                &[
+                    ("order", &order[i].clone().unwrap_or_default()),
+                    ("line", &line[i].map_or("?".into(), |l| l.to_string())),
+                    ("sku", &sku[i].clone().unwrap_or_default()),
+                ],
             ),
             when: opened[i].clone(),
-            detail: format!(
-                "{} {}, {:.1} days after the order{}",
-                case_type[i].clone().unwrap_or_default(),
-                reason[i].clone().unwrap_or_default(),
-                days[i].unwrap_or(f64::NAN),
-                if carrier[i] == Some(true) {
-                    " — the carrier's, left out of R_t"
-                } else {
-                    ""
-                }
+            detail: inp.m.f(
+                "evidence.flag_detail",
+                &[
+                    (
+                        "case_type",
+                        &name(inp.m, "case_type", case_type[i].as_deref().unwrap_or_default()),
+                    ),
+                    (
+                        "reason",
+                        &name(inp.m, "reason", reason[i].as_deref().unwrap_or_default()),
+                    ),
+                    ("days", &format!("{:.1}", days[i].unwrap_or(f64::NAN))),
+                    (
+                        "carrier",
+                        &if carrier[i] == Some(true) {
+                            inp.m.t("evidence.carrier_left_out")
+                        } else {
+                            String::new()
+                        },
+                    ),
+                ],
             ),
         })
         .collect();
     Ok(Evidence {
         rows: shown,
         total: rows.height(),
-        noun: "return cases on the flag's lines",
+        noun: inp.m.t("evidence.flag_noun"),
         source: format!(
             "tables/flag_evidence.parquet: level = {}, key = {}, period = {}",
             f.level, f.key, f.week
@@ -636,29 +782,46 @@ fn badge_evidence_of(inp: &Inputs<'_>, t: &Table, quarter: &str, b: &BadgeRow) -
         ("merchant_id", &b.merchant_id),
         ("criterion", criterion),
     ])?;
-    let (record, order, value, unit, detail) = (
+    let m = inp.m;
+    let (record, order, value, unit) = (
         rows.strs("record_id")?,
         rows.strs("order_id")?,
         rows.f64s("value")?,
         rows.strs("unit")?,
-        rows.strs("detail")?,
     );
-    let (at, deadline) = (
+    let (at, stop, deadline) = (
         local_times(&rows, "at", inp.tz)?,
+        local_times(&rows, "stop", inp.tz)?,
         local_times(&rows, "deadline", inp.tz)?,
     );
+    // An escalated case's outcome, as badge_evidence's detail holds it ("escalated; outcome X").
+    let outcome = rows.strs("detail")?;
     let shown = (0..rows.height())
         .take(EVIDENCE_ROWS)
         .map(|i| {
-            let mut d = detail[i].clone().unwrap_or_default();
-            if !deadline[i].is_empty() {
-                d = format!("{d}; deadline {}", deadline[i]);
-            }
-            if let (Some(v), Some(u)) = (value[i], unit[i].as_deref())
-                && u != "rating"
-            {
-                d = format!("{d}; {v:.1} {}", u.replace('_', " "));
-            }
+            let v = value[i].unwrap_or(f64::NAN);
+            let d = match criterion.as_str() {
+                "dispute_rate" | "dispute_loss_rate" => {
+                    let o = outcome[i].as_deref().unwrap_or_default();
+                    let o = o.strip_prefix("escalated; outcome ").unwrap_or(o);
+                    m.f(
+                        "evidence.escalated",
+                        &[("at", &stop[i]), ("outcome", &name(m, "outcome", o))],
+                    )
+                }
+                "satisfaction" => m.f("evidence.rated", &[("n", &v)]),
+                "no_high_spike" => m.f("evidence.flag_z", &[("z", &format!("{v:.1}"))]),
+                _ if stop[i].is_empty() => m.f("evidence.not_stopped", &[("deadline", &deadline[i])]),
+                _ => m.f(
+                    "evidence.stopped_late",
+                    &[
+                        ("stop", &stop[i]),
+                        ("deadline", &deadline[i]),
+                        ("elapsed", &format!("{v:.1}")),
+                        ("unit", &name(m, "unit", unit[i].as_deref().unwrap_or_default())),
+                    ],
+                ),
+            };
             EvidenceRow {
                 record: record[i].clone().unwrap_or_default(),
                 order: order[i].clone().unwrap_or_default(),
@@ -670,7 +833,7 @@ fn badge_evidence_of(inp: &Inputs<'_>, t: &Table, quarter: &str, b: &BadgeRow) -
     Ok(Evidence {
         rows: shown,
         total: rows.height(),
-        noun: "records behind the failed criterion",
+        noun: inp.m.t("evidence.badge_noun"),
         source: format!(
             "tables/badge_evidence.parquet: quarter = {quarter}, merchant_id = {}, criterion = {criterion}",
             b.merchant_id
@@ -678,7 +841,7 @@ fn badge_evidence_of(inp: &Inputs<'_>, t: &Table, quarter: &str, b: &BadgeRow) -
     })
 }
 
-fn monthly_rates(rates: &Table) -> Result<MonthlyRates> {
+fn monthly_rates(m: &crate::i18n::Messages, rates: &Table) -> Result<MonthlyRates> {
     let months_t = rates.rows(&[("period_kind", "month")])?;
     let (period, level, key) = (months_t.strs("period")?, months_t.strs("level")?, months_t.strs("key")?);
     let (rate, units, mature) = (
@@ -715,7 +878,7 @@ fn monthly_rates(rates: &Table) -> Result<MonthlyRates> {
     let mut top: Vec<(String, Cat)> = cats.into_iter().collect();
     top.sort_by(|a, b| b.1.0.cmp(&a.1.0).then_with(|| a.0.cmp(&b.0)));
     let mut series = vec![RateSeries {
-        name: "platform".into(),
+        name: name(m, "level", "platform"),
         rates: platform,
     }];
     series.extend(
@@ -747,14 +910,14 @@ fn reason_pareto(reasons: &Table, quarter: &str) -> Result<ReasonPareto> {
     })
 }
 
-fn target_text(target: Option<f64>, unit: Option<&str>) -> String {
+fn target_text(m: &crate::i18n::Messages, target: Option<f64>, unit: Option<&str>) -> String {
     match (target, unit) {
-        (Some(t), Some(u)) => format!("{t} {}", u.replace('_', " ")),
+        (Some(t), Some(u)) => format!("{t} {}", name(m, "unit", u)),
         _ => String::new(),
     }
 }
 
-fn compliance_by_rule(compliance: &Table, quarter: &str) -> Result<ComplianceByRule> {
+fn compliance_by_rule(m: &crate::i18n::Messages, compliance: &Table, quarter: &str) -> Result<ComplianceByRule> {
     let q = compliance.rows(&[("period_kind", "quarter"), ("period", quarter), ("level", "platform")])?;
     let (rule, target, unit) = (q.strs("rule")?, q.f64s("target")?, q.strs("target_unit")?);
     let (evaluated, value) = (q.i64s("evaluated")?, q.f64s("compliance")?);
@@ -763,7 +926,7 @@ fn compliance_by_rule(compliance: &Table, quarter: &str) -> Result<ComplianceByR
         rules: (0..q.height())
             .map(|i| RuleCompliance {
                 rule: rule[i].clone().unwrap_or_default(),
-                target: target_text(target[i], unit[i].as_deref()),
+                target: target_text(m, target[i], unit[i].as_deref()),
                 evaluated: evaluated[i].unwrap_or(0),
                 compliance: value[i],
             })
@@ -943,7 +1106,7 @@ fn spike_charts(inp: &Inputs<'_>, evaluation: &Table, flags: &[FlagRow], quarter
             .collect();
         weeks.sort_by(|a, b| a.0.cmp(&b.0));
         series.push(SpikeSeries {
-            label: format!("{level} {}", inp.entity_label(level, key)),
+            label: format!("{} {}", name(inp.m, "level", level), inp.entity_label(level, key)),
             weeks: weeks.into_iter().map(|(_, w)| w).collect(),
         });
     }
@@ -966,10 +1129,11 @@ fn days_between(from: &str, to: &str) -> Option<i64> {
     Some((b - a).num_days())
 }
 
-fn badge_rows(q: &Table) -> Result<Vec<BadgeRow>> {
-    let (id, name) = (q.strs("merchant_id")?, q.strs("merchant_name")?);
+fn badge_rows(inp: &Inputs<'_>, q: &Table) -> Result<Vec<BadgeRow>> {
+    let m = inp.m;
+    let (id, merchant_name) = (q.strs("merchant_id")?, q.strs("merchant_name")?);
     let (units, cases) = (q.i64s("units_sold")?, q.i64s("counted_cases")?);
-    let (failed, gaps) = (q.lists("failed_criteria")?, q.lists("gaps")?);
+    let failed = q.lists("failed_criteria")?;
     let mut values: Vec<Vec<(String, String)>> = vec![Vec::new(); q.height()];
     for c in CRITERIA {
         let col = format!("{c}_value");
@@ -980,29 +1144,34 @@ fn badge_rows(q: &Table) -> Result<Vec<BadgeRow>> {
                 x.map(|x| match c {
                     "satisfaction" => format!("{x:.2}"),
                     // The value is the quarter's count of high flags.
-                    "no_high_spike" => format!("{x:.0} high flags"),
+                    "no_high_spike" => m.f("badges.high_flags", &[("n", &format!("{x:.0}"))]),
                     _ => crate::charts::pct(x, 1),
                 })
             })
             .collect();
         for (i, x) in v.into_iter().enumerate() {
             if let Some(x) = x {
-                values[i].push((c.to_string(), x));
+                values[i].push((name(m, "criterion", c), x));
             }
         }
     }
-    let rows: Vec<BadgeRow> = (0..q.height())
-        .map(|i| BadgeRow {
+    let mut rows = Vec::new();
+    for i in 0..q.height() {
+        rows.push(BadgeRow {
             merchant_id: id[i].clone().unwrap_or_default(),
-            merchant_name: name[i].clone().unwrap_or_default(),
+            merchant_name: merchant_name[i].clone().unwrap_or_default(),
             units_sold: units[i].unwrap_or(0),
             counted_cases: cases[i].unwrap_or(0),
             values: std::mem::take(&mut values[i]),
+            failed_labels: failed[i].iter().map(|c| name(m, "criterion", c)).collect(),
+            gaps: failed[i]
+                .iter()
+                .map(|c| gap_sentence(inp, q, i, c))
+                .collect::<Result<_>>()?,
             failed: failed[i].clone(),
-            gaps: gaps[i].clone(),
             evidence: Evidence::default(),
-        })
-        .collect();
+        });
+    }
     Ok(rows)
 }
 

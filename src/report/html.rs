@@ -10,6 +10,7 @@ use base64::Engine;
 use super::RunContext;
 use super::facts::{Facts, Headline, Kind, Value};
 use crate::charts::{Rendered, pct};
+use crate::i18n::Messages;
 use crate::time;
 
 /// `1234567` → `1,234,567`; keeps a sign and any decimals.
@@ -114,14 +115,15 @@ struct WarningView {
 #[derive(Template)]
 #[template(path = "report.html")]
 struct Page<'a> {
+    m: &'static Messages,
+    lang: &'static str,
+    title: String,
     quarter: &'a str,
     previous_quarter: &'a str,
-    as_of: String,
-    as_of_source: &'static str,
-    timezone: &'a str,
-    data_dir: String,
-    config: String,
-    version: &'static str,
+    /// Markup from the catalogue, its values escaped.
+    meta_as_of: String,
+    meta_inputs: String,
+    meta_read_from: String,
     headlines: Vec<HeadlineView>,
     charts: Vec<ChartView>,
     facts: &'a Facts,
@@ -129,7 +131,50 @@ struct Page<'a> {
     warnings: Vec<WarningView>,
 }
 
+/// Escapes a value put into catalogue markup.
+fn escape(v: &str) -> String {
+    v.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 impl Page<'_> {
+    fn t(&self, key: &str) -> String {
+        self.m.t(key)
+    }
+
+    /// A text naming the report's quarter (and the one before).
+    fn tq(&self, key: &str) -> String {
+        self.m
+            .f(key, &[("quarter", &self.quarter), ("previous", &self.previous_quarter)])
+    }
+
+    fn provisional(&self, why: &str) -> String {
+        self.m.f("page.provisional", &[("why", &escape(why))])
+    }
+
+    fn figure_files(&self, name: &str) -> String {
+        self.m.f("page.figure_files", &[("name", &name)])
+    }
+
+    fn evidence_note(&self, e: &super::facts::Evidence) -> String {
+        let key = if e.total > e.rows.len() {
+            "evidence.first"
+        } else {
+            "evidence.all"
+        };
+        self.m.f(
+            key,
+            &[
+                ("shown", &e.rows.len()),
+                ("total", &e.total),
+                ("noun", &e.noun),
+                ("source", &e.source),
+            ],
+        )
+    }
+
     fn chart(&self, name: &str) -> Option<&ChartView> {
         self.charts.iter().find(|c| c.name == name)
     }
@@ -152,6 +197,7 @@ impl Page<'_> {
 }
 
 pub fn page(ctx: &RunContext<'_>, facts: &Facts, charts: &[Rendered]) -> Result<String> {
+    let m = ctx.lang.messages();
     let b64 = base64::engine::general_purpose::STANDARD;
     let loaded = ctx.loaded;
     let counts = loaded
@@ -175,22 +221,41 @@ pub fn page(ctx: &RunContext<'_>, facts: &Facts, charts: &[Rendered]) -> Result<
                 .or_default() += 1;
         }
     }
+    let as_of_source = m.t(match loaded.as_of_source {
+        crate::input::AsOfSource::CommandLine => "page.as_of_command_line",
+        crate::input::AsOfSource::Config => "page.as_of_config",
+        crate::input::AsOfSource::LatestInInputs => "page.as_of_latest",
+    });
+    let config = match &ctx.config.source {
+        Some(p) => m.f(
+            "page.config_file",
+            &[("path", &p.display()), ("digest", &ctx.config.digest)],
+        ),
+        None => m.f("page.config_defaults", &[("digest", &ctx.config.digest)]),
+    };
     let p = Page {
+        m,
+        lang: ctx.lang.code(),
+        title: m.f("page.title", &[("quarter", &facts.quarter)]),
         quarter: &facts.quarter,
         previous_quarter: &facts.previous_quarter,
-        as_of: time::format_local(loaded.as_of, ctx.config.timezone),
-        as_of_source: match loaded.as_of_source {
-            crate::input::AsOfSource::CommandLine => "given on the command line",
-            crate::input::AsOfSource::Config => "set in the config",
-            crate::input::AsOfSource::LatestInInputs => "the latest timestamp in the inputs",
-        },
-        timezone: ctx.config.timezone.name(),
-        data_dir: ctx.data_dir.display().to_string(),
-        config: match (&ctx.config.source, &ctx.config.digest) {
-            (Some(p), d) => format!("{} (digest {d})", p.display()),
-            (None, d) => format!("built-in defaults (digest {d})"),
-        },
-        version: env!("CARGO_PKG_VERSION"),
+        meta_as_of: m.f(
+            "page.as_of",
+            &[
+                ("as_of", &escape(&time::format_local(loaded.as_of, ctx.config.timezone))),
+                ("source", &escape(&as_of_source)),
+                ("timezone", &ctx.config.timezone.name()),
+            ],
+        ),
+        meta_inputs: m.f(
+            "page.inputs",
+            &[
+                ("data_dir", &ctx.data_dir.display()),
+                ("config", &config),
+                ("version", &env!("CARGO_PKG_VERSION")),
+            ],
+        ),
+        meta_read_from: m.f("page.read_from", &[("previous", &escape(&facts.previous_quarter))]),
         headlines: facts.headlines.iter().map(headline_view).collect(),
         charts: charts
             .iter()
@@ -206,7 +271,7 @@ pub fn page(ctx: &RunContext<'_>, facts: &Facts, charts: &[Rendered]) -> Result<
             .into_iter()
             .map(|((table, check), n)| WarningView {
                 table,
-                check,
+                check: m.get(&format!("check.{check}")).map_or(check, str::to_string),
                 rows: thousands(&n.to_string()),
             })
             .collect(),

@@ -4,7 +4,8 @@
 //! Everything shown is read from the output tables (`facts`), never recomputed, and every headline names the
 //! table, rows and column it comes from, so a reader can check a number in the Parquet file beside the page.
 //! The page needs nothing outside itself: styles are inline and charts are embedded as PNG data URIs (PNG
-//! rather than SVG because an SVG's text needs a CJK font on the reader's machine).
+//! rather than SVG because an SVG's text needs a CJK font on the reader's machine). Every text is in the run's
+//! language (`i18n`: the page through `RunContext::lang`, the charts through `i18n::with_lang`).
 
 pub mod facts;
 mod frame;
@@ -33,6 +34,8 @@ pub struct RunContext<'a> {
     pub data_dir: &'a std::path::Path,
     pub config: &'a Config,
     pub loaded: &'a Loaded,
+    /// The page's language (`--lang`, else the config's `language`).
+    pub lang: crate::i18n::Lang,
 }
 
 /// The quarter the report covers when none is asked for (SPEC §5): the latest quarter that has ended at as_of —
@@ -88,20 +91,25 @@ pub fn build(ctx: &RunContext<'_>, metrics: &MetricTables, quarter: Option<&str>
             ctx.config.timezone,
             ctx.config.maturity_days,
         )
-        .map(|p| p.reason(&quarter, ctx.config.timezone)),
+        .map(|p| provisional_reason(p, &quarter, ctx)),
         tz: ctx.config.timezone,
+        m: ctx.lang.messages(),
+        risk: ctx.config.risk.clone(),
+        badge: ctx.config.badge.clone(),
     };
     let f = facts::gather(&inputs, &quarter)?;
-    let charts = vec![
-        charts::render(&f.rates)?,
-        charts::render(&f.reasons)?,
-        charts::render(&f.compliance)?,
-        charts::render(&f.heatmap)?,
-        charts::render(&f.carriers)?,
-        charts::render(&f.funnel)?,
-        charts::render(&f.spikes)?,
-        charts::render(&f.badges)?,
-    ];
+    let charts = crate::i18n::with_lang(ctx.lang, || -> Result<Vec<Rendered>> {
+        Ok(vec![
+            charts::render(&f.rates)?,
+            charts::render(&f.reasons)?,
+            charts::render(&f.compliance)?,
+            charts::render(&f.heatmap)?,
+            charts::render(&f.carriers)?,
+            charts::render(&f.funnel)?,
+            charts::render(&f.spikes)?,
+            charts::render(&f.badges)?,
+        ])
+    })?;
     let html = html::page(ctx, &f, &charts)?;
     Ok(Report { quarter, charts, html })
 }
@@ -133,4 +141,25 @@ fn sku_merchant(df: &DataFrame) -> Result<HashMap<String, String>> {
         .zip(ids.iter())
         .filter_map(|(s, m)| Some((s?.to_string(), m?.to_string())))
         .collect())
+}
+
+/// Why the quarter is provisional, in the page's language (badges.parquet's `provisional_reason` says it in
+/// English).
+fn provisional_reason(p: time::Provisional, quarter: &str, ctx: &RunContext<'_>) -> String {
+    let m = ctx.lang.messages();
+    let day = |t: Micros| {
+        time::format_local(t, ctx.config.timezone)
+            .chars()
+            .take(10)
+            .collect::<String>()
+    };
+    match p {
+        time::Provisional::NotEnded { ends } => {
+            m.f("provisional.not_ended", &[("quarter", &quarter), ("date", &day(ends))])
+        }
+        time::Provisional::NotMature { mature_at } => m.f(
+            "provisional.not_mature",
+            &[("quarter", &quarter), ("date", &day(mature_at))],
+        ),
+    }
 }
