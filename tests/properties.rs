@@ -300,3 +300,27 @@ proptest! {
         prop_assert_eq!(merchant_rows(&got, &format!("{m}~2")), original);
     }
 }
+
+/// Regression (found by `adding_a_cancelled_case_changes_no_figure`): a merchant whose only trace in a quarter is
+/// a cancelled case — its clocks all void — got a row in badges and merchant_risk. Here M7 handles one cancelled
+/// case in 2026Q1 of an order of M1's and nothing else: no row of M7 anywhere in the merchant tables, and M1's
+/// rows are unchanged.
+#[test]
+fn a_merchant_with_only_a_cancelled_case_gets_no_badge_or_risk_row() {
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_dir(&common::data("metrics"), dir.path());
+    let cases = dir.path().join("cases.csv");
+    let mut text = std::fs::read_to_string(&cases).unwrap();
+    text.push_str("C99,A1,K1,M7,return,size_fit,1,2026-03-13 09:00:00,,cancelled\n");
+    std::fs::write(&cases, text).unwrap();
+    let with = common::run_pipeline(dir.path());
+    let without = common::run_pipeline(&common::data("metrics"));
+    for t in ["badges", "merchant_risk"] {
+        let (a, b) = (common::table(&with, t), common::table(&without, t));
+        assert!(
+            !common::str_col(&a, "merchant_id").contains(&"M7".to_string()),
+            "{t}: {a}"
+        );
+        assert_eq!(rows(&a), rows(&b), "{t}");
+    }
+}

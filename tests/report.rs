@@ -179,11 +179,14 @@ fn the_embedded_font_has_a_glyph_for_every_character_the_charts_draw() {
 fn the_report_is_one_file_that_references_nothing_outside_itself() {
     let html = report(&out());
     assert!(html.starts_with("<!DOCTYPE html>"));
-    for bad in ["http://", "https://", "<link", "<script", "url(", "@import", "<iframe"] {
+    for bad in ["http://", "https://", "<link", "<script", "@import", "<iframe"] {
         assert!(!html.contains(bad), "report.html contains {bad}");
     }
+    // The one url() is the page's own font, embedded.
+    assert_eq!(html.matches("url(").count(), 1);
+    assert_eq!(html.matches("url(data:font/ttf;base64,").count(), 1);
     // Every src is an embedded PNG, one per chart.
-    let srcs: Vec<&str> = html.split("src=\"").skip(1).collect();
+    let srcs: Vec<&str> = html.split(" src=\"").skip(1).collect();
     assert_eq!(srcs.len(), CHARTS.len());
     assert!(srcs.iter().all(|s| s.starts_with("data:image/png;base64,")));
     for (name, _) in CHARTS {
@@ -558,4 +561,58 @@ fn the_report_renders_in_chinese_and_in_english() {
     // A flag's sentence, in each language, from the same figures.
     assert!(zh.contains("售出的 34 个订单行中有 22 个在 14 天内发起退货（64.7%）"));
     assert!(en.contains("22 of 34 order lines bought in 2026-W31 were returned within 14 days (64.7%)"));
+}
+
+/// The page carries the glyphs it uses (SPEC §5): the Chinese page embeds a font — a valid TrueType file with the
+/// tables a browser's sanitiser demands — that has a glyph for every character of the page's visible text, so it
+/// shows no missing-glyph boxes on a machine with no CJK font (this one has none; `.ci/run` opens the page in
+/// Chromium as well).
+#[test]
+fn the_chinese_page_embeds_a_glyph_for_every_character_it_shows() {
+    use ab_glyph::Font;
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = aftersales(&["run", "--out", out.to_str().unwrap(), "--quarter", "2026Q3"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = report(&out);
+    let b64 = &html[html.find("url(data:font/ttf;base64,").unwrap() + 25..];
+    let b64 = &b64[..b64.find(')').unwrap()];
+    let ttf = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+    assert!(ttf.len() < 400_000, "{} bytes: a subset, not the whole font", ttf.len());
+    let tags: Vec<&[u8]> = (0..usize::from(u16::from_be_bytes([ttf[4], ttf[5]])))
+        .map(|i| &ttf[12 + 16 * i..12 + 16 * i + 4])
+        .collect();
+    for t in [
+        &b"OS/2"[..],
+        b"cmap",
+        b"glyf",
+        b"head",
+        b"hhea",
+        b"hmtx",
+        b"loca",
+        b"maxp",
+        b"name",
+        b"post",
+    ] {
+        assert!(tags.contains(&t), "no {} table", String::from_utf8_lossy(t));
+    }
+    let font = ab_glyph::FontRef::try_from_slice(&ttf).unwrap();
+    // The visible text: the page without its style, tags and embedded data.
+    let body = &html[html.find("<body>").unwrap()..];
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let chinese = text.chars().filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c)).count();
+    assert!(chinese > 500, "{chinese}");
+    for c in text.chars().filter(|c| !c.is_whitespace()) {
+        assert_ne!(font.glyph_id(c).0, 0, "no glyph for {c:?} in the embedded font");
+    }
 }

@@ -29,7 +29,7 @@ use plotters::style::{FontStyle, register_font};
 pub const WIDTH: u32 = 1200;
 pub const HEIGHT: u32 = 700;
 
-static FONT: &[u8] = include_bytes!("../../assets/fonts/wqy-microhei.ttc");
+pub static FONT: &[u8] = include_bytes!("../../assets/fonts/wqy-microhei.ttc");
 
 pub const FAMILY: &str = "sans-serif";
 

@@ -233,6 +233,8 @@ fn aggregate(
                 col("rule"),
                 col("met"),
                 col("breached"),
+                col("clocks"),
+                col("void"),
             ])
             .run()?;
         let (q, k, rule, met, br) = (
@@ -242,10 +244,16 @@ fn aggregate(
             ints(&c, "met")?,
             ints(&c, "breached")?,
         );
+        let (clocks, void) = (ints(&c, "clocks")?, ints(&c, "void")?);
         for i in 0..c.height() {
             let (Some(q), Some(k), Some(rule)) = (q[i].clone(), k[i].clone(), rule[i].clone()) else {
                 continue;
             };
+            // Void clocks only (a cancelled case's, a failed refund's) do not make a merchant's quarter: a
+            // cancelled case alone changes no figure.
+            if clocks[i] == void[i] && !m.contains_key(&(q.clone(), k.clone())) {
+                continue;
+            }
             let a = m.entry((q, k)).or_default();
             a.sla_evaluated += met[i] + br[i];
             a.sla_breached += br[i];

@@ -8,6 +8,7 @@
 //! language (`i18n`: the page through `RunContext::lang`, the charts through `i18n::with_lang`).
 
 pub mod facts;
+mod font;
 mod frame;
 mod html;
 
@@ -110,7 +111,7 @@ pub fn build(ctx: &RunContext<'_>, metrics: &MetricTables, quarter: Option<&str>
             charts::render(&f.badges)?,
         ])
     })?;
-    let html = html::page(ctx, &f, &charts)?;
+    let html = font::embed(&html::page(ctx, &f, &charts)?)?;
     Ok(Report { quarter, charts, html })
 }
 

@@ -4,8 +4,9 @@
 #
 #   cargo run --release -- run && tests/browser/report_screenshot.sh out
 #
-# Kept out of `cargo test` and CI: it needs a browser (apt-get install -y chromium) and a person to look at the
-# picture. Exit 0: loaded cleanly, screenshot written; 1: errors while loading; 2: cannot run.
+# `.ci/run` runs it on the sample's Chinese report after the tests (installing chromium when missing); the
+# screenshot is for a person to look at. Exit 0: loaded cleanly, screenshot written; 1: errors while loading (a
+# font the browser's sanitiser refuses shows up here as a console message); 2: cannot run.
 set -euo pipefail
 out=${1:-out}
 shot=${2:-$out/report_screenshot.png}
