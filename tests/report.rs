@@ -616,3 +616,88 @@ fn the_chinese_page_embeds_a_glyph_for_every_character_it_shows() {
         assert_ne!(font.glyph_id(c).0, 0, "no glyph for {c:?} in the embedded font");
     }
 }
+
+/// One page per merchant with a badges row in the quarter (item 6 of the report issue). M0002's 2026Q3 page (the
+/// planted spiking merchant, in English here): its return rate and the platform's are the tables' own, its three
+/// flags of the quarter are listed with their evidence, every failed criterion is marked ✗ with its gap and its
+/// records, and the page is as self-contained as the report (no link, no script, its own font).
+#[test]
+fn each_merchant_gets_a_page_of_its_quarter_with_its_flags_and_criteria() {
+    let dir = q3_out().join("out");
+    let badges = read_parquet(&dir.join("tables/badges.parquet"));
+    let q3: Vec<String> = (0..badges.height())
+        .filter(|&i| str_col(&badges, "quarter")[i] == "2026Q3")
+        .map(|i| str_col(&badges, "merchant_id")[i].clone())
+        .collect();
+    let pages: Vec<String> = std::fs::read_dir(dir.join("merchants"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(pages.len(), q3.len());
+    for id in &q3 {
+        assert!(pages.contains(&format!("{id}.html")), "{id}");
+    }
+    let page = std::fs::read_to_string(dir.join("merchants/M0002.html")).unwrap();
+    assert!(
+        page.contains("<title>M0002 广州青禾服装旗舰店: after-sales 2026Q3</title>"),
+        "{}",
+        &page[..400]
+    );
+    for bad in ["http://", "https://", "href=", "<script", "⟦"] {
+        assert!(!page.contains(bad), "{bad}");
+    }
+    assert_eq!(page.matches("url(data:font/ttf;base64,").count(), 1);
+    let rates = read_parquet(&dir.join("tables/return_rates.parquet"));
+    let rate = |level: &str, key: &str| {
+        f64_at(
+            &rates,
+            &[
+                ("period_kind", "quarter"),
+                ("period", "2026Q3"),
+                ("level", level),
+                ("key", key),
+            ],
+            "return_rate",
+        )
+    };
+    let row = &page[page.find("Return rate (units returned / units sold)").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.contains(&format!("{:.2}%", rate("merchant", "M0002") * 100.0)),
+        "{row}"
+    );
+    assert!(
+        row.contains(&format!("{:.2}%", rate("platform", "all") * 100.0)),
+        "{row}"
+    );
+    // The merchant's flags of the quarter: three weeks (the planted spike), each with its evidence block.
+    let flags = &page[page.find("id=\"flags\"").unwrap()..];
+    let flags = &flags[..flags.find("<h2").unwrap()];
+    assert_eq!(
+        flags
+            .matches("<td>merchant</td><td>M0002 广州青禾服装旗舰店</td>")
+            .count(),
+        3,
+        "{flags}"
+    );
+    assert_eq!(flags.matches("data-evidence-total=").count(), 3);
+    // Each failed criterion: ✗, its gap, and its records.
+    let b = row_of(&badges, "M0002");
+    let failed: Vec<&str> = b.split(',').filter(|c| !c.is_empty()).collect();
+    let criteria = &page[page.find("id=\"criteria\"").unwrap()..];
+    assert_eq!(criteria.matches("<td>✗</td>").count(), failed.len(), "{failed:?}");
+    assert_eq!(criteria.matches("data-evidence-total=").count(), failed.len());
+    assert!(!failed.is_empty(), "the planted merchant fails criteria in 2026Q3");
+}
+
+/// M0002's failed criteria in 2026Q3, joined by ",".
+fn row_of(badges: &DataFrame, id: &str) -> String {
+    let hit = badges
+        .clone()
+        .lazy()
+        .filter(col("quarter").eq(lit("2026Q3")).and(col("merchant_id").eq(lit(id))))
+        .select([col("failed_criteria").list().join(lit(","), true)])
+        .collect()
+        .unwrap();
+    str_col(&hit, "failed_criteria")[0].clone()
+}

@@ -111,6 +111,9 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
                 dir.write_bytes(&format!("charts/{}.svg", c.name), c.svg.as_bytes())?;
             }
             dir.write_bytes("report.html", p.html.as_bytes())?;
+            for (file, page) in &p.merchant_pages {
+                dir.write_bytes(&format!("merchants/{file}"), page.as_bytes())?;
+            }
             page.set(p);
             Ok(())
         },

@@ -566,7 +566,7 @@ fn flag_rows(inp: &Inputs<'_>, flags: &Table, quarter: &str) -> Result<Vec<FlagR
 }
 
 /// The name of a code in the page's language (`reason.size_fit` …); the code itself when the catalogue has none.
-fn name(m: &crate::i18n::Messages, section: &str, code: &str) -> String {
+pub(super) fn name(m: &crate::i18n::Messages, section: &str, code: &str) -> String {
     m.get(&format!("{section}.{code}"))
         .map_or_else(|| code.to_string(), str::to_string)
 }
@@ -616,7 +616,7 @@ fn flag_sentence(inp: &Inputs<'_>, t: &Table, i: usize) -> Result<String> {
 
 /// Why a merchant is at high risk, in the page's language, from its merchant_risk row (the table's `reasons` say
 /// the same in English).
-fn risk_reasons(inp: &Inputs<'_>, t: &Table, i: usize, quarter: &str) -> Result<Vec<String>> {
+pub(super) fn risk_reasons(inp: &Inputs<'_>, t: &Table, i: usize, quarter: &str) -> Result<Vec<String>> {
     let m = inp.m;
     let (high, medium) = (
         t.i64s("flags_high")?[i].unwrap_or(0),
@@ -653,7 +653,7 @@ fn risk_reasons(inp: &Inputs<'_>, t: &Table, i: usize, quarter: &str) -> Result<
 
 /// A failed criterion's gap in the page's language, from the badge row's value, threshold and counts (the table's
 /// `gaps` say the same in English).
-fn gap_sentence(inp: &Inputs<'_>, t: &Table, i: usize, c: &str) -> Result<String> {
+pub(super) fn gap_sentence(inp: &Inputs<'_>, t: &Table, i: usize, c: &str) -> Result<String> {
     let m = inp.m;
     let value = t.f64s(&format!("{c}_value"))?[i].unwrap_or(f64::NAN);
     let threshold = t.f64s(&format!("{c}_threshold"))?[i].unwrap_or(f64::NAN);
@@ -774,13 +774,25 @@ fn flag_evidence_of(inp: &Inputs<'_>, t: &Table, f: &FlagRow) -> Result<Evidence
 
 /// The first records behind a near miss's failed criterion.
 fn badge_evidence_of(inp: &Inputs<'_>, t: &Table, quarter: &str, b: &BadgeRow) -> Result<Evidence> {
-    let Some(criterion) = b.failed.first() else {
-        return Ok(Evidence::default());
-    };
+    match b.failed.first() {
+        Some(criterion) => criterion_evidence(inp, t, quarter, &b.merchant_id, criterion),
+        None => Ok(Evidence::default()),
+    }
+}
+
+/// The first records behind one failed criterion of a merchant's quarter (badge_evidence.parquet).
+pub(super) fn criterion_evidence(
+    inp: &Inputs<'_>,
+    t: &Table,
+    quarter: &str,
+    merchant_id: &str,
+    criterion: &str,
+) -> Result<Evidence> {
+    let criterion = criterion.to_string();
     let rows = t.rows(&[
         ("quarter", quarter),
-        ("merchant_id", &b.merchant_id),
-        ("criterion", criterion),
+        ("merchant_id", merchant_id),
+        ("criterion", &criterion),
     ])?;
     let m = inp.m;
     let (record, order, value, unit) = (
@@ -835,8 +847,7 @@ fn badge_evidence_of(inp: &Inputs<'_>, t: &Table, quarter: &str, b: &BadgeRow) -
         total: rows.height(),
         noun: inp.m.t("evidence.badge_noun"),
         source: format!(
-            "tables/badge_evidence.parquet: quarter = {quarter}, merchant_id = {}, criterion = {criterion}",
-            b.merchant_id
+            "tables/badge_evidence.parquet: quarter = {quarter}, merchant_id = {merchant_id}, criterion = {criterion}"
         ),
     })
 }

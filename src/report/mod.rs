@@ -11,6 +11,7 @@ pub mod facts;
 mod font;
 mod frame;
 mod html;
+pub mod merchant;
 
 use std::collections::HashMap;
 
@@ -28,6 +29,8 @@ pub struct Report {
     pub quarter: String,
     pub charts: Vec<Rendered>,
     pub html: String,
+    /// (file name under merchants/, page): one per merchant with a badges row in the quarter.
+    pub merchant_pages: Vec<(String, String)>,
 }
 
 /// What the page says about the run itself.
@@ -112,7 +115,24 @@ pub fn build(ctx: &RunContext<'_>, metrics: &MetricTables, quarter: Option<&str>
         ])
     })?;
     let html = font::embed(&html::page(ctx, &f, &charts)?)?;
-    Ok(Report { quarter, charts, html })
+    let as_of = time::format_local(ctx.loaded.as_of, ctx.config.timezone);
+    let merchant_pages = merchant::pages(
+        &inputs,
+        ctx.lang.code(),
+        &f.flags,
+        &quarter,
+        &as_of,
+        f.provisional.as_deref(),
+    )?
+    .into_iter()
+    .map(|(file, page)| Ok((file, font::embed(&page)?)))
+    .collect::<Result<_>>()?;
+    Ok(Report {
+        quarter,
+        charts,
+        html,
+        merchant_pages,
+    })
 }
 
 /// merchant_id → merchant_name from the merchants table, else from merchant_risk (which carries names when

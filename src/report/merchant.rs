@@ -1,0 +1,254 @@
+//! One page per merchant, `merchants/<id>.html`: the merchant's quarter as a programme manager forwards it — its
+//! rates beside the platform's, SLA compliance by rule beside the platform's, its flags (and its SKUs') with the
+//! returns behind them, and each badge criterion with its value, threshold, verdict, gap and the records behind a
+//! failure. Same language, same self-contained page and embedded glyphs as report.html; every figure is read from
+//! the output tables. One page for each merchant with a badges row in the quarter.
+
+use anyhow::Result;
+use askama::Template;
+
+use super::facts::{Evidence, FlagRow, Inputs, criterion_evidence, gap_sentence, name, risk_reasons};
+use super::frame::Table;
+use crate::charts::pct;
+use crate::i18n::Messages;
+use crate::metrics::merchants::CRITERIA;
+
+/// A merchant's figure beside the platform's.
+pub struct Compared {
+    pub label: String,
+    pub merchant: String,
+    pub platform: String,
+}
+
+pub struct Criterion {
+    pub label: String,
+    pub value: String,
+    pub threshold: String,
+    /// ✓, ✗ or — (not judged).
+    pub verdict: &'static str,
+    pub gap: String,
+    pub evidence: Evidence,
+}
+
+#[derive(Template)]
+#[template(path = "merchant.html")]
+struct Page<'a> {
+    m: &'static Messages,
+    lang: &'static str,
+    title: String,
+    quarter: &'a str,
+    as_of: String,
+    provisional: Option<String>,
+    rates: Vec<Compared>,
+    sla: Vec<Compared>,
+    flags: Vec<&'a FlagRow>,
+    risk_level: String,
+    risk_reasons: Vec<String>,
+    status: String,
+    criteria: Vec<Criterion>,
+}
+
+impl Page<'_> {
+    fn t(&self, key: &str) -> String {
+        self.m.t(key)
+    }
+
+    fn tq(&self, key: &str) -> String {
+        self.m.f(key, &[("quarter", &self.quarter)])
+    }
+
+    fn provisional(&self, why: &str) -> String {
+        self.m.f(
+            "page.provisional",
+            &[("why", &why.replace('&', "&amp;").replace('<', "&lt;"))],
+        )
+    }
+
+    fn evidence_note(&self, e: &Evidence) -> String {
+        let key = if e.total > e.rows.len() {
+            "evidence.first"
+        } else {
+            "evidence.all"
+        };
+        self.m.f(
+            key,
+            &[
+                ("shown", &e.rows.len()),
+                ("total", &e.total),
+                ("noun", &e.noun),
+                ("source", &e.source),
+            ],
+        )
+    }
+
+    fn pct1(&self, v: &f64) -> String {
+        pct(*v, 1)
+    }
+}
+
+/// `merchants/<file>`: the merchant id with anything but letters, digits, `-` and `_` replaced, so an id can never
+/// leave the folder.
+pub fn file_name(id: &str) -> String {
+    let safe: String = id
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{safe}.html")
+}
+
+/// (file name, page) for every merchant with a badges row in the quarter.
+pub fn pages(
+    inp: &Inputs<'_>,
+    lang: &'static str,
+    flags: &[FlagRow],
+    quarter: &str,
+    as_of: &str,
+    provisional: Option<&str>,
+) -> Result<Vec<(String, String)>> {
+    let m = inp.m;
+    let t = |n: &'static str| Table::find(inp.tables, n);
+    let (badges, rates, risk, compliance, evidence) = (
+        t("badges")?,
+        t("return_rates")?,
+        t("merchant_risk")?,
+        t("sla_compliance")?,
+        t("badge_evidence")?,
+    );
+    let q_badges = badges.rows(&[("quarter", quarter)])?;
+    let ids = q_badges.strs("merchant_id")?;
+    let statuses = q_badges.strs("status_so_far")?;
+    let rate_row = |level: &str, key: &str| {
+        rates.rows(&[
+            ("period_kind", "quarter"),
+            ("period", quarter),
+            ("level", level),
+            ("key", key),
+        ])
+    };
+    let platform = rate_row("platform", crate::metrics::ALL)?;
+    let sla_rows = |level: &str, id: &str| {
+        compliance.rows(&[
+            ("period_kind", "quarter"),
+            ("period", quarter),
+            ("level", level),
+            ("merchant_id", id),
+        ])
+    };
+    let platform_sla = sla_rows("platform", crate::metrics::ALL)?;
+    let (p_rules, p_compliance) = (platform_sla.strs("rule")?, platform_sla.f64s("compliance")?);
+    let show = |v: Option<f64>| v.map_or("—".to_string(), |v| pct(v, 2));
+    let mut out = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let Some(id) = id.as_deref() else { continue };
+        let own = rate_row("merchant", id)?;
+        let mut compared: Vec<Compared> = ["return_rate", "after_sales_rate", "refund_value_rate"]
+            .iter()
+            .map(|c| -> Result<Compared> {
+                Ok(Compared {
+                    label: m.t(&format!("headline.{c}")),
+                    merchant: show(own.one_f64(c)?),
+                    platform: show(platform.one_f64(c)?),
+                })
+            })
+            .collect::<Result<_>>()?;
+        let r = risk.rows(&[("quarter", quarter), ("merchant_id", id)])?;
+        compared.push(Compared {
+            label: m.t("criterion.dispute_rate"),
+            merchant: show(r.one_f64("dispute_rate")?),
+            platform: show(r.one_f64("platform_dispute_rate")?),
+        });
+        let own_sla = sla_rows("merchant", id)?;
+        let (rules, own_compliance, evaluated) = (
+            own_sla.strs("rule")?,
+            own_sla.f64s("compliance")?,
+            own_sla.i64s("evaluated")?,
+        );
+        let sla = rules
+            .iter()
+            .enumerate()
+            .map(|(j, rule)| {
+                let rule = rule.clone().unwrap_or_default();
+                let p = p_rules.iter().position(|r| r.as_deref() == Some(rule.as_str()));
+                Compared {
+                    label: format!("{} (n = {})", name(m, "rule", &rule), evaluated[j].unwrap_or(0)),
+                    merchant: show(own_compliance[j]),
+                    platform: show(p.and_then(|p| p_compliance[p])),
+                }
+            })
+            .collect();
+        let mine: Vec<&FlagRow> = flags
+            .iter()
+            .filter(|f| {
+                (f.level == "merchant" && f.key == id)
+                    || (f.level == "sku" && inp.sku_merchant.get(&f.key).map(String::as_str) == Some(id))
+            })
+            .collect();
+        let (risk_level, reasons) = if r.height() > 0 {
+            let level = r.strs("risk_level")?[0].clone().unwrap_or_default();
+            (name(m, "risk_level", &level), risk_reasons(inp, &r, 0, quarter)?)
+        } else {
+            (String::new(), Vec::new())
+        };
+        let row = q_badges.rows(&[("merchant_id", id)])?;
+        let failed = row.lists("failed_criteria")?.first().cloned().unwrap_or_default();
+        let mut criteria = Vec::new();
+        for c in CRITERIA {
+            let value = row.f64s(&format!("{c}_value"))?[0];
+            let threshold = row.f64s(&format!("{c}_threshold"))?[0];
+            let pass = row.bools(&format!("{c}_pass"))?[0];
+            let is_failed = failed.iter().any(|f| f == c);
+            criteria.push(Criterion {
+                label: name(m, "criterion", c),
+                value: match (c, value) {
+                    (_, None) => "—".into(),
+                    ("satisfaction", Some(v)) => format!("{v:.2}"),
+                    ("no_high_spike", Some(v)) => format!("{v:.0}"),
+                    (_, Some(v)) => pct(v, 1),
+                },
+                threshold: threshold.map_or(String::new(), |t| t.to_string()),
+                verdict: match pass {
+                    Some(true) => "✓",
+                    Some(false) => "✗",
+                    None => "—",
+                },
+                gap: if is_failed {
+                    gap_sentence(inp, &row, 0, c)?
+                } else {
+                    String::new()
+                },
+                evidence: if is_failed {
+                    criterion_evidence(inp, &evidence, quarter, id, c)?
+                } else {
+                    Evidence::default()
+                },
+            });
+        }
+        let label = inp
+            .merchant_names
+            .get(id)
+            .map_or(id.to_string(), |n| format!("{id} {n}"));
+        let page = Page {
+            m,
+            lang,
+            title: m.f("merchant.title", &[("merchant", &label), ("quarter", &quarter)]),
+            quarter,
+            as_of: as_of.to_string(),
+            provisional: provisional.map(str::to_string),
+            rates: compared,
+            sla,
+            flags: mine,
+            risk_level,
+            risk_reasons: reasons,
+            status: name(m, "badge_status", statuses[i].as_deref().unwrap_or_default()),
+            criteria,
+        };
+        out.push((file_name(id), page.render()?));
+    }
+    Ok(out)
+}
