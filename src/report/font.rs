@@ -17,39 +17,63 @@ pub const FAMILY: &str = "AftersalesCJK";
 /// The marker in the template's style where the `@font-face` goes.
 pub const MARKER: &str = "/* font-face */";
 
-/// The subset of the embedded font holding a glyph for every character of `text` the font has, as TTF bytes, and
-/// the characters it has no glyph for.
-pub fn subset_for(text: &str) -> Result<(Vec<u8>, Vec<char>)> {
-    let scope = ReadScope::new(crate::charts::FONT);
-    let data = scope.read::<FontData<'_>>().context("reading the embedded font")?;
-    let provider = data.table_provider(0).context("the embedded font's first face")?;
-    let mut font = allsorts::font::Font::new(provider).context("reading the embedded font's tables")?;
-    let mut chars: Vec<char> = text.chars().filter(|c| !c.is_control()).collect();
-    chars.sort_unstable();
-    chars.dedup();
-    // Glyph 0 (.notdef) must come first.
-    let mut glyphs: Vec<u16> = vec![0];
-    let mut missing = Vec::new();
-    for c in chars {
-        let (g, _) = font.lookup_glyph_index(c, MatchingPresentation::NotRequired, None);
-        if g == 0 {
-            if !c.is_whitespace() {
-                missing.push(c);
-            }
-        } else if !glyphs.contains(&g) {
-            glyphs.push(g);
-        }
+/// The embedded font, parsed once for all the pages of a run (parsing the 5 MB collection is most of the cost of
+/// a page's subset; a run writes one page per merchant).
+pub struct Subsetter {
+    font: allsorts::font::Font<allsorts::font_data::DynamicFontTableProvider<'static>>,
+    os2: Vec<u8>,
+}
+
+impl Subsetter {
+    pub fn new() -> Result<Subsetter> {
+        use allsorts::tables::FontTableProvider;
+        let scope = ReadScope::new(crate::charts::FONT);
+        let data = scope.read::<FontData<'static>>().context("reading the embedded font")?;
+        let provider = data.table_provider(0).context("the embedded font's first face")?;
+        let font = allsorts::font::Font::new(provider).context("reading the embedded font's tables")?;
+        // The subsetter writes the tables a PDF needs; browsers' font sanitiser also wants OS/2 (metrics and
+        // classification, independent of which glyphs are kept): the original one goes back in.
+        let os2 = font
+            .font_table_provider
+            .read_table_data(allsorts::tag::OS_2)
+            .context("the embedded font's OS/2 table")?
+            .into_owned();
+        Ok(Subsetter { font, os2 })
     }
-    let bytes = allsorts::subset::subset(&font.font_table_provider, &glyphs)
-        .map_err(|e| anyhow::anyhow!("cutting the page's glyphs out of the embedded font: {e:?}"))?;
-    // The subsetter writes the tables a PDF needs; browsers' font sanitiser also wants OS/2 (metrics and
-    // classification, independent of which glyphs are kept): the original one goes back in.
-    use allsorts::tables::FontTableProvider;
-    let os2 = font
-        .font_table_provider
-        .read_table_data(allsorts::tag::OS_2)
-        .context("the embedded font's OS/2 table")?;
-    Ok((with_table(&bytes, *b"OS/2", &os2)?, missing))
+
+    /// The subset holding a glyph for every character of `text` the font has, as TTF bytes, and the characters
+    /// it has no glyph for.
+    pub fn subset_for(&mut self, text: &str) -> Result<(Vec<u8>, Vec<char>)> {
+        let mut chars: Vec<char> = text.chars().filter(|c| !c.is_control()).collect();
+        chars.sort_unstable();
+        chars.dedup();
+        // Glyph 0 (.notdef) must come first.
+        let mut glyphs: Vec<u16> = vec![0];
+        let mut missing = Vec::new();
+        for c in chars {
+            let (g, _) = self.font.lookup_glyph_index(c, MatchingPresentation::NotRequired, None);
+            if g == 0 {
+                if !c.is_whitespace() {
+                    missing.push(c);
+                }
+            } else if !glyphs.contains(&g) {
+                glyphs.push(g);
+            }
+        }
+        let bytes = allsorts::subset::subset(&self.font.font_table_provider, &glyphs)
+            .map_err(|e| anyhow::anyhow!("cutting the page's glyphs out of the embedded font: {e:?}"))?;
+        Ok((with_table(&bytes, *b"OS/2", &self.os2)?, missing))
+    }
+
+    /// The page with a `@font-face` for its own characters at the template's marker.
+    pub fn embed(&mut self, html: &str) -> Result<String> {
+        let (bytes, _) = self.subset_for(html)?;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+        let face = format!(
+            "@font-face {{ font-family: \"{FAMILY}\"; src: url(data:font/ttf;base64,{b64}) format(\"truetype\"); }}"
+        );
+        Ok(html.replacen(MARKER, &face, 1))
+    }
 }
 
 /// An sfnt (TrueType) font with one table added: the table directory rewritten, tables 4-byte aligned, each
@@ -111,12 +135,23 @@ fn with_table(font: &[u8], tag: [u8; 4], table: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// The page with a `@font-face` for its own characters at the template's marker.
-pub fn embed(html: &str) -> Result<String> {
-    let (bytes, _) = subset_for(html)?;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
-    let face = format!(
-        "@font-face {{ font-family: \"{FAMILY}\"; src: url(data:font/ttf;base64,{b64}) format(\"truetype\"); }}"
-    );
-    Ok(html.replacen(MARKER, &face, 1))
+/// Each page with its own glyphs, on two threads (each with its own parsed font): a run writes a page per merchant.
+pub fn embed_all(pages: Vec<(String, String)>) -> Result<Vec<(String, String)>> {
+    let half = pages.len() / 2;
+    let mut pages = pages;
+    let second_half = pages.split_off(half);
+    let embed = |list: Vec<(String, String)>| -> Result<Vec<(String, String)>> {
+        let mut fonts = Subsetter::new()?;
+        list.into_iter()
+            .map(|(file, page)| Ok((file, fonts.embed(&page)?)))
+            .collect()
+    };
+    let (first, second) = std::thread::scope(|s| {
+        let second = s.spawn(|| embed(second_half));
+        (
+            embed(pages),
+            second.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+        )
+    });
+    Ok(first?.into_iter().chain(second?).collect())
 }

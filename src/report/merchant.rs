@@ -123,30 +123,26 @@ pub fn pages(
     let q_badges = badges.rows(&[("quarter", quarter)])?;
     let ids = q_badges.strs("merchant_id")?;
     let statuses = q_badges.strs("status_so_far")?;
-    let rate_row = |level: &str, key: &str| {
-        rates.rows(&[
-            ("period_kind", "quarter"),
-            ("period", quarter),
-            ("level", level),
-            ("key", key),
-        ])
-    };
-    let platform = rate_row("platform", crate::metrics::ALL)?;
-    let sla_rows = |level: &str, id: &str| {
-        compliance.rows(&[
-            ("period_kind", "quarter"),
-            ("period", quarter),
-            ("level", level),
-            ("merchant_id", id),
-        ])
-    };
+    // The quarter's rows of each table, cut once: a page then filters a few thousand rows, not the whole table
+    // (return_rates has a row per sku and period).
+    let rates = rates.rows(&[("period_kind", "quarter"), ("period", quarter)])?;
+    let (risk, evidence) = (
+        risk.rows(&[("quarter", quarter)])?,
+        evidence.rows(&[("quarter", quarter)])?,
+    );
+    let compliance = compliance.rows(&[("period_kind", "quarter"), ("period", quarter)])?;
+    let merchant_rates = rates.rows(&[("level", "merchant")])?;
+    let rate_row = |key: &str| merchant_rates.rows(&[("key", key)]);
+    let platform = rates.rows(&[("level", "platform")])?;
+    let sla_rows = |level: &str, id: &str| compliance.rows(&[("level", level), ("merchant_id", id)]);
     let platform_sla = sla_rows("platform", crate::metrics::ALL)?;
     let (p_rules, p_compliance) = (platform_sla.strs("rule")?, platform_sla.f64s("compliance")?);
     let show = |v: Option<f64>| v.map_or("—".to_string(), |v| pct(v, 2));
-    let mut out = Vec::new();
-    for (i, id) in ids.iter().enumerate() {
-        let Some(id) = id.as_deref() else { continue };
-        let own = rate_row("merchant", id)?;
+    let page_of = |i: usize| -> Result<Option<(String, String)>> {
+        let Some(id) = ids[i].as_deref() else {
+            return Ok(None);
+        };
+        let own = rate_row(id)?;
         let mut compared: Vec<Compared> = ["return_rate", "after_sales_rate", "refund_value_rate"]
             .iter()
             .map(|c| -> Result<Compared> {
@@ -248,7 +244,14 @@ pub fn pages(
             status: name(m, "badge_status", statuses[i].as_deref().unwrap_or_default()),
             criteria,
         };
-        out.push((file_name(id), page.render()?));
-    }
-    Ok(out)
+        Ok(Some((file_name(id), page.render()?)))
+    };
+    // Two threads, half the merchants each (a page is a few milliseconds, a run has hundreds to thousands).
+    let half = ids.len() / 2;
+    let (first, second) = std::thread::scope(|s| {
+        let second = s.spawn(|| (half..ids.len()).map(page_of).collect::<Result<Vec<_>>>());
+        let first = (0..half).map(page_of).collect::<Result<Vec<_>>>();
+        (first, second.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+    });
+    Ok(first?.into_iter().chain(second?).flatten().collect())
 }

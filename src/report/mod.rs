@@ -114,7 +114,8 @@ pub fn build(ctx: &RunContext<'_>, metrics: &MetricTables, quarter: Option<&str>
             charts::render(&f.badges)?,
         ])
     })?;
-    let html = font::embed(&html::page(ctx, &f, &charts)?)?;
+    let mut fonts = font::Subsetter::new()?;
+    let html = fonts.embed(&html::page(ctx, &f, &charts)?)?;
     let as_of = time::format_local(ctx.loaded.as_of, ctx.config.timezone);
     let merchant_pages = merchant::pages(
         &inputs,
@@ -123,10 +124,8 @@ pub fn build(ctx: &RunContext<'_>, metrics: &MetricTables, quarter: Option<&str>
         &quarter,
         &as_of,
         f.provisional.as_deref(),
-    )?
-    .into_iter()
-    .map(|(file, page)| Ok((file, font::embed(&page)?)))
-    .collect::<Result<_>>()?;
+    )?;
+    let merchant_pages = font::embed_all(merchant_pages)?;
     Ok(Report {
         quarter,
         charts,
