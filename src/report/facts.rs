@@ -109,6 +109,26 @@ pub struct Evidence {
     pub source: String,
 }
 
+impl Evidence {
+    /// "First 5 of 27 … in <table and filter>", in the page's language.
+    pub fn note(&self, m: &crate::i18n::Messages) -> String {
+        let key = if self.total > self.rows.len() {
+            "evidence.first"
+        } else {
+            "evidence.all"
+        };
+        m.f(
+            key,
+            &[
+                ("shown", &self.rows.len()),
+                ("total", &self.total),
+                ("noun", &self.noun),
+                ("source", &self.source),
+            ],
+        )
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct EvidenceRow {
     /// Case, refund or week.

@@ -131,6 +131,11 @@ struct Page<'a> {
     warnings: Vec<WarningView>,
 }
 
+/// The provisional banner's markup (report.html and the merchant pages), its reason escaped.
+pub(super) fn provisional_markup(m: &Messages, why: &str) -> String {
+    m.f("page.provisional", &[("why", &escape(why))])
+}
+
 /// Escapes a value put into catalogue markup.
 fn escape(v: &str) -> String {
     v.replace('&', "&amp;")
@@ -151,7 +156,7 @@ impl Page<'_> {
     }
 
     fn provisional(&self, why: &str) -> String {
-        self.m.f("page.provisional", &[("why", &escape(why))])
+        provisional_markup(self.m, why)
     }
 
     fn figure_files(&self, name: &str) -> String {
@@ -159,20 +164,7 @@ impl Page<'_> {
     }
 
     fn evidence_note(&self, e: &super::facts::Evidence) -> String {
-        let key = if e.total > e.rows.len() {
-            "evidence.first"
-        } else {
-            "evidence.all"
-        };
-        self.m.f(
-            key,
-            &[
-                ("shown", &e.rows.len()),
-                ("total", &e.total),
-                ("noun", &e.noun),
-                ("source", &e.source),
-            ],
-        )
+        e.note(self.m)
     }
 
     fn chart(&self, name: &str) -> Option<&ChartView> {

@@ -58,27 +58,11 @@ impl Page<'_> {
     }
 
     fn provisional(&self, why: &str) -> String {
-        self.m.f(
-            "page.provisional",
-            &[("why", &why.replace('&', "&amp;").replace('<', "&lt;"))],
-        )
+        super::html::provisional_markup(self.m, why)
     }
 
     fn evidence_note(&self, e: &Evidence) -> String {
-        let key = if e.total > e.rows.len() {
-            "evidence.first"
-        } else {
-            "evidence.all"
-        };
-        self.m.f(
-            key,
-            &[
-                ("shown", &e.rows.len()),
-                ("total", &e.total),
-                ("noun", &e.noun),
-                ("source", &e.source),
-            ],
-        )
+        e.note(self.m)
     }
 
     fn pct1(&self, v: &f64) -> String {
