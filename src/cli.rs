@@ -29,6 +29,9 @@ pub enum Command {
     /// Load and check the exports, and write the accepted rows as typed Parquet (<out>/<table>.parquet): a
     /// working copy that later runs scan far faster than CSV.
     Convert(ConvertArgs),
+    /// The distributed path's last step: the tables from the aggregates aftersales-dist wrote over a Hive copy
+    /// (docs/scale-out.md).
+    Finish(FinishArgs),
     /// Run one SQL file over the input and output tables; print the result, or write it with --out.
     Query(QueryArgs),
     /// Write a commented config for a platform's standard exports (tmall, amazon, shopify) into a folder, with
@@ -116,6 +119,20 @@ pub struct GenerateArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct FinishArgs {
+    /// The Hive copy the aggregates were computed from (`convert --layout hive`): its config and manifest give
+    /// the zone, as_of and maturity.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The folder aftersales-dist wrote the aggregates into.
+    #[arg(long)]
+    pub aggregates: PathBuf,
+    /// Output folder, replaced atomically.
+    #[arg(long, default_value = "out")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
 pub struct ConvertArgs {
     #[command(flatten)]
     pub input: InputArgs,
@@ -125,6 +142,16 @@ pub struct ConvertArgs {
     /// Write even when more than max_reject_rate of a table's rows are rejected.
     #[arg(long = "keep-going")]
     pub keep_going: bool,
+    /// `flat`: one <table>.parquet each, for `aftersales run`; `hive`: <table>/month=YYYY-MM/ folders with local
+    /// periods precomputed, for the distributed path (aftersales-dist, docs/scale-out.md).
+    #[arg(long, value_enum, default_value = "flat")]
+    pub layout: Layout,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Layout {
+    Flat,
+    Hive,
 }
 
 fn parse_lang(s: &str) -> Result<crate::i18n::Lang, String> {

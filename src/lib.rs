@@ -12,10 +12,12 @@
 //! - `queries`: users' SQL files over the tables;
 //! - `workdir`: the run's Parquet working copies, scanned lazily by the stages; `litter`: clearing the folders a
 //!   killed run left;
+//! - `hive`: the Hive-partitioned copy the distributed path (aftersales-dist) reads, and `finish`'s side of it;
 //! - `generate`: synthetic exports with planted patterns;
 //! - `commands` + `cli`: the thin command line; `allocator`: how freed memory is kept; `crash`: what a panic
 //!   prints (a request for a report, not a backtrace).
 
+pub mod aggregates;
 pub mod allocator;
 pub mod charts;
 pub mod checks;
@@ -25,6 +27,7 @@ pub mod config;
 pub mod crash;
 pub mod engine;
 pub mod generate;
+pub mod hive;
 pub mod i18n;
 pub mod input;
 pub mod litter;

@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         Command::Validate(a) => commands::validate::validate(a, cli.quiet),
         Command::Generate(a) => commands::generate::generate(a, cli.quiet),
         Command::Convert(a) => commands::convert::convert(a, cli.quiet),
+        Command::Finish(a) => commands::finish::finish(a, cli.quiet),
         Command::Query(a) => commands::query::query(a, cli.quiet),
         Command::Init(a) => commands::init::init(a),
     };

@@ -4,7 +4,7 @@
 use anyhow::Result;
 use polars::prelude::ParquetCompression;
 
-use crate::cli::ConvertArgs;
+use crate::cli::{ConvertArgs, Layout};
 use crate::input::converted;
 use crate::output::OutputDir;
 use crate::pipeline;
@@ -29,6 +29,35 @@ pub fn convert(args: &ConvertArgs, quiet: bool) -> Result<i32> {
     }
     progress.set_message("writing Parquet".into());
     let mut out = OutputDir::create(&args.out)?;
+    // Only the findings about rows travel with the copy: the calendar's depend on the config a later run uses.
+    let findings = crate::checks::row_findings(&loaded.data_quality)?;
+    pipeline::write_checks(&mut out, &loaded, &findings)?;
+    match args.layout {
+        Layout::Flat => write_flat(&mut out, &loaded, &opts, &findings, &progress)?,
+        Layout::Hive => {
+            crate::hive::write(&mut out, &loaded, &opts.config)?;
+        }
+    }
+    // The calendar and zone travel with the data, so the copy runs with the same config; how the exports were
+    // read (paths, staging sources, lookups, column maps) does not: the copy's tables are canonical.
+    if let Some(src) = &opts.config.source {
+        let text = std::fs::read_to_string(src)?;
+        out.write_bytes("aftersales.toml", config_for_copy(&text, src)?.as_bytes())?;
+    }
+    out.commit()?;
+    progress.finish();
+    progress.println(format!("wrote {}", args.out.display()));
+    Ok(0)
+}
+
+/// One `<table>.parquet` per table and the fingerprints that let a later run scan them as they are.
+fn write_flat(
+    out: &mut OutputDir,
+    loaded: &crate::input::loaded::Loaded,
+    opts: &crate::pipeline::LoadOptions,
+    findings: &polars::prelude::DataFrame,
+    progress: &Progress,
+) -> Result<()> {
     let mut written = Vec::new();
     for (kind, t) in &loaded.tables {
         let file = format!("{}.parquet", kind.name());
@@ -37,9 +66,6 @@ pub fn convert(args: &ConvertArgs, quiet: bool) -> Result<i32> {
         out.write_parquet_lazy_as(&file, t.data_lazy()?, t.rows_accepted(), ParquetCompression::Lz4Raw)?;
         written.push((*kind, file, t.rows_accepted()));
     }
-    // Only the findings about rows travel with the copy: the calendar's depend on the config a later run uses.
-    let findings = crate::checks::row_findings(&loaded.data_quality)?;
-    pipeline::write_checks(&mut out, &loaded, &findings)?;
     // What lets a later run scan these files as they are, and read these findings, instead of checking them again
     // (input/converted.rs).
     progress.set_message("fingerprinting the Parquet files".into());
@@ -51,16 +77,7 @@ pub fn convert(args: &ConvertArgs, quiet: bool) -> Result<i32> {
         loaded.as_of_source.explicit(loaded.as_of),
     )?;
     out.write_bytes(converted::MANIFEST, serde_json::to_string_pretty(&manifest)?.as_bytes())?;
-    // The calendar and zone travel with the data, so the copy runs with the same config; how the exports were
-    // read (paths, staging sources, lookups, column maps) does not: the copy's tables are canonical.
-    if let Some(src) = &opts.config.source {
-        let text = std::fs::read_to_string(src)?;
-        out.write_bytes("aftersales.toml", config_for_copy(&text, src)?.as_bytes())?;
-    }
-    out.commit()?;
-    progress.finish();
-    progress.println(format!("wrote {}", args.out.display()));
-    Ok(0)
+    Ok(())
 }
 
 /// The config for the converted copy: the source config without what says how to read the exports (per-table

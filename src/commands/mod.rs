@@ -1,6 +1,7 @@
 //! One file per subcommand.
 
 pub mod convert;
+pub mod finish;
 pub mod generate;
 pub mod init;
 pub mod query;

@@ -70,38 +70,45 @@ pub fn reason_breakdown(p: &Prepared) -> Result<DataFrame> {
         }
     }
     // Diagonal: the platform's parts add their key after grouping, so their columns stand in another order.
-    let out = concat(
+    finish(concat(
         parts,
         UnionArgs {
             diagonal: true,
             ..Default::default()
         },
-    )?
-    .with_column(
-        (col("cases").cast(DataType::Float64)
-            / col("cases")
-                .sum()
-                .over([col("period_kind"), col("period"), col("level"), col("key")])?
-                .cast(DataType::Float64))
-        .alias("share"),
-    )
-    .select([
-        col("period_kind"),
-        col("period"),
-        col("level"),
-        col("key"),
-        col("reason_code"),
-        col("responsibility"),
-        col("cases"),
-        col("units"),
-        col("share"),
-    ])
-    .with_column(level_rank(col("level"), &LEVELS).alias("_rank"))
-    .sort(
-        ["period_kind", "period", "_rank", "key", "cases", "reason_code"],
-        SortMultipleOptions::default().with_order_descending_multi([false, false, false, false, true, false]),
-    )
-    .drop(cols(["_rank"]))
-    .run()?;
+    )?)
+}
+
+/// The table from its counts — one row per (period_kind, period, level, key, reason_code) with responsibility,
+/// cases and units: each reason's share of its group's cases, in reading order. The distributed path's counts are
+/// finished here too (`crate::aggregates`).
+pub fn finish(counts: LazyFrame) -> Result<DataFrame> {
+    let out = counts
+        .with_column(
+            (col("cases").cast(DataType::Float64)
+                / col("cases")
+                    .sum()
+                    .over([col("period_kind"), col("period"), col("level"), col("key")])?
+                    .cast(DataType::Float64))
+            .alias("share"),
+        )
+        .select([
+            col("period_kind"),
+            col("period"),
+            col("level"),
+            col("key"),
+            col("reason_code"),
+            col("responsibility"),
+            col("cases"),
+            col("units"),
+            col("share"),
+        ])
+        .with_column(level_rank(col("level"), &LEVELS).alias("_rank"))
+        .sort(
+            ["period_kind", "period", "_rank", "key", "cases", "reason_code"],
+            SortMultipleOptions::default().with_order_descending_multi([false, false, false, false, true, false]),
+        )
+        .drop(cols(["_rank"]))
+        .run()?;
     Ok(out)
 }

@@ -144,7 +144,12 @@ pub fn return_rates(p: &Prepared) -> Result<(DataFrame, SoldWeeks)> {
             groups.extend(rollup(&cells, level)?);
         }
     }
-    let out = table(concat(groups, UnionArgs::default())?.run()?, p)?;
+    let out = table(
+        concat(groups, UnionArgs::default())?.run()?,
+        p.zone.tz,
+        p.as_of,
+        p.maturity_days,
+    )?;
     let weeks = if weeks.is_empty() {
         SoldWeeks::from_lines(p.lines.clone().limit(0))?
     } else {
@@ -153,15 +158,22 @@ pub fn return_rates(p: &Prepared) -> Result<(DataFrame, SoldWeeks)> {
     Ok((out, weeks))
 }
 
-/// The table from its groups: each period's label, bounds and maturity, the ratios and Wilson bounds, in reading
-/// order.
-fn table(groups: DataFrame, p: &Prepared) -> Result<DataFrame> {
+/// The table from its groups — one row per (period_kind, code, level, key) with units_sold, units_returned,
+/// orders, orders_with_case, gmv, refunded and `_some_instant` (any instant of the period): each period's label,
+/// bounds and maturity, the ratios and Wilson bounds, in reading order. The distributed path's groups are finished
+/// here too (`crate::aggregates`).
+pub fn table(
+    groups: DataFrame,
+    tz: chrono_tz::Tz,
+    as_of: crate::time::Micros,
+    maturity_days: i64,
+) -> Result<DataFrame> {
     // A period's label, bounds and maturity are the same for all its rows: computed on its platform row (every
     // period has one) and joined to the rest, not worked out in the zone on each of ≈ 200 k rows a quarter.
-    let (start, end) = period_bounds(col("_some_instant"), "month", p.zone.tz);
-    let (q_start, q_end) = period_bounds(col("_some_instant"), "quarter", p.zone.tz);
+    let (start, end) = period_bounds(col("_some_instant"), "month", tz);
+    let (q_start, q_end) = period_bounds(col("_some_instant"), "quarter", tz);
     let month = col("period_kind").eq(lit("month"));
-    let maturity = lit(format!("{}d", p.maturity_days));
+    let maturity = lit(format!("{maturity_days}d"));
     let periods = groups
         .clone()
         .lazy()
@@ -170,18 +182,18 @@ fn table(groups: DataFrame, p: &Prepared) -> Result<DataFrame> {
             col("period_kind"),
             col("code"),
             when(month.clone())
-                .then(period_expr(col("_some_instant"), "month", p.zone.tz))
-                .otherwise(period_expr(col("_some_instant"), "quarter", p.zone.tz))
+                .then(period_expr(col("_some_instant"), "month", tz))
+                .otherwise(period_expr(col("_some_instant"), "quarter", tz))
                 .alias("period"),
             when(month.clone()).then(start).otherwise(q_start).alias("period_start"),
             when(month).then(end).otherwise(q_end).alias("period_end"),
         ])
         .with_column(
-            as_of_lit(p.as_of)
+            as_of_lit(as_of)
                 .gt_eq(
                     col("period_end")
                         .dt()
-                        .convert_time_zone(super::local_tz(p.zone.tz))
+                        .convert_time_zone(super::local_tz(tz))
                         .dt()
                         .offset_by(maturity)
                         .dt()

@@ -67,7 +67,7 @@ pub(super) const LINE_COLUMNS: [&str; 8] = [
 /// columns costs far more than indexing by a row number.
 pub const LINE_ROW: &str = "_line_row";
 
-pub(super) fn responsibility_frame(config: &Config) -> DataFrame {
+pub(crate) fn responsibility_frame(config: &Config) -> DataFrame {
     DataFrame::new_infer_height(vec![
         StringChunked::from_iter_values("reason_code".into(), config.responsibility.keys().map(String::as_str))
             .into_column(),

@@ -1,0 +1,109 @@
+//! The Hive copy as this job sees it: its manifest (`hive.json`, written by `aftersales convert --layout hive`;
+//! the main crate's `hive` module is the other side of this contract) and the tables registered from it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, ensure};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use serde::Deserialize;
+
+pub const FORMAT: u32 = 1;
+
+/// What this job reads of the manifest (as_of, the zone and maturity are `aftersales finish`'s).
+#[derive(Debug, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub tables: BTreeMap<String, TableEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TableEntry {
+    pub rows: u64,
+    pub partitioned_by: Option<String>,
+    #[allow(dead_code)]
+    pub months: Vec<String>,
+}
+
+pub struct Copy {
+    /// Absolute: executors in other processes resolve the tables' paths themselves.
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+}
+
+/// The fact tables every aggregate reads; a copy without one of them cannot be aggregated.
+pub const FACTS: [&str; 4] = ["orders", "cases", "shipments", "refunds"];
+
+impl Copy {
+    pub fn open(dir: &Path) -> Result<Copy> {
+        let dir = std::fs::canonicalize(dir).with_context(|| format!("no Hive copy at {}", dir.display()))?;
+        let path = dir.join("hive.json");
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "{} has no hive.json: write the copy with `aftersales convert --layout hive`",
+                dir.display()
+            )
+        })?;
+        let manifest: Manifest =
+            serde_json::from_str(&text).with_context(|| format!("cannot read {}", path.display()))?;
+        ensure!(
+            manifest.format == FORMAT,
+            "{} has layout version {}, this build reads version {FORMAT}: convert the exports again",
+            path.display(),
+            manifest.format
+        );
+        for t in FACTS {
+            ensure!(
+                manifest.tables.get(t).is_some_and(|e| e.partitioned_by.is_some()),
+                "{} holds no partitioned {t} table (it lists {})",
+                dir.display(),
+                manifest.tables.keys().cloned().collect::<Vec<_>>().join(", ")
+            );
+        }
+        Ok(Copy { dir, manifest })
+    }
+
+    /// Registers the fact tables (with their `month` partition column) and the dimension tables.
+    pub async fn register(&self, ctx: &SessionContext) -> Result<()> {
+        for t in FACTS {
+            let path = format!("{}/{t}/", self.dir.display());
+            let options = ParquetReadOptions::default()
+                .table_partition_cols(vec![("month".to_string(), DataType::Utf8)])
+                .file_extension(".parquet");
+            ctx.register_parquet(t, &path, options)
+                .await
+                .with_context(|| format!("cannot register {path}"))?;
+        }
+        let path = format!("{}/responsibility.parquet", self.dir.display());
+        ctx.register_parquet("responsibility", &path, ParquetReadOptions::default())
+            .await
+            .with_context(|| format!("cannot register {path}"))?;
+        Ok(())
+    }
+
+    /// Counts each fact table's rows on the engine and compares them with the manifest: an executor that cannot
+    /// see a file plans an empty scan and reports no error, so a silent shortfall is caught here.
+    pub async fn check_scans(&self, ctx: &SessionContext) -> Result<()> {
+        let mut problems = Vec::new();
+        for t in FACTS {
+            let batches = ctx
+                .sql(&format!("SELECT COUNT(*) AS n FROM {t}"))
+                .await?
+                .collect()
+                .await?;
+            let n = crate::engine::single_i64(&batches)? as u64;
+            let expected = self.manifest.tables[t].rows;
+            if n != expected {
+                problems.push(format!("{t}: the engine scanned {n} rows, the copy holds {expected}"));
+            }
+        }
+        ensure!(
+            problems.is_empty(),
+            "the scans do not cover the copy ({}); can every executor read {}?",
+            problems.join("; "),
+            self.dir.display()
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,154 @@
+//! What the equality tests share: the two binaries, running the local and the distributed path, and comparing
+//! their tables row by row.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use datafusion::arrow::array::{Array, Float64Array};
+use datafusion::arrow::compute::concat_batches;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+/// The tables the distributed path produces so far (`aftersales finish`).
+pub const TABLES: [&str; 2] = ["return_rates", "reason_breakdown"];
+
+/// The main crate's binary, built by the workspace's `cargo test` / `cargo build` into the same target folder.
+pub fn aftersales() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's path");
+    let debug = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<test>");
+    let bin = debug.join("aftersales");
+    assert!(
+        bin.is_file(),
+        "{} is missing: build the main crate first (`cargo build`, or `cargo test` as .ci/run does)",
+        bin.display()
+    );
+    bin
+}
+
+pub fn dist() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_aftersales-dist"))
+}
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace")
+        .to_path_buf()
+}
+
+pub fn run(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Local run, Hive copy and `finish` from the aggregates of `engine`, in `work`; returns (local out, dist out).
+pub fn both_paths(data: &Path, work: &Path, engine: &str) -> (PathBuf, PathBuf) {
+    let local = work.join("local");
+    let hive = work.join("hive");
+    let agg = work.join("agg");
+    let dist_out = work.join("dist");
+    run(Command::new(aftersales())
+        .args(["--quiet", "run", "--data"])
+        .arg(data)
+        .arg("--out")
+        .arg(&local));
+    run(Command::new(aftersales())
+        .args(["--quiet", "convert", "--layout", "hive", "--data"])
+        .arg(data)
+        .arg("--out")
+        .arg(&hive));
+    run(Command::new(dist())
+        .args(["aggregate", "--engine", engine, "--data"])
+        .arg(&hive)
+        .arg("--out")
+        .arg(&agg));
+    run(Command::new(aftersales())
+        .args(["--quiet", "finish", "--data"])
+        .arg(&hive)
+        .arg("--aggregates")
+        .arg(&agg)
+        .arg("--out")
+        .arg(&dist_out));
+    (local, dist_out)
+}
+
+pub fn read(path: &Path) -> RecordBatch {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+    let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
+    let schema = batches.first().map(|b| b.schema()).expect("a table with a batch");
+    concat_batches(&schema, &batches).unwrap()
+}
+
+/// Every table of [`TABLES`] equal in both outputs: same columns in the same order, same rows in the same order;
+/// integers, text, decimals and instants exactly, floats to 1e-9 relative. Returns the rows compared per table.
+pub fn assert_same_tables(local: &Path, dist: &Path) -> Vec<(String, usize)> {
+    let mut compared = Vec::new();
+    for t in TABLES {
+        let a = read(&local.join("tables").join(format!("{t}.parquet")));
+        let b = read(&dist.join("tables").join(format!("{t}.parquet")));
+        let names = |r: &RecordBatch| r.schema().fields().iter().map(|f| f.name().clone()).collect::<Vec<_>>();
+        assert_eq!(names(&a), names(&b), "{t}: the columns differ");
+        assert_eq!(
+            a.num_rows(),
+            b.num_rows(),
+            "{t}: {} rows locally, {} distributed",
+            a.num_rows(),
+            b.num_rows()
+        );
+        assert!(a.num_rows() > 0, "{t}: no rows to compare");
+        for (i, field) in a.schema().fields().iter().enumerate() {
+            let (x, y) = (a.column(i), b.column(i));
+            assert_eq!(x.data_type(), y.data_type(), "{t}.{}: the types differ", field.name());
+            assert_column(t, field.name(), x.as_ref(), y.as_ref());
+        }
+        compared.push((t.to_string(), a.num_rows()));
+    }
+    compared
+}
+
+fn assert_column(table: &str, name: &str, x: &dyn Array, y: &dyn Array) {
+    if *x.data_type() == DataType::Float64 {
+        let (x, y) = (
+            x.as_any().downcast_ref::<Float64Array>().unwrap(),
+            y.as_any().downcast_ref::<Float64Array>().unwrap(),
+        );
+        for row in 0..x.len() {
+            let (p, q) = (
+                x.is_valid(row).then(|| x.value(row)),
+                y.is_valid(row).then(|| y.value(row)),
+            );
+            let same = match (p, q) {
+                (None, None) => true,
+                (Some(p), Some(q)) => {
+                    p == q || (p.is_nan() && q.is_nan()) || (p - q).abs() <= 1e-9 * p.abs().max(q.abs())
+                }
+                _ => false,
+            };
+            assert!(same, "{table}.{name} row {row}: {p:?} locally, {q:?} distributed");
+        }
+        return;
+    }
+    let opts = FormatOptions::default().with_null("∅");
+    let (fx, fy) = (
+        ArrayFormatter::try_new(x, &opts).unwrap(),
+        ArrayFormatter::try_new(y, &opts).unwrap(),
+    );
+    for row in 0..x.len() {
+        let (p, q) = (fx.value(row).to_string(), fy.value(row).to_string());
+        assert_eq!(p, q, "{table}.{name} row {row}: {p} locally, {q} distributed");
+    }
+}

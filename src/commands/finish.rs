@@ -1,0 +1,45 @@
+//! `aftersales finish`: the tables from the aggregates aftersales-dist wrote over a Hive copy (`crate::aggregates`,
+//! docs/scale-out.md). The small global stages run here, on one machine, with the code the local run uses.
+//!
+//! Written: `tables/return_rates.parquet`, `tables/reason_breakdown.parquet`, and the copy's `data_quality.parquet`.
+
+use anyhow::{Context, Result};
+
+use crate::cli::FinishArgs;
+use crate::config::Config;
+use crate::output::OutputDir;
+use crate::pipeline::CannotStart;
+use crate::progress::Progress;
+
+pub fn finish(args: &FinishArgs, quiet: bool) -> Result<i32> {
+    let manifest = crate::hive::Manifest::read(&args.data).context(CannotStart)?;
+    let cfg = args.data.join("aftersales.toml");
+    let config = if cfg.is_file() {
+        Config::load(&cfg).context(CannotStart)?
+    } else {
+        Config::default()
+    };
+    anyhow::ensure!(
+        config.timezone.name() == manifest.timezone,
+        "{} says the zone is {}, but the copy's periods were worked out in {}",
+        cfg.display(),
+        config.timezone.name(),
+        manifest.timezone
+    );
+    let progress = Progress::new(quiet);
+    progress.set_message("finishing the tables from the aggregates".into());
+    let mut out = OutputDir::create(&args.out)?;
+    let tz = config.timezone;
+    let mut rr = crate::aggregates::return_rates(&args.aggregates, tz, manifest.as_of, manifest.maturity_days)?;
+    out.write_parquet("tables/return_rates.parquet", &mut rr)?;
+    let mut reasons = crate::aggregates::reason_breakdown(&args.aggregates)?;
+    out.write_parquet("tables/reason_breakdown.parquet", &mut reasons)?;
+    let dq = args.data.join("data_quality.parquet");
+    if dq.is_file() {
+        out.write_bytes("data_quality.parquet", &std::fs::read(&dq)?)?;
+    }
+    out.commit()?;
+    progress.finish();
+    progress.println(format!("wrote {}", args.out.display()));
+    Ok(0)
+}
