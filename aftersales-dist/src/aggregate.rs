@@ -36,7 +36,6 @@ pub async fn run(args: Args) -> Result<()> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let ctx = engine::context(&args.engine, partitions).await?;
     copy.register(&ctx).await?;
-    crate::plans::register_views(&ctx).await?;
     let started = Instant::now();
     copy.check_scans(&ctx).await?;
     eprintln!("scans checked in {:.2} s", started.elapsed().as_secs_f64());
@@ -44,6 +43,17 @@ pub async fn run(args: Args) -> Result<()> {
     let tmp = sibling(&args.out, "tmp")?;
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    // Beside the output, so executors on this machine see it; a cluster's executors need it on shared storage
+    // (docs/scale-out.md).
+    let work = std::fs::canonicalize(&tmp)?.with_file_name(format!(
+        "{}.work",
+        args.out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    let _ = std::fs::remove_dir_all(&work);
+    crate::plans::stage(&ctx, &work).await?;
     for plan in crate::plans::plans() {
         let started = Instant::now();
         let df = ctx
@@ -77,6 +87,7 @@ pub async fn run(args: Args) -> Result<()> {
     }
     std::fs::rename(&tmp, &args.out).with_context(|| format!("cannot put {} in place", args.out.display()))?;
     let _ = std::fs::remove_dir_all(&old);
+    let _ = std::fs::remove_dir_all(&work);
     Ok(())
 }
 

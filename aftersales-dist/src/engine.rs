@@ -3,9 +3,10 @@
 //! against).
 
 use anyhow::{Context, Result, bail};
-use ballista::prelude::SessionContextExt;
+use ballista::prelude::{SessionConfigExt, SessionContextExt};
 use datafusion::arrow::array::Int64Array;
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 #[derive(Clone, Debug)]
@@ -29,14 +30,21 @@ impl std::str::FromStr for Engine {
     }
 }
 
+/// A context on `engine` whose stages have `partitions` partitions each.
 pub async fn context(engine: &Engine, partitions: usize) -> Result<SessionContext> {
-    let config = || SessionConfig::new().with_target_partitions(partitions);
+    let ballista_state = || {
+        let config = SessionConfig::new_with_ballista().with_target_partitions(partitions);
+        SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .build()
+    };
     Ok(match engine {
-        Engine::Local => SessionContext::new_with_config(config()),
-        Engine::Standalone => SessionContext::standalone()
+        Engine::Local => SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions)),
+        Engine::Standalone => SessionContext::standalone_with_state(ballista_state())
             .await
             .context("cannot start the in-process cluster")?,
-        Engine::Remote(url) => SessionContext::remote(url)
+        Engine::Remote(url) => SessionContext::remote_with_state(url, ballista_state())
             .await
             .with_context(|| format!("cannot reach the Ballista scheduler at {url}"))?,
     })

@@ -1,25 +1,38 @@
-//! The aggregates as SQL over the Hive copy's tables. The per-line views (`sql/*.sql`) state their grain and
-//! columns; the grouped queries are written out per period kind and level here, as a UNION ALL of one GROUP BY
-//! each — no GROUPING SETS and no window frames, whose distinct counts and remote plans Ballista handles least well.
+//! The aggregates as SQL over the Hive copy's tables. The per-line tables (`sql/*.sql`) state their grain and
+//! columns; each is computed once and written as Parquet into the job's work folder, which every executor reads
+//! (a view would be planned again inside each of the grouped queries that read it: eight times for line_facts).
+//! The grouped queries are written out per period kind and level here, as a UNION ALL of one GROUP BY each — no
+//! GROUPING SETS and no window frames, whose distinct counts and remote plans Ballista handles least well.
 //!
 //! Each aggregate's grain and columns are those the main crate's `aggregates` module reads (and documents).
 
-use anyhow::{Context, Result};
-use datafusion::prelude::SessionContext;
+use std::path::Path;
 
-/// The views every grouped query reads, registered from their SQL in dependency order.
-const VIEWS: [(&str, &str); 2] = [
+use anyhow::{Context, Result};
+use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+
+/// The per-line tables every grouped query reads, in dependency order.
+const STAGED: [(&str, &str); 2] = [
     ("line_facts", include_str!("../sql/line_facts.sql")),
     ("case_lines", include_str!("../sql/case_lines.sql")),
 ];
 
-pub async fn register_views(ctx: &SessionContext) -> Result<()> {
-    for (name, sql) in VIEWS {
-        let df = ctx
-            .sql(sql)
+/// Computes each per-line table into `work/<name>/` (written by the executors) and registers it.
+pub async fn stage(ctx: &SessionContext, work: &Path) -> Result<()> {
+    for (name, sql) in STAGED {
+        let started = std::time::Instant::now();
+        let dir = format!("{}/{name}/", work.display());
+        ctx.sql(sql)
             .await
-            .with_context(|| format!("cannot plan the view {name}"))?;
-        ctx.register_table(name, df.into_view())?;
+            .with_context(|| format!("cannot plan {name}"))?
+            .write_parquet(&dir, DataFrameWriteOptions::new(), None)
+            .await
+            .with_context(|| format!("cannot write {name} into {dir}"))?;
+        ctx.register_parquet(name, &dir, ParquetReadOptions::default())
+            .await
+            .with_context(|| format!("cannot register {dir}"))?;
+        eprintln!("{name}: staged in {:.2} s", started.elapsed().as_secs_f64());
     }
     Ok(())
 }
