@@ -11,7 +11,16 @@
 //! - `reason_counts.parquet`: one row per (period_kind, code, level, key, reason_code) of `reason_breakdown`
 //!   (SPEC §4.2): responsibility, cases, units.
 //!
-//! `code` is the period's [`crate::metrics::period_code`] number, as the copy carries it.
+//! - `sla_clocks/` (a folder of parts, one row per record and rule): the `sla_clocks` table's columns plus
+//!   month_code and quarter_code of the start; written here as one file in the local run's order (by rule, in the
+//!   config's order, then record_id).
+//! - `sla_counts.parquet`: one row per (rule, month_code, quarter_code, merchant_id): clocks, met, breached,
+//!   running, void, invalid.
+//! - `sla_elapsed.parquet`: one row per (rule, month_code, quarter_code, merchant_id, elapsed) over stopped clocks:
+//!   n. The percentiles of `sla_compliance` are taken over these values, each repeated n times — exactly the local
+//!   run's computation over the clocks themselves.
+//!
+//! `code`, month_code and quarter_code are [`crate::metrics::period_code`] numbers, as the copy carries them.
 
 use std::path::Path;
 
@@ -31,6 +40,8 @@ struct Aggregate {
 enum Kind {
     Text,
     Int,
+    Code,
+    Real,
     Money,
     Instant,
 }
@@ -41,6 +52,8 @@ impl Kind {
         match self {
             Kind::Text => DataType::String,
             Kind::Int => DataType::Int64,
+            Kind::Code => DataType::Int32,
+            Kind::Real => DataType::Float64,
             Kind::Money => match found {
                 DataType::Decimal(_, scale) => DataType::Decimal(38, *scale),
                 _ => DataType::Decimal(38, 2),
@@ -80,6 +93,53 @@ const REASON_COUNTS: Aggregate = Aggregate {
         ("units", Kind::Int),
     ],
 };
+
+const SLA_COUNTS: Aggregate = Aggregate {
+    file: "sla_counts.parquet",
+    columns: &[
+        ("rule", Kind::Text),
+        ("month_code", Kind::Code),
+        ("quarter_code", Kind::Code),
+        ("merchant_id", Kind::Text),
+        ("clocks", Kind::Int),
+        ("met", Kind::Int),
+        ("breached", Kind::Int),
+        ("running", Kind::Int),
+        ("void", Kind::Int),
+        ("invalid", Kind::Int),
+    ],
+};
+
+const SLA_ELAPSED: Aggregate = Aggregate {
+    file: "sla_elapsed.parquet",
+    columns: &[
+        ("rule", Kind::Text),
+        ("month_code", Kind::Code),
+        ("quarter_code", Kind::Code),
+        ("merchant_id", Kind::Text),
+        ("elapsed", Kind::Real),
+        ("n", Kind::Int),
+    ],
+};
+
+/// The columns of the `sla_clocks` table, as the local run writes them.
+const CLOCK_COLUMNS: [&str; 15] = [
+    "rule",
+    "clock",
+    "target",
+    "target_unit",
+    "record_type",
+    "record_id",
+    "case_id",
+    "order_id",
+    "merchant_id",
+    "case_type",
+    "start",
+    "stop",
+    "deadline",
+    "elapsed",
+    "status",
+];
 
 /// Reads an aggregate, naming the file and the columns it lacks when it is not what this build expects.
 fn read(dir: &Path, agg: &Aggregate) -> Result<DataFrame> {
@@ -152,4 +212,59 @@ pub fn reason_breakdown(dir: &Path) -> Result<DataFrame> {
         .with_column(label(col("code").cast(DataType::Int32)).alias("period"))
         .drop(cols(["code"]));
     reasons::finish(counts)
+}
+
+/// `sla_compliance` from `sla_counts` and `sla_elapsed`, with the local run's code.
+pub fn sla_compliance(dir: &Path, rules: &[crate::sla_rules::SlaRule]) -> Result<DataFrame> {
+    if rules.is_empty() {
+        return Ok(DataFrame::empty());
+    }
+    let counts = read(dir, &SLA_COUNTS)?;
+    let elapsed = read(dir, &SLA_ELAPSED)?;
+    let mut sums = Vec::new();
+    for rule in rules {
+        let this = col("rule").eq(lit(rule.name.clone()));
+        let fine = counts.clone().lazy().filter(this.clone()).drop(cols(["rule"]));
+        let values = elapsed.clone().lazy().filter(this).run()?;
+        let stopped = repeated(&values)?.lazy().select([
+            col("merchant_id"),
+            col("month_code"),
+            col("quarter_code"),
+            col("elapsed").alias("_stopped"),
+        ]);
+        sums.push(crate::metrics::sla::RuleSums { fine, stopped });
+    }
+    crate::metrics::sla::compliance_from_sums(rules, sums)
+}
+
+/// The `sla_clocks` table from the parts in `sla_clocks/`, sorted as the local run writes it, as a plan; write it
+/// with `workdir::sink_linkable` as the local run does (its strings are large strings, not views).
+pub fn sla_clocks(dir: &Path, rules: &[crate::sla_rules::SlaRule]) -> Result<LazyFrame> {
+    let parts = dir.join("sla_clocks");
+    let files: Vec<PlRefPath> = std::fs::read_dir(&parts)
+        .with_context(|| format!("cannot read the clocks in {}", parts.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .map(|p| PlRefPath::new(p.to_string_lossy().into_owned()))
+        .collect();
+    anyhow::ensure!(!files.is_empty(), "{} holds no Parquet file", parts.display());
+    let names: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
+    Ok(LazyFrame::scan_parquet_files(files.into(), ScanArgsParquet::default())?
+        .select(CLOCK_COLUMNS.map(col))
+        .with_column(crate::metrics::level_rank(col("rule"), &names).alias("_rule_rank"))
+        .sort(["_rule_rank", "record_id"], SortMultipleOptions::default())
+        .drop(cols(["_rule_rank"])))
+}
+
+/// Each row of `values` repeated `n` times (its count column), in order.
+fn repeated(values: &DataFrame) -> Result<DataFrame> {
+    let n = values.column("n")?.i64()?;
+    let mut rows: Vec<IdxSize> = Vec::new();
+    for (i, n) in n.iter().enumerate() {
+        let n = n.context("a null count in sla_elapsed")?;
+        anyhow::ensure!(n >= 0, "a negative count in sla_elapsed");
+        rows.extend(std::iter::repeat_n(i as IdxSize, n as usize));
+    }
+    Ok(values.take(&IdxCa::from_vec("".into(), rows))?)
 }

@@ -3,15 +3,18 @@
 //! Each fact table is Hive-partitioned by the local month of its main timestamp —
 //! `orders/month=2026-03/part-0.parquet` (ordered_at), `cases/…` (opened_at), `shipments/…` (shipped_at),
 //! `refunds/…` (approved_at) — so an engine on many machines reads a month as a unit and prunes by folder. The rows
-//! are the accepted rows of the checked inputs with their canonical columns, plus the local periods of the main
-//! timestamp worked out here, once, in the configured zone: `day` (days since 1970-01-01 of the local date, Int32)
-//! and `month_code`, `quarter_code`, `week_code` ([`crate::metrics::period_code`] numbers). A distributed engine
-//! then needs no time-zone arithmetic of its own.
+//! are the accepted rows of the checked inputs with their canonical columns, plus what needs the configured zone,
+//! worked out here once: for every timestamp column `<ts>`, `<ts>_day` (the local date as days since 1970-01-01,
+//! Int32), and the local periods of the main timestamp, `month_code`, `quarter_code`, `week_code`
+//! ([`crate::metrics::period_code`] numbers). A distributed engine then needs no time-zone arithmetic of its own.
 //!
 //! Beside them: `merchants.parquet` (when given), `responsibility.parquet` (the config's reason_code →
-//! responsibility map) and [`MANIFEST`], which holds as_of, the zone, maturity and each table's accepted rows —
-//! the counts a distributed job checks its scans against (an executor that cannot see a file scans nothing and
-//! says nothing).
+//! responsibility map), `calendar.parquet` (one row per local date over the data's span and the longest working-day
+//! target after it: `day`, `cum` = working days up to and including it, `workday`, `eod` = its last microsecond in
+//! UTC, and its `month_code`, `quarter_code`, `week_code` — working-day clocks and the periods of any timestamp are
+//! joins against it) and [`MANIFEST`], which holds as_of, the zone, maturity, the SLA rules and each table's
+//! accepted rows — the counts a distributed job checks its scans against (an executor that cannot see a file
+//! scans nothing and says nothing).
 
 use std::collections::BTreeMap;
 
@@ -24,6 +27,7 @@ use crate::engine::Run;
 use crate::input::loaded::Loaded;
 use crate::metrics::{Zone, period_code, quarter_of_month};
 use crate::output::OutputDir;
+use crate::sla_rules::Target;
 use crate::tables::TableKind;
 use crate::time::Micros;
 
@@ -49,6 +53,24 @@ pub struct Manifest {
     pub maturity_days: i64,
     /// Per table: accepted rows (all partitions), the timestamp that partitions it, and its months.
     pub tables: BTreeMap<String, TableEntry>,
+    /// The config's SLA rules, in their order (the order of sla_compliance's rows within a group).
+    pub sla_rules: Vec<RuleEntry>,
+}
+
+/// An SLA rule as the distributed job reads it (`crate::sla_rules::SlaRule`).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleEntry {
+    pub name: String,
+    /// `cases` or `refunds`.
+    pub table: String,
+    /// None: every case type.
+    pub case_types: Option<Vec<String>>,
+    pub start: String,
+    pub stop: String,
+    /// Exactly one of the two.
+    pub target_hours: Option<f64>,
+    pub target_working_days: Option<u32>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -88,16 +110,40 @@ pub fn month_label(code: i32) -> String {
     format!("{year:04}-{:02}", code - year * 12)
 }
 
-/// The local periods of `ts`, as the partitioned tables carry them.
-fn with_periods(lf: LazyFrame, ts: &str, zone: &Zone) -> LazyFrame {
-    lf.with_column(zone.day(col(ts)).alias("_day"))
+/// The local date of every timestamp column and the local periods of `ts`, as the partitioned tables carry them.
+fn with_periods(lf: LazyFrame, ts: &str, timestamps: &[String], zone: &Zone) -> LazyFrame {
+    let days: Vec<Expr> = timestamps
+        .iter()
+        .map(|c| {
+            zone.day(col(c.as_str()))
+                .cast(DataType::Int32)
+                .alias(format!("{c}_day"))
+        })
+        .collect();
+    let main_day = col(format!("{ts}_day")).cast(DataType::Date);
+    lf.with_columns(days)
         .with_columns([
-            col("_day").cast(DataType::Int32).alias("day"),
-            period_code(col("_day"), "month").alias("month_code"),
-            period_code(col("_day"), "week").alias("week_code"),
+            period_code(main_day.clone(), "month").alias("month_code"),
+            period_code(main_day, "week").alias("week_code"),
         ])
         .with_column(quarter_of_month(col("month_code")).alias("quarter_code"))
-        .drop(cols(["_day"]))
+}
+
+/// One row per local date from `from` to `to`: the SLA calendar frame and the date's periods.
+fn calendar(config: &Config, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<DataFrame> {
+    let frame = crate::metrics::sla::calendar_frame(&config.calendar, config.timezone, from, to)?;
+    Ok(frame
+        .lazy()
+        .select([
+            col("date").cast(DataType::Int32).alias("day"),
+            col("cum"),
+            col("workday"),
+            col("eod"),
+            period_code(col("date"), "month").alias("month_code"),
+            period_code(col("date"), "week").alias("week_code"),
+        ])
+        .with_column(quarter_of_month(col("month_code")).alias("quarter_code"))
+        .run()?)
 }
 
 /// Writes the tables of `loaded` into `out` in the Hive layout, with the dimension tables and the manifest.
@@ -124,8 +170,15 @@ pub fn write(out: &mut OutputDir, loaded: &Loaded, config: &Config) -> Result<Ma
             );
             continue;
         };
+        let timestamps: Vec<String> = data
+            .clone()
+            .collect_schema()?
+            .iter()
+            .filter(|(_, dt)| matches!(dt, DataType::Datetime(..)))
+            .map(|(n, _)| n.to_string())
+            .collect();
         // Materialised once and cut by month, in the order the rows were read within each month.
-        let rows = with_periods(data, ts, &zone).run_streaming()?;
+        let rows = with_periods(data, ts, &timestamps, &zone).run_streaming()?;
         let mut months = Vec::new();
         for part in rows.partition_by_stable(["month_code"], true)? {
             let code = part
@@ -154,12 +207,53 @@ pub fn write(out: &mut OutputDir, loaded: &Loaded, config: &Config) -> Result<Ma
     }
     let mut responsibility = crate::metrics::prepare::responsibility_frame(config);
     out.write_parquet("responsibility.parquet", &mut responsibility)?;
+    // Every timestamp and as_of, two days either side, and after the last the room the local run's calendar
+    // leaves for the longest working-day target (`metrics::sla`).
+    let (lo, hi) = loaded.time_span.unwrap_or((loaded.as_of, loaded.as_of));
+    let date = |t: Micros| {
+        chrono::DateTime::from_timestamp_micros(t)
+            .unwrap_or_default()
+            .with_timezone(&config.timezone)
+            .date_naive()
+    };
+    let max_days = config
+        .sla_rules
+        .iter()
+        .filter_map(|r| match r.target {
+            Target::WorkingDays(d) => Some(d as i64),
+            Target::Hours(_) => None,
+        })
+        .max()
+        .unwrap_or(0);
+    let from = date(lo.min(loaded.as_of)) - chrono::Duration::days(2);
+    let to = date(hi.max(loaded.as_of)) + chrono::Duration::days(max_days * 3 + 60);
+    out.write_parquet("calendar.parquet", &mut calendar(config, from, to)?)?;
+    let sla_rules = config
+        .sla_rules
+        .iter()
+        .map(|r| RuleEntry {
+            name: r.name.clone(),
+            table: r.table.name().to_string(),
+            case_types: r.case_types.clone(),
+            start: r.start.clone(),
+            stop: r.stop.clone(),
+            target_hours: match r.target {
+                Target::Hours(h) => Some(h),
+                Target::WorkingDays(_) => None,
+            },
+            target_working_days: match r.target {
+                Target::WorkingDays(d) => Some(d),
+                Target::Hours(_) => None,
+            },
+        })
+        .collect();
     let manifest = Manifest {
         format: FORMAT,
         as_of: loaded.as_of,
         timezone: config.timezone.name().to_string(),
         maturity_days: config.maturity_days,
         tables,
+        sla_rules,
     };
     out.write_bytes(MANIFEST, serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     Ok(manifest)

@@ -54,7 +54,13 @@ pub async fn run(args: Args) -> Result<()> {
     ));
     let _ = std::fs::remove_dir_all(&work);
     crate::plans::stage(&ctx, &work).await?;
-    for plan in crate::plans::plans() {
+    // sla_clocks is an output table (a row per record and rule): written into the output folder itself.
+    let clocks = crate::sla::clocks_sql(&copy.manifest.sla_rules, copy.manifest.as_of);
+    if let Some(sql) = &clocks {
+        let dir = std::fs::canonicalize(&tmp)?.join("sla_clocks");
+        crate::plans::stage_one(&ctx, "sla_clocks", sql, &dir).await?;
+    }
+    for plan in crate::plans::plans(clocks.is_some()) {
         let started = Instant::now();
         let df = ctx
             .sql(&plan.sql)

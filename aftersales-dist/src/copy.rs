@@ -11,11 +11,26 @@ use serde::Deserialize;
 
 pub const FORMAT: u32 = 1;
 
-/// What this job reads of the manifest (as_of, the zone and maturity are `aftersales finish`'s).
+/// What this job reads of the manifest (the zone and maturity are `aftersales finish`'s).
 #[derive(Debug, Deserialize)]
 pub struct Manifest {
     pub format: u32,
+    /// µs since the epoch, UTC.
+    pub as_of: i64,
     pub tables: BTreeMap<String, TableEntry>,
+    pub sla_rules: Vec<Rule>,
+}
+
+/// An SLA rule (SPEC §4.3), as the copy states it.
+#[derive(Debug, Deserialize)]
+pub struct Rule {
+    pub name: String,
+    pub table: String,
+    pub case_types: Option<Vec<String>>,
+    pub start: String,
+    pub stop: String,
+    pub target_hours: Option<f64>,
+    pub target_working_days: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,10 +90,12 @@ impl Copy {
                 .await
                 .with_context(|| format!("cannot register {path}"))?;
         }
-        let path = format!("{}/responsibility.parquet", self.dir.display());
-        ctx.register_parquet("responsibility", &path, ParquetReadOptions::default())
-            .await
-            .with_context(|| format!("cannot register {path}"))?;
+        for dim in ["responsibility", "calendar"] {
+            let path = format!("{}/{dim}.parquet", self.dir.display());
+            ctx.register_parquet(dim, &path, ParquetReadOptions::default())
+                .await
+                .with_context(|| format!("cannot register {path}"))?;
+        }
         Ok(())
     }
 

@@ -14,6 +14,7 @@ mod cluster;
 mod copy;
 mod engine;
 mod plans;
+mod sla;
 
 #[derive(Parser)]
 #[command(name = "aftersales-dist", version, about)]

@@ -21,19 +21,26 @@ const STAGED: [(&str, &str); 2] = [
 /// Computes each per-line table into `work/<name>/` (written by the executors) and registers it.
 pub async fn stage(ctx: &SessionContext, work: &Path) -> Result<()> {
     for (name, sql) in STAGED {
-        let started = std::time::Instant::now();
-        let dir = format!("{}/{name}/", work.display());
-        ctx.sql(sql)
-            .await
-            .with_context(|| format!("cannot plan {name}"))?
-            .write_parquet(&dir, DataFrameWriteOptions::new(), None)
-            .await
-            .with_context(|| format!("cannot write {name} into {dir}"))?;
-        ctx.register_parquet(name, &dir, ParquetReadOptions::default())
-            .await
-            .with_context(|| format!("cannot register {dir}"))?;
-        eprintln!("{name}: staged in {:.2} s", started.elapsed().as_secs_f64());
+        stage_one(ctx, name, sql, &work.join(name)).await?;
     }
+    Ok(())
+}
+
+/// Computes `sql` into the folder `dir` (written by the executors, one file per partition) and registers it as
+/// `name`.
+pub async fn stage_one(ctx: &SessionContext, name: &str, sql: &str, dir: &Path) -> Result<()> {
+    let started = std::time::Instant::now();
+    let dir = format!("{}/", dir.display());
+    ctx.sql(sql)
+        .await
+        .with_context(|| format!("cannot plan {name}"))?
+        .write_parquet(&dir, DataFrameWriteOptions::new(), None)
+        .await
+        .with_context(|| format!("cannot write {name} into {dir}"))?;
+    ctx.register_parquet(name, &dir, ParquetReadOptions::default())
+        .await
+        .with_context(|| format!("cannot register {dir}"))?;
+    eprintln!("{name}: staged in {:.2} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 
@@ -105,8 +112,9 @@ fn reason_counts() -> String {
     union(parts)
 }
 
-pub fn plans() -> Vec<Plan> {
-    vec![
+/// The aggregates; the SLA sums only when the copy has rules (they read the staged `sla_clocks`).
+pub fn plans(with_sla: bool) -> Vec<Plan> {
+    let mut plans = vec![
         Plan {
             file: "return_rate_groups.parquet",
             sql: return_rate_groups(),
@@ -115,5 +123,16 @@ pub fn plans() -> Vec<Plan> {
             file: "reason_counts.parquet",
             sql: reason_counts(),
         },
-    ]
+    ];
+    if with_sla {
+        plans.push(Plan {
+            file: "sla_counts.parquet",
+            sql: crate::sla::COUNTS_SQL.to_string(),
+        });
+        plans.push(Plan {
+            file: "sla_elapsed.parquet",
+            sql: crate::sla::ELAPSED_SQL.to_string(),
+        });
+    }
+    plans
 }

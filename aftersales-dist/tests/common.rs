@@ -14,7 +14,7 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 /// The tables the distributed path produces so far (`aftersales finish`).
-pub const TABLES: [&str; 2] = ["return_rates", "reason_breakdown"];
+pub const TABLES: [&str; 4] = ["return_rates", "reason_breakdown", "sla_clocks", "sla_compliance"];
 
 /// The main crate's binary, built by the workspace's `cargo test` / `cargo build` into the same target folder.
 pub fn aftersales() -> PathBuf {

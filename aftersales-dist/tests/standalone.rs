@@ -1,5 +1,5 @@
-//! The distributed path run in-process (a Ballista scheduler and executor inside aftersales-dist) gives the local
-//! pipeline's tables, row by row.
+//! The distributed path run in-process — a Ballista scheduler and executor inside aftersales-dist, or plain
+//! DataFusion — gives the local pipeline's tables, row by row.
 
 mod common;
 
@@ -26,7 +26,7 @@ fn standalone_aggregates_finish_into_the_local_tables_at_scale_0_1() {
 }
 
 #[test]
-fn plain_datafusion_gives_the_same_aggregates_as_standalone_ballista() {
+fn plain_datafusion_aggregates_finish_into_the_local_tables_on_the_sample() {
     let work = tempfile::tempdir().unwrap();
     let (local, dist) = both_paths(&repo().join("sample_data"), work.path(), "local");
     assert_same_tables(&local, &dist);

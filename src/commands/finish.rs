@@ -1,9 +1,12 @@
 //! `aftersales finish`: the tables from the aggregates aftersales-dist wrote over a Hive copy (`crate::aggregates`,
 //! docs/scale-out.md). The small global stages run here, on one machine, with the code the local run uses.
 //!
-//! Written: `tables/return_rates.parquet`, `tables/reason_breakdown.parquet`, and the copy's `data_quality.parquet`.
+//! Written: `tables/` return_rates, reason_breakdown, sla_clocks, sla_compliance, and the copy's
+//! `data_quality.parquet`.
 
 use anyhow::{Context, Result};
+
+use polars::prelude::*;
 
 use crate::cli::FinishArgs;
 use crate::config::Config;
@@ -34,6 +37,21 @@ pub fn finish(args: &FinishArgs, quiet: bool) -> Result<i32> {
     out.write_parquet("tables/return_rates.parquet", &mut rr)?;
     let mut reasons = crate::aggregates::reason_breakdown(&args.aggregates)?;
     out.write_parquet("tables/reason_breakdown.parquet", &mut reasons)?;
+    if !config.sla_rules.is_empty() {
+        let clocks = crate::aggregates::sla_clocks(&args.aggregates, &config.sla_rules)?;
+        let file = tempfile::NamedTempFile::new_in(crate::output::parent_of(&args.out))?;
+        crate::workdir::sink_linkable(clocks, file.path())?;
+        let rows = crate::workdir::scan(file.path())?
+            .select([len().cast(DataType::UInt64).alias("n")])
+            .collect()?
+            .column("n")?
+            .u64()?
+            .get(0)
+            .unwrap_or(0);
+        out.link_file("tables/sla_clocks.parquet", file.path(), rows)?;
+        let mut compliance = crate::aggregates::sla_compliance(&args.aggregates, &config.sla_rules)?;
+        out.write_parquet("tables/sla_compliance.parquet", &mut compliance)?;
+    }
     let dq = args.data.join("data_quality.parquet");
     if dq.is_file() {
         out.write_bytes("data_quality.parquet", &std::fs::read(&dq)?)?;

@@ -417,13 +417,11 @@ pub fn sla_compliance(p: &Prepared, clocks: &LazyFrame, rules: &[SlaRule]) -> Re
     if rules.is_empty() {
         return Ok(DataFrame::empty());
     }
-    const STATUSES: [&str; 5] = ["met", "breached", "running", "void", "invalid"];
-    const CODE: &str = "_period_code";
     // One rule at a time, its clocks read once (with their month and quarter numbers and one 0/1 column per
     // status) for its four groupings: the groupings scanned every clock of every rule four times, and one rule's
     // clocks are a fraction of the memory. The rule, its target and unit are the same on all its clocks: added to
     // the groups, not grouped by.
-    let mut parts = Vec::new();
+    let mut sums = Vec::new();
     for rule in rules {
         let day = p.zone.day(col("start"));
         let mut columns = vec![
@@ -453,9 +451,6 @@ pub fn sla_compliance(p: &Prepared, clocks: &LazyFrame, rules: &[SlaRule]) -> Re
             .agg(counts)
             .run()?
             .lazy();
-        // The percentiles over the stopped clocks only, grouped apart: a group with a null in it is sorted whole
-        // for each percentile, one without is split around the wanted rank (polars' quantile); whole sorts were a
-        // large share of the stage.
         let stopped = rule_clocks
             .clone()
             .filter(col("_stopped").is_not_null())
@@ -467,6 +462,28 @@ pub fn sla_compliance(p: &Prepared, clocks: &LazyFrame, rules: &[SlaRule]) -> Re
             ])
             .run()?
             .lazy();
+        sums.push(RuleSums { fine, stopped });
+    }
+    compliance_from_sums(rules, sums)
+}
+
+/// The statuses a clock can have, in the order sla_compliance's columns give them.
+pub const STATUSES: [&str; 5] = ["met", "breached", "running", "void", "invalid"];
+
+/// A rule's clocks, summed: `fine` has one row per (month_code, quarter_code, merchant_id) of the start with
+/// clocks and one count per status of [`STATUSES`]; `stopped` one row per stopped (met or breached) clock with
+/// merchant_id, month_code, quarter_code and its elapsed as `_stopped`. The distributed path sums the same
+/// (`crate::aggregates`).
+pub struct RuleSums {
+    pub fine: LazyFrame,
+    pub stopped: LazyFrame,
+}
+
+/// sla_compliance from each rule's sums (`sums[i]` is `rules[i]`'s).
+pub fn compliance_from_sums(rules: &[SlaRule], sums: Vec<RuleSums>) -> Result<DataFrame> {
+    const CODE: &str = "_period_code";
+    let mut parts = Vec::new();
+    for (rule, RuleSums { fine, stopped }) in rules.iter().zip(sums) {
         let (target, unit) = rule.target_and_unit();
         for kind in ["month", "quarter"] {
             for level in ["platform", "merchant"] {
