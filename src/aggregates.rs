@@ -20,6 +20,20 @@
 //!   n. The percentiles of `sla_compliance` are taken over these values, each repeated n times — exactly the local
 //!   run's computation over the clocks themselves.
 //!
+//! - `leg_groups.parquet`: one row per (month_code of shipped_at, carrier, direction, origin_region, dest_region)
+//!   over legs with a known outcome, a missing region as `(unknown)`: shipments, delivered, damaged, lost,
+//!   returned_to_sender, on_time_legs, on_time.
+//! - `carrier_claims.parquet`: one row per order with a carrier claim (completed refunds of counted cases whose
+//!   responsibility is carrier): case_order_id, claim, and the carrier and shipped_at of the order's first forward
+//!   leg (earliest shipped_at, then lowest shipment_id).
+//!
+//! - `sold_weeks.parquet`: order lines per (merchant_id, sku, category, week_code): n, quantity, ordered_at (the
+//!   earliest) — `metrics::return_rates::SoldWeeks`.
+//! - `early_weeks.parquet`: lines returned within A days per (merchant_id, sku, category, week_code of the line): r,
+//!   r_carrier, units_returned — `metrics::spikes::EarlyWeeks`.
+//! - `merchant_case_counts.parquet`: counted cases per (quarter_code of opened_at, the case's merchant_id): cases,
+//!   disputes, losses, fault, ratings, rating_sum — `metrics::merchants::Tables::case_counts`.
+//!
 //! `code`, month_code and quarter_code are [`crate::metrics::period_code`] numbers, as the copy carries them.
 
 use std::path::Path;
@@ -119,6 +133,74 @@ const SLA_ELAPSED: Aggregate = Aggregate {
         ("merchant_id", Kind::Text),
         ("elapsed", Kind::Real),
         ("n", Kind::Int),
+    ],
+};
+
+const LEG_GROUPS: Aggregate = Aggregate {
+    file: "leg_groups.parquet",
+    columns: &[
+        ("month_code", Kind::Code),
+        ("carrier", Kind::Text),
+        ("direction", Kind::Text),
+        ("origin_region", Kind::Text),
+        ("dest_region", Kind::Text),
+        ("shipments", Kind::Int),
+        ("delivered", Kind::Int),
+        ("damaged", Kind::Int),
+        ("lost", Kind::Int),
+        ("returned_to_sender", Kind::Int),
+        ("on_time_legs", Kind::Int),
+        ("on_time", Kind::Int),
+    ],
+};
+
+const CARRIER_CLAIMS: Aggregate = Aggregate {
+    file: "carrier_claims.parquet",
+    columns: &[
+        ("case_order_id", Kind::Text),
+        ("claim", Kind::Money),
+        ("carrier", Kind::Text),
+        ("shipped_at", Kind::Instant),
+    ],
+};
+
+const SOLD_WEEKS: Aggregate = Aggregate {
+    file: "sold_weeks.parquet",
+    columns: &[
+        ("merchant_id", Kind::Text),
+        ("sku", Kind::Text),
+        ("category", Kind::Text),
+        ("week_code", Kind::Code),
+        ("n", Kind::Int),
+        ("quantity", Kind::Int),
+        ("ordered_at", Kind::Instant),
+    ],
+};
+
+const EARLY_WEEKS: Aggregate = Aggregate {
+    file: "early_weeks.parquet",
+    columns: &[
+        ("merchant_id", Kind::Text),
+        ("sku", Kind::Text),
+        ("category", Kind::Text),
+        ("week_code", Kind::Code),
+        ("r", Kind::Int),
+        ("r_carrier", Kind::Int),
+        ("units_returned", Kind::Int),
+    ],
+};
+
+const MERCHANT_CASE_COUNTS: Aggregate = Aggregate {
+    file: "merchant_case_counts.parquet",
+    columns: &[
+        ("quarter_code", Kind::Code),
+        ("merchant_id", Kind::Text),
+        ("cases", Kind::Int),
+        ("disputes", Kind::Int),
+        ("losses", Kind::Int),
+        ("fault", Kind::Int),
+        ("ratings", Kind::Int),
+        ("rating_sum", Kind::Real),
     ],
 };
 
@@ -267,4 +349,40 @@ fn repeated(values: &DataFrame) -> Result<DataFrame> {
         rows.extend(std::iter::repeat_n(i as IdxSize, n as usize));
     }
     Ok(values.take(&IdxCa::from_vec("".into(), rows))?)
+}
+
+/// The carrier leg groups, as the local run groups them.
+pub fn leg_groups(dir: &Path) -> Result<crate::metrics::carriers::LegGroups> {
+    let groups = read(dir, &LEG_GROUPS)?
+        .lazy()
+        .with_column(code_label(col("month_code"), "month").alias("month"))
+        .drop(cols(["month_code"]))
+        .run()?;
+    Ok(crate::metrics::carriers::LegGroups::from_frame(groups))
+}
+
+/// `carrier_performance` from the leg groups and `carrier_claims`.
+pub fn carrier_performance(
+    dir: &Path,
+    legs: &crate::metrics::carriers::LegGroups,
+    tz: chrono_tz::Tz,
+) -> Result<DataFrame> {
+    crate::metrics::carriers::performance_with_claims(legs, &read(dir, &CARRIER_CLAIMS)?, tz)
+}
+
+pub fn sold_weeks(dir: &Path) -> Result<crate::metrics::return_rates::SoldWeeks> {
+    Ok(crate::metrics::return_rates::SoldWeeks(read(dir, &SOLD_WEEKS)?))
+}
+
+pub fn early_weeks(dir: &Path) -> Result<crate::metrics::spikes::EarlyWeeks> {
+    Ok(crate::metrics::spikes::EarlyWeeks(read(dir, &EARLY_WEEKS)?))
+}
+
+/// The case counts of `metrics::merchants::Tables`, their quarter labelled.
+pub fn merchant_case_counts(dir: &Path) -> Result<DataFrame> {
+    Ok(read(dir, &MERCHANT_CASE_COUNTS)?
+        .lazy()
+        .with_column(code_label(col("quarter_code"), "quarter").alias("quarter"))
+        .drop(cols(["quarter_code"]))
+        .run()?)
 }

@@ -55,6 +55,9 @@ pub struct Manifest {
     pub tables: BTreeMap<String, TableEntry>,
     /// The config's SLA rules, in their order (the order of sla_compliance's rows within a group).
     pub sla_rules: Vec<RuleEntry>,
+    /// A (SPEC §4.4): a return counts towards its week's R_t when opened within this many days of the line's
+    /// ordered_at.
+    pub spike_age_days: i64,
 }
 
 /// An SLA rule as the distributed job reads it (`crate::sla_rules::SlaRule`).
@@ -254,6 +257,7 @@ pub fn write(out: &mut OutputDir, loaded: &Loaded, config: &Config) -> Result<Ma
         maturity_days: config.maturity_days,
         tables,
         sla_rules,
+        spike_age_days: config.risk.age_days,
     };
     out.write_bytes(MANIFEST, serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     Ok(manifest)

@@ -60,7 +60,7 @@ pub async fn run(args: Args) -> Result<()> {
         let dir = std::fs::canonicalize(&tmp)?.join("sla_clocks");
         crate::plans::stage_one(&ctx, "sla_clocks", sql, &dir).await?;
     }
-    for plan in crate::plans::plans(clocks.is_some()) {
+    for plan in crate::plans::plans(clocks.is_some(), copy.manifest.spike_age_days) {
         let started = Instant::now();
         let df = ctx
             .sql(&plan.sql)

@@ -19,6 +19,8 @@ pub struct Manifest {
     pub as_of: i64,
     pub tables: BTreeMap<String, TableEntry>,
     pub sla_rules: Vec<Rule>,
+    /// A of the spike test: days after a line's ordered_at within which its return counts.
+    pub spike_age_days: i64,
 }
 
 /// An SLA rule (SPEC §4.3), as the copy states it.

@@ -113,7 +113,7 @@ fn reason_counts() -> String {
 }
 
 /// The aggregates; the SLA sums only when the copy has rules (they read the staged `sla_clocks`).
-pub fn plans(with_sla: bool) -> Vec<Plan> {
+pub fn plans(with_sla: bool, spike_age_days: i64) -> Vec<Plan> {
     let mut plans = vec![
         Plan {
             file: "return_rate_groups.parquet",
@@ -124,6 +124,26 @@ pub fn plans(with_sla: bool) -> Vec<Plan> {
             sql: reason_counts(),
         },
     ];
+    plans.push(Plan {
+        file: "sold_weeks.parquet",
+        sql: SOLD_WEEKS.to_string(),
+    });
+    plans.push(Plan {
+        file: "early_weeks.parquet",
+        sql: early_weeks(spike_age_days * 86_400_000_000),
+    });
+    plans.push(Plan {
+        file: "merchant_case_counts.parquet",
+        sql: MERCHANT_CASE_COUNTS.to_string(),
+    });
+    plans.push(Plan {
+        file: "leg_groups.parquet",
+        sql: LEG_GROUPS.to_string(),
+    });
+    plans.push(Plan {
+        file: "carrier_claims.parquet",
+        sql: CARRIER_CLAIMS.to_string(),
+    });
     if with_sla {
         plans.push(Plan {
             file: "sla_counts.parquet",
@@ -136,3 +156,100 @@ pub fn plans(with_sla: bool) -> Vec<Plan> {
     }
     plans
 }
+
+/// `leg_groups`: legs with a known outcome counted per (month_code of shipped_at, carrier, direction, regions).
+const LEG_GROUPS: &str = "SELECT month_code, carrier, direction,
+       COALESCE(origin_region, '(unknown)') AS origin_region, COALESCE(dest_region, '(unknown)') AS dest_region,
+       COUNT(*) AS shipments,
+       SUM(CASE WHEN outcome = 'delivered' THEN 1 ELSE 0 END) AS delivered,
+       SUM(CASE WHEN outcome = 'damaged' THEN 1 ELSE 0 END) AS damaged,
+       SUM(CASE WHEN outcome = 'lost' THEN 1 ELSE 0 END) AS lost,
+       SUM(CASE WHEN outcome = 'returned_to_sender' THEN 1 ELSE 0 END) AS returned_to_sender,
+       SUM(CASE WHEN promised_at IS NOT NULL AND delivered_at IS NOT NULL THEN 1 ELSE 0 END) AS on_time_legs,
+       SUM(CASE WHEN promised_at IS NOT NULL AND delivered_at IS NOT NULL AND delivered_at <= promised_at
+                THEN 1 ELSE 0 END) AS on_time
+FROM shipments
+WHERE outcome <> 'in_transit'
+GROUP BY month_code, carrier, direction, COALESCE(origin_region, '(unknown)'), COALESCE(dest_region, '(unknown)')";
+
+/// `carrier_claims`: per order with a carrier claim, the claim and its first forward leg (earliest shipped_at, then
+/// lowest shipment_id: two MINs and joins instead of a window frame).
+const CARRIER_CLAIMS: &str = "WITH claims AS (
+    SELECT c.order_id AS case_order_id, SUM(CAST(r.amount AS DECIMAL(38, 2))) AS claim
+    FROM refunds r
+    JOIN case_lines c ON r.case_id = c.case_id
+    WHERE r.status = 'completed' AND c.counted AND c.responsibility = 'carrier'
+    GROUP BY c.order_id
+),
+forward AS (
+    SELECT s.order_id, s.shipment_id, s.carrier, s.shipped_at
+    FROM shipments s
+    JOIN claims k ON s.order_id = k.case_order_id
+    WHERE s.direction = 'forward'
+),
+first_at AS (
+    SELECT order_id, MIN(shipped_at) AS shipped_at FROM forward GROUP BY order_id
+),
+first_id AS (
+    SELECT f.order_id, MIN(f.shipment_id) AS shipment_id
+    FROM forward f
+    JOIN first_at a ON f.order_id = a.order_id AND f.shipped_at = a.shipped_at
+    GROUP BY f.order_id
+)
+SELECT k.case_order_id, k.claim, f.carrier, f.shipped_at
+FROM claims k
+JOIN first_id i ON k.case_order_id = i.order_id
+JOIN forward f ON f.order_id = i.order_id AND f.shipment_id = i.shipment_id";
+
+/// `sold_weeks`: order lines per (merchant_id, sku, category, week_code): n lines, quantity, the earliest
+/// ordered_at — what the spike detector reads of the lines.
+const SOLD_WEEKS: &str = "SELECT merchant_id, sku, category, week_code, COUNT(*) AS n, SUM(quantity) AS quantity,
+       MIN(ordered_at) AS ordered_at
+FROM orders
+GROUP BY merchant_id, sku, category, week_code";
+
+/// `early_weeks`: lines with a return opened within A days of the line's ordered_at (`{window_us}`), per
+/// (merchant_id, sku, category, week_code of the line): r (lines with such a return not the carrier's), r_carrier
+/// (lines whose every such return is the carrier's), units_returned (units of the non-carrier returns, at most
+/// the line's quantity).
+fn early_weeks(window_us: i64) -> String {
+    format!(
+        "WITH early AS (
+    SELECT order_id, line_no, sku, line_merchant_id, line_category, line_week_code, line_quantity, quantity,
+           responsibility IS NULL OR responsibility <> 'carrier' AS not_carrier
+    FROM case_lines
+    WHERE is_return AND line_no IS NOT NULL
+      AND CAST(opened_at AS BIGINT) - CAST(line_ordered_at AS BIGINT) BETWEEN 0 AND {window_us}
+),
+lines AS (
+    SELECT order_id, line_no, MIN(sku) AS sku, MIN(line_merchant_id) AS merchant_id,
+           MIN(line_category) AS category, MIN(line_week_code) AS week_code,
+           BOOL_OR(not_carrier) AS counted,
+           COALESCE(SUM(CASE WHEN not_carrier THEN quantity END), 0) AS early_units,
+           MIN(line_quantity) AS line_quantity
+    FROM early
+    GROUP BY order_id, line_no
+)
+SELECT merchant_id, sku, category, week_code,
+       SUM(CASE WHEN counted THEN 1 ELSE 0 END) AS r,
+       SUM(CASE WHEN counted THEN 0 ELSE 1 END) AS r_carrier,
+       SUM(CASE WHEN early_units > line_quantity THEN line_quantity ELSE early_units END) AS units_returned
+FROM lines
+GROUP BY merchant_id, sku, category, week_code"
+    )
+}
+
+/// `merchant_case_counts`: counted cases per (quarter_code of opened_at, the case's merchant_id): cases, disputes
+/// and losses (escalated / buyer_favoured, not the carrier's), fault (the merchant's responsibility), ratings and
+/// rating_sum — what merchant_risk and badges read of the cases.
+const MERCHANT_CASE_COUNTS: &str = "SELECT quarter_code, merchant_id, COUNT(*) AS cases,
+       SUM(CASE WHEN escalated_at IS NOT NULL AND (responsibility IS NULL OR responsibility <> 'carrier')
+                THEN 1 ELSE 0 END) AS disputes,
+       SUM(CASE WHEN dispute_outcome = 'buyer_favoured' AND (responsibility IS NULL OR responsibility <> 'carrier')
+                THEN 1 ELSE 0 END) AS losses,
+       SUM(CASE WHEN responsibility = 'merchant' THEN 1 ELSE 0 END) AS fault,
+       SUM(CASE WHEN satisfaction IS NOT NULL THEN 1 ELSE 0 END) AS ratings,
+       CAST(SUM(satisfaction) AS DOUBLE) AS rating_sum
+FROM case_lines
+WHERE counted
+GROUP BY quarter_code, merchant_id";

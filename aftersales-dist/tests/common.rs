@@ -14,7 +14,18 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 /// The tables the distributed path produces so far (`aftersales finish`).
-pub const TABLES: [&str; 4] = ["return_rates", "reason_breakdown", "sla_clocks", "sla_compliance"];
+pub const TABLES: [&str; 10] = [
+    "return_rates",
+    "reason_breakdown",
+    "sla_clocks",
+    "sla_compliance",
+    "spike_evaluation",
+    "risk_flags",
+    "merchant_risk",
+    "badges",
+    "carrier_performance",
+    "carrier_lanes",
+];
 
 /// The main crate's binary, built by the workspace's `cargo test` / `cargo build` into the same target folder.
 pub fn aftersales() -> PathBuf {
@@ -151,4 +162,13 @@ fn assert_column(table: &str, name: &str, x: &dyn Array, y: &dyn Array) {
         let (p, q) = (fx.value(row).to_string(), fy.value(row).to_string());
         assert_eq!(p, q, "{table}.{name} row {row}: {p} locally, {q} distributed");
     }
+}
+
+/// What comparing the sample's tables must have covered: every table, the sample's year of periods and keys in
+/// return_rates, and its planted spikes (a spiking merchant and SKU) among the flags.
+pub fn assert_sample_compared(compared: &[(String, usize)]) {
+    let rows = |t: &str| compared.iter().find(|(name, _)| name == t).map(|(_, n)| *n).unwrap_or(0);
+    assert_eq!(compared.len(), TABLES.len(), "{compared:?}");
+    assert!(rows("return_rates") > 10_000, "{compared:?}");
+    assert!(rows("risk_flags") >= 2, "{compared:?}");
 }

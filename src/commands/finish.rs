@@ -1,7 +1,8 @@
 //! `aftersales finish`: the tables from the aggregates aftersales-dist wrote over a Hive copy (`crate::aggregates`,
 //! docs/scale-out.md). The small global stages run here, on one machine, with the code the local run uses.
 //!
-//! Written: `tables/` return_rates, reason_breakdown, sla_clocks, sla_compliance, and the copy's
+//! Written: `tables/` return_rates, reason_breakdown, sla_clocks, sla_compliance, spike_evaluation, risk_flags,
+//! merchant_risk, badges, carrier_performance, carrier_lanes, and the copy's
 //! `data_quality.parquet`.
 
 use anyhow::{Context, Result};
@@ -10,6 +11,7 @@ use polars::prelude::*;
 
 use crate::cli::FinishArgs;
 use crate::config::Config;
+use crate::metrics::{merchants, spikes};
 use crate::output::OutputDir;
 use crate::pipeline::CannotStart;
 use crate::progress::Progress;
@@ -37,6 +39,7 @@ pub fn finish(args: &FinishArgs, quiet: bool) -> Result<i32> {
     out.write_parquet("tables/return_rates.parquet", &mut rr)?;
     let mut reasons = crate::aggregates::reason_breakdown(&args.aggregates)?;
     out.write_parquet("tables/reason_breakdown.parquet", &mut reasons)?;
+    let mut compliance = DataFrame::empty();
     if !config.sla_rules.is_empty() {
         let clocks = crate::aggregates::sla_clocks(&args.aggregates, &config.sla_rules)?;
         let file = tempfile::NamedTempFile::new_in(crate::output::parent_of(&args.out))?;
@@ -49,9 +52,35 @@ pub fn finish(args: &FinishArgs, quiet: bool) -> Result<i32> {
             .get(0)
             .unwrap_or(0);
         out.link_file("tables/sla_clocks.parquet", file.path(), rows)?;
-        let mut compliance = crate::aggregates::sla_compliance(&args.aggregates, &config.sla_rules)?;
+        compliance = crate::aggregates::sla_compliance(&args.aggregates, &config.sla_rules)?;
         out.write_parquet("tables/sla_compliance.parquet", &mut compliance)?;
     }
+    let merchants = read_optional(&args.data.join("merchants.parquet"))?;
+    let sold = crate::aggregates::sold_weeks(&args.aggregates)?;
+    let early = crate::aggregates::early_weeks(&args.aggregates)?;
+    let mut evaluation = spikes::evaluate(&early, &sold, merchants.as_ref(), tz, manifest.as_of, &config.risk)?;
+    let mut flags = spikes::risk_flags(&evaluation, &config.risk)?;
+    out.write_parquet("tables/spike_evaluation.parquet", &mut evaluation)?;
+    out.write_parquet("tables/risk_flags.parquet", &mut flags)?;
+    let sku_merchants = merchants::flagged_sku_merchants(sold.0.clone().lazy(), &flags)?;
+    let case_counts = crate::aggregates::merchant_case_counts(&args.aggregates)?;
+    let tables = merchants::Tables {
+        case_counts: &case_counts,
+        return_rates: &rr,
+        sla_compliance: &compliance,
+        flags: &flags,
+        sku_merchants: &sku_merchants,
+    };
+    let facts =
+        merchants::QuarterFacts::from_tables(&tables, merchants.as_ref(), manifest.as_of, tz, manifest.maturity_days)?;
+    out.write_parquet("tables/merchant_risk.parquet", &mut facts.merchant_risk(&config.badge)?)?;
+    out.write_parquet("tables/badges.parquet", &mut facts.badges(&config.badge)?)?;
+
+    let legs = crate::aggregates::leg_groups(&args.aggregates)?;
+    let mut performance = crate::aggregates::carrier_performance(&args.aggregates, &legs, tz)?;
+    out.write_parquet("tables/carrier_performance.parquet", &mut performance)?;
+    let mut lanes = crate::metrics::carriers::carrier_lanes(&legs)?;
+    out.write_parquet("tables/carrier_lanes.parquet", &mut lanes)?;
     let dq = args.data.join("data_quality.parquet");
     if dq.is_file() {
         out.write_bytes("data_quality.parquet", &std::fs::read(&dq)?)?;
@@ -60,4 +89,13 @@ pub fn finish(args: &FinishArgs, quiet: bool) -> Result<i32> {
     progress.finish();
     progress.println(format!("wrote {}", args.out.display()));
     Ok(0)
+}
+
+/// A table the copy may hold (merchants is optional).
+fn read_optional(path: &std::path::Path) -> Result<Option<DataFrame>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let file = std::fs::File::open(path)?;
+    Ok(Some(ParquetReader::new(file).finish()?))
 }

@@ -104,6 +104,12 @@ const COUNT_COLS: [&str; 6] = [
 pub struct LegGroups(DataFrame);
 
 impl LegGroups {
+    /// The groups as the distributed path sums them (`crate::aggregates`): month (label), carrier, direction,
+    /// origin_region, dest_region and the counts.
+    pub fn from_frame(groups: DataFrame) -> LegGroups {
+        LegGroups(groups)
+    }
+
     pub fn new(p: &Prepared) -> Result<LegGroups> {
         let unknown = |c: &str| col(c).fill_null(lit("(unknown)")).alias(c);
         let legs = p
@@ -136,7 +142,13 @@ fn summed_counts() -> Vec<Expr> {
 }
 
 pub fn carrier_performance(p: &Prepared, legs: &LegGroups) -> Result<DataFrame> {
-    let claims = claims_by_first_forward_leg(p)?;
+    performance_with_claims(legs, &claims_by_first_forward_leg(p)?, p.zone.tz)
+}
+
+/// carrier_performance from the leg groups and the claims (one row per order with a carrier claim:
+/// case_order_id, claim, and its first forward leg's carrier and shipped_at) — the local run's and the distributed
+/// path's.
+pub fn performance_with_claims(legs: &LegGroups, claims: &DataFrame, tz: chrono_tz::Tz) -> Result<DataFrame> {
     // Quarters and the `all` direction are sums of the monthly groups.
     let monthly = legs
         .0
@@ -179,7 +191,7 @@ pub fn carrier_performance(p: &Prepared, legs: &LegGroups) -> Result<DataFrame> 
         let claim = claims
             .clone()
             .lazy()
-            .with_column(period_expr(col("shipped_at"), kind, p.zone.tz).alias("period"))
+            .with_column(period_expr(col("shipped_at"), kind, tz).alias("period"))
             .group_by([col("period"), col("carrier")])
             .agg([col("claim").sum().alias("claim_cost")]);
         let claim = concat(

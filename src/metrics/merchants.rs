@@ -103,20 +103,38 @@ impl QuarterFacts {
         flags: &DataFrame,
         sku_merchants: &DataFrame,
     ) -> Result<QuarterFacts> {
-        let facts = aggregate(p, return_rates, sla_compliance, flags, sku_merchants)?;
+        let tables = Tables {
+            case_counts: &case_counts(p)?,
+            return_rates,
+            sla_compliance,
+            flags,
+            sku_merchants,
+        };
+        QuarterFacts::from_tables(&tables, p.merchants.as_ref(), p.as_of, p.zone.tz, p.maturity_days)
+    }
+
+    /// The facts from the tables both paths have (the distributed path's case counts are `crate::aggregates`').
+    pub fn from_tables(
+        t: &Tables,
+        merchants: Option<&DataFrame>,
+        as_of: crate::time::Micros,
+        tz: chrono_tz::Tz,
+        maturity_days: i64,
+    ) -> Result<QuarterFacts> {
+        let facts = aggregate(t)?;
         let provisional = facts
             .keys()
             .map(|(q, _)| q)
             .collect::<BTreeSet<_>>()
             .into_iter()
             .map(|q| {
-                let why = Provisional::of(q, p.as_of, p.zone.tz, p.maturity_days).map(|r| r.reason(q, p.zone.tz));
+                let why = Provisional::of(q, as_of, tz, maturity_days).map(|r| r.reason(q, tz));
                 (q.clone(), why)
             })
             .collect();
         Ok(QuarterFacts {
             facts,
-            names: names(p)?,
+            names: names(merchants)?,
             provisional,
         })
     }
@@ -141,33 +159,21 @@ fn quarter_merchant_rows() -> Expr {
         .and(col("level").eq(lit("merchant")))
 }
 
-fn aggregate(
-    p: &Prepared,
-    return_rates: &DataFrame,
-    sla_compliance: &DataFrame,
-    flags: &DataFrame,
-    sku_merchants: &DataFrame,
-) -> Result<BTreeMap<Key, Agg>> {
-    let mut m: BTreeMap<Key, Agg> = BTreeMap::new();
-    let rr = return_rates.clone().lazy().filter(quarter_merchant_rows()).run()?;
-    let (q, k, units, rate, asr) = (
-        strs(&rr, "period")?,
-        strs(&rr, "key")?,
-        ints(&rr, "units_sold")?,
-        floats(&rr, "return_rate")?,
-        floats(&rr, "after_sales_rate")?,
-    );
-    for i in 0..rr.height() {
-        let (Some(q), Some(k)) = (q[i].clone(), k[i].clone()) else {
-            continue;
-        };
-        let a = m.entry((q, k)).or_default();
-        a.units_sold = units[i];
-        a.return_rate = rate[i];
-        a.after_sales_rate = asr[i];
-    }
+/// What the per-(quarter, merchant) facts are gathered from. `case_counts`: one row per (quarter, merchant_id) of
+/// the counted cases opened in it, by the case's own merchant: cases, disputes, losses, fault, ratings, rating_sum
+/// ([`case_counts`]).
+pub struct Tables<'a> {
+    pub case_counts: &'a DataFrame,
+    pub return_rates: &'a DataFrame,
+    pub sla_compliance: &'a DataFrame,
+    pub flags: &'a DataFrame,
+    pub sku_merchants: &'a DataFrame,
+}
+
+/// The counted cases per (quarter of opened_at, the case's merchant_id), as [`Tables::case_counts`] has them.
+fn case_counts(p: &Prepared) -> Result<DataFrame> {
     let not_carrier = col("responsibility").neq(lit("carrier")).fill_null(lit(true));
-    let cases = group_by_period(
+    Ok(group_by_period(
         p.cases.clone().filter(col("counted")),
         col("opened_at"),
         "quarter",
@@ -203,16 +209,44 @@ fn aggregate(
             col("satisfaction").cast(DataType::Float64).sum().alias("rating_sum"),
         ],
     )
-    .run()?;
-    let (q, k) = (strs(&cases, "quarter")?, strs(&cases, "merchant_id")?);
-    let (n, d, l, f, r) = (
-        ints(&cases, "cases")?,
-        ints(&cases, "disputes")?,
-        ints(&cases, "losses")?,
-        ints(&cases, "fault")?,
-        ints(&cases, "ratings")?,
+    .run()?)
+}
+
+fn aggregate(t: &Tables) -> Result<BTreeMap<Key, Agg>> {
+    let Tables {
+        case_counts: cases,
+        return_rates,
+        sla_compliance,
+        flags,
+        sku_merchants,
+    } = *t;
+    let mut m: BTreeMap<Key, Agg> = BTreeMap::new();
+    let rr = return_rates.clone().lazy().filter(quarter_merchant_rows()).run()?;
+    let (q, k, units, rate, asr) = (
+        strs(&rr, "period")?,
+        strs(&rr, "key")?,
+        ints(&rr, "units_sold")?,
+        floats(&rr, "return_rate")?,
+        floats(&rr, "after_sales_rate")?,
     );
-    let rs = floats(&cases, "rating_sum")?;
+    for i in 0..rr.height() {
+        let (Some(q), Some(k)) = (q[i].clone(), k[i].clone()) else {
+            continue;
+        };
+        let a = m.entry((q, k)).or_default();
+        a.units_sold = units[i];
+        a.return_rate = rate[i];
+        a.after_sales_rate = asr[i];
+    }
+    let (q, k) = (strs(cases, "quarter")?, strs(cases, "merchant_id")?);
+    let (n, d, l, f, r) = (
+        ints(cases, "cases")?,
+        ints(cases, "disputes")?,
+        ints(cases, "losses")?,
+        ints(cases, "fault")?,
+        ints(cases, "ratings")?,
+    );
+    let rs = floats(cases, "rating_sum")?;
     for i in 0..cases.height() {
         let (Some(q), Some(k)) = (q[i].clone(), k[i].clone()) else {
             continue;
@@ -331,9 +365,9 @@ pub fn flagged_sku_merchants(lines: LazyFrame, flags: &DataFrame) -> Result<Data
         .run_streaming()?)
 }
 
-fn names(p: &Prepared) -> Result<HashMap<String, String>> {
+fn names(merchants: Option<&DataFrame>) -> Result<HashMap<String, String>> {
     let mut out = HashMap::new();
-    if let Some(df) = &p.merchants {
+    if let Some(df) = merchants {
         for (id, name) in strs(df, "merchant_id")?.into_iter().zip(strs(df, "merchant_name")?) {
             if let (Some(id), Some(name)) = (id, name) {
                 out.insert(id, name);

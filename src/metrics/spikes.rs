@@ -92,10 +92,10 @@ fn early_returned_lines(p: &Prepared, r: &RiskParams) -> LazyFrame {
 /// One row per week that sold anything: its week_code (`_week`), local Monday (`week_start`), the instant it is
 /// judged from, and its label. Made per week, not per (key, week) row: a few dozen zone conversions and labels
 /// instead of one per row.
-fn week_facts(p: &Prepared, r: &RiskParams, sold: &LazyFrame) -> LazyFrame {
+fn week_facts(tz: chrono_tz::Tz, r: &RiskParams, sold: &LazyFrame) -> LazyFrame {
     let local_week = col("_some_instant")
         .dt()
-        .convert_time_zone(local_tz(p.zone.tz))
+        .convert_time_zone(local_tz(tz))
         .dt()
         .truncate(lit("1w"));
     sold.clone()
@@ -112,22 +112,21 @@ fn week_facts(p: &Prepared, r: &RiskParams, sold: &LazyFrame) -> LazyFrame {
                 .dt()
                 .convert_time_zone(polars::prelude::TimeZone::UTC)
                 .alias("judged_from"),
-            period_expr(col("_some_instant"), "week", p.zone.tz).alias("period"),
+            period_expr(col("_some_instant"), "week", tz).alias("period"),
         ])
 }
 
 /// Per (key, week): order lines sold and their units (from the sold groups), lines returned early and their units
-/// (from the returned lines), and the week's facts.
+/// (from the early weeks, [`EarlyWeeks`]), and the week's facts.
 fn key_weeks(sold: &LazyFrame, early: &LazyFrame, weeks: &LazyFrame, key: &str) -> LazyFrame {
     let sold = sold
         .clone()
         .group_by([col(key), col("week_code").alias("_week")])
         .agg([col("n").sum(), col("quantity").sum().alias("units_sold")]);
-    let returned = early.clone().group_by([col(key), col("_week")]).agg([
-        col("_counted").sum().cast(DataType::Int64).alias("r"),
-        col("_counted").not().sum().cast(DataType::Int64).alias("r_carrier"),
-        col("returned_units").sum().alias("units_returned"),
-    ]);
+    let returned = early
+        .clone()
+        .group_by([col(key), col("week_code").alias("_week")])
+        .agg([col("r").sum(), col("r_carrier").sum(), col("units_returned").sum()]);
     sold.join(
         returned,
         [col(key), col("_week")],
@@ -211,9 +210,48 @@ const KEY_STRIDE: i64 = 1_000_000;
 /// [`SoldWeeks::from_lines`]. Every grouping of sold lines below is a sum (or the earliest instant) over these
 /// rows, so a group split over two rows counts the same.
 pub fn spike_evaluation(p: &Prepared, r: &RiskParams, sold: &SoldWeeks) -> Result<DataFrame> {
-    let early = early_returned_lines(p, r).run_streaming()?.lazy();
+    let early = EarlyWeeks::new(p, r)?;
+    evaluate(&early, sold, p.merchants.as_ref(), p.zone.tz, p.as_of, r)
+}
+
+/// The lines returned early (see [`early_returned_lines`]) summed per (merchant_id, sku, category, week_code of
+/// the line): r (lines counted in R_t), r_carrier (lines whose every early return is the carrier's),
+/// units_returned. Every level's R_t is a sum of these rows; the distributed path sums the same
+/// (`crate::aggregates`).
+pub struct EarlyWeeks(pub DataFrame);
+
+impl EarlyWeeks {
+    pub fn new(p: &Prepared, r: &RiskParams) -> Result<EarlyWeeks> {
+        Ok(EarlyWeeks(
+            early_returned_lines(p, r)
+                .group_by([
+                    col("merchant_id"),
+                    col("sku"),
+                    col("category"),
+                    col("_week").alias("week_code"),
+                ])
+                .agg([
+                    col("_counted").sum().cast(DataType::Int64).alias("r"),
+                    col("_counted").not().sum().cast(DataType::Int64).alias("r_carrier"),
+                    col("returned_units").sum().alias("units_returned"),
+                ])
+                .run_streaming()?,
+        ))
+    }
+}
+
+/// [`spike_evaluation`] from the early weeks and the sold weeks: `merchants` gives a merchant's primary category.
+pub fn evaluate(
+    early: &EarlyWeeks,
+    sold: &SoldWeeks,
+    merchants: Option<&DataFrame>,
+    tz: chrono_tz::Tz,
+    as_of: crate::time::Micros,
+    r: &RiskParams,
+) -> Result<DataFrame> {
+    let early = early.0.clone().lazy();
     let sold = sold.0.clone().lazy();
-    let weeks = week_facts(p, r, &sold).run()?.lazy();
+    let weeks = week_facts(tz, r, &sold).run()?.lazy();
     let cat_weeks =
         key_weeks(&sold, &early, &weeks, "category").select([col("category"), col("week_idx"), col("r"), col("n")]);
     // A few hundred rows, read by both levels: collected once (as a plan, each level's join and each of the b
@@ -235,7 +273,7 @@ pub fn spike_evaluation(p: &Prepared, r: &RiskParams, sold: &SoldWeeks) -> Resul
             .group_by([col(key)])
             .agg([col("category").first().alias("entity_category")]);
         if level == "merchant"
-            && let Some(m) = &p.merchants
+            && let Some(m) = merchants
         {
             let primary = m.clone().lazy().select([col("merchant_id"), col("primary_category")]);
             entity_cat = entity_cat
@@ -290,7 +328,7 @@ pub fn spike_evaluation(p: &Prepared, r: &RiskParams, sold: &SoldWeeks) -> Resul
     let out = concat(parts, UnionArgs::default())?
         // Judged only once mature, and only where the category sold something in the baseline window.
         .filter(
-            as_of_lit(p.as_of)
+            as_of_lit(as_of)
                 .gt_eq(col("judged_from"))
                 .and(col("n_cb").gt(lit(0i64))),
         )
