@@ -127,6 +127,10 @@ pub struct FinishArgs {
     /// The folder aftersales-dist wrote the aggregates into.
     #[arg(long)]
     pub aggregates: PathBuf,
+    /// The folder `aftersales-dist evidence` wrote the candidates into (after a first `finish`): adds
+    /// flag_evidence and badge_evidence.
+    #[arg(long)]
+    pub evidence: Option<PathBuf>,
     /// Output folder, replaced atomically.
     #[arg(long, default_value = "out")]
     pub out: PathBuf,

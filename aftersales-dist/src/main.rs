@@ -13,6 +13,8 @@ mod aggregate;
 mod cluster;
 mod copy;
 mod engine;
+mod evidence;
+mod job;
 mod plans;
 mod sla;
 
@@ -21,6 +23,8 @@ mod sla;
 enum Cli {
     /// Scan a Hive copy and write the aggregates `aftersales finish` reads.
     Aggregate(aggregate::Args),
+    /// After `aftersales finish`: the records behind its flags and failed badge criteria, for `finish --evidence`.
+    Evidence(evidence::Args),
     /// Run a Ballista scheduler (its options after `--`, e.g. `-- --bind-host 127.0.0.1 --bind-port 50050`).
     Scheduler(cluster::Passthrough),
     /// Run a Ballista executor (its options after `--`, e.g. `-- --scheduler-host 127.0.0.1 --bind-port 50051`).
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli {
             Cli::Aggregate(a) => aggregate::run(a).await,
+            Cli::Evidence(a) => evidence::run(a).await,
             Cli::Scheduler(p) => cluster::scheduler(p).await,
             Cli::Executor(p) => cluster::executor(p).await,
         }

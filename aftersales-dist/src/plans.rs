@@ -15,8 +15,11 @@ use datafusion::prelude::{ParquetReadOptions, SessionContext};
 /// The per-line tables every grouped query reads, in dependency order.
 const STAGED: [(&str, &str); 2] = [
     ("line_facts", include_str!("../sql/line_facts.sql")),
-    ("case_lines", include_str!("../sql/case_lines.sql")),
+    ("case_lines", CASE_LINES),
 ];
+
+/// Every case with its order line (`sql/case_lines.sql`).
+pub const CASE_LINES: &str = include_str!("../sql/case_lines.sql");
 
 /// Computes each per-line table into `work/<name>/` (written by the executors) and registers it.
 pub async fn stage(ctx: &SessionContext, work: &Path) -> Result<()> {

@@ -14,7 +14,7 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 /// The tables the distributed path produces so far (`aftersales finish`).
-pub const TABLES: [&str; 10] = [
+pub const TABLES: [&str; 12] = [
     "return_rates",
     "reason_breakdown",
     "sla_clocks",
@@ -25,6 +25,8 @@ pub const TABLES: [&str; 10] = [
     "badges",
     "carrier_performance",
     "carrier_lanes",
+    "flag_evidence",
+    "badge_evidence",
 ];
 
 /// The main crate's binary, built by the workspace's `cargo test` / `cargo build` into the same target folder.
@@ -65,7 +67,8 @@ pub fn run(cmd: &mut Command) {
     );
 }
 
-/// Local run, Hive copy and `finish` from the aggregates of `engine`, in `work`; returns (local out, dist out).
+/// Local run, Hive copy, the aggregates on `engine`, `finish`, the evidence pass on `engine` and `finish --evidence`,
+/// in `work`; returns (local out, dist out).
 pub fn both_paths(data: &Path, work: &Path, engine: &str) -> (PathBuf, PathBuf) {
     let local = work.join("local");
     let hive = work.join("hive");
@@ -86,13 +89,32 @@ pub fn both_paths(data: &Path, work: &Path, engine: &str) -> (PathBuf, PathBuf) 
         .arg(&hive)
         .arg("--out")
         .arg(&agg));
-    run(Command::new(aftersales())
-        .args(["--quiet", "finish", "--data"])
+    let finish = |evidence: Option<&Path>| {
+        let mut cmd = Command::new(aftersales());
+        cmd.args(["--quiet", "finish", "--data"])
+            .arg(&hive)
+            .arg("--aggregates")
+            .arg(&agg)
+            .arg("--out")
+            .arg(&dist_out);
+        if let Some(e) = evidence {
+            cmd.arg("--evidence").arg(e);
+        }
+        run(&mut cmd);
+    };
+    finish(None);
+    // The second pass: the records behind the flags and failed criteria the first finish wrote.
+    let evidence = work.join("evidence");
+    run(Command::new(dist())
+        .args(["evidence", "--engine", engine, "--data"])
         .arg(&hive)
         .arg("--aggregates")
         .arg(&agg)
+        .arg("--tables")
+        .arg(dist_out.join("tables"))
         .arg("--out")
-        .arg(&dist_out));
+        .arg(&evidence));
+    finish(Some(&evidence));
     (local, dist_out)
 }
 
@@ -167,7 +189,13 @@ fn assert_column(table: &str, name: &str, x: &dyn Array, y: &dyn Array) {
 /// What comparing the sample's tables must have covered: every table, the sample's year of periods and keys in
 /// return_rates, and its planted spikes (a spiking merchant and SKU) among the flags.
 pub fn assert_sample_compared(compared: &[(String, usize)]) {
-    let rows = |t: &str| compared.iter().find(|(name, _)| name == t).map(|(_, n)| *n).unwrap_or(0);
+    let rows = |t: &str| {
+        compared
+            .iter()
+            .find(|(name, _)| name == t)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
     assert_eq!(compared.len(), TABLES.len(), "{compared:?}");
     assert!(rows("return_rates") > 10_000, "{compared:?}");
     assert!(rows("risk_flags") >= 2, "{compared:?}");

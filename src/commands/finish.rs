@@ -2,7 +2,8 @@
 //! docs/scale-out.md). The small global stages run here, on one machine, with the code the local run uses.
 //!
 //! Written: `tables/` return_rates, reason_breakdown, sla_clocks, sla_compliance, spike_evaluation, risk_flags,
-//! merchant_risk, badges, carrier_performance, carrier_lanes, and the copy's
+//! merchant_risk, badges, carrier_performance, carrier_lanes, with `--evidence` flag_evidence and badge_evidence
+//! (from `aftersales-dist evidence`, which reads this command's risk_flags and badges), and the copy's
 //! `data_quality.parquet`.
 
 use anyhow::{Context, Result};
@@ -74,7 +75,23 @@ pub fn finish(args: &FinishArgs, quiet: bool) -> Result<i32> {
     let facts =
         merchants::QuarterFacts::from_tables(&tables, merchants.as_ref(), manifest.as_of, tz, manifest.maturity_days)?;
     out.write_parquet("tables/merchant_risk.parquet", &mut facts.merchant_risk(&config.badge)?)?;
-    out.write_parquet("tables/badges.parquet", &mut facts.badges(&config.badge)?)?;
+    let mut badges = facts.badges(&config.badge)?;
+    out.write_parquet("tables/badges.parquet", &mut badges)?;
+    if let Some(dir) = &args.evidence {
+        let early = crate::workdir::scan(&dir.join("evidence_early.parquet"))?;
+        let mut flag_evidence = crate::metrics::evidence::flag_evidence_from(early, &flags)?;
+        out.write_parquet("tables/flag_evidence.parquet", &mut flag_evidence)?;
+        let cases = crate::workdir::scan(&dir.join("evidence_cases.parquet"))?;
+        let clocks_file = dir.join("evidence_clocks.parquet");
+        let clocks = if clocks_file.is_file() {
+            crate::workdir::scan(&clocks_file)?
+        } else {
+            DataFrame::empty().lazy()
+        };
+        let mut badge_evidence =
+            crate::metrics::evidence::badge_evidence_from(cases, tz, &config.badge, &badges, &clocks, &flags)?;
+        out.write_parquet("tables/badge_evidence.parquet", &mut badge_evidence)?;
+    }
 
     let legs = crate::aggregates::leg_groups(&args.aggregates)?;
     let mut performance = crate::aggregates::carrier_performance(&args.aggregates, &legs, tz)?;

@@ -25,7 +25,7 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::{LINE_ROW, Prepared, period_code, period_expr};
+use super::{Prepared, period_code, period_expr};
 use crate::config::{BadgeParams, RiskParams};
 use crate::engine::Run;
 
@@ -33,18 +33,28 @@ use crate::engine::Run;
 pub fn flag_evidence(p: &Prepared, r: &RiskParams, flags: &DataFrame) -> Result<DataFrame> {
     // The early returns, as the spike detector counts them, case by case.
     let early = super::spikes::early_returns(p, r)
-        .with_columns([
+        .with_column(period_code(p.zone.day(col("line_ordered_at")), "week").alias("_week"));
+    flag_evidence_from(early, flags)
+}
+
+/// flag_evidence from the early returns (one row per return case counted as the spike detector counts them, with
+/// order_id, line_no, sku, line_merchant_id, line_category, line_ordered_at, line_quantity, case_id, case_type,
+/// reason_code, responsibility, opened_at, quantity, `_age` (µs after the line's ordered_at) and `_week` (the
+/// line's week code)) — all of them, or at least every early return on each line of a flagged week (the
+/// distributed path's candidates).
+pub fn flag_evidence_from(early: LazyFrame, flags: &DataFrame) -> Result<DataFrame> {
+    let early = early
+        .with_column(
             col("responsibility")
                 .eq(lit("carrier"))
                 .fill_null(lit(false))
                 .alias("carrier_case"),
-            period_code(p.zone.day(col("line_ordered_at")), "week").alias("_week"),
-        ])
+        )
         .with_column(
             col("carrier_case")
                 .not()
                 .any(true)
-                .over([col(LINE_ROW)])?
+                .over([col("order_id"), col("line_no")])?
                 .alias("line_in_r_t"),
         );
     let flagged = flags.clone().lazy().select([
@@ -111,7 +121,20 @@ pub fn badge_evidence(
     clocks: &LazyFrame,
     flags: &DataFrame,
 ) -> Result<DataFrame> {
-    let tz = p.zone.tz;
+    badge_evidence_from(p.cases.clone(), p.zone.tz, b, badges, clocks, flags)
+}
+
+/// badge_evidence from the cases (every case with counted, responsibility and the case columns, or at least the
+/// counted ones of the merchants' quarters that failed a case criterion) and the clocks (all, or at least the
+/// breached ones of those that failed a clock criterion).
+pub fn badge_evidence_from(
+    cases: LazyFrame,
+    tz: chrono_tz::Tz,
+    b: &BadgeParams,
+    badges: &DataFrame,
+    clocks: &LazyFrame,
+    flags: &DataFrame,
+) -> Result<DataFrame> {
     // (quarter, merchant_id, criterion) of every failed criterion.
     let failed = badges
         .clone()
@@ -172,9 +195,7 @@ pub fn badge_evidence(
             .alias("detail"),
     ]);
     let not_carrier = col("responsibility").neq(lit("carrier")).fill_null(lit(true));
-    let cases = p
-        .cases
-        .clone()
+    let cases = cases
         .filter(col("counted"))
         .with_column(period_expr(col("opened_at"), "quarter", tz).alias("quarter"));
     let case_rows = |criterion: &str, which: Expr, stop: Expr, value: Expr, unit: Expr, detail: Expr| {
