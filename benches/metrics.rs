@@ -87,10 +87,11 @@ fn bench_metrics(c: &mut Criterion) {
         b.iter(|| carriers::carrier_performance(&p, &legs).unwrap())
     });
     g.bench_function("carrier_lanes", |b| b.iter(|| carriers::carrier_lanes(&legs).unwrap()));
+    let inputs = report::InputFacts::of(&loaded).unwrap();
     let ctx = report::RunContext {
         data_dir: &data,
         config: &config,
-        loaded: &loaded,
+        inputs: &inputs,
         lang: config.language,
     };
     g.bench_function("charts_and_report", |b| {

@@ -460,25 +460,49 @@ pub fn calendar_years(
     calendar: &crate::config::Calendar,
     tz: Tz,
 ) -> Result<DataFrame> {
-    use chrono::Datelike;
-    let mut rows: Vec<[Option<String>; 5]> = Vec::new();
+    let mut spans = BTreeMap::new();
     for rule in rules.iter().filter(|r| r.clock_kind() == "working_days") {
         let Some(t) = tables.get(&rule.table) else {
             continue;
         };
-        let span = t
-            .lazy()?
-            .select([
-                col(&rule.start).min().cast(DataType::Int64).alias("lo"),
-                col(&rule.start).max().cast(DataType::Int64).alias("start_hi"),
-                col(&rule.stop).max().cast(DataType::Int64).alias("stop_hi"),
-            ])
-            .collect()?;
-        let get = |c: &str| -> Result<Option<i64>> { Ok(span.column(c)?.as_materialized_series().i64()?.get(0)) };
-        let (Some(lo), Some(start_hi)) = (get("lo")?, get("start_hi")?) else {
+        for c in [&rule.start, &rule.stop] {
+            if let Some(span) = column_span(t.lazy()?, c)? {
+                spans.insert((rule.table, c.clone()), span);
+            }
+        }
+    }
+    calendar_findings(&spans, rules, calendar, tz)
+}
+
+/// The earliest and latest value of a timestamp column, as µs; None when it has none.
+pub fn column_span(lf: LazyFrame, column: &str) -> Result<Option<(i64, i64)>> {
+    let span = lf
+        .select([
+            col(column).min().cast(DataType::Int64).alias("lo"),
+            col(column).max().cast(DataType::Int64).alias("hi"),
+        ])
+        .collect()?;
+    let get = |c: &str| -> Result<Option<i64>> { Ok(span.column(c)?.as_materialized_series().i64()?.get(0)) };
+    Ok(get("lo")?.zip(get("hi")?))
+}
+
+/// [`calendar_years`] from the spans of the rules' start and stop columns ((table, column) → (earliest, latest)
+/// µs): what a run finds in its tables, and a Hive copy carries for `aftersales finish`.
+pub fn calendar_findings(
+    spans: &BTreeMap<(TableKind, String), (i64, i64)>,
+    rules: &[crate::sla_rules::SlaRule],
+    calendar: &crate::config::Calendar,
+    tz: Tz,
+) -> Result<DataFrame> {
+    use chrono::Datelike;
+    let mut rows: Vec<[Option<String>; 5]> = Vec::new();
+    for rule in rules.iter().filter(|r| r.clock_kind() == "working_days") {
+        let Some(&(lo, start_hi)) = spans.get(&(rule.table, rule.start.clone())) else {
             continue;
         };
-        let hi = get("stop_hi")?.map_or(start_hi, |s| s.max(start_hi));
+        let hi = spans
+            .get(&(rule.table, rule.stop.clone()))
+            .map_or(start_hi, |&(_, s)| s.max(start_hi));
         let year = |t: i64| {
             chrono::DateTime::from_timestamp_micros(t)
                 .map(|d| d.with_timezone(&tz).year())

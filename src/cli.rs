@@ -131,6 +131,12 @@ pub struct FinishArgs {
     /// flag_evidence and badge_evidence.
     #[arg(long)]
     pub evidence: Option<PathBuf>,
+    /// The report's quarter, e.g. 2026Q3; default: the latest quarter that has ended at as_of.
+    #[arg(long)]
+    pub quarter: Option<String>,
+    /// The report's language: zh-CN or en; default: the config's `language`, else zh-CN.
+    #[arg(long, value_parser = parse_lang)]
+    pub lang: Option<crate::i18n::Lang>,
     /// Output folder, replaced atomically.
     #[arg(long, default_value = "out")]
     pub out: PathBuf,

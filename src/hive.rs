@@ -49,6 +49,8 @@ pub struct Manifest {
     pub format: u32,
     /// as_of of the checked inputs, µs since the epoch (UTC).
     pub as_of: Micros,
+    /// `command_line`, `config` or `latest_in_inputs`.
+    pub as_of_source: String,
     pub timezone: String,
     pub maturity_days: i64,
     /// Per table: accepted rows (all partitions), the timestamp that partitions it, and its months.
@@ -58,6 +60,9 @@ pub struct Manifest {
     /// A (SPEC §4.4): a return counts towards its week's R_t when opened within this many days of the line's
     /// ordered_at.
     pub spike_age_days: i64,
+    /// Per `<table>.<column>` of every timestamp column: its earliest and latest value (µs). What the calendar's
+    /// findings (`checks::calendar_findings`) are worked out from, for whatever rules the config then has.
+    pub spans: BTreeMap<String, (Micros, Micros)>,
 }
 
 /// An SLA rule as the distributed job reads it (`crate::sla_rules::SlaRule`).
@@ -79,7 +84,12 @@ pub struct RuleEntry {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TableEntry {
+    /// Accepted rows: the rows the copy holds.
     pub rows: u64,
+    /// What the exports gave (rows read = rows + rejected + filtered), for the report and run.json.
+    pub read: u64,
+    pub rejected: u64,
+    pub filtered: u64,
     /// None for a table written whole (merchants).
     pub partitioned_by: Option<String>,
     pub months: Vec<String>,
@@ -104,6 +114,17 @@ impl Manifest {
             m.format
         );
         Ok(m)
+    }
+}
+
+fn entry(t: &crate::input::load::LoadedTable) -> TableEntry {
+    TableEntry {
+        rows: t.rows_accepted(),
+        read: t.rows_read(),
+        rejected: t.rows_rejected(),
+        filtered: t.rows_filtered(),
+        partitioned_by: None,
+        months: vec![],
     }
 }
 
@@ -153,6 +174,7 @@ fn calendar(config: &Config, from: chrono::NaiveDate, to: chrono::NaiveDate) -> 
 pub fn write(out: &mut OutputDir, loaded: &Loaded, config: &Config) -> Result<Manifest> {
     let zone = Zone::new(config.timezone, loaded.time_span);
     let mut tables = BTreeMap::new();
+    let mut spans = BTreeMap::new();
     for (kind, t) in &loaded.tables {
         let name = kind.name();
         let data = t.data_lazy()?;
@@ -163,14 +185,7 @@ pub fn write(out: &mut OutputDir, loaded: &Loaded, config: &Config) -> Result<Ma
                 t.rows_accepted(),
                 ParquetCompression::Zstd(None),
             )?;
-            tables.insert(
-                name.to_string(),
-                TableEntry {
-                    rows: t.rows_accepted(),
-                    partitioned_by: None,
-                    months: vec![],
-                },
-            );
+            tables.insert(name.to_string(), entry(t));
             continue;
         };
         let timestamps: Vec<String> = data
@@ -180,6 +195,11 @@ pub fn write(out: &mut OutputDir, loaded: &Loaded, config: &Config) -> Result<Ma
             .filter(|(_, dt)| matches!(dt, DataType::Datetime(..)))
             .map(|(n, _)| n.to_string())
             .collect();
+        for c in &timestamps {
+            if let Some(span) = crate::checks::column_span(data.clone(), c)? {
+                spans.insert(format!("{name}.{c}"), span);
+            }
+        }
         // Materialised once and cut by month, in the order the rows were read within each month.
         let rows = with_periods(data, ts, &timestamps, &zone).run_streaming()?;
         let mut months = Vec::new();
@@ -202,9 +222,9 @@ pub fn write(out: &mut OutputDir, loaded: &Loaded, config: &Config) -> Result<Ma
         tables.insert(
             name.to_string(),
             TableEntry {
-                rows: t.rows_accepted(),
                 partitioned_by: Some(ts.to_string()),
                 months,
+                ..entry(t)
             },
         );
     }
@@ -253,11 +273,18 @@ pub fn write(out: &mut OutputDir, loaded: &Loaded, config: &Config) -> Result<Ma
     let manifest = Manifest {
         format: FORMAT,
         as_of: loaded.as_of,
+        as_of_source: match loaded.as_of_source {
+            crate::input::AsOfSource::CommandLine => "command_line",
+            crate::input::AsOfSource::Config => "config",
+            crate::input::AsOfSource::LatestInInputs => "latest_in_inputs",
+        }
+        .to_string(),
         timezone: config.timezone.name().to_string(),
         maturity_days: config.maturity_days,
         tables,
         sla_rules,
         spike_age_days: config.risk.age_days,
+        spans,
     };
     out.write_bytes(MANIFEST, serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     Ok(manifest)
@@ -278,5 +305,62 @@ mod tests {
         assert_eq!(month_label(2026 * 12 + 3), "2026-03");
         assert_eq!(month_label(2026 * 12 + 12), "2026-12");
         assert_eq!(month_label(2027 * 12 + 1), "2027-01");
+    }
+}
+
+impl Manifest {
+    /// data_quality as a run on the copy's exports finds it: the copy's findings about rows, then the calendar's
+    /// for the config's working-day rules.
+    pub fn data_quality(&self, row_findings: DataFrame, config: &Config) -> Result<DataFrame> {
+        let mut spans = BTreeMap::new();
+        for kind in TableKind::ALL {
+            for rule in &config.sla_rules {
+                for c in [&rule.start, &rule.stop] {
+                    if let Some(&span) = self.spans.get(&format!("{}.{c}", kind.name())) {
+                        spans.insert((kind, c.clone()), span);
+                    }
+                }
+            }
+        }
+        let calendar = crate::checks::calendar_findings(&spans, &config.sla_rules, &config.calendar, config.timezone)?;
+        let mut dq = row_findings;
+        if calendar.height() > 0 {
+            dq.vstack_mut(&calendar)?;
+        }
+        Ok(dq)
+    }
+
+    /// The report's view of the inputs the copy was made from.
+    pub fn input_facts(&self, data_quality: DataFrame, merchants: Option<DataFrame>) -> crate::report::InputFacts {
+        // In the tables' own order, as a run lists them.
+        let counts = TableKind::ALL
+            .iter()
+            .filter_map(|k| self.tables.get_key_value(k.name()))
+            .map(|(name, t)| {
+                let read = t.read - t.filtered;
+                crate::report::TableCounts {
+                    table: name.clone(),
+                    read: t.read,
+                    accepted: t.rows,
+                    rejected: t.rejected,
+                    reject_rate: if read == 0 {
+                        0.0
+                    } else {
+                        t.rejected as f64 / read as f64
+                    },
+                }
+            })
+            .collect();
+        crate::report::InputFacts {
+            counts,
+            data_quality,
+            as_of: self.as_of,
+            as_of_source: match self.as_of_source.as_str() {
+                "command_line" => crate::input::AsOfSource::CommandLine,
+                "config" => crate::input::AsOfSource::Config,
+                _ => crate::input::AsOfSource::LatestInInputs,
+            },
+            merchants,
+        }
     }
 }

@@ -115,6 +115,7 @@ pub fn both_paths(data: &Path, work: &Path, engine: &str) -> (PathBuf, PathBuf) 
         .arg("--out")
         .arg(&evidence));
     finish(Some(&evidence));
+    assert_same_outputs(&local, &dist_out, data, &hive);
     (local, dist_out)
 }
 
@@ -199,4 +200,56 @@ pub fn assert_sample_compared(compared: &[(String, usize)]) {
     assert_eq!(compared.len(), TABLES.len(), "{compared:?}");
     assert!(rows("return_rates") > 10_000, "{compared:?}");
     assert!(rows("risk_flags") >= 2, "{compared:?}");
+}
+
+/// Every file under `dir`, relative, sorted.
+fn files(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// The rest of the output equal too: the same files; charts, merchant pages, rejects and data_quality byte for
+/// byte; report.html byte for byte once each side's input folder is named alike (the page says where its inputs
+/// were: the exports for the local run, the Hive copy for finish). run.json differs by nature (command, timings).
+pub fn assert_same_outputs(local: &Path, dist: &Path, local_data: &Path, hive: &Path) {
+    let (a, b) = (files(local), files(dist));
+    assert_eq!(a, b, "the output folders hold different files");
+    for f in a
+        .iter()
+        .filter(|f| !f.starts_with("tables/") && *f != "run.json" && *f != "report.html")
+    {
+        assert!(
+            std::fs::read(local.join(f)).unwrap() == std::fs::read(dist.join(f)).unwrap(),
+            "{f} differs between the local run and finish"
+        );
+    }
+    let page = |p: &Path, data: &Path| {
+        let text = std::fs::read_to_string(p.join("report.html")).unwrap();
+        let cfg = data.join("aftersales.toml");
+        text.replace(&cfg.display().to_string(), "<config>")
+            .replace(&data.display().to_string(), "<data>")
+    };
+    let (x, y) = (page(local, local_data), page(dist, hive));
+    assert!(x.len() > 10_000, "a report of {} bytes", x.len());
+    if x != y {
+        let line = x.lines().zip(y.lines()).position(|(p, q)| p != q).unwrap_or(0);
+        panic!(
+            "report.html differs at line {}:\n{:.300}\n{:.300}",
+            line + 1,
+            x.lines().nth(line).unwrap_or(""),
+            y.lines().nth(line).unwrap_or("")
+        );
+    }
 }

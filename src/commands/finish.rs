@@ -1,23 +1,30 @@
-//! `aftersales finish`: the tables from the aggregates aftersales-dist wrote over a Hive copy (`crate::aggregates`,
-//! docs/scale-out.md). The small global stages run here, on one machine, with the code the local run uses.
+//! `aftersales finish`: the distributed path's last step (docs/scale-out.md). From the aggregates aftersales-dist
+//! wrote over a Hive copy, the small global stages run here, on one machine, with the code the local run uses —
+//! ratios and intervals, percentiles, spike baselines and z-scores, merchant risk, badges, carriers' network
+//! rates — and the output folder is written as `run` writes it: `tables/` (every table of SPEC §4),
+//! `charts/`, `report.html`, `merchants/`, the copy's `data_quality.parquet` and `rejects/`, and `run.json`.
 //!
-//! Written: `tables/` return_rates, reason_breakdown, sla_clocks, sla_compliance, spike_evaluation, risk_flags,
-//! merchant_risk, badges, carrier_performance, carrier_lanes, with `--evidence` flag_evidence and badge_evidence
-//! (from `aftersales-dist evidence`, which reads this command's risk_flags and badges), and the copy's
-//! `data_quality.parquet`.
+//! The evidence tables and the page need a second pass: a first `finish` writes the other tables, from whose
+//! risk_flags and badges `aftersales-dist evidence` finds the records behind each flag and failed criterion on the
+//! cluster; `finish --evidence` then writes everything.
+
+use std::time::Instant;
 
 use anyhow::{Context, Result};
-
 use polars::prelude::*;
 
+use crate::aggregates;
 use crate::cli::FinishArgs;
 use crate::config::Config;
-use crate::metrics::{merchants, spikes};
+use crate::engine::Run;
+use crate::metrics::{MetricTables, carriers, evidence, merchants, sla, spikes};
 use crate::output::OutputDir;
 use crate::pipeline::CannotStart;
 use crate::progress::Progress;
+use crate::stages::Stages;
 
 pub fn finish(args: &FinishArgs, quiet: bool) -> Result<i32> {
+    let started = Instant::now();
     let manifest = crate::hive::Manifest::read(&args.data).context(CannotStart)?;
     let cfg = args.data.join("aftersales.toml");
     let config = if cfg.is_file() {
@@ -32,55 +39,86 @@ pub fn finish(args: &FinishArgs, quiet: bool) -> Result<i32> {
         config.timezone.name(),
         manifest.timezone
     );
+    if let Some(q) = &args.quarter
+        && !super::run::is_quarter(q)
+    {
+        return Err(anyhow::anyhow!("--quarter '{q}': expected a quarter like 2026Q3")).context(CannotStart);
+    }
     let progress = Progress::new(quiet);
+    let mut stages = Stages::default();
+    let (agg, tz, as_of) = (&args.aggregates, config.timezone, manifest.as_of);
+    let merchants = read_optional(&args.data.join("merchants.parquet"))?;
+
     progress.set_message("finishing the tables from the aggregates".into());
-    let mut out = OutputDir::create(&args.out)?;
-    let tz = config.timezone;
-    let mut rr = crate::aggregates::return_rates(&args.aggregates, tz, manifest.as_of, manifest.maturity_days)?;
-    out.write_parquet("tables/return_rates.parquet", &mut rr)?;
-    let mut reasons = crate::aggregates::reason_breakdown(&args.aggregates)?;
-    out.write_parquet("tables/reason_breakdown.parquet", &mut reasons)?;
-    let mut compliance = DataFrame::empty();
-    if !config.sla_rules.is_empty() {
-        let clocks = crate::aggregates::sla_clocks(&args.aggregates, &config.sla_rules)?;
+    let clock = stages.start();
+    let rates = aggregates::return_rates(agg, tz, as_of, manifest.maturity_days)?;
+    let reasons = aggregates::reason_breakdown(agg)?;
+    let (compliance, clocks) = if config.sla_rules.is_empty() {
+        (DataFrame::empty(), None)
+    } else {
+        // Written as the local run writes its clocks (`workdir::sink_linkable`), then linked into the output.
         let file = tempfile::NamedTempFile::new_in(crate::output::parent_of(&args.out))?;
-        crate::workdir::sink_linkable(clocks, file.path())?;
-        let rows = crate::workdir::scan(file.path())?
+        crate::workdir::sink_linkable(aggregates::sla_clocks(agg, &config.sla_rules)?, file.path())?;
+        let scan = crate::workdir::scan(file.path())?;
+        let rows = scan
+            .clone()
             .select([len().cast(DataType::UInt64).alias("n")])
-            .collect()?
+            .run()?
             .column("n")?
             .u64()?
             .get(0)
             .unwrap_or(0);
-        out.link_file("tables/sla_clocks.parquet", file.path(), rows)?;
-        compliance = crate::aggregates::sla_compliance(&args.aggregates, &config.sla_rules)?;
-        out.write_parquet("tables/sla_compliance.parquet", &mut compliance)?;
-    }
-    let merchants = read_optional(&args.data.join("merchants.parquet"))?;
-    let sold = crate::aggregates::sold_weeks(&args.aggregates)?;
-    let early = crate::aggregates::early_weeks(&args.aggregates)?;
-    let mut evaluation = spikes::evaluate(&early, &sold, merchants.as_ref(), tz, manifest.as_of, &config.risk)?;
-    let mut flags = spikes::risk_flags(&evaluation, &config.risk)?;
-    out.write_parquet("tables/spike_evaluation.parquet", &mut evaluation)?;
-    out.write_parquet("tables/risk_flags.parquet", &mut flags)?;
-    let sku_merchants = merchants::flagged_sku_merchants(sold.0.clone().lazy(), &flags)?;
-    let case_counts = crate::aggregates::merchant_case_counts(&args.aggregates)?;
-    let tables = merchants::Tables {
-        case_counts: &case_counts,
-        return_rates: &rr,
-        sla_compliance: &compliance,
-        flags: &flags,
-        sku_merchants: &sku_merchants,
+        let compliance = aggregates::sla_compliance(agg, &config.sla_rules)?;
+        (
+            compliance,
+            Some((
+                sla::Clocks {
+                    scan,
+                    rows,
+                    file: Some(file.path().to_path_buf()),
+                },
+                file,
+            )),
+        )
     };
-    let facts =
-        merchants::QuarterFacts::from_tables(&tables, merchants.as_ref(), manifest.as_of, tz, manifest.maturity_days)?;
-    out.write_parquet("tables/merchant_risk.parquet", &mut facts.merchant_risk(&config.badge)?)?;
-    let mut badges = facts.badges(&config.badge)?;
-    out.write_parquet("tables/badges.parquet", &mut badges)?;
+    let sold = aggregates::sold_weeks(agg)?;
+    let early = aggregates::early_weeks(agg)?;
+    let evaluation = spikes::evaluate(&early, &sold, merchants.as_ref(), tz, as_of, &config.risk)?;
+    let flags = spikes::risk_flags(&evaluation, &config.risk)?;
+    let sku_merchants = merchants::flagged_sku_merchants(sold.0.clone().lazy(), &flags)?;
+    let case_counts = aggregates::merchant_case_counts(agg)?;
+    let facts = merchants::QuarterFacts::from_tables(
+        &merchants::Tables {
+            case_counts: &case_counts,
+            return_rates: &rates,
+            sla_compliance: &compliance,
+            flags: &flags,
+            sku_merchants: &sku_merchants,
+        },
+        merchants.as_ref(),
+        as_of,
+        tz,
+        manifest.maturity_days,
+    )?;
+    let risk = facts.merchant_risk(&config.badge)?;
+    let badges = facts.badges(&config.badge)?;
+    let legs = aggregates::leg_groups(agg)?;
+    let performance = aggregates::carrier_performance(agg, &legs, tz)?;
+    let lanes = carriers::carrier_lanes(&legs)?;
+    let mut frames = vec![
+        ("return_rates", rates),
+        ("reason_breakdown", reasons),
+        ("sla_compliance", compliance),
+        ("spike_evaluation", evaluation),
+        ("risk_flags", flags.clone()),
+        ("merchant_risk", risk),
+        ("badges", badges.clone()),
+        ("carrier_performance", performance),
+        ("carrier_lanes", lanes),
+    ];
     if let Some(dir) = &args.evidence {
         let early = crate::workdir::scan(&dir.join("evidence_early.parquet"))?;
-        let mut flag_evidence = crate::metrics::evidence::flag_evidence_from(early, &flags)?;
-        out.write_parquet("tables/flag_evidence.parquet", &mut flag_evidence)?;
+        frames.push(("flag_evidence", evidence::flag_evidence_from(early, &flags)?));
         let cases = crate::workdir::scan(&dir.join("evidence_cases.parquet"))?;
         let clocks_file = dir.join("evidence_clocks.parquet");
         let clocks = if clocks_file.is_file() {
@@ -88,23 +126,101 @@ pub fn finish(args: &FinishArgs, quiet: bool) -> Result<i32> {
         } else {
             DataFrame::empty().lazy()
         };
-        let mut badge_evidence =
-            crate::metrics::evidence::badge_evidence_from(cases, tz, &config.badge, &badges, &clocks, &flags)?;
-        out.write_parquet("tables/badge_evidence.parquet", &mut badge_evidence)?;
+        frames.push((
+            "badge_evidence",
+            evidence::badge_evidence_from(cases, tz, &config.badge, &badges, &clocks, &flags)?,
+        ));
     }
+    let (copies, _clocks_file) = match clocks {
+        Some((c, file)) => (vec![("sla_clocks", c)], Some(file)),
+        None => (vec![], None),
+    };
+    let tables = MetricTables {
+        frames,
+        copies,
+        sku_merchants,
+    };
+    stages.end("tables", clock);
 
-    let legs = crate::aggregates::leg_groups(&args.aggregates)?;
-    let mut performance = crate::aggregates::carrier_performance(&args.aggregates, &legs, tz)?;
-    out.write_parquet("tables/carrier_performance.parquet", &mut performance)?;
-    let mut lanes = crate::metrics::carriers::carrier_lanes(&legs)?;
-    out.write_parquet("tables/carrier_lanes.parquet", &mut lanes)?;
-    let dq = args.data.join("data_quality.parquet");
-    if dq.is_file() {
-        out.write_bytes("data_quality.parquet", &std::fs::read(&dq)?)?;
+    let clock = stages.start();
+    progress.set_message("writing outputs".into());
+    let mut out = OutputDir::create(&args.out)?;
+    crate::pipeline::write_metric_tables(&tables, &mut out)?;
+    // What the checks found, as convert wrote it with the copy, and the calendar's findings for this config.
+    let dq_file = args.data.join("data_quality.parquet");
+    let mut data_quality = manifest.data_quality(
+        read_optional(&dq_file)?.with_context(|| format!("{} is missing", dq_file.display()))?,
+        &config,
+    )?;
+    out.write_parquet("data_quality.parquet", &mut data_quality)?;
+    for entry in std::fs::read_dir(args.data.join("rejects"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        out.write_bytes(&format!("rejects/{name}"), &std::fs::read(entry.path())?)?;
     }
+    stages.end("write_tables", clock);
+
+    // The page shows the evidence under each flag and near miss: drawn once the evidence is there.
+    let mut quarter = None;
+    if args.evidence.is_some() {
+        let clock = stages.start();
+        progress.set_message("drawing charts and the report".into());
+        let inputs = manifest.input_facts(data_quality, merchants);
+        let ctx = crate::report::RunContext {
+            data_dir: &args.data,
+            config: &config,
+            inputs: &inputs,
+            lang: args.lang.unwrap_or(config.language),
+        };
+        let page = crate::report::build(&ctx, &tables, args.quarter.as_deref())?;
+        page.write(&mut out)?;
+        quarter = Some(page.quarter);
+        stages.end("charts_and_report", clock);
+    }
+    stages.total(started);
+
+    let json = serde_json::json!({
+        "command": "finish",
+        "version": env!("CARGO_PKG_VERSION"),
+        "as_of": crate::time::format_local(as_of, tz),
+        "as_of_source": manifest.as_of_source,
+        "timezone": tz.name(),
+        "quarter": quarter,
+        "data_dir": args.data.display().to_string(),
+        "aggregates": args.aggregates.display().to_string(),
+        "evidence": args.evidence.as_ref().map(|e| e.display().to_string()),
+        "config": {
+            "path": config.source.as_ref().map(|p| p.display().to_string()),
+            "digest": config.digest,
+        },
+        "tables": manifest.tables.iter().map(|(name, t)| (name.clone(), serde_json::json!({
+            "rows_read": t.read,
+            "rows_accepted": t.rows,
+            "rows_rejected": t.rejected,
+            "rows_filtered": t.filtered,
+        }))).collect::<serde_json::Map<_, _>>(),
+        "outputs": out.written.iter().map(|(p, n)| serde_json::json!({"path": p, "rows": n})).collect::<Vec<_>>(),
+        "stage_seconds": stages.list.iter().map(|s| serde_json::json!({
+            "stage": s.name,
+            "seconds": (s.seconds * 1000.0).round() / 1000.0,
+        })).collect::<Vec<_>>(),
+    });
+    out.write_bytes("run.json", serde_json::to_string_pretty(&json)?.as_bytes())?;
     out.commit()?;
     progress.finish();
-    progress.println(format!("wrote {}", args.out.display()));
+    progress.println(format!(
+        "as_of {} · wrote {}{}",
+        json["as_of"].as_str().unwrap_or(""),
+        args.out.display(),
+        if args.evidence.is_none() {
+            " (the tables without evidence, no report yet: run aftersales-dist evidence, then finish --evidence)"
+        } else {
+            ""
+        }
+    ));
     Ok(0)
 }
 

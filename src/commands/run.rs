@@ -97,23 +97,16 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
         &["write_tables"],
         "drawing charts and the report",
         || {
+            let inputs = report::InputFacts::of(&loaded)?;
             let ctx = report::RunContext {
                 data_dir: &opts.data_dir,
                 config: &opts.config,
-                loaded: &loaded,
+                inputs: &inputs,
                 lang: args.lang.unwrap_or(opts.config.language),
             };
             let p = report::build(&ctx, tables.get(), args.quarter.as_deref())?;
             let mut guard = out.lock().unwrap_or_else(|e| e.into_inner());
-            let dir = guard.as_mut().expect("write_tables made the output folder");
-            for c in &p.charts {
-                dir.write_bytes(&format!("charts/{}.png", c.name), &c.png)?;
-                dir.write_bytes(&format!("charts/{}.svg", c.name), c.svg.as_bytes())?;
-            }
-            dir.write_bytes("report.html", p.html.as_bytes())?;
-            for (file, page) in &p.merchant_pages {
-                dir.write_bytes(&format!("merchants/{file}"), page.as_bytes())?;
-            }
+            p.write(guard.as_mut().expect("write_tables made the output folder"))?;
             page.set(p);
             Ok(())
         },

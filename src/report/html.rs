@@ -191,16 +191,16 @@ impl Page<'_> {
 pub fn page(ctx: &RunContext<'_>, facts: &Facts, charts: &[Rendered]) -> Result<String> {
     let m = ctx.lang.messages();
     let b64 = base64::engine::general_purpose::STANDARD;
-    let loaded = ctx.loaded;
+    let loaded = ctx.inputs;
     let counts = loaded
-        .tables
-        .values()
+        .counts
+        .iter()
         .map(|t| CountsView {
-            table: t.kind.name().to_string(),
-            read: thousands(&t.rows_read().to_string()),
-            accepted: thousands(&t.rows_accepted().to_string()),
-            rejected: thousands(&t.rows_rejected().to_string()),
-            rate: pct(t.reject_rate(), 2),
+            table: t.table.clone(),
+            read: thousands(&t.read.to_string()),
+            accepted: thousands(&t.accepted.to_string()),
+            rejected: thousands(&t.rejected.to_string()),
+            rate: pct(t.reject_rate, 2),
         })
         .collect();
     let mut by_check: BTreeMap<(String, String), u64> = BTreeMap::new();

@@ -33,11 +33,68 @@ pub struct Report {
     pub merchant_pages: Vec<(String, String)>,
 }
 
+impl Report {
+    /// charts/<name>.png and .svg, report.html and merchants/<id>.html into the output folder.
+    pub fn write(&self, dir: &mut crate::output::OutputDir) -> Result<()> {
+        for c in &self.charts {
+            dir.write_bytes(&format!("charts/{}.png", c.name), &c.png)?;
+            dir.write_bytes(&format!("charts/{}.svg", c.name), c.svg.as_bytes())?;
+        }
+        dir.write_bytes("report.html", self.html.as_bytes())?;
+        for (file, page) in &self.merchant_pages {
+            dir.write_bytes(&format!("merchants/{file}"), page.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// What the page says about the inputs: per table the rows read, accepted and rejected, the data-quality
+/// findings, as_of and where it came from, the merchants table. From a run's `Loaded` ([`InputFacts::of`]), or
+/// from a Hive copy (`aftersales finish`), which carries the same.
+pub struct InputFacts {
+    pub counts: Vec<TableCounts>,
+    pub data_quality: DataFrame,
+    pub as_of: Micros,
+    pub as_of_source: crate::input::AsOfSource,
+    pub merchants: Option<DataFrame>,
+}
+
+pub struct TableCounts {
+    pub table: String,
+    pub read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    /// Rejected among the rows read and not filtered on purpose.
+    pub reject_rate: f64,
+}
+
+impl InputFacts {
+    pub fn of(loaded: &Loaded) -> Result<InputFacts> {
+        Ok(InputFacts {
+            counts: loaded
+                .tables
+                .values()
+                .map(|t| TableCounts {
+                    table: t.kind.name().to_string(),
+                    read: t.rows_read(),
+                    accepted: t.rows_accepted(),
+                    rejected: t.rows_rejected(),
+                    reject_rate: t.reject_rate(),
+                })
+                .collect(),
+            data_quality: loaded.data_quality.clone(),
+            as_of: loaded.as_of,
+            as_of_source: loaded.as_of_source,
+            merchants: loaded.tables.get(&TableKind::Merchants).map(|t| t.data()).transpose()?,
+        })
+    }
+}
+
 /// What the page says about the run itself.
 pub struct RunContext<'a> {
     pub data_dir: &'a std::path::Path,
     pub config: &'a Config,
-    pub loaded: &'a Loaded,
+    pub inputs: &'a InputFacts,
     /// The page's language (`--lang`, else the config's `language`).
     pub lang: crate::i18n::Lang,
 }
@@ -75,14 +132,14 @@ pub fn build(ctx: &RunContext<'_>, metrics: &MetricTables, quarter: Option<&str>
         None => {
             let rates = tables.iter().find(|(n, _)| *n == "return_rates").map(|(_, d)| d);
             match rates {
-                Some(r) => default_quarter(ctx.loaded.as_of, ctx.config.timezone, r)?,
-                None => time::previous_quarter(&time::quarter_of(ctx.loaded.as_of, ctx.config.timezone)),
+                Some(r) => default_quarter(ctx.inputs.as_of, ctx.config.timezone, r)?,
+                None => time::previous_quarter(&time::quarter_of(ctx.inputs.as_of, ctx.config.timezone)),
             }
         }
     };
     let inputs = facts::Inputs {
         tables,
-        merchant_names: merchant_names(ctx.loaded, tables)?,
+        merchant_names: merchant_names(ctx.inputs, tables)?,
         sku_merchant: sku_merchant(&metrics.sku_merchants)?,
         rules_off: ["merchant_ack", "refund_payout"]
             .into_iter()
@@ -91,7 +148,7 @@ pub fn build(ctx: &RunContext<'_>, metrics: &MetricTables, quarter: Option<&str>
             .collect(),
         provisional: time::Provisional::of(
             &quarter,
-            ctx.loaded.as_of,
+            ctx.inputs.as_of,
             ctx.config.timezone,
             ctx.config.maturity_days,
         )
@@ -116,7 +173,7 @@ pub fn build(ctx: &RunContext<'_>, metrics: &MetricTables, quarter: Option<&str>
     })?;
     let mut fonts = font::Subsetter::new()?;
     let html = fonts.embed(&html::page(ctx, &f, &charts)?)?;
-    let as_of = time::format_local(ctx.loaded.as_of, ctx.config.timezone);
+    let as_of = time::format_local(ctx.inputs.as_of, ctx.config.timezone);
     let merchant_pages = merchant::pages(
         &inputs,
         ctx.lang.code(),
@@ -136,9 +193,9 @@ pub fn build(ctx: &RunContext<'_>, metrics: &MetricTables, quarter: Option<&str>
 
 /// merchant_id → merchant_name from the merchants table, else from merchant_risk (which carries names when
 /// the table was given).
-fn merchant_names(loaded: &Loaded, tables: &[(&'static str, DataFrame)]) -> Result<HashMap<String, String>> {
-    let df = match loaded.tables.get(&TableKind::Merchants) {
-        Some(t) => t.data()?,
+fn merchant_names(inputs: &InputFacts, tables: &[(&'static str, DataFrame)]) -> Result<HashMap<String, String>> {
+    let df = match &inputs.merchants {
+        Some(m) => m.clone(),
         None => match tables.iter().find(|(n, _)| *n == "merchant_risk") {
             Some((_, d)) => d.clone(),
             None => return Ok(HashMap::new()),
