@@ -2,6 +2,9 @@
 //! command-line options, so `aftersales-dist` is the one binary a cluster needs.
 
 use anyhow::{Result, anyhow};
+use ballista_core::object_store::{
+    runtime_env_with_s3_support, session_config_with_s3_support, session_state_with_s3_support,
+};
 use clap::Parser;
 
 #[derive(clap::Args)]
@@ -25,6 +28,10 @@ pub async fn scheduler(p: Passthrough) -> Result<()> {
         .parse()
         .map_err(|e| anyhow!("scheduler address: {e}"))?;
     let config: SchedulerConfig = opt.try_into().map_err(|e| anyhow!("{e}"))?;
+    // Sessions that reach S3 prefixes (`s3.*` options, else the standard AWS environment variables).
+    let config = config
+        .with_override_config_producer(std::sync::Arc::new(session_config_with_s3_support))
+        .with_override_session_builder(std::sync::Arc::new(session_state_with_s3_support));
     let cluster = BallistaCluster::new_from_config(&config)
         .await
         .map_err(|e| anyhow!("{e}"))?;
@@ -37,7 +44,9 @@ pub async fn executor(p: Passthrough) -> Result<()> {
     use ballista_executor::config::Config;
     use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
     let opt = Config::parse_from(argv("executor", p));
-    let config: ExecutorProcessConfig = opt.try_into().map_err(|e| anyhow!("{e}"))?;
+    let mut config: ExecutorProcessConfig = opt.try_into().map_err(|e| anyhow!("{e}"))?;
+    config.override_config_producer = Some(std::sync::Arc::new(session_config_with_s3_support));
+    config.override_runtime_producer = Some(std::sync::Arc::new(runtime_env_with_s3_support));
     start_executor_process(std::sync::Arc::new(config))
         .await
         .map_err(|e| anyhow!("executor: {e}"))

@@ -2,12 +2,13 @@
 //! the main crate's `hive` module is the other side of this contract) and the tables registered from it.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, ensure};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use serde::Deserialize;
+
+use crate::storage::Place;
 
 pub const FORMAT: u32 = 1;
 
@@ -44,8 +45,8 @@ pub struct TableEntry {
 }
 
 pub struct Copy {
-    /// Absolute: executors in other processes resolve the tables' paths themselves.
-    pub dir: PathBuf,
+    /// Absolute, or an S3 prefix: executors in other processes resolve the tables' paths themselves.
+    pub place: Place,
     pub manifest: Manifest,
 }
 
@@ -53,38 +54,31 @@ pub struct Copy {
 pub const FACTS: [&str; 4] = ["orders", "cases", "shipments", "refunds"];
 
 impl Copy {
-    pub fn open(dir: &Path) -> Result<Copy> {
-        let dir = std::fs::canonicalize(dir).with_context(|| format!("no Hive copy at {}", dir.display()))?;
-        let path = dir.join("hive.json");
-        let text = std::fs::read_to_string(&path).with_context(|| {
-            format!(
-                "{} has no hive.json: write the copy with `aftersales convert --layout hive`",
-                dir.display()
-            )
+    pub async fn open(ctx: &SessionContext, place: Place) -> Result<Copy> {
+        let text = place.read(ctx, "hive.json").await.with_context(|| {
+            format!("{place} has no hive.json: write the copy with `aftersales convert --layout hive`")
         })?;
         let manifest: Manifest =
-            serde_json::from_str(&text).with_context(|| format!("cannot read {}", path.display()))?;
+            serde_json::from_slice(&text).with_context(|| format!("cannot read {place}hive.json"))?;
         ensure!(
             manifest.format == FORMAT,
-            "{} has layout version {}, this build reads version {FORMAT}: convert the exports again",
-            path.display(),
+            "{place}hive.json has layout version {}, this build reads version {FORMAT}: convert the exports again",
             manifest.format
         );
         for t in FACTS {
             ensure!(
                 manifest.tables.get(t).is_some_and(|e| e.partitioned_by.is_some()),
-                "{} holds no partitioned {t} table (it lists {})",
-                dir.display(),
+                "{place} holds no partitioned {t} table (it lists {})",
                 manifest.tables.keys().cloned().collect::<Vec<_>>().join(", ")
             );
         }
-        Ok(Copy { dir, manifest })
+        Ok(Copy { place, manifest })
     }
 
     /// Registers the fact tables (with their `month` partition column) and the dimension tables.
     pub async fn register(&self, ctx: &SessionContext) -> Result<()> {
         for t in FACTS {
-            let path = format!("{}/{t}/", self.dir.display());
+            let path = self.place.join(t).table_path();
             let options = ParquetReadOptions::default()
                 .table_partition_cols(vec![("month".to_string(), DataType::Utf8)])
                 .file_extension(".parquet");
@@ -93,7 +87,7 @@ impl Copy {
                 .with_context(|| format!("cannot register {path}"))?;
         }
         for dim in ["responsibility", "calendar"] {
-            let path = format!("{}/{dim}.parquet", self.dir.display());
+            let path = format!("{}{dim}.parquet", self.place.table_path());
             ctx.register_parquet(dim, &path, ParquetReadOptions::default())
                 .await
                 .with_context(|| format!("cannot register {path}"))?;
@@ -121,7 +115,7 @@ impl Copy {
             problems.is_empty(),
             "the scans do not cover the copy ({}); can every executor read {}?",
             problems.join("; "),
-            self.dir.display()
+            self.place
         );
         Ok(())
     }

@@ -3,11 +3,11 @@
 //! against).
 
 use anyhow::{Context, Result, bail};
-use ballista::prelude::{SessionConfigExt, SessionContextExt};
+use ballista::prelude::SessionContextExt;
+use ballista_core::object_store::{session_config_with_s3_support, session_state_with_s3_support};
 use datafusion::arrow::array::Int64Array;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::execution::SessionStateBuilder;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionContext;
 
 #[derive(Clone, Debug)]
 pub enum Engine {
@@ -30,21 +30,20 @@ impl std::str::FromStr for Engine {
     }
 }
 
-/// A context on `engine` whose stages have `partitions` partitions each.
+/// A context on `engine` whose stages have `partitions` partitions each. Every engine reads and writes local
+/// folders and S3 prefixes alike (Ballista's object-store registry, configured from the standard AWS environment
+/// variables, as the scheduler and executor roles are).
 pub async fn context(engine: &Engine, partitions: usize) -> Result<SessionContext> {
-    let ballista_state = || {
-        let config = SessionConfig::new_with_ballista().with_target_partitions(partitions);
-        SessionStateBuilder::new()
-            .with_config(config)
-            .with_default_features()
-            .build()
+    let state = || -> Result<_> {
+        let config = session_config_with_s3_support().with_target_partitions(partitions);
+        Ok(session_state_with_s3_support(config)?)
     };
     Ok(match engine {
-        Engine::Local => SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions)),
-        Engine::Standalone => SessionContext::standalone_with_state(ballista_state())
+        Engine::Local => SessionContext::new_with_state(state()?),
+        Engine::Standalone => SessionContext::standalone_with_state(state()?)
             .await
             .context("cannot start the in-process cluster")?,
-        Engine::Remote(url) => SessionContext::remote_with_state(url, ballista_state())
+        Engine::Remote(url) => SessionContext::remote_with_state(url, state()?)
             .await
             .with_context(|| format!("cannot reach the Ballista scheduler at {url}"))?,
     })

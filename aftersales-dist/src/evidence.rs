@@ -16,17 +16,22 @@ use datafusion::prelude::ParquetReadOptions;
 
 use crate::job::{Common, Job};
 use crate::plans::Plan;
+use crate::storage::Place;
 
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
     pub common: Common,
-    /// The `tables/` folder `aftersales finish` wrote (risk_flags.parquet, badges.parquet); executors must see it.
+    /// The `tables/` folder `aftersales finish` wrote: its risk_flags and badges are put into the work place,
+    /// where the executors read them.
     #[arg(long)]
     pub tables: PathBuf,
-    /// The aggregates folder of `aftersales-dist aggregate` (its sla_clocks/).
+    /// The aggregates folder of `aftersales-dist aggregate`: its sla_clocks/ is read unless `--clocks` says where
+    /// the executors see them (the aggregate job's `--work` place + `sla_clocks/` on a cluster).
     #[arg(long)]
     pub aggregates: PathBuf,
+    #[arg(long)]
+    pub clocks: Option<String>,
 }
 
 /// The label `2026Q3` of a quarter's period code, in integer and string arithmetic only.
@@ -69,7 +74,7 @@ WHERE c.counted AND (c.escalated_at IS NOT NULL OR c.satisfaction IS NOT NULL)",
     )
 }
 
-fn clocks() -> String {
+fn clocks_sql() -> String {
     format!(
         "SELECT k.rule, k.clock, k.target, k.target_unit, k.record_type, k.record_id, k.case_id, k.order_id,
        k.merchant_id, k.case_type, k.start, k.stop, k.deadline, k.elapsed, k.status
@@ -83,14 +88,18 @@ WHERE k.status = 'breached'",
 
 pub async fn run(args: Args) -> Result<()> {
     let job = Job::start(&args.common).await?;
-    let tables = std::fs::canonicalize(&args.tables)
-        .with_context(|| format!("no tables folder at {}", args.tables.display()))?;
+    // finish's small tables go where the executors read: the work place.
+    let inputs = job.work.join("finish");
     for t in ["risk_flags", "badges"] {
-        let path = format!("{}/{t}.parquet", tables.display());
+        let file = args.tables.join(format!("{t}.parquet"));
+        let bytes = std::fs::read(&file)
+            .with_context(|| format!("cannot read {} (write it with `aftersales finish`)", file.display()))?;
+        inputs.put(&job.ctx, &format!("{t}.parquet"), bytes).await?;
+        let path = format!("{}{t}.parquet", inputs.table_path());
         job.ctx
             .register_parquet(t, &path, ParquetReadOptions::default())
             .await
-            .with_context(|| format!("cannot register {path} (write it with `aftersales finish`)"))?;
+            .with_context(|| format!("cannot register {path}"))?;
     }
     crate::plans::stage_one(
         &job.ctx,
@@ -109,18 +118,28 @@ pub async fn run(args: Args) -> Result<()> {
         sql: cases(),
     })
     .await?;
-    let clocks_dir = std::fs::canonicalize(&args.aggregates)?.join("sla_clocks");
-    if clocks_dir.is_dir() {
-        let dir = format!("{}/", clocks_dir.display());
+    let clocks = match &args.clocks {
+        Some(c) => Some(Place::parse(c, false)?),
+        None => {
+            let local = args.aggregates.join("sla_clocks");
+            local
+                .is_dir()
+                .then(|| Place::parse(&local.display().to_string(), false))
+                .transpose()?
+        }
+    };
+    if let Some(clocks) = clocks {
+        let dir = clocks.table_path();
         job.ctx
             .register_parquet("sla_clocks", &dir, ParquetReadOptions::default())
             .await
             .with_context(|| format!("cannot register {dir}"))?;
         job.write(&Plan {
             file: "evidence_clocks.parquet",
-            sql: clocks(),
+            sql: clocks_sql(),
         })
         .await?;
     }
-    job.finish()
+    inputs.delete_all(&job.ctx).await?;
+    job.finish(args.common.work.is_none()).await
 }

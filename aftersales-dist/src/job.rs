@@ -13,13 +13,15 @@ use datafusion::prelude::SessionContext;
 use crate::copy::Copy;
 use crate::engine::{self, Engine};
 use crate::plans::Plan;
+use crate::storage::Place;
 
 /// The options every job takes.
 #[derive(clap::Args)]
 pub struct Common {
-    /// The Hive copy (`aftersales convert --layout hive`); executors must see it at the same path.
+    /// The Hive copy (`aftersales convert --layout hive`): a folder executors see at the same path, or an S3 prefix
+    /// (s3://bucket/prefix).
     #[arg(long)]
-    pub data: PathBuf,
+    pub data: String,
     /// Output folder, replaced when everything is written.
     #[arg(long)]
     pub out: PathBuf,
@@ -30,6 +32,10 @@ pub struct Common {
     /// Partitions per stage; default: the number of cores.
     #[arg(long)]
     pub partitions: Option<usize>,
+    /// Where executors write the staged tables and sla_clocks: a folder every executor sees, or an S3 prefix;
+    /// default: `<out>.work` beside the output (enough in one process or on one machine).
+    #[arg(long)]
+    pub work: Option<String>,
 }
 
 pub struct Job {
@@ -37,19 +43,19 @@ pub struct Job {
     pub copy: Copy,
     /// The output being written (absolute: executors write parts of it).
     pub tmp: PathBuf,
-    /// Staged tables, deleted at the end (absolute, beside the output: executors on this machine see it; a
-    /// cluster's executors need it on shared storage, docs/scale-out.md).
-    pub work: PathBuf,
+    /// Staged tables (`--work`): deleted at the end, but for sla_clocks/ on a shared place, which the evidence pass
+    /// reads.
+    pub work: Place,
     out: PathBuf,
 }
 
 impl Job {
     pub async fn start(c: &Common) -> Result<Job> {
-        let copy = Copy::open(&c.data)?;
         let partitions = c
             .partitions
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
         let ctx = engine::context(&c.engine, partitions).await?;
+        let copy = Copy::open(&ctx, Place::parse(&c.data, false)?).await?;
         copy.register(&ctx).await?;
         let started = Instant::now();
         copy.check_scans(&ctx).await?;
@@ -58,8 +64,14 @@ impl Job {
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
         let tmp = std::fs::canonicalize(&tmp)?;
-        let work = sibling(&tmp, "work")?;
-        let _ = std::fs::remove_dir_all(&work);
+        let work = match &c.work {
+            Some(w) => Place::parse(w, true)?,
+            None => {
+                let local = sibling(&tmp, "work")?;
+                let _ = std::fs::remove_dir_all(&local);
+                Place::parse(&local.display().to_string(), true)?
+            }
+        };
         Ok(Job {
             ctx,
             copy,
@@ -98,8 +110,9 @@ impl Job {
         Ok(())
     }
 
-    /// Puts the output in place of `--out` (the previous one stays until then) and deletes the work folder.
-    pub fn finish(self) -> Result<()> {
+    /// Puts the output in place of `--out` (the previous one stays until then) and deletes the staged tables —
+    /// the whole work folder when it is the default one beside the output.
+    pub async fn finish(self, default_work: bool) -> Result<()> {
         let old = sibling(&self.out, "old")?;
         let _ = std::fs::remove_dir_all(&old);
         if self.out.exists() {
@@ -107,7 +120,13 @@ impl Job {
         }
         std::fs::rename(&self.tmp, &self.out).with_context(|| format!("cannot put {} in place", self.out.display()))?;
         let _ = std::fs::remove_dir_all(&old);
-        let _ = std::fs::remove_dir_all(&self.work);
+        if default_work {
+            self.work.delete_all(&self.ctx).await?;
+        } else {
+            for name in crate::plans::STAGED_NAMES {
+                self.work.join(name).delete_all(&self.ctx).await?;
+            }
+        }
         Ok(())
     }
 }

@@ -17,6 +17,7 @@ mod evidence;
 mod job;
 mod plans;
 mod sla;
+mod storage;
 
 #[derive(Parser)]
 #[command(name = "aftersales-dist", version, about)]

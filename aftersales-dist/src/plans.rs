@@ -6,11 +6,11 @@
 //!
 //! Each aggregate's grain and columns are those the main crate's `aggregates` module reads (and documents).
 
-use std::path::Path;
-
 use anyhow::{Context, Result};
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
+
+use crate::storage::Place;
 
 /// The per-line tables every grouped query reads, in dependency order.
 const STAGED: [(&str, &str); 2] = [
@@ -22,18 +22,21 @@ const STAGED: [(&str, &str); 2] = [
 pub const CASE_LINES: &str = include_str!("../sql/case_lines.sql");
 
 /// Computes each per-line table into `work/<name>/` (written by the executors) and registers it.
-pub async fn stage(ctx: &SessionContext, work: &Path) -> Result<()> {
+pub async fn stage(ctx: &SessionContext, work: &Place) -> Result<()> {
     for (name, sql) in STAGED {
         stage_one(ctx, name, sql, &work.join(name)).await?;
     }
     Ok(())
 }
 
+/// The per-line tables [`stage`] writes.
+pub const STAGED_NAMES: [&str; 2] = ["line_facts", "case_lines"];
+
 /// Computes `sql` into the folder `dir` (written by the executors, one file per partition) and registers it as
 /// `name`.
-pub async fn stage_one(ctx: &SessionContext, name: &str, sql: &str, dir: &Path) -> Result<()> {
+pub async fn stage_one(ctx: &SessionContext, name: &str, sql: &str, dir: &Place) -> Result<()> {
     let started = std::time::Instant::now();
-    let dir = format!("{}/", dir.display());
+    let dir = dir.table_path();
     ctx.sql(sql)
         .await
         .with_context(|| format!("cannot plan {name}"))?

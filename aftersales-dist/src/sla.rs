@@ -70,9 +70,9 @@ fn rule_sql(rule: &Rule, as_of: i64) -> String {
                     format!("c.start + INTERVAL '{us} microseconds'"),
                     format!("(c.start_us + {us})"),
                     // × (1 / 3.6e9), not ÷ 3.6e9: the local run's engine (polars) turns a division by a constant into
-                // that product, whose last bit can differ from the quotient's — and the page rounds elapsed to a
-                // tenth, where 30.349999999999998 and 30.35 read differently. `{:?}` writes the f64 exactly.
-                format!("CAST(c.stop_us - c.start_us AS DOUBLE) * {:?}", 1.0 / US_PER_HOUR),
+                    // that product, whose last bit can differ from the quotient's — and the page rounds elapsed to a
+                    // tenth, where 30.349999999999998 and 30.35 read differently. `{:?}` writes the f64 exactly.
+                    format!("CAST(c.stop_us - c.start_us AS DOUBLE) * {:?}", 1.0 / US_PER_HOUR),
                     String::new(),
                 )
             }

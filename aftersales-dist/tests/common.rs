@@ -70,6 +70,20 @@ pub fn run(cmd: &mut Command) {
 /// Local run, Hive copy, the aggregates on `engine`, `finish`, the evidence pass on `engine` and `finish --evidence`,
 /// in `work`; returns (local out, dist out).
 pub fn both_paths(data: &Path, work: &Path, engine: &str) -> (PathBuf, PathBuf) {
+    both_paths_on(data, work, engine, None)
+}
+
+/// Where the distributed jobs find the copy and write their staged tables when these are not the local folders:
+/// an S3 prefix for each, the copy uploaded there by `upload`, and the environment every process needs to reach it.
+pub struct Remote<'a> {
+    pub data: String,
+    pub work: String,
+    pub env: Vec<(&'static str, String)>,
+    pub upload: &'a dyn Fn(&Path),
+}
+
+/// [`both_paths`], with the copy and the work place on `remote` when given.
+pub fn both_paths_on(data: &Path, work: &Path, engine: &str, remote: Option<&Remote>) -> (PathBuf, PathBuf) {
     let local = work.join("local");
     let hive = work.join("hive");
     let agg = work.join("agg");
@@ -84,11 +98,25 @@ pub fn both_paths(data: &Path, work: &Path, engine: &str) -> (PathBuf, PathBuf) 
         .arg(data)
         .arg("--out")
         .arg(&hive));
-    run(Command::new(dist())
-        .args(["aggregate", "--engine", engine, "--data"])
-        .arg(&hive)
-        .arg("--out")
-        .arg(&agg));
+    let data_place = match remote {
+        Some(r) => {
+            (r.upload)(&hive);
+            r.data.clone()
+        }
+        None => hive.display().to_string(),
+    };
+    let env: Vec<(&str, String)> = remote.map(|r| r.env.clone()).unwrap_or_default();
+    let dist_job = |what: &str, extra: &[String]| {
+        let mut cmd = Command::new(dist());
+        cmd.args([what, "--engine", engine, "--data", &data_place]).args(extra);
+        if let Some(r) = remote {
+            cmd.args(["--work", &r.work]);
+        }
+        cmd.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+        run(&mut cmd);
+    };
+    let s = |p: &Path| p.display().to_string();
+    dist_job("aggregate", &["--out".into(), s(&agg)]);
     let finish = |evidence: Option<&Path>| {
         let mut cmd = Command::new(aftersales());
         cmd.args(["--quiet", "finish", "--data"])
@@ -105,15 +133,22 @@ pub fn both_paths(data: &Path, work: &Path, engine: &str) -> (PathBuf, PathBuf) 
     finish(None);
     // The second pass: the records behind the flags and failed criteria the first finish wrote.
     let evidence = work.join("evidence");
-    run(Command::new(dist())
-        .args(["evidence", "--engine", engine, "--data"])
-        .arg(&hive)
-        .arg("--aggregates")
-        .arg(&agg)
-        .arg("--tables")
-        .arg(dist_out.join("tables"))
-        .arg("--out")
-        .arg(&evidence));
+    let mut extra = vec![
+        "--aggregates".into(),
+        s(&agg),
+        "--tables".into(),
+        s(&dist_out.join("tables")),
+        "--out".into(),
+        s(&evidence),
+    ];
+    if let Some(r) = remote {
+        // The clocks as the executors see them: where the aggregate job staged them.
+        extra.extend([
+            "--clocks".into(),
+            format!("{}/sla_clocks", r.work.trim_end_matches('/')),
+        ]);
+    }
+    dist_job("evidence", &extra);
     finish(Some(&evidence));
     assert_same_outputs(&local, &dist_out, data, &hive);
     (local, dist_out)
@@ -251,5 +286,193 @@ pub fn assert_same_outputs(local: &Path, dist: &Path, local_data: &Path, hive: &
             x.lines().nth(line).unwrap_or(""),
             y.lines().nth(line).unwrap_or("")
         );
+    }
+}
+
+/// A started process, killed when dropped (a failing test leaves nothing running).
+pub struct Process(pub std::process::Child, pub &'static str);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `program args`, its output into `log`, with `env` added.
+pub fn spawn(program: &Path, args: &[String], env: &[(&str, String)], log: &Path, what: &'static str) -> Process {
+    let log = std::fs::File::create(log).unwrap();
+    let child = Command::new(program)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start the {what}: {e}"));
+    Process(child, what)
+}
+
+/// Waits (at most a minute) until `ready`, failing at once when one of `procs` exits.
+pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool, procs: &mut [&mut Process]) {
+    let started = std::time::Instant::now();
+    while !ready() {
+        for p in procs.iter_mut() {
+            if let Ok(Some(status)) = p.0.try_wait() {
+                panic!("the {} exited ({status}) while waiting for {what}", p.1);
+            }
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+pub fn port_open(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+/// The answer to `GET path` on a local port, headers and body.
+pub fn http(port: u16, method: &str, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).ok()?;
+    Some(body)
+}
+
+/// Files anywhere under `dir`.
+pub fn files_under(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| if e.path().is_dir() { files_under(&e.path()) } else { 1 })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// A Ballista cluster on loopback: one scheduler and `n` executors, each its own aftersales-dist process on free
+/// ports with its own work folder, every process given `env`. Shut down when dropped.
+pub struct Cluster {
+    pub port: u16,
+    pub work_dirs: Vec<PathBuf>,
+    // Executors first: they are dropped (killed) before the scheduler.
+    executors: Vec<Process>,
+    scheduler: Process,
+}
+
+impl Cluster {
+    pub fn start(n: usize, dir: &Path, env: &[(&str, String)]) -> Cluster {
+        let port = free_port();
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let mut scheduler = spawn(
+            &dist(),
+            &[
+                s(&[
+                    "scheduler",
+                    "--",
+                    "--bind-host",
+                    "127.0.0.1",
+                    "--external-host",
+                    "127.0.0.1",
+                ]),
+                vec!["--bind-port".into(), port.to_string()],
+            ]
+            .concat(),
+            env,
+            &dir.join("scheduler.log"),
+            "scheduler",
+        );
+        wait_until("the scheduler's port", || port_open(port), &mut [&mut scheduler]);
+        let mut executors = Vec::new();
+        let mut work_dirs = Vec::new();
+        for i in 0..n {
+            let work = dir.join(format!("executor{i}"));
+            std::fs::create_dir_all(&work).unwrap();
+            let args = [
+                s(&[
+                    "executor",
+                    "--",
+                    "--scheduler-host",
+                    "127.0.0.1",
+                    "--bind-host",
+                    "127.0.0.1",
+                ]),
+                s(&[
+                    "--external-host",
+                    "127.0.0.1",
+                    "--scheduler-connect-timeout-seconds",
+                    "30",
+                ]),
+                vec!["--scheduler-port".into(), port.to_string()],
+                vec!["--bind-port".into(), free_port().to_string()],
+                vec!["--bind-grpc-port".into(), free_port().to_string()],
+                vec!["--work-dir".into(), work.display().to_string()],
+            ]
+            .concat();
+            executors.push(spawn(
+                &dist(),
+                &args,
+                env,
+                &dir.join(format!("executor{i}.log")),
+                "executor",
+            ));
+            work_dirs.push(work);
+        }
+        let mut c = Cluster {
+            port,
+            work_dirs,
+            executors,
+            scheduler,
+        };
+        // Every executor registered with the scheduler before a job starts.
+        let mut procs: Vec<&mut Process> = c.executors.iter_mut().collect();
+        procs.push(&mut c.scheduler);
+        wait_until(
+            "the executors to register",
+            || http(port, "GET", "/api/executors").is_some_and(|body| body.matches("\"id\"").count() >= n),
+            &mut procs,
+        );
+        c
+    }
+
+    pub fn url(&self) -> String {
+        format!("df://127.0.0.1:{}", self.port)
+    }
+
+    /// Each executor ran tasks of the jobs: each wrote shuffle files into its own work folder.
+    pub fn assert_every_executor_worked(&self) {
+        for dir in &self.work_dirs {
+            assert!(
+                files_under(dir) > 0,
+                "executor with work folder {} ran no task",
+                dir.display()
+            );
+        }
+    }
+
+    /// Stops every process; the scheduler's port is free again after.
+    pub fn shut_down(self) {
+        let port = self.port;
+        drop(self);
+        wait_until("the scheduler to stop", || !port_open(port), &mut []);
     }
 }
