@@ -701,3 +701,45 @@ fn row_of(badges: &DataFrame, id: &str) -> String {
         .unwrap();
     str_col(&hit, "failed_criteria")[0].clone()
 }
+
+/// Every SLA rule switched off (an export with no times for any): sla_compliance has no rows but keeps its
+/// columns, and the page says the rules are not measured instead of failing to read the table.
+#[test]
+fn a_config_with_every_sla_rule_switched_off_still_gets_its_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    copy_dir(&repo().join("sample_data"), &data);
+    let mut cfg = std::fs::read_to_string(data.join("aftersales.toml")).unwrap();
+    for rule in [
+        "merchant_ack",
+        "first_response",
+        "review_decision",
+        "return_inspection",
+        "complaint_resolution",
+        "repair_response",
+        "refund_payout",
+    ] {
+        cfg.push_str(&format!("\n[[sla.rules]]\nname = \"{rule}\"\nenabled = false\n"));
+    }
+    std::fs::write(data.join("aftersales.toml"), cfg).unwrap();
+    let out = dir.path().join("out");
+    let o = aftersales(&[
+        "--quiet",
+        "run",
+        "--lang",
+        "en",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let compliance = read_parquet(&out.join("tables/sla_compliance.parquet"));
+    assert_eq!(compliance.height(), 0);
+    assert!(compliance.column("compliance").is_ok(), "the table keeps its columns");
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        page.contains("Not measured: the merchant_ack rule is switched off"),
+        "the page says why there is no figure"
+    );
+}

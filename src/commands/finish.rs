@@ -54,7 +54,7 @@ pub fn finish(args: &FinishArgs, quiet: bool) -> Result<i32> {
     let rates = aggregates::return_rates(agg, tz, as_of, manifest.maturity_days)?;
     let reasons = aggregates::reason_breakdown(agg)?;
     let (compliance, clocks) = if config.sla_rules.is_empty() {
-        (DataFrame::empty(), None)
+        (aggregates::sla_compliance(agg, &config.sla_rules)?, None)
     } else {
         // Written as the local run writes its clocks (`workdir::sink_linkable`), then linked into the output.
         let file = tempfile::NamedTempFile::new_in(crate::output::parent_of(&args.out))?;
@@ -131,10 +131,19 @@ pub fn finish(args: &FinishArgs, quiet: bool) -> Result<i32> {
             evidence::badge_evidence_from(cases, tz, &config.badge, &badges, &clocks, &flags)?,
         ));
     }
-    let (copies, _clocks_file) = match clocks {
-        Some((c, file)) => (vec![("sla_clocks", c)], Some(file)),
-        None => (vec![], None),
+    // Without SLA rules the local run writes an empty sla_clocks table too.
+    let (clocks, _clocks_file) = match clocks {
+        Some((c, file)) => (c, Some(file)),
+        None => (
+            sla::Clocks {
+                scan: DataFrame::empty().lazy(),
+                rows: 0,
+                file: None,
+            },
+            None,
+        ),
     };
+    let copies = vec![("sla_clocks", clocks)];
     let tables = MetricTables {
         frames,
         copies,

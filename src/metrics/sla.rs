@@ -415,7 +415,7 @@ fn calendar_for(p: &Prepared, rules: &[SlaRule], calendar: &Calendar) -> Result<
 
 pub fn sla_compliance(p: &Prepared, clocks: &LazyFrame, rules: &[SlaRule]) -> Result<DataFrame> {
     if rules.is_empty() {
-        return Ok(DataFrame::empty());
+        return no_compliance();
     }
     // One rule at a time, its clocks read once (with their month and quarter numbers and one 0/1 column per
     // status) for its four groupings: the groupings scanned every clock of every rule four times, and one rule's
@@ -467,6 +467,33 @@ pub fn sla_compliance(p: &Prepared, clocks: &LazyFrame, rules: &[SlaRule]) -> Re
     compliance_from_sums(rules, sums)
 }
 
+/// sla_compliance without rules: no rows, but its columns, so that readers (the report, merchant pages) filter it as
+/// any other table.
+fn no_compliance() -> Result<DataFrame> {
+    let text = |n: &str| Column::new_empty(n.into(), &DataType::String);
+    let int = |n: &str| Column::new_empty(n.into(), &DataType::Int64);
+    let real = |n: &str| Column::new_empty(n.into(), &DataType::Float64);
+    Ok(DataFrame::new_infer_height(vec![
+        text("period_kind"),
+        text("period"),
+        text("level"),
+        text("merchant_id"),
+        text("rule"),
+        int("clocks"),
+        int("evaluated"),
+        int("met"),
+        int("breached"),
+        int("running"),
+        int("void"),
+        int("invalid"),
+        real("compliance"),
+        real("elapsed_p50"),
+        real("elapsed_p90"),
+        real("target"),
+        text("target_unit"),
+    ])?)
+}
+
 /// The statuses a clock can have, in the order sla_compliance's columns give them.
 pub const STATUSES: [&str; 5] = ["met", "breached", "running", "void", "invalid"];
 
@@ -481,6 +508,9 @@ pub struct RuleSums {
 
 /// sla_compliance from each rule's sums (`sums[i]` is `rules[i]`'s).
 pub fn compliance_from_sums(rules: &[SlaRule], sums: Vec<RuleSums>) -> Result<DataFrame> {
+    if rules.is_empty() {
+        return no_compliance();
+    }
     const CODE: &str = "_period_code";
     let mut parts = Vec::new();
     for (rule, RuleSums { fine, stopped }) in rules.iter().zip(sums) {
