@@ -128,6 +128,22 @@ fn entry(t: &crate::input::load::LoadedTable) -> TableEntry {
     }
 }
 
+const DAY: Micros = 86_400_000_000;
+
+/// The first instants (µs, UTC) of a month (its [`period_code`] number) and of the month after, in `tz`.
+fn month_bounds(code: i32, tz: chrono_tz::Tz) -> Option<(Micros, Micros)> {
+    use chrono::TimeZone;
+    let first = |code: i32| {
+        let year = (code - 1).div_euclid(12);
+        let month = (code - year * 12) as u32;
+        let day = chrono::NaiveDate::from_ymd_opt(year, month, 1)?;
+        tz.from_local_datetime(&day.and_hms_opt(0, 0, 0)?)
+            .earliest()
+            .map(|t| t.timestamp_micros())
+    };
+    Some((first(code)?, first(code + 1)?))
+}
+
 /// `2026-03` of a month's [`period_code`] number.
 pub fn month_label(code: i32) -> String {
     let year = (code - 1).div_euclid(12);
@@ -200,21 +216,38 @@ pub fn write(out: &mut OutputDir, loaded: &Loaded, config: &Config) -> Result<Ma
                 spans.insert(format!("{name}.{c}"), span);
             }
         }
-        // Materialised once and cut by month, in the order the rows were read within each month.
-        let rows = with_periods(data, ts, &timestamps, &zone).run_streaming()?;
+        // Each month streamed from the table's scan into its file, in the order the rows were read: the scan is
+        // read once to find the months and their rows, then once per month through a filter on the timestamp
+        // that the Parquet reader can prune row groups with — so the table is never held whole (a copy of scale
+        // 100 would not fit in memory).
+        let with = with_periods(data, ts, &timestamps, &zone);
+        let counts = with
+            .clone()
+            .group_by([col("month_code")])
+            .agg([len().cast(DataType::UInt64).alias("n")])
+            .sort(["month_code"], SortMultipleOptions::default())
+            .run_streaming()?;
         let mut months = Vec::new();
-        for part in rows.partition_by_stable(["month_code"], true)? {
-            let code = part
-                .column("month_code")?
-                .i32()?
-                .get(0)
-                .context("a partition without rows")?;
+        let codes: Vec<Option<i32>> = counts.column("month_code")?.i32()?.iter().collect();
+        let ns: Vec<Option<u64>> = counts.column("n")?.u64()?.iter().collect();
+        for (code, n) in codes.into_iter().zip(ns) {
+            let code = code.context("a row without its month (its timestamp is required)")?;
             let label = month_label(code);
-            let n = part.height() as u64;
+            let month = match month_bounds(code, config.timezone) {
+                // Two days either side of the local month: a coarse range the reader prunes with, then the exact
+                // month.
+                Some((lo, hi)) => with.clone().filter(
+                    col(ts)
+                        .gt_eq(lit(lo - 2 * DAY).cast(crate::time::ts_dtype()))
+                        .and(col(ts).lt(lit(hi + 2 * DAY).cast(crate::time::ts_dtype()))),
+                ),
+                None => with.clone(),
+            }
+            .filter(col("month_code").eq(lit(code)));
             out.write_parquet_lazy_as(
                 &format!("{name}/month={label}/part-0.parquet"),
-                part.lazy(),
-                n,
+                month,
+                n.unwrap_or(0),
                 ParquetCompression::Zstd(None),
             )?;
             months.push(label);
