@@ -323,16 +323,15 @@ pub fn sla_compliance(dir: &Path, rules: &[crate::sla_rules::SlaRule]) -> Result
 /// with `workdir::sink_linkable` as the local run does (its strings are large strings, not views).
 pub fn sla_clocks(dir: &Path, rules: &[crate::sla_rules::SlaRule]) -> Result<LazyFrame> {
     let parts = dir.join("sla_clocks");
-    let files: Vec<PlRefPath> = std::fs::read_dir(&parts)
+    let files: Vec<std::path::PathBuf> = std::fs::read_dir(&parts)
         .with_context(|| format!("cannot read the clocks in {}", parts.display()))?
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
-        .map(|p| PlRefPath::new(p.to_string_lossy().into_owned()))
         .collect();
     anyhow::ensure!(!files.is_empty(), "{} holds no Parquet file", parts.display());
     let names: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
-    Ok(LazyFrame::scan_parquet_files(files.into(), ScanArgsParquet::default())?
+    Ok(crate::workdir::scan_files(&files)?
         .select(CLOCK_COLUMNS.map(col))
         .with_column(crate::metrics::level_rank(col("rule"), &names).alias("_rule_rank"))
         .sort(["_rule_rank", "record_id"], SortMultipleOptions::default())

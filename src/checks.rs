@@ -465,25 +465,37 @@ pub fn calendar_years(
         let Some(t) = tables.get(&rule.table) else {
             continue;
         };
-        for c in [&rule.start, &rule.stop] {
-            if let Some(span) = column_span(t.lazy()?, c)? {
-                spans.insert((rule.table, c.clone()), span);
+        let columns = [rule.start.as_str(), rule.stop.as_str()];
+        for (c, span) in columns.into_iter().zip(column_spans(t.lazy()?, &columns)?) {
+            if let Some(span) = span {
+                spans.insert((rule.table, c.to_string()), span);
             }
         }
     }
     calendar_findings(&spans, rules, calendar, tz)
 }
 
-/// The earliest and latest value of a timestamp column, as µs; None when it has none.
-pub fn column_span(lf: LazyFrame, column: &str) -> Result<Option<(i64, i64)>> {
-    let span = lf
-        .select([
-            col(column).min().cast(DataType::Int64).alias("lo"),
-            col(column).max().cast(DataType::Int64).alias("hi"),
-        ])
-        .collect()?;
-    let get = |c: &str| -> Result<Option<i64>> { Ok(span.column(c)?.as_materialized_series().i64()?.get(0)) };
-    Ok(get("lo")?.zip(get("hi")?))
+/// The earliest and latest value (µs) of each of `columns` (timestamps), read in one scan; None for a column
+/// without a value.
+pub fn column_spans(lf: LazyFrame, columns: &[&str]) -> Result<Vec<Option<(i64, i64)>>> {
+    let bound = |c: &str, i: usize, lo: bool| {
+        let e = if lo { col(c).min() } else { col(c).max() };
+        e.cast(DataType::Int64)
+            .alias(format!("{}{i}", if lo { "lo" } else { "hi" }))
+    };
+    let exprs: Vec<Expr> = columns
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| [bound(c, i, true), bound(c, i, false)])
+        .collect();
+    if exprs.is_empty() {
+        return Ok(vec![]);
+    }
+    let spans = lf.select(exprs).collect()?;
+    let get = |c: String| -> Result<Option<i64>> { Ok(spans.column(&c)?.as_materialized_series().i64()?.get(0)) };
+    (0..columns.len())
+        .map(|i| Ok(get(format!("lo{i}"))?.zip(get(format!("hi{i}"))?)))
+        .collect()
 }
 
 /// [`calendar_years`] from the spans of the rules' start and stop columns ((table, column) → (earliest, latest)

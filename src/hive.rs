@@ -211,8 +211,9 @@ pub fn write(out: &mut OutputDir, loaded: &Loaded, config: &Config) -> Result<Ma
             .filter(|(_, dt)| matches!(dt, DataType::Datetime(..)))
             .map(|(n, _)| n.to_string())
             .collect();
-        for c in &timestamps {
-            if let Some(span) = crate::checks::column_span(data.clone(), c)? {
+        let columns: Vec<&str> = timestamps.iter().map(String::as_str).collect();
+        for (c, span) in columns.iter().zip(crate::checks::column_spans(data.clone(), &columns)?) {
+            if let Some(span) = span {
                 spans.insert(format!("{name}.{c}"), span);
             }
         }
@@ -323,11 +324,6 @@ pub fn write(out: &mut OutputDir, loaded: &Loaded, config: &Config) -> Result<Ma
     Ok(manifest)
 }
 
-/// Whether the copy holds `kind` (a table the exports did not have is absent from the manifest).
-pub fn has(m: &Manifest, kind: TableKind) -> bool {
-    m.tables.contains_key(kind.name())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,12 +342,10 @@ impl Manifest {
     /// for the config's working-day rules.
     pub fn data_quality(&self, row_findings: DataFrame, config: &Config) -> Result<DataFrame> {
         let mut spans = BTreeMap::new();
-        for kind in TableKind::ALL {
-            for rule in &config.sla_rules {
-                for c in [&rule.start, &rule.stop] {
-                    if let Some(&span) = self.spans.get(&format!("{}.{c}", kind.name())) {
-                        spans.insert((kind, c.clone()), span);
-                    }
+        for rule in &config.sla_rules {
+            for c in [&rule.start, &rule.stop] {
+                if let Some(&span) = self.spans.get(&format!("{}.{c}", rule.table.name())) {
+                    spans.insert((rule.table, c.clone()), span);
                 }
             }
         }

@@ -16,7 +16,6 @@ use polars::prelude::*;
 use crate::aggregates;
 use crate::cli::FinishArgs;
 use crate::config::Config;
-use crate::engine::Run;
 use crate::metrics::{MetricTables, carriers, evidence, merchants, sla, spikes};
 use crate::output::OutputDir;
 use crate::pipeline::CannotStart;
@@ -53,33 +52,19 @@ pub fn finish(args: &FinishArgs, quiet: bool) -> Result<i32> {
     let clock = stages.start();
     let rates = aggregates::return_rates(agg, tz, as_of, manifest.maturity_days)?;
     let reasons = aggregates::reason_breakdown(agg)?;
-    let (compliance, clocks) = if config.sla_rules.is_empty() {
-        (aggregates::sla_compliance(agg, &config.sla_rules)?, None)
+    let compliance = aggregates::sla_compliance(agg, &config.sla_rules)?;
+    // Written as the local run writes its clocks (`workdir::sink_linkable`), then linked into the output; without
+    // SLA rules the local run writes an empty sla_clocks table, and so does this.
+    let clocks_file = tempfile::NamedTempFile::new_in(crate::output::parent_of(&args.out))?;
+    let clocks = if config.sla_rules.is_empty() {
+        sla::Clocks {
+            scan: DataFrame::empty().lazy(),
+            rows: 0,
+            file: None,
+        }
     } else {
-        // Written as the local run writes its clocks (`workdir::sink_linkable`), then linked into the output.
-        let file = tempfile::NamedTempFile::new_in(crate::output::parent_of(&args.out))?;
-        crate::workdir::sink_linkable(aggregates::sla_clocks(agg, &config.sla_rules)?, file.path())?;
-        let scan = crate::workdir::scan(file.path())?;
-        let rows = scan
-            .clone()
-            .select([len().cast(DataType::UInt64).alias("n")])
-            .run()?
-            .column("n")?
-            .u64()?
-            .get(0)
-            .unwrap_or(0);
-        let compliance = aggregates::sla_compliance(agg, &config.sla_rules)?;
-        (
-            compliance,
-            Some((
-                sla::Clocks {
-                    scan,
-                    rows,
-                    file: Some(file.path().to_path_buf()),
-                },
-                file,
-            )),
-        )
+        crate::workdir::sink_linkable(aggregates::sla_clocks(agg, &config.sla_rules)?, clocks_file.path())?;
+        sla::Clocks::from_file(clocks_file.path().to_path_buf())?
     };
     let sold = aggregates::sold_weeks(agg)?;
     let early = aggregates::early_weeks(agg)?;
@@ -120,33 +105,20 @@ pub fn finish(args: &FinishArgs, quiet: bool) -> Result<i32> {
         let early = crate::workdir::scan(&dir.join("evidence_early.parquet"))?;
         frames.push(("flag_evidence", evidence::flag_evidence_from(early, &flags)?));
         let cases = crate::workdir::scan(&dir.join("evidence_cases.parquet"))?;
-        let clocks_file = dir.join("evidence_clocks.parquet");
-        let clocks = if clocks_file.is_file() {
-            crate::workdir::scan(&clocks_file)?
+        let breached = dir.join("evidence_clocks.parquet");
+        let breached = if breached.is_file() {
+            crate::workdir::scan(&breached)?
         } else {
             DataFrame::empty().lazy()
         };
         frames.push((
             "badge_evidence",
-            evidence::badge_evidence_from(cases, tz, &config.badge, &badges, &clocks, &flags)?,
+            evidence::badge_evidence_from(cases, tz, &config.badge, &badges, &breached, &flags)?,
         ));
     }
-    // Without SLA rules the local run writes an empty sla_clocks table too.
-    let (clocks, _clocks_file) = match clocks {
-        Some((c, file)) => (c, Some(file)),
-        None => (
-            sla::Clocks {
-                scan: DataFrame::empty().lazy(),
-                rows: 0,
-                file: None,
-            },
-            None,
-        ),
-    };
-    let copies = vec![("sla_clocks", clocks)];
     let tables = MetricTables {
         frames,
-        copies,
+        copies: vec![("sla_clocks", clocks)],
         sku_merchants,
     };
     stages.end("tables", clock);
@@ -212,10 +184,7 @@ pub fn finish(args: &FinishArgs, quiet: bool) -> Result<i32> {
             "rows_filtered": t.filtered,
         }))).collect::<serde_json::Map<_, _>>(),
         "outputs": out.written.iter().map(|(p, n)| serde_json::json!({"path": p, "rows": n})).collect::<Vec<_>>(),
-        "stage_seconds": stages.list.iter().map(|s| serde_json::json!({
-            "stage": s.name,
-            "seconds": (s.seconds * 1000.0).round() / 1000.0,
-        })).collect::<Vec<_>>(),
+        "stage_seconds": crate::output::run_json::stage_seconds(&stages),
     });
     out.write_bytes("run.json", serde_json::to_string_pretty(&json)?.as_bytes())?;
     out.commit()?;

@@ -313,17 +313,7 @@ pub fn sla_clocks(p: &Prepared, rules: &[SlaRule], calendar: &Calendar, work: Op
     if !in_record_order_within_rules(crate::workdir::scan(&path)?)? {
         write(true)?;
     }
-    let scan = crate::workdir::scan(&path)?;
-    let rows = scan
-        .clone()
-        .select([len().cast(DataType::UInt64).alias("rows")])
-        .run()?
-        .column("rows")?
-        .u64()?
-        .get(0)
-        .unwrap_or(0);
-    let file = Some(path);
-    Ok(Clocks { scan, rows, file })
+    Clocks::from_file(path)
 }
 
 /// Whether clocks are in record order within each rule (a rule's first clock may come before the previous
@@ -370,6 +360,27 @@ pub struct Clocks {
     pub rows: u64,
     /// The file `scan` reads, when there is a working folder.
     pub file: Option<std::path::PathBuf>,
+}
+
+impl Clocks {
+    /// The clocks written in the output's format at `path` (by `workdir::sink_linkable`): scanned from there, their
+    /// rows counted.
+    pub fn from_file(path: std::path::PathBuf) -> Result<Clocks> {
+        let scan = crate::workdir::scan(&path)?;
+        let rows = scan
+            .clone()
+            .select([len().cast(DataType::UInt64).alias("rows")])
+            .run()?
+            .column("rows")?
+            .u64()?
+            .get(0)
+            .unwrap_or(0);
+        Ok(Clocks {
+            scan,
+            rows,
+            file: Some(path),
+        })
+    }
 }
 
 /// The calendar frame covering every start and stop (and as_of) with room for the longest working-day target.

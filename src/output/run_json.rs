@@ -105,13 +105,24 @@ pub fn run_json(info: &RunInfo<'_>, loaded: &Loaded, out: &OutputDir, stages: &S
         "warnings": warnings,
         "warnings_checked_by": findings_by,
         "outputs": out.written.iter().map(|(p, n)| json!({"path": p, "rows": n})).collect::<Vec<_>>(),
-        "stage_seconds": stages.list.iter().map(|s| json!({
-            "stage": s.name,
-            "seconds": (s.seconds * 1000.0).round() / 1000.0,
-            "peak_rss_mb": s.peak_rss_mb,
-            "concurrent": s.concurrent,
-        })).collect::<Vec<_>>(),
+        "stage_seconds": stage_seconds(stages),
     })
+}
+
+/// run.json's `stage_seconds`: each stage's seconds (to the millisecond), peak memory and lane.
+pub fn stage_seconds(stages: &Stages) -> serde_json::Value {
+    stages
+        .list
+        .iter()
+        .map(|s| {
+            json!({
+                "stage": s.name,
+                "seconds": (s.seconds * 1000.0).round() / 1000.0,
+                "peak_rss_mb": s.peak_rss_mb,
+                "concurrent": s.concurrent,
+            })
+        })
+        .collect()
 }
 
 /// run.json's account of a staged table's sources.
