@@ -165,6 +165,7 @@ pub struct MetricSlots {
     clocks: Slot<metrics::sla::Clocks>,
     compliance: Slot<DataFrame>,
     flags: Slot<DataFrame>,
+    episodes: Slot<DataFrame>,
     facts: Slot<(metrics::merchants::QuarterFacts, DataFrame)>,
     risk: Slot<DataFrame>,
     badges: Slot<DataFrame>,
@@ -185,6 +186,7 @@ impl Default for MetricSlots {
             clocks: Slot::new("sla_clocks"),
             compliance: Slot::new("sla_compliance"),
             flags: Slot::new("risk_flags"),
+            episodes: Slot::new("flag_episodes"),
             facts: Slot::new("merchant_quarter_facts"),
             risk: Slot::new("merchant_risk"),
             badges: Slot::new("badges"),
@@ -202,6 +204,7 @@ pub const METRIC_STEPS_DONE: &[&str] = &[
     "sla_compliance",
     "spike_evaluation",
     "risk_flags",
+    "flag_episodes",
     "merchant_risk",
     "badges",
     "carrier_performance",
@@ -221,6 +224,7 @@ impl MetricSlots {
                 ("sla_compliance", frame(&self.compliance)),
                 ("spike_evaluation", frame(&self.evaluation)),
                 ("risk_flags", frame(&self.flags)),
+                ("flag_episodes", frame(&self.episodes)),
                 ("merchant_risk", frame(&self.risk)),
                 ("badges", frame(&self.badges)),
                 ("carrier_performance", frame(&self.performance)),
@@ -319,6 +323,9 @@ pub fn metric_steps<'a>(s: &'a MetricSlots, loaded: &'a Loaded, config: &'a Conf
         Step::new("risk_flags", Main, &["spike_evaluation"], move || {
             set(&s.flags, spikes::risk_flags(s.evaluation.get(), &config.risk))
         }),
+        Step::new("flag_episodes", Main, &["spike_evaluation"], move || {
+            set(&s.episodes, spikes::flag_episodes(s.evaluation.get(), &config.risk))
+        }),
         // merchant_risk and badges read the same per-(quarter, merchant) facts: gathered once. A flagged SKU's
         // merchant, which they and the report need, is looked up once, in return_rates' weekly sums of the lines.
         Step::new(
@@ -336,7 +343,7 @@ pub fn metric_steps<'a>(s: &'a MetricSlots, loaded: &'a Loaded, config: &'a Conf
             },
         ),
         Step::new("merchant_risk", Main, &["merchant_quarter_facts"], move || {
-            set(&s.risk, s.facts.get().0.merchant_risk(&config.badge))
+            set(&s.risk, s.facts.get().0.merchant_risk(&config.risk))
         }),
         Step::new("badges", Main, &["merchant_quarter_facts"], move || {
             set(&s.badges, s.facts.get().0.badges(&config.badge))

@@ -14,13 +14,14 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 /// The tables the distributed path produces so far (`aftersales finish`).
-pub const TABLES: [&str; 12] = [
+pub const TABLES: [&str; 13] = [
     "return_rates",
     "reason_breakdown",
     "sla_clocks",
     "sla_compliance",
     "spike_evaluation",
     "risk_flags",
+    "flag_episodes",
     "merchant_risk",
     "badges",
     "carrier_performance",

@@ -70,6 +70,7 @@ pub fn finish(args: &FinishArgs, quiet: bool) -> Result<i32> {
     let early = aggregates::early_weeks(agg)?;
     let evaluation = spikes::evaluate(&early, &sold, merchants.as_ref(), tz, as_of, &config.risk)?;
     let flags = spikes::risk_flags(&evaluation, &config.risk)?;
+    let episodes = spikes::flag_episodes(&evaluation, &config.risk)?;
     let sku_merchants = merchants::flagged_sku_merchants(sold.0.clone().lazy(), &flags)?;
     let case_counts = aggregates::merchant_case_counts(agg)?;
     let facts = merchants::QuarterFacts::from_tables(
@@ -85,7 +86,7 @@ pub fn finish(args: &FinishArgs, quiet: bool) -> Result<i32> {
         tz,
         manifest.maturity_days,
     )?;
-    let risk = facts.merchant_risk(&config.badge)?;
+    let risk = facts.merchant_risk(&config.risk)?;
     let badges = facts.badges(&config.badge)?;
     let legs = aggregates::leg_groups(agg)?;
     let performance = aggregates::carrier_performance(agg, &legs, tz)?;
@@ -96,6 +97,7 @@ pub fn finish(args: &FinishArgs, quiet: bool) -> Result<i32> {
         ("sla_compliance", compliance),
         ("spike_evaluation", evaluation),
         ("risk_flags", flags.clone()),
+        ("flag_episodes", episodes),
         ("merchant_risk", risk),
         ("badges", badges.clone()),
         ("carrier_performance", performance),

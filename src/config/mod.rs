@@ -49,7 +49,7 @@ pub struct RawConfig {
     pub badge: BadgeParams,
 }
 
-/// Return-spike detection (SPEC §4.4); every field has the spec's default.
+/// Return-spike detection (SPEC §4.4) and the merchant dispute test (§4.5); every field has the spec's default.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct RiskParams {
@@ -57,13 +57,34 @@ pub struct RiskParams {
     pub age_days: i64,
     /// B: weeks of the entity's own history before the week under test.
     pub baseline_weeks: i64,
+    /// Weeks after the first week of the data before any week is evaluated; None = B (the baseline window lies
+    /// inside the data). Lower it for exports shorter than a few months.
+    pub burn_in_weeks: Option<i64>,
     /// k: weight of the category prior, in order lines.
     pub prior_strength: f64,
     pub p0_floor: f64,
-    pub z_flag: f64,
-    pub z_high: f64,
+    /// A week is flagged when its Benjamini–Hochberg q-value is at most this (the share of flags allowed to be
+    /// luck), with at least `min_returns` returned lines and a lift of at least `min_lift`.
+    pub fdr: f64,
+    /// Severity `high` when the q-value is at most this.
+    pub q_high: f64,
     pub min_returns: i64,
     pub min_lift: f64,
+    /// Merchant risk `high` on disputes: dispute rate over twice the platform's and dispute_q_value at most this.
+    pub dispute_q_high: f64,
+    /// Merchant risk `watch` on disputes: the same with dispute_q_value at most this.
+    pub dispute_q_watch: f64,
+    /// The rule before the calibrated test decided flags by z; a config that still sets these is told what
+    /// replaced them instead of being read as if they mattered.
+    pub z_flag: Option<f64>,
+    pub z_high: Option<f64>,
+}
+
+impl RiskParams {
+    /// Weeks from the first week of the data to the first week evaluated.
+    pub fn burn_in(&self) -> i64 {
+        self.burn_in_weeks.unwrap_or(self.baseline_weeks)
+    }
 }
 
 impl Default for RiskParams {
@@ -71,12 +92,17 @@ impl Default for RiskParams {
         RiskParams {
             age_days: 14,
             baseline_weeks: 8,
+            burn_in_weeks: None,
             prior_strength: 500.0,
             p0_floor: 0.001,
-            z_flag: 3.0,
-            z_high: 5.0,
+            fdr: 0.05,
+            q_high: 0.001,
             min_returns: 10,
             min_lift: 1.5,
+            dispute_q_high: 0.01,
+            dispute_q_watch: 0.05,
+            z_flag: None,
+            z_high: None,
         }
     }
 }
@@ -439,13 +465,36 @@ impl Config {
         let r = &raw.risk;
         if r.age_days < 1
             || r.baseline_weeks < 1
+            || r.burn_in_weeks.is_some_and(|w| w < 0)
             || r.prior_strength < 0.0
             || !(0.0..1.0).contains(&r.p0_floor)
-            || r.z_high < r.z_flag
         {
             problems.push(format!(
-                "[risk]: expected age_days ≥ 1, baseline_weeks ≥ 1, prior_strength ≥ 0, 0 ≤ p0_floor < 1 and z_high ≥ z_flag; found {r:?}"
+                "[risk]: expected age_days ≥ 1, baseline_weeks ≥ 1, burn_in_weeks ≥ 0, prior_strength ≥ 0 and 0 ≤ p0_floor < 1; found {r:?}"
             ));
+        }
+        for (name, v) in [
+            ("fdr", r.fdr),
+            ("q_high", r.q_high),
+            ("dispute_q_high", r.dispute_q_high),
+            ("dispute_q_watch", r.dispute_q_watch),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                problems.push(format!("[risk] {name} = {v}: expected a fraction between 0 and 1"));
+            }
+        }
+        if r.q_high > r.fdr || r.dispute_q_high > r.dispute_q_watch {
+            problems.push(format!(
+                "[risk]: expected q_high ≤ fdr and dispute_q_high ≤ dispute_q_watch (high is the stronger evidence); found q_high = {}, fdr = {}, dispute_q_high = {}, dispute_q_watch = {}",
+                r.q_high, r.fdr, r.dispute_q_high, r.dispute_q_watch
+            ));
+        }
+        if r.z_flag.is_some() || r.z_high.is_some() {
+            problems.push(
+                "[risk] z_flag and z_high no longer decide flags: a week is flagged by its q-value (SPEC §4.4, docs/risk.md); \
+                 remove them and set fdr (default 0.05) and q_high (default 0.001) instead"
+                    .to_string(),
+            );
         }
         let b = &raw.badge;
         for (name, v) in [

@@ -8,9 +8,12 @@
 //! `merchant_risk` columns: quarter, merchant_id, merchant_name, units_sold, return_rate, after_sales_rate,
 //! counted_cases, disputes, dispute_rate, buyer_favoured, dispute_loss_rate, merchant_fault_share, sla_evaluated,
 //! sla_breached, sla_breach_rate, flags_high, flags_medium (merchant-level return_spike flags), sku_flags (flags on
-//! the merchant's SKUs, for information), platform_dispute_rate, risk_level (`high`: any high flag, or dispute_rate
-//! more than twice the platform's with more disputes than the badge's allowance; `watch`: any other flag; else
-//! `normal`), reasons (the list that justifies the level), provisional, provisional_reason (as in badges).
+//! the merchant's SKUs, for information), platform_dispute_rate, dispute_p_value (P(X ≥ disputes) for X ~
+//! Binomial(counted_cases, platform_dispute_rate), exact; null without counted cases), dispute_q_value
+//! (Benjamini–Hochberg over the quarter's merchants with counted cases), risk_level (`high`: any high flag, or
+//! dispute_rate more than twice the platform's with dispute_q_value ≤ dispute_q_high (0.01); `watch`: any other
+//! flag, or the dispute excess with dispute_q_value ≤ dispute_q_watch (0.05); else `normal`), reasons (the list
+//! that justifies the level), provisional, provisional_reason (as in badges).
 //!
 //! `badges` columns: quarter, merchant_id, merchant_name, status (`gold` | `not_awarded` |
 //! `insufficient_volume` | `provisional`), status_so_far (the status the quarter's figures give at as_of: equal to
@@ -26,7 +29,8 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use super::{Prepared, group_by_period};
-use crate::config::BadgeParams;
+use super::stats::{benjamini_hochberg, binomial_upper_tail};
+use crate::config::{BadgeParams, RiskParams};
 use crate::engine::Run;
 use crate::time::Provisional;
 
@@ -391,7 +395,7 @@ fn list_column(name: &str, rows: &[Vec<String>]) -> Column {
 }
 
 impl QuarterFacts {
-    pub fn merchant_risk(&self, b: &BadgeParams) -> Result<DataFrame> {
+    pub fn merchant_risk(&self, r: &RiskParams) -> Result<DataFrame> {
         let (m, names) = (&self.facts, &self.names);
         let mut platform: HashMap<String, (i64, i64)> = HashMap::new();
         for ((q, _), a) in m {
@@ -399,10 +403,29 @@ impl QuarterFacts {
             e.0 += a.disputes;
             e.1 += a.cases;
         }
+        // The dispute test: P(X ≥ disputes) for X ~ Binomial(cases, the platform's rate), exact; q-values by
+        // Benjamini–Hochberg over the quarter's merchants with counted cases.
+        let mut p_value: Vec<Option<f64>> = Vec::with_capacity(m.len());
+        let mut by_quarter: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, ((q, _), a)) in m.iter().enumerate() {
+            let (pd, pn) = platform[q];
+            let p = (a.cases > 0).then(|| binomial_upper_tail(a.disputes, a.cases, pd as f64 / pn as f64, 1.0));
+            if p.is_some() {
+                by_quarter.entry(q.as_str()).or_default().push(i);
+            }
+            p_value.push(p);
+        }
+        let mut q_value: Vec<Option<f64>> = vec![None; m.len()];
+        for rows in by_quarter.values() {
+            let p: Vec<f64> = rows.iter().map(|&i| p_value[i].unwrap_or(1.0)).collect();
+            for (&i, q) in rows.iter().zip(benjamini_hochberg(&p)) {
+                q_value[i] = Some(q);
+            }
+        }
         let mut cols: BTreeMap<&str, Vec<Option<f64>>> = BTreeMap::new();
         let (mut quarter, mut merchant, mut name, mut level, mut reasons) = (vec![], vec![], vec![], vec![], vec![]);
         let mut counts: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
-        for ((q, id), a) in m {
+        for (i, ((q, id), a)) in m.iter().enumerate() {
             let (pd, pn) = platform[q];
             let platform_rate = rate(pd, pn);
             let dispute_rate = rate(a.disputes, a.cases);
@@ -412,16 +435,26 @@ impl QuarterFacts {
                 lvl = "high";
                 why.push(format!("{} high return-spike flag(s) in {q}", a.flags_high));
             }
-            // The spec's "more than twice the platform's dispute rate", with the badge's count allowance: one dispute
-            // among 4 cases is luck, not a pattern, and would otherwise put a quarter of small merchants at high risk.
-            if let (Some(d), Some(pr)) = (dispute_rate, platform_rate)
+            // "More than twice the platform's dispute rate" only when the count says it is not luck: 3 disputes
+            // in 40 cases is twice the platform's by chance for about one merchant in ten.
+            if let (Some(d), Some(pr), Some(dq)) = (dispute_rate, platform_rate, q_value[i])
                 && d > 2.0 * pr
-                && a.disputes > b.dispute_allowance
+                && dq <= r.dispute_q_watch
             {
-                lvl = "high";
+                let high = dq <= r.dispute_q_high;
+                if high {
+                    lvl = "high";
+                } else if lvl == "normal" {
+                    lvl = "watch";
+                }
                 why.push(format!(
-                    "dispute rate {:.3} is more than twice the platform's {:.3} ({} disputes in {} cases)",
-                    d, pr, a.disputes, a.cases
+                    "dispute rate {:.3} is more than twice the platform's {:.3} ({} disputes in {} cases; q = {}, {})",
+                    d,
+                    pr,
+                    a.disputes,
+                    a.cases,
+                    super::spikes::sci(dq),
+                    if high { "high" } else { "watch" }
                 ));
             }
             if lvl == "normal" && a.flags_medium > 0 {
@@ -431,8 +464,10 @@ impl QuarterFacts {
                 why.push(format!("{} medium return-spike flag(s) in {q}", a.flags_medium));
             }
             if why.is_empty() {
-                why.push("no return-spike flag, dispute rate within twice the platform's".into());
+                why.push("no return-spike flag, no significant dispute excess".into());
             }
+            cols.entry("dispute_p_value").or_default().push(p_value[i]);
+            cols.entry("dispute_q_value").or_default().push(q_value[i]);
             quarter.push(q.clone());
             merchant.push(id.clone());
             name.push(names.get(id).cloned());
@@ -489,6 +524,8 @@ impl QuarterFacts {
             i("flags_medium"),
             i("sku_flags"),
             f("platform_dispute_rate"),
+            f("dispute_p_value"),
+            f("dispute_q_value"),
             StringChunked::from_iter_values("risk_level".into(), level.iter().map(String::as_str)).into_column(),
             list_column("reasons", &reasons),
             provisional_risk,

@@ -6,10 +6,13 @@
 //!   `prepare::line_lookup` (a case or refund's line found among its order's lines);
 //! - `kernels`: hand-written code that beats polars on return_rates' hot path, behind small interfaces;
 //! - `stats` (ratios, Wilson intervals) and `periods` (local dates, period codes, labels and bounds);
-//! - one module per family: `return_rates`, `reasons`, `sla`, `spikes`, `merchants` (merchant_risk and badges),
+//! - one module per family: `return_rates`, `reasons`, `sla`, `spikes` (with `calibration`: φ, p- and q-values,
+//!   the flag; and `episodes`: consecutive flagged weeks and their alerts), `merchants` (merchant_risk and badges),
 //!   `carriers`; `evidence`: the cases behind each flag and each failed badge criterion.
 
+pub mod calibration;
 pub mod carriers;
+pub mod episodes;
 pub mod evidence;
 mod kernels;
 pub mod merchants;

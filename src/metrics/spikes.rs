@@ -1,23 +1,26 @@
-//! `risk_flags` (SPEC §4.4): return spikes by weekly order cohort, compared at the same age.
+//! `spike_evaluation` and `risk_flags` (SPEC §4.4): return spikes by weekly order cohort, compared at the same age.
 //!
 //! Grain of the evaluation (`spike_evaluation`): one row per (level ∈ {merchant, sku}, key, ISO week of
-//! ordered_at) that is mature and has a category prior. `risk_flags` keeps the rows that are flagged.
+//! ordered_at) that is mature, past the burn-in and has a category prior. `risk_flags` keeps the rows that are
+//! flagged, with a sentence.
 //!
-//! Columns: level, key, category, period (`2026-W23`), week_start (local Monday, as a date), n_t (order lines sold
+//! Columns: level, key, merchant_id (the key of a merchant row; an SKU's merchant: the one that sold most of its
+//! lines), category, period (`2026-W23`), week_start (local Monday, as a date), n_t (order lines sold
 //! in the week), r_t (those lines with a return opened within A days of the line's ordered_at whose responsibility
 //! is not the carrier's), r_carrier (lines whose every such return was the carrier's: left out of r_t, shown so the
 //! reader sees what was set aside — a wave of parcels broken in transit is the carrier's spike, in
 //! carrier_performance, not the merchant's), rate = r_t / n_t, units_sold, units_returned (of the r_t lines;
 //! information only), r_b, n_b (the same counts summed over the previous B weeks of
 //! the entity), p_c (the category's ratio over the same B weeks), p0 = max((r_b + k·p_c) / (n_b + k), floor),
-//! z = (r_t − n_t·p0) / sqrt(n_t·p0·(1 − p0)), lift = rate / p0, flagged, severity (`high` when z ≥ z_high, else
-//! `medium`; null when not flagged), reason (a sentence a person can check).
+//! z = (r_t − n_t·p0) / sqrt(n_t·p0·(1 − p0)) (the number a person reads; it does not decide), lift = rate / p0,
+//! then from [`super::calibration`]: phi, p_value, q_value, flagged, severity (`high` when q_value ≤ q_high, else
+//! `medium`; null when not flagged); risk_flags adds reason (a sentence a person can check).
 //!
-//! Flag when n_t > 0, z ≥ z_flag, r_t ≥ min_returns and rate ≥ min_lift·p0. Lines, not units, are counted: a
-//! return takes a whole line's units at once, so units are clustered and a binomial test on them over-flags.
-//! A week is judged once as_of ≥ its end + A days, so a spike is seen A days after its week closes.
-//! An entity's category: an SKU's own (the category it sold most units in); a merchant's primary_category from
-//! `merchants`, else the category it sold most units in.
+//! A week is evaluated once as_of ≥ its end + A days (so a spike is seen A days after its week closes) and once its
+//! Monday is at least `burn_in_weeks` (default B) after the Monday of the first week with sales. Lines, not units,
+//! are counted: a return takes a whole line's units at once, so units are clustered and a binomial test on them
+//! over-flags. An entity's category: an SKU's own (the category it sold most units in); a merchant's
+//! primary_category from `merchants`, else the category it sold most units in.
 
 use anyhow::Result;
 use polars::prelude::*;
@@ -285,10 +288,22 @@ pub fn evaluate(
                 )
                 .drop(cols(["primary_category"]));
         }
+        // A SKU's merchant: the one that sold most of its lines (an SKU id belongs to one shop in practice).
+        let entity_merchant = sold
+            .clone()
+            .group_by([col(key), col("merchant_id").alias("_merchant")])
+            .agg([col("n").sum().alias("_lines")])
+            .sort(
+                [key, "_lines", "_merchant"],
+                SortMultipleOptions::default().with_order_descending_multi([false, true, false]),
+            )
+            .group_by([col(key)])
+            .agg([col("_merchant").first().alias("entity_merchant")]);
         let entity_weeks = key_weeks(&sold, &early, &weeks, key);
         parts.push(
             trailing_at_own_weeks(entity_weeks, key, r.baseline_weeks, "r_b", "n_b")?
                 .join(entity_cat, [col(key)], [col(key)], JoinArgs::new(JoinType::Left))
+                .join(entity_merchant, [col(key)], [col(key)], JoinArgs::new(JoinType::Left))
                 .join(
                     cat_base.clone(),
                     [col("entity_category"), col("week_idx")],
@@ -301,7 +316,9 @@ pub fn evaluate(
                         .alias("_sort"),
                     lit(level).alias("level"),
                     col(key).alias("key"),
+                    col("entity_merchant").alias("merchant_id"),
                     col("entity_category").alias("category"),
+                    col("week_idx").cast(DataType::Int64),
                     col("period"),
                     col("week_start"),
                     col("judged_from"),
@@ -320,16 +337,22 @@ pub fn evaluate(
     let k = lit(r.prior_strength);
     let f = |c: &str| col(c).cast(DataType::Float64);
     let p0 = ((f("r_b") + k.clone() * col("p_c")) / (f("n_b") + k)).clip_min(lit(r.p0_floor));
-    let flagged = col("n_t")
-        .gt(lit(0i64))
-        .and(col("z").gt_eq(lit(r.z_flag)))
-        .and(col("r_t").gt_eq(lit(r.min_returns)))
-        .and(col("rate").gt_eq(lit(r.min_lift) * col("p0")));
+    // Burn-in: a week is judged only when its whole baseline window lies inside the data.
+    let first_week = weeks
+        .clone()
+        .select([col("_week").min().cast(DataType::Int64)])
+        .run()?
+        .column("_week")?
+        .i64()?
+        .get(0);
+    let burn_in = lit(first_week.unwrap_or(i64::MAX / 2) + r.burn_in());
     let out = concat(parts, UnionArgs::default())?
-        // Judged only once mature, and only where the category sold something in the baseline window.
+        // Judged only once mature, past the burn-in, and only where the category sold something in the baseline
+        // window.
         .filter(
             as_of_lit(as_of)
                 .gt_eq(col("judged_from"))
+                .and(col("week_idx").gt_eq(burn_in))
                 .and(col("n_cb").gt(lit(0i64))),
         )
         .with_columns([
@@ -340,21 +363,15 @@ pub fn evaluate(
         .with_column(
             ((f("r_t") - f("n_t") * col("p0")) / (f("n_t") * col("p0") * (lit(1.0) - col("p0"))).sqrt()).alias("z"),
         )
-        .with_columns([(col("rate") / col("p0")).alias("lift"), flagged.alias("flagged")])
-        .with_column(
-            when(col("flagged").not())
-                .then(lit(NULL).cast(DataType::String))
-                .when(col("z").gt_eq(lit(r.z_high)))
-                .then(lit("high"))
-                .otherwise(lit("medium"))
-                .alias("severity"),
-        )
+        .with_column((col("rate") / col("p0")).alias("lift"))
         .select([
             col("level"),
             col("key"),
+            col("merchant_id"),
             col("category"),
             col("period"),
             col("week_start"),
+            col("week_idx"),
             col("n_t"),
             col("r_t"),
             col("r_carrier"),
@@ -367,14 +384,12 @@ pub fn evaluate(
             col("p0"),
             col("z"),
             col("lift"),
-            col("flagged"),
-            col("severity"),
             col("_sort"),
         ])
         .sort(["_sort"], SortMultipleOptions::default())
         .drop(cols(["_sort"]))
         .run_streaming()?;
-    Ok(out)
+    super::calibration::calibrate(out, r)
 }
 
 /// The flagged rows of the evaluation, each with a sentence that states its evidence.
@@ -418,6 +433,7 @@ pub fn risk_flags(eval: &DataFrame, r: &RiskParams) -> Result<DataFrame> {
         g("lift")?,
     );
     let r_carrier = g("r_carrier")?;
+    let (phi, p_value, q_value) = (g("phi")?, g("p_value")?, g("q_value")?);
     let reasons: Vec<String> = (0..flags.height())
         .map(|i| {
             let carrier = match r_carrier[i] {
@@ -429,7 +445,8 @@ pub fn risk_flags(eval: &DataFrame, r: &RiskParams) -> Result<DataFrame> {
             };
             format!(
                 "{} {}: {} of {} order lines bought in {} were returned within {} days ({:.1}%), {:.1}× the expected {:.1}% \
-                 (own previous {} weeks {}/{}, category {} {:.1}%, prior weight {}); z = {:.1}{carrier}",
+                 (own previous {} weeks {}/{}, category {} {:.1}%, prior weight {}); z = {:.1}, φ = {:.2}, p = {}, \
+                 q = {}: {}{carrier}",
                 level[i],
                 key[i],
                 r_t[i],
@@ -445,7 +462,11 @@ pub fn risk_flags(eval: &DataFrame, r: &RiskParams) -> Result<DataFrame> {
                 cat[i],
                 p_c[i] * 100.0,
                 r.prior_strength,
-                z[i]
+                z[i],
+                phi[i],
+                sci(p_value[i]),
+                sci(q_value[i]),
+                luck_words(q_value[i])
             )
         })
         .collect();
@@ -453,6 +474,34 @@ pub fn risk_flags(eval: &DataFrame, r: &RiskParams) -> Result<DataFrame> {
         StringChunked::from_iter_values("reason".into(), reasons.iter().map(String::as_str)).into_column(),
     )?;
     Ok(flags)
+}
+
+/// `flag_episodes` of an evaluation ([`super::episodes`]).
+pub fn flag_episodes(eval: &DataFrame, r: &RiskParams) -> Result<DataFrame> {
+    super::episodes::flag_episodes(&super::episodes::episodes(eval)?, r)
+}
+
+/// A probability as a person reads it: 0.0123 or 3.4e-6.
+pub fn sci(v: f64) -> String {
+    if v >= 0.001 || v == 0.0 {
+        format!("{v:.4}").trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        format!("{v:.1e}")
+    }
+}
+
+/// "1 in N": the largest of 1,000, 100, 20 and 10 whose share is at least q (None above 0.1).
+pub fn luck_odds(q: f64) -> Option<u32> {
+    [1000, 100, 20, 10].into_iter().find(|n| q <= 1.0 / f64::from(*n))
+}
+
+/// What a q-value means in plain words: "fewer than 1 in 1,000 such flags is luck".
+pub fn luck_words(q: f64) -> String {
+    match luck_odds(q) {
+        Some(1000) => "fewer than 1 in 1,000 such flags is luck".to_string(),
+        Some(n) => format!("fewer than 1 in {n} such flags is luck"),
+        None => format!("about {:.0} in 100 such flags would be luck", q * 100.0),
+    }
 }
 
 #[cfg(test)]

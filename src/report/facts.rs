@@ -204,6 +204,8 @@ pub struct Facts {
     pub badges: BadgeResults,
     /// Why the quarter's badges and risk levels are provisional, None when final.
     pub provisional: Option<String>,
+    /// Every episode of the run (flag_episodes.parquet), for alerts.jsonl.
+    pub episodes_all: Vec<crate::metrics::episodes::Episode>,
 }
 
 pub use crate::time::previous_quarter;
@@ -368,6 +370,7 @@ pub fn gather(inp: &Inputs<'_>, quarter: &str) -> Result<Facts> {
         gold,
         near_misses,
         provisional: inp.provisional.clone(),
+        episodes_all: crate::metrics::episodes::from_table(&t("flag_episodes")?.df)?,
     })
 }
 
@@ -651,9 +654,10 @@ pub(super) fn risk_reasons(inp: &Inputs<'_>, t: &Table, i: usize, quarter: &str)
     if high > 0 {
         out.push(m.f("risk.reason_high", &[("n", &high), ("quarter", &quarter)]));
     }
-    if let (Some(d), Some(p)) = (rate, platform)
+    let q = t.f64s("dispute_q_value")?[i];
+    if let (Some(d), Some(p), Some(q)) = (rate, platform, q)
         && d > 2.0 * p
-        && disputes > inp.badge.dispute_allowance
+        && q <= inp.risk.dispute_q_watch
     {
         out.push(m.f(
             "risk.reason_dispute",
@@ -662,6 +666,8 @@ pub(super) fn risk_reasons(inp: &Inputs<'_>, t: &Table, i: usize, quarter: &str)
                 ("platform", &format!("{p:.3}")),
                 ("disputes", &disputes),
                 ("cases", &cases),
+                ("q", &crate::metrics::spikes::sci(q)),
+                ("luck", &crate::metrics::episodes::luck_sentence(m, q)),
             ],
         ));
     }

@@ -31,6 +31,8 @@ pub struct Report {
     pub html: String,
     /// (file name under merchants/, page): one per merchant with a badges row in the quarter.
     pub merchant_pages: Vec<(String, String)>,
+    /// alerts.jsonl: one line per ongoing episode, in the page's language ([`crate::metrics::episodes`]).
+    pub alerts: String,
 }
 
 impl Report {
@@ -41,6 +43,7 @@ impl Report {
             dir.write_bytes(&format!("charts/{}.svg", c.name), c.svg.as_bytes())?;
         }
         dir.write_bytes("report.html", self.html.as_bytes())?;
+        dir.write_bytes("alerts.jsonl", self.alerts.as_bytes())?;
         for (file, page) in &self.merchant_pages {
             dir.write_bytes(&format!("merchants/{file}"), page.as_bytes())?;
         }
@@ -183,11 +186,19 @@ pub fn build(ctx: &RunContext<'_>, metrics: &MetricTables, quarter: Option<&str>
         f.provisional.as_deref(),
     )?;
     let merchant_pages = font::embed_all(merchant_pages)?;
+    let alerts = crate::metrics::episodes::alerts_jsonl(
+        &f.episodes_all,
+        &|id| inputs.merchant_names.get(id).cloned(),
+        inputs.m,
+        ctx.lang.code(),
+        ctx.config.risk.age_days,
+    )?;
     Ok(Report {
         quarter,
         charts,
         html,
         merchant_pages,
+        alerts,
     })
 }
 
