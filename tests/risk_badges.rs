@@ -16,16 +16,28 @@
 //!
 //! MX also sells 100 lines in W10 with 30 returns: W10 ends 03-09, matures 03-23 > as_of, so it is not judged.
 //!
+//! Burn-in: the first week with sales is W01, so W01..W08 are not evaluated (their baseline window would reach
+//! before the data) and W09 is the first week judged. With no evaluation row before W09, φ = 1 for every W09 row.
+//!
 //! For W09 every merchant with history has r_b = 40, n_b = 800; the category's previous 8 weeks hold 5 × 100 lines
-//! and 5 × 5 returns a week, so p_c = 200 / 4000 = 0.05 and p0 = (40 + 500 × 0.05) / (800 + 500) = 0.05.
-//! sd for 100 lines = sqrt(100 × 0.05 × 0.95) = 2.17945.
-//! - MX: z = (20 − 5) / 2.17945 = 6.8825 ≥ 5 → high; lift 0.20 / 0.05 = 4.
-//! - MW: z = (12 − 5) / 2.17945 = 3.2118 → medium (z ≥ 3, r ≥ 10, lift 2.4 ≥ 1.5).
-//! - MV: z = (11 − 5) / 2.17945 = 2.7530 < 3 → not flagged.
-//! - ML: z = (135 − 100) / sqrt(2000 × 0.0475) = 3.5909 ≥ 3 but lift 0.0675 / 0.05 = 1.35 < 1.5 → not flagged.
-//! - MZ: no history: p0 = (0 + 25) / (0 + 500) = 0.05; z = (2 − 0.15) / sqrt(3 × 0.0475) = 4.9008, but r = 2 < 10.
-//! - MT: p0 = 0.05, z = (10 − 2) / sqrt(40 × 0.0475) = 5.8038 → high, r = 10 meets the minimum exactly.
-//! - MU: z = (9 − 2) / 1.37840 = 5.0783, lift 4.5, but r = 9 < 10 → not flagged.
+//! and 5 × 5 returns a week, so p_c = 200 / 4000 = 0.05 and p0 = (40 + 500 × 0.05) / (800 + 500) = 0.05; without
+//! history p0 = (0 + 25) / (0 + 500) = 0.05 too. sd for 100 lines = sqrt(100 × 0.05 × 0.95) = 2.17945. The exact
+//! tail p = P(X ≥ r) for X ~ Binomial(n, 0.05) (SciPy's binom.sf(r − 1, n, 0.05), run once), and the 8 merchant
+//! rows of W09 ranked for Benjamini–Hochberg (m = 8, q = min over j ≥ i of 8·p_(j)/j):
+//!
+//! | rank | merchant | r / n    | z      | p          | 8·p/rank   | q          | lift | verdict                     |
+//! |------|----------|----------|--------|------------|------------|------------|------|-----------------------------|
+//! | 1    | MX       | 20/100   | 6.8825 | 1.0523e-07 | 8.4184e-07 | 8.4184e-07 | 4.0  | high (q ≤ 0.001)            |
+//! | 2    | MT       | 10/40    | 5.8038 | 2.0683e-05 | 8.2733e-05 | 8.2733e-05 | 5.0  | high; r = 10, the minimum   |
+//! | 3    | MU       | 9/40     | 5.0783 | 1.2958e-04 | 3.4555e-04 | 3.4555e-04 | 4.5  | not flagged: r = 9 < 10     |
+//! | 4    | ML       | 135/2000 | 3.5909 | 3.5584e-04 | 7.1168e-04 | 7.1168e-04 | 1.35 | not flagged: lift < 1.5     |
+//! | 5    | MW       | 12/100   | 3.2118 | 4.2742e-03 | 6.8387e-03 | 6.8387e-03 | 2.4  | medium                      |
+//! | 6    | MZ       | 2/3      | 4.9008 | 7.2500e-03 | 9.6667e-03 | 9.6667e-03 | 13.3 | not flagged: r = 2 < 10     |
+//! | 7    | MV       | 11/100   | 2.7530 | 1.1472e-02 | 1.3111e-02 | 1.3111e-02 | 2.2  | medium (q ≤ 0.05)           |
+//! | 8    | MY       | 5/100    | 0      | 5.6402e-01 | 5.6402e-01 | 5.6402e-01 | 1.0  | not flagged                 |
+//!
+//! Each merchant sells one SKU, so the SKU level repeats the merchant level. MV (z = 2.75) is flagged where the
+//! z ≥ 3 rule did not flag it: among only 8 tested entities a p of 0.011 is not luck; among thousands it would be.
 //!
 //! Badge part (category "B", Q1 2026): each merchant sells `units` lines of one unit on 2026-01-10 and has 30
 //! return cases opened from 2026-02-02 10:00, an hour apart, each with a refund; acknowledged after 1 h (late: 3 h),
@@ -207,6 +219,8 @@ fn build() -> tempfile::TempDir {
         ),
         ("FS", Badge { rating: 4, ..gold }),
         ("AL", Badge { disputes: 1, ..gold }),
+        ("DH", Badge { disputes: 8, ..gold }),
+        ("DW", Badge { disputes: 4, ..gold }),
         (
             "CR",
             Badge {
@@ -316,7 +330,24 @@ fn spike_evidence_for_week_9() {
     assert_eq!((mw["flagged"].as_str(), mw["severity"].as_str()), ("true", "medium"));
     let mv = w("MV");
     assert!((mv["z"].parse::<f64>().unwrap() - 2.7530).abs() < 1e-4);
-    assert_eq!(mv["flagged"], "false");
+    assert_eq!((mv["flagged"].as_str(), mv["severity"].as_str()), ("true", "medium"));
+    // p and q as worked in the module docs; φ = 1 in the first week after the burn-in.
+    for (m, p, q) in [
+        ("MX", 1.052_295e-7, 8.418_363e-7),
+        ("MT", 2.068_331e-5, 8.273_322e-5),
+        ("MU", 1.295_818e-4, 3.455_516e-4),
+        ("ML", 3.558_421e-4, 7.116_842e-4),
+        ("MW", 4.274_182e-3, 6.838_692e-3),
+        ("MZ", 7.25e-3, 9.666_667e-3),
+        ("MV", 1.147_241e-2, 1.311_133e-2),
+        ("MY", 5.640_187e-1, 5.640_187e-1),
+    ] {
+        let r = w(m);
+        let got = |c: &str| r[c].parse::<f64>().unwrap();
+        assert!((got("p_value") / p - 1.0).abs() < 1e-5, "{m} p {} vs {p}", r["p_value"]);
+        assert!((got("q_value") / q - 1.0).abs() < 1e-5, "{m} q {} vs {q}", r["q_value"]);
+        assert_eq!(got("phi"), 1.0, "{m}");
+    }
     let ml = w("ML");
     assert!((ml["z"].parse::<f64>().unwrap() - 3.5909).abs() < 1e-4);
     assert_close(&ml, "lift", 1.35);
@@ -337,28 +368,24 @@ fn spike_evidence_for_week_9() {
     let mu = w("MU");
     assert!((mu["z"].parse::<f64>().unwrap() - 5.0783).abs() < 1e-4, "{}", mu["z"]);
     assert_eq!(mu["flagged"], "false", "9 returns are one below the minimum count");
-    // W10 is not mature at as_of; W01 has no category history to compare with.
-    assert_eq!(
-        count_rows(&e, &[("level", "merchant"), ("key", "MX"), ("period", "2026-W10")]),
-        0
-    );
-    assert_eq!(
-        count_rows(&e, &[("level", "merchant"), ("key", "MX"), ("period", "2026-W01")]),
-        0
-    );
-    // W02: one week of history (5/100) and the category's (25/500): p0 = (5 + 25) / (100 + 500) = 0.05.
-    assert_close(
-        &row(&e, &[("level", "merchant"), ("key", "MY"), ("period", "2026-W02")]),
-        "p0",
-        0.05,
-    );
+    // W10 is not mature at as_of. W08 is the last week of the burn-in: its baseline window (W00..W07) would reach
+    // before the data, so it has no row; W09 is the first week judged.
+    for (week, rows) in [("2026-W10", 0), ("2026-W08", 0), ("2026-W01", 0), ("2026-W09", 1)] {
+        assert_eq!(
+            count_rows(&e, &[("level", "merchant"), ("key", "MX"), ("period", week)]),
+            rows,
+            "{week}"
+        );
+    }
+    let weeks = str_col(&e, "period");
+    assert!(weeks.iter().all(|w| w.as_str() >= "2026-W09"), "nothing before the burn-in");
 }
 
 #[test]
 fn flags_carry_their_evidence_and_a_reason() {
     let f = t("risk_flags");
     let keys: Vec<String> = str_col(&f, "key");
-    // Merchant and SKU levels: MX / SMX and MT / SMT high, MW / SMW medium; nothing else in any week.
+    // Merchant and SKU levels: MX / SMX and MT / SMT high, MW / SMW and MV / SMV medium; nothing else in any week.
     let mut got: Vec<(String, String, String)> = (0..f.height())
         .map(|i| {
             (
@@ -371,9 +398,11 @@ fn flags_carry_their_evidence_and_a_reason() {
     got.sort();
     let want = [
         ("merchant", "MT", "high"),
+        ("merchant", "MV", "medium"),
         ("merchant", "MW", "medium"),
         ("merchant", "MX", "high"),
         ("sku", "SMT", "high"),
+        ("sku", "SMV", "medium"),
         ("sku", "SMW", "medium"),
         ("sku", "SMX", "high"),
     ];
@@ -383,7 +412,8 @@ fn flags_carry_their_evidence_and_a_reason() {
     assert_eq!(
         mx["reason"],
         "merchant MX: 20 of 100 order lines bought in 2026-W09 were returned within 14 days (20.0%), 4.0× the expected 5.0% \
-         (own previous 8 weeks 40/800, category C 5.0%, prior weight 500); z = 6.9"
+         (own previous 8 weeks 40/800, category C 5.0%, prior weight 500); z = 6.9, φ = 1.00, p = 1.1e-7, \
+         q = 8.4e-7: fewer than 1 in 1,000 such flags is luck"
     );
 }
 
@@ -509,16 +539,49 @@ fn merchant_risk_levels_and_reasons() {
         mx["reasons"]
     );
     assert_eq!(r("MW")["risk_level"], "watch");
+    assert_eq!(r("MV")["risk_level"], "watch");
     assert_eq!(r("MY")["risk_level"], "normal");
-    // Platform disputes in Q1: FD 2 + FL 1 + AL 1 (CR's are the carrier's) = 4 of all counted cases.
-    // FD's 2 of 30 = 0.067 is more than twice that and more than one dispute: high.
+    // Platform disputes in Q1: FD 2 + FL 1 + AL 1 + DH 8 + DW 4 (CR's are the carrier's) = 16 of the 827 counted
+    // cases of the quarter's 21 merchants: 0.019347, twice that 0.0387. The dispute test, worked with SciPy
+    // (binom.sf(d − 1, 30, 16/827), then Benjamini–Hochberg over the 21 merchants, 16 of whose p are 1):
+    // | merchant | disputes / cases | rate  | p          | q          | level                                  |
+    // | DH       | 8 / 30           | 0.267 | 7.8512e-08 | 1.6488e-06 | high (q ≤ 0.01)                        |
+    // | DW       | 4 / 30           | 0.133 | 2.5683e-03 | 2.6967e-02 | watch (0.01 < q ≤ 0.05)                |
+    // | FD       | 2 / 30           | 0.067 | 1.1414e-01 | 7.9897e-01 | normal: twice the platform's, by luck  |
+    // | FL, AL   | 1 / 30           | 0.033 | 4.4351e-01 | 1          | normal                                 |
     let fd = r("FD");
     let platform: f64 = fd["platform_dispute_rate"].parse().unwrap();
-    let cases: i64 = m.column("counted_cases").unwrap().i64().unwrap().sum().unwrap();
-    assert!((platform - 4.0 / cases as f64).abs() < 1e-12);
-    assert_eq!(fd["risk_level"], "high");
-    // AL has one dispute: its rate is above twice the platform's too, but one dispute is within the allowance.
-    assert_eq!(r("AL")["risk_level"], "normal");
+    let cases: i64 = m
+        .clone()
+        .lazy()
+        .filter(polars::prelude::col("quarter").eq(polars::prelude::lit("2026Q1")))
+        .collect()
+        .unwrap()
+        .column("counted_cases")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .sum()
+        .unwrap();
+    assert_eq!(cases, 827);
+    assert!((platform - 16.0 / 827.0).abs() < 1e-12);
+    for (id, p, q, level) in [
+        ("DH", 7.851_249_303_909_877e-8, 1.648_762_353_821_074_3e-6, "high"),
+        ("DW", 2.568_299_897_683_619e-3, 2.696_714_892_567_8e-2, "watch"),
+        ("FD", 0.114_138_703_197_980_6, 0.798_970_922_385_864_2, "normal"),
+        ("FL", 0.443_506_187_678_979_2, 1.0, "normal"),
+        ("AL", 0.443_506_187_678_979_2, 1.0, "normal"),
+    ] {
+        let x = r(id);
+        let got = |c: &str| x[c].parse::<f64>().unwrap();
+        assert!((got("dispute_p_value") / p - 1.0).abs() < 1e-9, "{id}: p {}", x["dispute_p_value"]);
+        assert!((got("dispute_q_value") / q - 1.0).abs() < 1e-9, "{id}: q {}", x["dispute_q_value"]);
+        assert_eq!(x["risk_level"], level, "{id}: {}", x["reasons"]);
+    }
+    assert!(r("DH")["reasons"].contains("8 disputes in 30 cases; q = 1.6e-6, high"), "{}", r("DH")["reasons"]);
+    assert!(r("DW")["reasons"].contains("4 disputes in 30 cases; q = 0.027, watch"), "{}", r("DW")["reasons"]);
+    // A merchant with counted cases and no dispute: p = 1.
+    assert_eq!(r("G")["dispute_p_value"], "1.0");
     // merchant_fault_share: FS's cases are all size_fit (buyer) → 0.
     assert_close(&r("FS"), "merchant_fault_share", 0.0);
 }
@@ -756,8 +819,10 @@ fn a_flag_is_traced_to_the_returns_behind_it() {
         );
     }
     assert_eq!(rows_where(&e, &[("key", "MT"), ("period", "2026-W09")]).len(), 10);
-    // Only flagged weeks have evidence: MV (not flagged) has none.
-    assert!(rows_where(&e, &[("key", "MV")]).is_empty());
+    // Only flagged weeks have evidence: MY and MU (not flagged) have none; MV's 11 returns of W09 are there.
+    assert!(rows_where(&e, &[("key", "MY")]).is_empty());
+    assert!(rows_where(&e, &[("key", "MU")]).is_empty());
+    assert_eq!(rows_where(&e, &[("key", "MV"), ("level", "merchant")]).len(), 11);
 }
 
 /// Each failed criterion of the badge fixture is traced to its records (all Q1, opened from 2026-02-02 10:00
