@@ -246,7 +246,7 @@ impl MetricSlots {
 /// detector, as their working sets beside return_rates' would raise the peak. `AFTERSALES_SLA_BESIDE_MAX_LINES`
 /// moves the limit: a switch for tests and measuring, not a setting.
 pub fn metric_steps<'a>(s: &'a MetricSlots, loaded: &'a Loaded, config: &'a Config) -> Vec<Step<'a>> {
-    use metrics::{carriers, evidence, merchants, reasons, return_rates, sla, spikes};
+    use metrics::{carriers, episodes, evidence, merchants, reasons, return_rates, sla, spikes};
     use schedule::Lane::{Beside, Main};
     let table = |k: TableKind| loaded.tables.get(&k).expect("required tables are loaded");
     let max_lines = std::env::var("AFTERSALES_SLA_BESIDE_MAX_LINES")
@@ -324,7 +324,7 @@ pub fn metric_steps<'a>(s: &'a MetricSlots, loaded: &'a Loaded, config: &'a Conf
             set(&s.flags, spikes::risk_flags(s.evaluation.get(), &config.risk))
         }),
         Step::new("flag_episodes", Main, &["spike_evaluation"], move || {
-            set(&s.episodes, spikes::flag_episodes(s.evaluation.get(), &config.risk))
+            set(&s.episodes, episodes::flag_episodes_of(s.evaluation.get(), &config.risk))
         }),
         // merchant_risk and badges read the same per-(quarter, merchant) facts: gathered once. A flagged SKU's
         // merchant, which they and the report need, is looked up once, in return_rates' weekly sums of the lines.

@@ -590,52 +590,40 @@ fn merchant_risk_levels_and_reasons() {
 fn planted_patterns_in_the_sample() {
     let flags = sample_table("risk_flags");
     let eval = sample_table("spike_evaluation");
-    // The spiking merchant in each of its three cohort weeks, the SKU in both of its.
-    for w in ["2026-W36", "2026-W37", "2026-W38"] {
-        assert_eq!(
-            row(&flags, &[("level", "merchant"), ("key", "M0002"), ("period", w)])["level"],
-            "merchant"
-        );
-    }
-    for w in ["2026-W30", "2026-W31"] {
-        assert_eq!(
-            row(&flags, &[("level", "sku"), ("key", "M0006-S001"), ("period", w)])["level"],
-            "sku"
-        );
-    }
-    // Other merchant-weeks: M0006's own flags in W30/W31 are its SKU's spike, so they are expected too.
-    let planted = |k: &str, p: &str| {
-        (k == "M0002" && ["2026-W36", "2026-W37", "2026-W38"].contains(&p))
-            || (k == "M0006" && ["2026-W30", "2026-W31"].contains(&p))
-    };
-    let (levels, keys, periods, flagged) = (
-        str_col(&eval, "level"),
-        str_col(&eval, "key"),
-        str_col(&eval, "period"),
-        str_col(&eval, "flagged"),
+    // Every flag is a planted week (precision 1 at both levels), and the planted spikes are found: the SKU in both
+    // of its weeks, its merchant M0006 there too (its SKU was ~90% of its orders), and M0002 in its strongest week.
+    // At the sample's volume (M0002 sells 28–43 lines a week) its W36 (9 of 43) and W38 (8 of 28) stay below the
+    // minimum of 10 returned lines; at scale 10 all three weeks are flagged (docs/risk.md).
+    let mut got: Vec<String> = (0..flags.height())
+        .map(|i| {
+            format!(
+                "{} {} {}",
+                str_col(&flags, "level")[i],
+                str_col(&flags, "key")[i],
+                str_col(&flags, "period")[i]
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "merchant M0002 2026-W37",
+            "merchant M0006 2026-W30",
+            "merchant M0006 2026-W31",
+            "sku M0006-S001 2026-W30",
+            "sku M0006-S001 2026-W31",
+        ]
     );
-    let mut other = 0;
-    let mut other_flagged = 0;
-    let mut after_double11 = 0;
-    for i in 0..eval.height() {
-        if levels[i] != "merchant" || planted(&keys[i], &periods[i]) {
-            continue;
-        }
-        other += 1;
-        if flagged[i] == "true" {
-            other_flagged += 1;
-            if ["2026-W45", "2026-W46", "2026-W47", "2026-W48"].contains(&periods[i].as_str()) {
-                after_double11 += 1;
-            }
-        }
-    }
-    // Measured on the sample: 0 of ≈ 2900 other merchant-weeks; the spec's bound is 1%.
-    assert!(other > 2000);
-    assert!(
-        (other_flagged as f64) <= 0.01 * other as f64,
-        "{other_flagged} of {other}"
-    );
-    assert_eq!(after_double11, 0, "the Double 11 surge must not flag merchants");
+    let m2 = |w: &str| row(&eval, &[("level", "merchant"), ("key", "M0002"), ("period", w)]);
+    assert_eq!((m2("2026-W36")["r_t"].as_str(), m2("2026-W36")["n_t"].as_str()), ("9", "43"));
+    assert_eq!((m2("2026-W38")["r_t"].as_str(), m2("2026-W38")["n_t"].as_str()), ("8", "28"));
+    // Of ≈ 2,500 other merchant-weeks none is flagged, the weeks after the Double 11 surge (8× a normal day)
+    // included; the old z ≥ 3 rule flagged some of them.
+    let other = (0..eval.height())
+        .filter(|&i| str_col(&eval, "level")[i] == "merchant")
+        .count();
+    assert!(other > 2000, "{other} merchant-weeks evaluated");
     // Badges: every gold badge goes to a planted gold-worthy merchant, each of them wins at least 3 of 4 quarters,
     // and the SLA breacher never wins.
     let b = sample_table("badges");

@@ -16,7 +16,7 @@ use polars::prelude::*;
 use crate::aggregates;
 use crate::cli::FinishArgs;
 use crate::config::Config;
-use crate::metrics::{MetricTables, carriers, evidence, merchants, sla, spikes};
+use crate::metrics::{MetricTables, carriers, episodes, evidence, merchants, sla, spikes};
 use crate::output::OutputDir;
 use crate::pipeline::CannotStart;
 use crate::progress::Progress;
@@ -70,7 +70,7 @@ pub fn finish(args: &FinishArgs, quiet: bool) -> Result<i32> {
     let early = aggregates::early_weeks(agg)?;
     let evaluation = spikes::evaluate(&early, &sold, merchants.as_ref(), tz, as_of, &config.risk)?;
     let flags = spikes::risk_flags(&evaluation, &config.risk)?;
-    let episodes = spikes::flag_episodes(&evaluation, &config.risk)?;
+    let episodes = episodes::flag_episodes_of(&evaluation, &config.risk)?;
     let sku_merchants = merchants::flagged_sku_merchants(sold.0.clone().lazy(), &flags)?;
     let case_counts = aggregates::merchant_case_counts(agg)?;
     let facts = merchants::QuarterFacts::from_tables(

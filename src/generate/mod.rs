@@ -14,6 +14,10 @@
 //! - `M0001`, `M0003`, `M0005`, `M0007`, `M0009` are fast, careful and well rated: gold-badge material;
 //! - Double 11: order volume climbs from 1 November and peaks at about 8× on 11 November (618 peaks at 3×);
 //! - about 0.3% of acknowledgements are stamped minutes before the request (clock skew between systems).
+//!
+//! Returns cluster as real ones do, so that flags measured on this data are not flattered: each merchant's case
+//! propensity varies week to week (a gamma multiplier with mean 1, CV 0.3, per merchant and ISO week), and a later
+//! line of an order whose earlier line was returned comes back in the same return half the time.
 
 pub mod names;
 
@@ -196,7 +200,16 @@ struct Merchant {
     refund_late: f64,
     dispute: f64,
     satisfaction: f64,
+    /// Per ISO week (index = week number): a multiplier on the merchant's case propensity, gamma with mean 1 and
+    /// coefficient of variation [`WEEKLY_CV`]. Real returns cluster — a bad batch, a busy week, one buyer — so a
+    /// merchant's weekly counts vary more than a binomial says; measuring flags on data without it flatters them.
+    week_mult: Vec<f64>,
 }
+
+/// Coefficient of variation of a merchant's week-to-week case propensity.
+pub const WEEKLY_CV: f64 = 0.3;
+/// Chance that a delivered line of an order whose earlier line was returned comes back in the same return.
+pub const RETURNED_TOGETHER: f64 = 0.5;
 
 struct Sku {
     id: String,
@@ -330,7 +343,14 @@ pub fn generate(out: &Path, opts: &Options, progress: &crate::progress::Progress
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let export_at = crate::time::parse_ts(EXPORT_AT_LOCAL, TZ).expect("constant");
-    let merchants = make_merchants(&mut rng, opts.scale);
+    let mut merchants = make_merchants(&mut rng, opts.scale);
+    // Drawn from a stream of their own, after the merchants, so the merchants themselves do not depend on them.
+    let mut weekly = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x5745_454b_4c59);
+    let shape = 1.0 / (WEEKLY_CV * WEEKLY_CV);
+    let gamma = rand_distr::Gamma::new(shape, 1.0 / shape).expect("positive shape and scale");
+    for m in &mut merchants {
+        m.week_mult = (0..=53).map(|_| rand_distr::Distribution::sample(&gamma, &mut weekly)).collect();
+    }
     let merchant_cum = cumulative(merchants.iter().map(|m| m.weight));
 
     let mut mw = create(out, "merchants.csv")?;
@@ -579,6 +599,7 @@ fn make_merchants(rng: &mut ChaCha8Rng, scale: f64) -> Vec<Merchant> {
                 skus,
                 sku_cum,
                 carrier_cum,
+                week_mult: Vec::new(),
             }
         })
         .collect()
@@ -660,6 +681,8 @@ impl Gen {
             )?;
         }
         let mut claim_made = false;
+        // A return of an earlier line of this order: (case type, reason), which a later line may share.
+        let mut returned: Option<(&'static str, &'static str)> = None;
         for line in 1..=n_lines {
             self.counts.order_lines += 1;
             let m = &self.merchants[mi];
@@ -711,7 +734,16 @@ impl Gen {
             if outcome != "delivered" {
                 continue;
             }
-            let mut p = CATEGORIES[cat].case_rate * self.merchants[mi].quality;
+            // Buyers send back several lines of one order in one go (a whole outfit, a set).
+            if let Some((ct, reason)) = returned
+                && self.u() < RETURNED_TOGETHER
+            {
+                self.case(w, &ctx, ct, reason, delivered_at)?;
+                continue;
+            }
+            let mut p = CATEGORIES[cat].case_rate
+                * self.merchants[mi].quality
+                * self.merchants[mi].week_mult[week as usize];
             let mut spike = false;
             if merchant_id == SPIKE_MERCHANT && SPIKE_MERCHANT_WEEKS.contains(&week) {
                 p *= 4.0;
@@ -735,6 +767,9 @@ impl Gen {
             } else {
                 self.reason(ct, CATEGORIES[cat].apparel)
             };
+            if ct == "return" || ct == "exchange" {
+                returned = Some((ct, reason));
+            }
             self.case(w, &ctx, ct, reason, delivered_at)?;
         }
         // A few refunds outside any case (price protection, 价保).

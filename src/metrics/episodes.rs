@@ -18,7 +18,7 @@ use anyhow::Result;
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
-use super::spikes::{luck_words, sci};
+use super::stats::{luck_odds, luck_words, sci};
 use crate::config::RiskParams;
 use crate::i18n::Messages;
 
@@ -153,7 +153,7 @@ impl Episode {
 
 /// A q-value in plain words in a page's language ("fewer than 1 in 1,000 such flags is luck").
 pub fn luck_sentence(m: &Messages, q: f64) -> String {
-    match super::spikes::luck_odds(q) {
+    match luck_odds(q) {
         Some(n) => m.f("episode.luck", &[("n", &m.t(&format!("episode.odds_{n}")))]),
         None => m.f("episode.luck_share", &[("pct", &format!("{:.0}", q * 100.0))]),
     }
@@ -261,6 +261,11 @@ pub fn episodes(eval: &DataFrame) -> Result<Vec<Episode>> {
         e.ongoing = days[i] == latest;
     }
     Ok(out)
+}
+
+/// The flag_episodes table of an evaluation (spike_evaluation).
+pub fn flag_episodes_of(eval: &DataFrame, r: &RiskParams) -> Result<DataFrame> {
+    flag_episodes(&episodes(eval)?, r)
 }
 
 /// The flag_episodes table (see the module docs).

@@ -453,7 +453,7 @@ impl QuarterFacts {
                     pr,
                     a.disputes,
                     a.cases,
-                    super::spikes::sci(dq),
+                    super::stats::sci(dq),
                     if high { "high" } else { "watch" }
                 ));
             }

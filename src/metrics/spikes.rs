@@ -434,6 +434,7 @@ pub fn risk_flags(eval: &DataFrame, r: &RiskParams) -> Result<DataFrame> {
     );
     let r_carrier = g("r_carrier")?;
     let (phi, p_value, q_value) = (g("phi")?, g("p_value")?, g("q_value")?);
+    use super::stats::{luck_words, sci};
     let reasons: Vec<String> = (0..flags.height())
         .map(|i| {
             let carrier = match r_carrier[i] {
@@ -474,34 +475,6 @@ pub fn risk_flags(eval: &DataFrame, r: &RiskParams) -> Result<DataFrame> {
         StringChunked::from_iter_values("reason".into(), reasons.iter().map(String::as_str)).into_column(),
     )?;
     Ok(flags)
-}
-
-/// `flag_episodes` of an evaluation ([`super::episodes`]).
-pub fn flag_episodes(eval: &DataFrame, r: &RiskParams) -> Result<DataFrame> {
-    super::episodes::flag_episodes(&super::episodes::episodes(eval)?, r)
-}
-
-/// A probability as a person reads it: 0.0123 or 3.4e-6.
-pub fn sci(v: f64) -> String {
-    if v >= 0.001 || v == 0.0 {
-        format!("{v:.4}").trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        format!("{v:.1e}")
-    }
-}
-
-/// "1 in N": the largest of 1,000, 100, 20 and 10 whose share is at least q (None above 0.1).
-pub fn luck_odds(q: f64) -> Option<u32> {
-    [1000, 100, 20, 10].into_iter().find(|n| q <= 1.0 / f64::from(*n))
-}
-
-/// What a q-value means in plain words: "fewer than 1 in 1,000 such flags is luck".
-pub fn luck_words(q: f64) -> String {
-    match luck_odds(q) {
-        Some(1000) => "fewer than 1 in 1,000 such flags is luck".to_string(),
-        Some(n) => format!("fewer than 1 in {n} such flags is luck"),
-        None => format!("about {:.0} in 100 such flags would be luck", q * 100.0),
-    }
 }
 
 #[cfg(test)]

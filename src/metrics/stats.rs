@@ -93,6 +93,30 @@ pub fn median_of(v: &mut [f64]) -> Option<f64> {
     Some((lower + upper) / 2.0)
 }
 
+/// A probability as a person reads it: 0.0123 or 3.4e-6.
+pub fn sci(v: f64) -> String {
+    if v >= 0.001 || v == 0.0 {
+        format!("{v:.4}").trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        format!("{v:.1e}")
+    }
+}
+
+/// "1 in N": the largest of 1,000, 100, 20 and 10 whose share is at least q (None above 0.1).
+pub fn luck_odds(q: f64) -> Option<u32> {
+    [1000, 100, 20, 10].into_iter().find(|n| q <= 1.0 / f64::from(*n))
+}
+
+/// What a q-value means in plain words: "fewer than 1 in 1,000 such flags is luck".
+pub fn luck_words(q: f64) -> String {
+    match luck_odds(q) {
+        Some(1000) => "fewer than 1 in 1,000 such flags is luck".to_string(),
+        Some(n) => format!("fewer than 1 in {n} such flags is luck"),
+        None => format!("about {:.0} in 100 such flags would be luck", q * 100.0),
+    }
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -666,7 +666,7 @@ pub(super) fn risk_reasons(inp: &Inputs<'_>, t: &Table, i: usize, quarter: &str)
                 ("platform", &format!("{p:.3}")),
                 ("disputes", &disputes),
                 ("cases", &cases),
-                ("q", &crate::metrics::spikes::sci(q)),
+                ("q", &crate::metrics::stats::sci(q)),
                 ("luck", &crate::metrics::episodes::luck_sentence(m, q)),
             ],
         ));
