@@ -8,8 +8,9 @@ Usage: risk_precision.py OUT_AFTER OUT_BURN_IN_0
                  rule before the calibration evaluated (no burn-in), with the same z, r_t and lift, so the old rule
                  (z >= 3, r_t >= 10, lift >= 1.5; high when z >= 5) is applied to it here.
 
-Planted truth (src/generate/mod.rs): merchant M0002 in order weeks 2026-W36..W38; SKU M0006-S001 in 2026-W30..W31,
-and its merchant M0006 in those weeks (the SKU was ~90% of its orders). No dispute problem is planted: merchants at
+Planted truth (src/generate/mod.rs): merchant M0002 in order weeks 2026-W36..W38, and every SKU of M0002 in those
+weeks (the spike raises every line's return propensity); SKU M0006-S001 in 2026-W30..W31, and its merchant M0006 in
+those weeks (the SKU was ~90% of its orders). "Planted weeks found" counts the named entities' weeks only. No dispute problem is planted: merchants at
 `high` or `watch` for disputes are false. Reads the tables with DuckDB (pip install duckdb).
 """
 import sys
@@ -24,30 +25,40 @@ PLANTED = {
 
 
 def planted_sql():
+    # A merchant's planted spike raises the return propensity of every line it sells: each of its SKUs spiked too.
     return " OR ".join(
-        f"(level = '{lv}' AND key = '{k}' AND period IN ({', '.join(repr(w) for w in ws)}))"
-        for (lv, k), ws in PLANTED.items()
+        [
+            f"(level = '{lv}' AND key = '{k}' AND period IN ({', '.join(repr(w) for w in ws)}))"
+            for (lv, k), ws in PLANTED.items()
+        ]
+        + [
+            f"(level = 'sku' AND key LIKE '{k}-%' AND period IN ({', '.join(repr(w) for w in ws)}))"
+            for (lv, k), ws in PLANTED.items()
+            if lv == "merchant" and k == "M0002"
+        ]
     )
 
 
-def flags(con, path, rule):
+def flags(con, path, rule, name):
     cond = {
         "after": "flagged",
         "before": "z >= 3 AND r_t >= 10 AND rate >= 1.5 * p0",
     }[rule]
     high = {"after": "severity = 'high'", "before": "z >= 5"}[rule]
-    return con.sql(
-        f"""SELECT level, key, period, week_start, merchant_id, ({high}) AS high, ({planted_sql()}) AS planted
+    con.execute(
+        f"""CREATE OR REPLACE TABLE {name} AS
+            SELECT level, key, period, week_start, merchant_id, ({high}) AS high, ({planted_sql()}) AS planted
             FROM '{path}/tables/spike_evaluation.parquet' WHERE {cond}"""
-    )
+    ).fetchall()
+    return name
 
 
 def report(con, label, f):
     for level in ["merchant", "sku"]:
-        n, true, high, high_true = con.sql(
+        n, true, high, high_true = con.execute(
             f"SELECT count(*), count(*) FILTER (planted), count(*) FILTER (high), count(*) FILTER (high AND planted) "
-            f"FROM f WHERE level = '{level}'"
-        ).fetchone()
+            f"FROM {f} WHERE level = '{level}'"
+        ).fetchall()[0]
         planted_weeks = sum(len(w) for (lv, _), w in PLANTED.items() if lv == level)
         prec = f"{true / n:.2f}" if n else "–"
         print(
@@ -58,9 +69,8 @@ def report(con, label, f):
 def risk_levels(con, after, before):
     # After: merchant_risk as written. Before: high on any old high merchant flag in the quarter (weeks whose Monday
     # is in it) or a dispute rate over twice the platform's with more than one dispute; watch on any other old flag.
-    old = flags(con, before, "before")
-    con.register("old", old)
-    rows = con.sql(
+    flags(con, before, "before", "old")
+    rows = con.execute(
         f"""
         WITH f AS (
           SELECT merchant_id, strftime(week_start, '%Y') || 'Q' || CAST(quarter(week_start) AS VARCHAR) AS quarter,
@@ -93,11 +103,11 @@ def main():
     con = duckdb.connect()
     print("| rule | level | flags | planted | precision | planted weeks found | high | high planted |")
     print("|---|---|---|---|---|---|---|---|")
-    fb = flags(con, before, "before")
+    fb = flags(con, before, "before", "fb")
     report(con, "before (z ≥ 3, no burn-in)", fb)
-    fa = flags(con, after, "after")
+    fa = flags(con, after, "after", "fa")
     report(con, "after (q ≤ 0.05)", fa)
-    false_after = con.sql(
+    false_after = con.execute(
         "SELECT level, key, period FROM fa WHERE NOT planted ORDER BY ALL"
     ).fetchall()
     if false_after:
@@ -106,9 +116,9 @@ def main():
         (lv, k, w)
         for (lv, k), ws in PLANTED.items()
         for w in ws
-        if not con.sql(
+        if not con.execute(
             f"SELECT count(*) FROM fa WHERE level = '{lv}' AND key = '{k}' AND period = '{w}'"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     ]
     if missed:
         print("planted weeks missed after:", ", ".join(" ".join(m) for m in missed))

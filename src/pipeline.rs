@@ -324,7 +324,10 @@ pub fn metric_steps<'a>(s: &'a MetricSlots, loaded: &'a Loaded, config: &'a Conf
             set(&s.flags, spikes::risk_flags(s.evaluation.get(), &config.risk))
         }),
         Step::new("flag_episodes", Main, &["spike_evaluation"], move || {
-            set(&s.episodes, episodes::flag_episodes_of(s.evaluation.get(), &config.risk))
+            set(
+                &s.episodes,
+                episodes::flag_episodes_of(s.evaluation.get(), &config.risk),
+            )
         }),
         // merchant_risk and badges read the same per-(quarter, merchant) facts: gathered once. A flagged SKU's
         // merchant, which they and the report need, is looked up once, in return_rates' weekly sums of the lines.

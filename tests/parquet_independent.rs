@@ -171,6 +171,7 @@ fn expected(table: &str) -> Vec<(&'static str, T)> {
             let mut v = vec![
                 ("level", Str),
                 ("key", Str),
+                ("merchant_id", Str),
                 ("category", Str),
                 ("period", Str),
                 ("week_start", Date),
@@ -186,6 +187,9 @@ fn expected(table: &str) -> Vec<(&'static str, T)> {
                 ("p0", F64),
                 ("z", F64),
                 ("lift", F64),
+                ("phi", F64),
+                ("p_value", F64),
+                ("q_value", F64),
                 ("flagged", Bool),
                 ("severity", Str),
             ];
@@ -215,6 +219,8 @@ fn expected(table: &str) -> Vec<(&'static str, T)> {
             ("flags_medium", I64),
             ("sku_flags", I64),
             ("platform_dispute_rate", F64),
+            ("dispute_p_value", F64),
+            ("dispute_q_value", F64),
             ("risk_level", Str),
             ("reasons", StrList),
             ("provisional", Bool),
@@ -253,6 +259,29 @@ fn expected(table: &str) -> Vec<(&'static str, T)> {
             v.push(("gaps", StrList));
             v
         }
+        "flag_episodes" => vec![
+            ("alert_id", Str),
+            ("level", Str),
+            ("key", Str),
+            ("merchant_id", Str),
+            ("category", Str),
+            ("first_week", Str),
+            ("last_week", Str),
+            ("first_week_start", Date),
+            ("last_week_start", Date),
+            ("weeks", I64),
+            ("periods", StrList),
+            ("r_t", I64),
+            ("n_t", I64),
+            ("expected", F64),
+            ("rate", F64),
+            ("peak_z", F64),
+            ("peak_week", Str),
+            ("q_value", F64),
+            ("severity", Str),
+            ("status", Str),
+            ("reason", Str),
+        ],
         "flag_evidence" => vec![
             ("level", Str),
             ("key", Str),

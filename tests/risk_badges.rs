@@ -378,7 +378,10 @@ fn spike_evidence_for_week_9() {
         );
     }
     let weeks = str_col(&e, "period");
-    assert!(weeks.iter().all(|w| w.as_str() >= "2026-W09"), "nothing before the burn-in");
+    assert!(
+        weeks.iter().all(|w| w.as_str() >= "2026-W09"),
+        "nothing before the burn-in"
+    );
 }
 
 #[test]
@@ -574,12 +577,28 @@ fn merchant_risk_levels_and_reasons() {
     ] {
         let x = r(id);
         let got = |c: &str| x[c].parse::<f64>().unwrap();
-        assert!((got("dispute_p_value") / p - 1.0).abs() < 1e-9, "{id}: p {}", x["dispute_p_value"]);
-        assert!((got("dispute_q_value") / q - 1.0).abs() < 1e-9, "{id}: q {}", x["dispute_q_value"]);
+        assert!(
+            (got("dispute_p_value") / p - 1.0).abs() < 1e-9,
+            "{id}: p {}",
+            x["dispute_p_value"]
+        );
+        assert!(
+            (got("dispute_q_value") / q - 1.0).abs() < 1e-9,
+            "{id}: q {}",
+            x["dispute_q_value"]
+        );
         assert_eq!(x["risk_level"], level, "{id}: {}", x["reasons"]);
     }
-    assert!(r("DH")["reasons"].contains("8 disputes in 30 cases; q = 1.6e-6, high"), "{}", r("DH")["reasons"]);
-    assert!(r("DW")["reasons"].contains("4 disputes in 30 cases; q = 0.027, watch"), "{}", r("DW")["reasons"]);
+    assert!(
+        r("DH")["reasons"].contains("8 disputes in 30 cases; q = 1.6e-6, high"),
+        "{}",
+        r("DH")["reasons"]
+    );
+    assert!(
+        r("DW")["reasons"].contains("4 disputes in 30 cases; q = 0.027, watch"),
+        "{}",
+        r("DW")["reasons"]
+    );
     // A merchant with counted cases and no dispute: p = 1.
     assert_eq!(r("G")["dispute_p_value"], "1.0");
     // merchant_fault_share: FS's cases are all size_fit (buyer) → 0.
@@ -616,8 +635,14 @@ fn planted_patterns_in_the_sample() {
         ]
     );
     let m2 = |w: &str| row(&eval, &[("level", "merchant"), ("key", "M0002"), ("period", w)]);
-    assert_eq!((m2("2026-W36")["r_t"].as_str(), m2("2026-W36")["n_t"].as_str()), ("9", "43"));
-    assert_eq!((m2("2026-W38")["r_t"].as_str(), m2("2026-W38")["n_t"].as_str()), ("8", "28"));
+    assert_eq!(
+        (m2("2026-W36")["r_t"].as_str(), m2("2026-W36")["n_t"].as_str()),
+        ("9", "43")
+    );
+    assert_eq!(
+        (m2("2026-W38")["r_t"].as_str(), m2("2026-W38")["n_t"].as_str()),
+        ("8", "28")
+    );
     // Of ≈ 2,500 other merchant-weeks none is flagged, the weeks after the Double 11 surge (8× a normal day)
     // included; the old z ≥ 3 rule flagged some of them.
     let other = (0..eval.height())

@@ -349,7 +349,9 @@ pub fn generate(out: &Path, opts: &Options, progress: &crate::progress::Progress
     let shape = 1.0 / (WEEKLY_CV * WEEKLY_CV);
     let gamma = rand_distr::Gamma::new(shape, 1.0 / shape).expect("positive shape and scale");
     for m in &mut merchants {
-        m.week_mult = (0..=53).map(|_| rand_distr::Distribution::sample(&gamma, &mut weekly)).collect();
+        m.week_mult = (0..=53)
+            .map(|_| rand_distr::Distribution::sample(&gamma, &mut weekly))
+            .collect();
     }
     let merchant_cum = cumulative(merchants.iter().map(|m| m.weight));
 
@@ -741,9 +743,8 @@ impl Gen {
                 self.case(w, &ctx, ct, reason, delivered_at)?;
                 continue;
             }
-            let mut p = CATEGORIES[cat].case_rate
-                * self.merchants[mi].quality
-                * self.merchants[mi].week_mult[week as usize];
+            let mut p =
+                CATEGORIES[cat].case_rate * self.merchants[mi].quality * self.merchants[mi].week_mult[week as usize];
             let mut spike = false;
             if merchant_id == SPIKE_MERCHANT && SPIKE_MERCHANT_WEEKS.contains(&week) {
                 p *= 4.0;

@@ -53,9 +53,7 @@ pub fn calibrate(mut eval: DataFrame, r: &RiskParams) -> Result<DataFrame> {
         }
     }
     let flagged: Vec<bool> = (0..eval.height())
-        .map(|i| {
-            n_t[i] > 0 && q_value[i] <= r.fdr && r_t[i] >= r.min_returns && rate[i] >= r.min_lift * p0[i]
-        })
+        .map(|i| n_t[i] > 0 && q_value[i] <= r.fdr && r_t[i] >= r.min_returns && rate[i] >= r.min_lift * p0[i])
         .collect();
     let severity: Vec<Option<&str>> = (0..eval.height())
         .map(|i| flagged[i].then_some(if q_value[i] <= r.q_high { "high" } else { "medium" }))

@@ -93,7 +93,10 @@ impl Episode {
 
     /// The episode's sentence in a page's or an alert's language.
     pub fn sentence(&self, m: &Messages, age_days: i64, merchant_label: &str) -> String {
-        let level = m.get(&format!("level.{}", self.level)).unwrap_or(&self.level).to_string();
+        let level = m
+            .get(&format!("level.{}", self.level))
+            .unwrap_or(&self.level)
+            .to_string();
         let span = if self.weeks() == 1 {
             m.f("episode.span_one", &[("week", &self.first_week)])
         } else {
@@ -124,7 +127,10 @@ impl Episode {
                 ("days", &age_days),
                 ("rate", &format!("{:.1}", self.rate() * 100.0)),
                 ("expected", &format!("{:.1}", self.expected)),
-                ("expected_rate", &format!("{:.1}", self.expected / self.n_t as f64 * 100.0)),
+                (
+                    "expected_rate",
+                    &format!("{:.1}", self.expected / self.n_t as f64 * 100.0),
+                ),
                 ("z", &format!("{:.1}", self.peak_z)),
                 ("peak_week", &self.peak_week),
                 ("q", &sci(self.q_value)),
@@ -190,13 +196,8 @@ pub fn episodes(eval: &DataFrame) -> Result<Vec<Episode>> {
             .map(|v| v.unwrap_or(f64::NAN))
             .collect())
     };
-    let (level, key, merchant, category, period) = (
-        s("level")?,
-        s("key")?,
-        s("merchant_id")?,
-        s("category")?,
-        s("period")?,
-    );
+    let (level, key, merchant, category, period) =
+        (s("level")?, s("key")?, s("merchant_id")?, s("category")?, s("period")?);
     let days: Vec<i32> = eval
         .column("week_start")?
         .cast(&DataType::Int32)?
@@ -352,14 +353,14 @@ pub fn from_table(t: &DataFrame) -> Result<Vec<Episode>> {
         s("merchant_id")?,
         s("category")?,
     );
-    let (first, last, peak_week, severity, status) =
-        (s("first_week")?, s("last_week")?, s("peak_week")?, s("severity")?, s("status")?);
-    let (first_start, last_start, r_t, n_t) = (
-        i("first_week_start")?,
-        i("last_week_start")?,
-        i("r_t")?,
-        i("n_t")?,
+    let (first, last, peak_week, severity, status) = (
+        s("first_week")?,
+        s("last_week")?,
+        s("peak_week")?,
+        s("severity")?,
+        s("status")?,
     );
+    let (first_start, last_start, r_t, n_t) = (i("first_week_start")?, i("last_week_start")?, i("r_t")?, i("n_t")?);
     let (expected, peak_z, q) = (f("expected")?, f("peak_z")?, f("q_value")?);
     let periods = t.column("periods")?.list()?.clone();
     let text = |v: &Option<String>| v.clone().unwrap_or_default();

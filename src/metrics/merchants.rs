@@ -28,8 +28,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::{Prepared, group_by_period};
 use super::stats::{benjamini_hochberg, binomial_upper_tail};
+use super::{Prepared, group_by_period};
 use crate::config::{BadgeParams, RiskParams};
 use crate::engine::Run;
 use crate::time::Provisional;

@@ -96,7 +96,10 @@ pub fn median_of(v: &mut [f64]) -> Option<f64> {
 /// A probability as a person reads it: 0.0123 or 3.4e-6.
 pub fn sci(v: f64) -> String {
     if v >= 0.001 || v == 0.0 {
-        format!("{v:.4}").trim_end_matches('0').trim_end_matches('.').to_string()
+        format!("{v:.4}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
     } else {
         format!("{v:.1e}")
     }
@@ -116,7 +119,6 @@ pub fn luck_words(q: f64) -> String {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,15 +137,31 @@ mod tests {
     fn the_exact_tail_agrees_with_scipy_far_into_the_tail() {
         // R = 12 of N = 57 at p0 = 0.068: exact 3.85e-4. The normal approximation of z = 4.2743 says 9.58e-6,
         // forty times too small: a small week looks significant by orders of magnitude more than it is.
-        close(binomial_upper_tail(12, 57, 0.068, 1.0), 0.000_385_266_946_647_091_55, 1e-10);
+        close(
+            binomial_upper_tail(12, 57, 0.068, 1.0),
+            0.000_385_266_946_647_091_55,
+            1e-10,
+        );
         let z = (12.0 - 57.0 * 0.068) / (57.0f64 * 0.068 * 0.932).sqrt();
         assert!((z - 4.274_349_935_061_243).abs() < 1e-12);
         close(binomial_upper_tail(40, 200, 0.05, 1.0), 6.388_069_393_022_489e-14, 1e-9);
         close(binomial_upper_tail(60, 200, 0.05, 1.0), 5.282_389_253_739_885e-30, 1e-9);
-        close(binomial_upper_tail(100, 999, 0.01, 1.0), 7.521_699_640_416_522_6e-65, 1e-9);
-        close(binomial_upper_tail(200, 10_000, 0.005, 1.0), 6.532_501_929_150_328e-58, 1e-8);
+        close(
+            binomial_upper_tail(100, 999, 0.01, 1.0),
+            7.521_699_640_416_522_6e-65,
+            1e-9,
+        );
+        close(
+            binomial_upper_tail(200, 10_000, 0.005, 1.0),
+            6.532_501_929_150_328e-58,
+            1e-8,
+        );
         // φ = 1.7: a = 30/1.7, b = 370/1.7 + 1.
-        close(binomial_upper_tail(30, 400, 0.03, 1.7), 0.000_444_446_876_775_148_34, 1e-9);
+        close(
+            binomial_upper_tail(30, 400, 0.03, 1.7),
+            0.000_444_446_876_775_148_34,
+            1e-9,
+        );
         assert_eq!(binomial_upper_tail(0, 57, 0.068, 1.0), 1.0);
     }
 

@@ -94,6 +94,31 @@ pub struct FlagRow {
     pub evidence: Evidence,
 }
 
+/// An episode of flagged weeks (flag_episodes.parquet) as the page shows it.
+#[derive(Debug, Clone)]
+pub struct EpisodeRow {
+    pub alert_id: String,
+    pub level: String,
+    pub key: String,
+    /// The merchant it concerns (an SKU's merchant).
+    pub merchant_id: String,
+    pub name: String,
+    pub level_label: String,
+    pub first_week: String,
+    pub last_week: String,
+    pub weeks: usize,
+    pub ongoing: bool,
+    pub status_label: String,
+    pub peak_z: f64,
+    pub peak_week: String,
+    pub high: bool,
+    pub severity_label: String,
+    /// The episode's sentence, with its q-value in plain words, in the page's language.
+    pub sentence: String,
+    /// What the merchant is asked to check.
+    pub action: String,
+}
+
 /// How many evidence rows the page shows under a flag or a near-miss; the rest are in the evidence tables.
 pub const EVIDENCE_ROWS: usize = 5;
 
@@ -190,6 +215,8 @@ pub struct Facts {
     pub previous_quarter: String,
     pub headlines: Vec<Headline>,
     pub flags: Vec<FlagRow>,
+    /// The episodes with a flagged week in the quarter: ongoing first, then high, then by peak z.
+    pub episodes: Vec<EpisodeRow>,
     pub high_risk: Vec<RiskRow>,
     pub worse_carriers: Vec<CarrierRow>,
     pub gold: Vec<BadgeRow>,
@@ -273,6 +300,9 @@ pub fn gather(inp: &Inputs<'_>, quarter: &str) -> Result<Facts> {
         f.evidence = flag_evidence_of(inp, &flag_evidence, f)?;
     }
     let prev_flag_count = flag_rows_count(&flags, &prev)?;
+    let episodes_all = crate::metrics::episodes::from_table(&t("flag_episodes")?.df)?;
+    let episodes = episode_rows(inp, &episodes_all, quarter);
+    let ongoing = episodes_all.iter().filter(|e| e.ongoing).count();
     let headlines = headlines(
         &rates,
         &compliance,
@@ -286,6 +316,16 @@ pub fn gather(inp: &Inputs<'_>, quarter: &str) -> Result<Facts> {
     )?;
 
     let mut headlines = headlines;
+    // Alerts are judged at as_of, not per quarter: the count of episodes still going on in the latest week judged.
+    headlines.push(Headline {
+        id: "ongoing_alerts",
+        label: inp.m.t("headline.ongoing_alerts"),
+        kind: Kind::Count,
+        current: Some(Value::Num(ongoing as f64)),
+        previous: None,
+        source: "flag_episodes.parquet: status = ongoing, rows counted (alerts.jsonl has one line each)".into(),
+        note: String::new(),
+    });
     for h in headlines.iter_mut() {
         if let Some(why) = &inp.provisional
             && matches!(h.id, "gold_merchants" | "high_risk_merchants")
@@ -365,12 +405,13 @@ pub fn gather(inp: &Inputs<'_>, quarter: &str) -> Result<Facts> {
         spikes: spike_charts(inp, &evaluation, &flag_rows, quarter)?,
         badges: badge_chart(&q_badges, &badge_rows, &statuses, quarter)?,
         flags: flag_rows,
+        episodes,
         high_risk,
         worse_carriers,
         gold,
         near_misses,
         provisional: inp.provisional.clone(),
-        episodes_all: crate::metrics::episodes::from_table(&t("flag_episodes")?.df)?,
+        episodes_all,
     })
 }
 
@@ -588,6 +629,60 @@ fn flag_rows(inp: &Inputs<'_>, flags: &Table, quarter: &str) -> Result<Vec<FlagR
     Ok(out)
 }
 
+/// The episodes with a flagged week whose Monday falls in the quarter.
+fn episode_rows(inp: &Inputs<'_>, all: &[crate::metrics::episodes::Episode], quarter: &str) -> Vec<EpisodeRow> {
+    let day = |d: i32| {
+        chrono::NaiveDate::from_num_days_from_ce_opt(d + 719_163)
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default()
+    };
+    let mut out: Vec<EpisodeRow> = all
+        .iter()
+        .filter(|e| {
+            let (first, last) = (
+                quarter_of_date(&day(e.first_week_start)),
+                quarter_of_date(&day(e.last_week_start)),
+            );
+            matches!((first, last), (Some(f), Some(l)) if f.as_str() <= quarter && quarter <= l.as_str())
+        })
+        .map(|e| {
+            let merchant_id = e.merchant_id.clone().unwrap_or_default();
+            let merchant_label = if merchant_id.is_empty() {
+                String::new()
+            } else {
+                inp.merchant_label(&merchant_id)
+            };
+            EpisodeRow {
+                alert_id: e.alert_id.clone(),
+                level: e.level.clone(),
+                key: e.key.clone(),
+                name: inp.entity_label(&e.level, &e.key),
+                level_label: name(inp.m, "level", &e.level),
+                first_week: e.first_week.clone(),
+                last_week: e.last_week.clone(),
+                weeks: e.weeks(),
+                ongoing: e.ongoing,
+                status_label: inp.m.t(&format!("status.{}", e.status())),
+                peak_z: e.peak_z,
+                peak_week: e.peak_week.clone(),
+                high: e.high,
+                severity_label: name(inp.m, "severity", e.severity()),
+                sentence: e.sentence(inp.m, inp.risk.age_days, &merchant_label),
+                action: e.action(inp.m),
+                merchant_id,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.ongoing
+            .cmp(&a.ongoing)
+            .then(b.high.cmp(&a.high))
+            .then(b.peak_z.total_cmp(&a.peak_z))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    out
+}
+
 /// The name of a code in the page's language (`reason.size_fit` …); the code itself when the catalogue has none.
 pub(super) fn name(m: &crate::i18n::Messages, section: &str, code: &str) -> String {
     m.get(&format!("{section}.{code}"))
@@ -632,6 +727,10 @@ fn flag_sentence(inp: &Inputs<'_>, t: &Table, i: usize) -> Result<String> {
             ("p_c", &format!("{:.1}", f("p_c")? * 100.0)),
             ("k", &inp.risk.prior_strength),
             ("z", &format!("{:.1}", f("z")?)),
+            ("phi", &format!("{:.2}", f("phi")?)),
+            ("p", &crate::metrics::stats::sci(f("p_value")?)),
+            ("q", &crate::metrics::stats::sci(f("q_value")?)),
+            ("luck", &crate::metrics::episodes::luck_sentence(m, f("q_value")?)),
             ("carrier", &carrier_note),
         ],
     ))

@@ -7,7 +7,7 @@
 use anyhow::Result;
 use askama::Template;
 
-use super::facts::{Evidence, FlagRow, Inputs, criterion_evidence, gap_sentence, name, risk_reasons};
+use super::facts::{EpisodeRow, Evidence, FlagRow, Inputs, criterion_evidence, gap_sentence, name, risk_reasons};
 use super::frame::Table;
 use crate::charts::pct;
 use crate::i18n::Messages;
@@ -42,6 +42,9 @@ struct Page<'a> {
     rates: Vec<Compared>,
     sla: Vec<Compared>,
     flags: Vec<&'a FlagRow>,
+    episodes: Vec<&'a EpisodeRow>,
+    /// The dispute test in words: disputes of cases against the platform's rate, p and q.
+    dispute_test: String,
     risk_level: String,
     risk_reasons: Vec<String>,
     status: String,
@@ -91,6 +94,7 @@ pub fn pages(
     inp: &Inputs<'_>,
     lang: &'static str,
     flags: &[FlagRow],
+    episodes: &[EpisodeRow],
     quarter: &str,
     as_of: &str,
     provisional: Option<&str>,
@@ -169,6 +173,41 @@ pub fn pages(
                     || (f.level == "sku" && inp.sku_merchant.get(&f.key).map(String::as_str) == Some(id))
             })
             .collect();
+        let my_episodes: Vec<&EpisodeRow> = episodes.iter().filter(|e| e.merchant_id == id).collect();
+        let dispute_test = if r.height() > 0 {
+            let (d, n) = (
+                r.i64s("disputes")?[0].unwrap_or(0),
+                r.i64s("counted_cases")?[0].unwrap_or(0),
+            );
+            match (
+                r.f64s("dispute_p_value")?[0],
+                r.f64s("dispute_q_value")?[0],
+                r.f64s("platform_dispute_rate")?[0],
+            ) {
+                (Some(p), Some(q), Some(pr)) => m.f(
+                    "merchant.dispute_test",
+                    &[
+                        ("disputes", &d),
+                        ("cases", &n),
+                        ("platform", &pct(pr, 2)),
+                        ("expected", &format!("{:.1}", pr * n as f64)),
+                        ("p", &crate::metrics::stats::sci(p)),
+                        ("q", &crate::metrics::stats::sci(q)),
+                        (
+                            "verdict",
+                            &m.t(if q <= inp.risk.dispute_q_watch && d as f64 > 2.0 * pr * n as f64 {
+                                "merchant.dispute_significant"
+                            } else {
+                                "merchant.dispute_luck"
+                            }),
+                        ),
+                    ],
+                ),
+                _ => String::new(),
+            }
+        } else {
+            String::new()
+        };
         let (risk_level, reasons) = if r.height() > 0 {
             let level = r.strs("risk_level")?[0].clone().unwrap_or_default();
             (name(m, "risk_level", &level), risk_reasons(inp, &r, 0, quarter)?)
@@ -223,6 +262,8 @@ pub fn pages(
             rates: compared,
             sla,
             flags: mine,
+            episodes: my_episodes,
+            dispute_test,
             risk_level,
             risk_reasons: reasons,
             status: name(m, "badge_status", statuses[i].as_deref().unwrap_or_default()),

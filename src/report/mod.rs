@@ -181,6 +181,7 @@ pub fn build(ctx: &RunContext<'_>, metrics: &MetricTables, quarter: Option<&str>
         &inputs,
         ctx.lang.code(),
         &f.flags,
+        &f.episodes,
         &quarter,
         &as_of,
         f.provisional.as_deref(),
