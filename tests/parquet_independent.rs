@@ -372,7 +372,7 @@ fn every_table_opens_with_the_documented_schema_and_row_count() {
             assert!(rows > 0, "the fixture has clocks");
         }
     }
-    assert_eq!(seen, 12);
+    assert_eq!(seen, 13);
 }
 
 #[test]

@@ -306,8 +306,8 @@ fn the_q3_report_shows_the_planted_spikes_the_damage_prone_carrier_and_the_gold_
     let sku = &episodes[episodes.find("<td>M0006-S001 (M0006 ").expect("the SKU's episode")..];
     let sku = &sku[..sku.find("</tr>").unwrap()];
     assert!(sku.contains("<td>2026-W30 – 2026-W31 (2)</td>"), "{sku}");
-    assert!(sku.contains("已结束"), "{sku}");
-    assert!(sku.contains("此类预警中因偶然而误报的不到千分之一"), "{sku}");
+    assert!(sku.contains("<td>resolved</td>"), "{sku}");
+    assert!(sku.contains("fewer than 1 in 1,000 such flags is luck"), "{sku}");
     assert_eq!(episodes.matches("data-alert-id=").count(), 3, "{episodes}");
     let worse = &html[html.find("id=\"worse-carriers\"").expect("a worse-carriers table")..];
     let worse = &worse[..worse.find("</table>").unwrap()];

@@ -54,7 +54,6 @@ fn run_at(data: &Path, as_of: &str) -> tempfile::TempDir {
         out.path().join("out").to_str().unwrap(),
         "--as-of",
         as_of,
-        "--quiet",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     out
