@@ -698,11 +698,11 @@ fn each_merchant_gets_a_page_of_its_quarter_with_its_flags_and_criteria() {
     let episodes = &episodes[..episodes.find("</table>").unwrap()];
     assert!(episodes.contains("<td>2026-W37</td>"), "{episodes}");
     assert!(
-        episodes.contains("请核查 2026-W37 至 2026-W37 售出商品的质量"),
+        episodes.contains("Please check the quality of the goods you sold from 2026-W37 to 2026-W37"),
         "{episodes}"
     );
     let dispute = &page[page.find("id=\"dispute-test\"").expect("the dispute test")..];
-    assert!(dispute.starts_with("id=\"dispute-test\">纠纷检验："), "{dispute:.200}");
+    assert!(dispute.starts_with("id=\"dispute-test\">Dispute test: "), "{dispute:.200}");
     // Each failed criterion: ✗, its gap, and its records.
     let b = row_of(&badges, "M0002");
     let failed: Vec<&str> = b.split(',').filter(|c| !c.is_empty()).collect();
