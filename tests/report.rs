@@ -702,7 +702,10 @@ fn each_merchant_gets_a_page_of_its_quarter_with_its_flags_and_criteria() {
         "{episodes}"
     );
     let dispute = &page[page.find("id=\"dispute-test\"").expect("the dispute test")..];
-    assert!(dispute.starts_with("id=\"dispute-test\">Dispute test: "), "{dispute:.200}");
+    assert!(
+        dispute.starts_with("id=\"dispute-test\">Dispute test: "),
+        "{dispute:.200}"
+    );
     // Each failed criterion: ✗, its gap, and its records.
     let b = row_of(&badges, "M0002");
     let failed: Vec<&str> = b.split(',').filter(|c| !c.is_empty()).collect();
