@@ -18,7 +18,8 @@ fn modules() -> BTreeMap<String, String> {
             }
         }
     }
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let src = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+        .join("src");
     let mut files = Vec::new();
     walk(&src, &mut files);
     let mut mods = BTreeMap::new();

@@ -245,7 +245,8 @@ fn run_with_no_arguments_uses_the_bundled_sample() {
 /// tables that read sla_compliance (merchant_risk, badges) are the same too. The sample data has flagged rows.
 #[test]
 fn sla_and_spike_tables_are_the_same_whether_the_sla_families_run_beside_return_rates_or_after_the_spike_detector() {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data");
+    let data = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+        .join("sample_data");
     let out = tempfile::tempdir().unwrap();
     let (beside, after) = (out.path().join("beside"), out.path().join("after"));
     let run = |dir: &Path, max: &str| {

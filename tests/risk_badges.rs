@@ -654,13 +654,21 @@ fn planted_patterns_in_the_sample() {
     let b = sample_table("badges");
     // The sample's last quarter has not ended at as_of: its standings count as the quarter's verdicts here.
     let (ids, status) = (str_col(&b, "merchant_id"), str_col(&b, "status_so_far"));
-    assert!(str_col(&b, "status").iter().any(|s| s == "provisional"));
+    let awarded = str_col(&b, "status");
+    assert!(awarded.iter().any(|s| s == "provisional"));
     let gold_worthy = ["M0001", "M0003", "M0005", "M0007", "M0009"];
-    for (id, st) in ids.iter().zip(&status) {
-        if st == "gold" {
-            assert!(gold_worthy.contains(&id.as_str()), "{id} got gold");
+    // An award (an ended quarter) goes only to the planted merchants. A standing in the unfinished quarter may be
+    // luck — in the sample M0014 stands gold after 28 cases and 9 ratings (too few to judge satisfaction) — which
+    // is why a provisional gold is not an award (SPEC §4.7).
+    for ((id, st), aw) in ids.iter().zip(&status).zip(&awarded) {
+        if st == "gold" && !gold_worthy.contains(&id.as_str()) {
+            assert_eq!(aw, "provisional", "{id} was awarded gold");
         }
     }
+    assert!(
+        awarded.iter().filter(|a| *a == "gold").count() >= 12,
+        "the planted merchants' awards"
+    );
     for m in gold_worthy {
         let won = ids.iter().zip(&status).filter(|(i, s)| *i == m && *s == "gold").count();
         assert!(won >= 3, "{m} won {won} quarters");

@@ -7,8 +7,11 @@ use std::process::{Command, Output};
 
 use polars::prelude::*;
 
+/// The checkout under test. Read at run time (cargo sets it for every test process): the build cache is shared
+/// between clones, and a test binary that cargo finds fresh may have been compiled in another clone, whose path
+/// `env!` would have baked in.
 pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()))
 }
 
 pub fn data(rel: &str) -> PathBuf {
