@@ -45,18 +45,7 @@ fn cut_sample(cut: &str) -> tempfile::TempDir {
 }
 
 fn run_at(data: &Path, as_of: &str) -> tempfile::TempDir {
-    let out = tempfile::tempdir().unwrap();
-    let o = aftersales(&[
-        "run",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        out.path().join("out").to_str().unwrap(),
-        "--as-of",
-        as_of,
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    out
+    run_pipeline_with(data, &["--as-of", as_of])
 }
 
 fn sorted(df: DataFrame, by: &[&str]) -> DataFrame {

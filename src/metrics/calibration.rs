@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use anyhow::Result;
 use polars::prelude::*;
 
+use super::columns::{f64s_or_nan, i64s_or_zero, strs_or_empty};
 use super::stats::{CHI2_1_MEDIAN, benjamini_hochberg, binomial_upper_tail, median_of};
 use crate::config::RiskParams;
 
@@ -28,14 +29,14 @@ pub const MIN_DISPERSION_ROWS: usize = 30;
 
 /// Adds phi, p_value, q_value, flagged and severity after `lift`, and drops `week_idx`.
 pub fn calibrate(mut eval: DataFrame, r: &RiskParams) -> Result<DataFrame> {
-    let level = strings(&eval, "level")?;
-    let category = strings(&eval, "category")?;
-    let week = ints(&eval, "week_idx")?;
-    let n_t = ints(&eval, "n_t")?;
-    let r_t = ints(&eval, "r_t")?;
-    let p0 = floats(&eval, "p0")?;
-    let rate = floats(&eval, "rate")?;
-    let z = floats(&eval, "z")?;
+    let level = strs_or_empty(&eval, "level")?;
+    let category = strs_or_empty(&eval, "category")?;
+    let week = i64s_or_zero(&eval, "week_idx")?;
+    let n_t = i64s_or_zero(&eval, "n_t")?;
+    let r_t = i64s_or_zero(&eval, "r_t")?;
+    let p0 = f64s_or_nan(&eval, "p0")?;
+    let rate = f64s_or_nan(&eval, "rate")?;
+    let z = f64s_or_nan(&eval, "z")?;
 
     let phi = dispersion(&level, &category, &week, &z, r.baseline_weeks);
     let p_value: Vec<f64> = (0..eval.height())
@@ -113,35 +114,6 @@ fn dispersion(level: &[String], category: &[String], week: &[i64], z: &[f64], b:
             })
         })
         .collect()
-}
-
-fn strings(df: &DataFrame, c: &str) -> Result<Vec<String>> {
-    Ok(df
-        .column(c)?
-        .str()?
-        .iter()
-        .map(|v| v.unwrap_or_default().to_string())
-        .collect())
-}
-
-fn ints(df: &DataFrame, c: &str) -> Result<Vec<i64>> {
-    Ok(df
-        .column(c)?
-        .cast(&DataType::Int64)?
-        .i64()?
-        .iter()
-        .map(|v| v.unwrap_or(0))
-        .collect())
-}
-
-fn floats(df: &DataFrame, c: &str) -> Result<Vec<f64>> {
-    Ok(df
-        .column(c)?
-        .cast(&DataType::Float64)?
-        .f64()?
-        .iter()
-        .map(|v| v.unwrap_or(f64::NAN))
-        .collect())
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use anyhow::Result;
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
+use super::columns::{bools, f64s_or_nan, i64s, i64s_or_zero, strs};
 use super::stats::{luck_odds, luck_words, sci};
 use crate::config::RiskParams;
 use crate::i18n::Messages;
@@ -178,38 +179,17 @@ pub fn alert_id(level: &str, key: &str, first_week: &str) -> String {
 
 /// The episodes of an evaluation (spike_evaluation, in its (level, key, week) order).
 pub fn episodes(eval: &DataFrame) -> Result<Vec<Episode>> {
-    let s = |c: &str| -> Result<Vec<Option<String>>> {
-        Ok(eval
-            .column(c)?
-            .cast(&DataType::String)?
-            .str()?
-            .iter()
-            .map(|v| v.map(str::to_string))
-            .collect())
-    };
-    let f = |c: &str| -> Result<Vec<f64>> {
-        Ok(eval
-            .column(c)?
-            .cast(&DataType::Float64)?
-            .f64()?
-            .iter()
-            .map(|v| v.unwrap_or(f64::NAN))
-            .collect())
-    };
+    let s = |c: &str| strs(eval, c);
+    let f = |c: &str| f64s_or_nan(eval, c);
     let (level, key, merchant, category, period) =
         (s("level")?, s("key")?, s("merchant_id")?, s("category")?, s("period")?);
-    let days: Vec<i32> = eval
-        .column("week_start")?
-        .cast(&DataType::Int32)?
-        .i32()?
-        .iter()
-        .map(|v| v.unwrap_or(i32::MIN))
+    let days: Vec<i32> = i64s(eval, "week_start")?
+        .into_iter()
+        .map(|v| v.map_or(i32::MIN, |d| d as i32))
         .collect();
     let (n_t, r_t, p0, z, q) = (f("n_t")?, f("r_t")?, f("p0")?, f("z")?, f("q_value")?);
-    let flagged: Vec<bool> = eval
-        .column("flagged")?
-        .bool()?
-        .iter()
+    let flagged: Vec<bool> = bools(eval, "flagged")?
+        .into_iter()
         .map(|v| v.unwrap_or(false))
         .collect();
     let severity = s("severity")?;
@@ -322,30 +302,9 @@ pub fn flag_episodes(episodes: &[Episode], r: &RiskParams) -> Result<DataFrame> 
 
 /// The episodes again from a flag_episodes table (what the report and `page` read from a finished run).
 pub fn from_table(t: &DataFrame) -> Result<Vec<Episode>> {
-    let s = |c: &str| -> Result<Vec<Option<String>>> {
-        Ok(t.column(c)?
-            .cast(&DataType::String)?
-            .str()?
-            .iter()
-            .map(|v| v.map(str::to_string))
-            .collect())
-    };
-    let f = |c: &str| -> Result<Vec<f64>> {
-        Ok(t.column(c)?
-            .cast(&DataType::Float64)?
-            .f64()?
-            .iter()
-            .map(|v| v.unwrap_or(f64::NAN))
-            .collect())
-    };
-    let i = |c: &str| -> Result<Vec<i64>> {
-        Ok(t.column(c)?
-            .cast(&DataType::Int64)?
-            .i64()?
-            .iter()
-            .map(|v| v.unwrap_or(0))
-            .collect())
-    };
+    let s = |c: &str| strs(t, c);
+    let f = |c: &str| f64s_or_nan(t, c);
+    let i = |c: &str| i64s_or_zero(t, c);
     let (id, level, key, merchant, category) = (
         s("alert_id")?,
         s("level")?,

@@ -28,6 +28,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use anyhow::Result;
 use polars::prelude::*;
 
+use super::columns::{f64s, i64s_or_zero, strs};
 use super::stats::{benjamini_hochberg, binomial_upper_tail};
 use super::{Prepared, group_by_period};
 use crate::config::{BadgeParams, RiskParams};
@@ -55,38 +56,6 @@ struct Agg {
 }
 
 type Key = (String, String);
-
-fn strs(df: &DataFrame, c: &str) -> Result<Vec<Option<String>>> {
-    Ok(df
-        .column(c)?
-        .as_materialized_series()
-        .cast(&DataType::String)?
-        .str()?
-        .iter()
-        .map(|v| v.map(str::to_string))
-        .collect())
-}
-
-fn ints(df: &DataFrame, c: &str) -> Result<Vec<i64>> {
-    Ok(df
-        .column(c)?
-        .as_materialized_series()
-        .cast(&DataType::Int64)?
-        .i64()?
-        .iter()
-        .map(|v| v.unwrap_or(0))
-        .collect())
-}
-
-fn floats(df: &DataFrame, c: &str) -> Result<Vec<Option<f64>>> {
-    Ok(df
-        .column(c)?
-        .as_materialized_series()
-        .cast(&DataType::Float64)?
-        .f64()?
-        .iter()
-        .collect())
-}
 
 /// Every per-(quarter, merchant) figure both tables need, gathered once per run.
 pub struct QuarterFacts {
@@ -229,9 +198,9 @@ fn aggregate(t: &Tables) -> Result<BTreeMap<Key, Agg>> {
     let (q, k, units, rate, asr) = (
         strs(&rr, "period")?,
         strs(&rr, "key")?,
-        ints(&rr, "units_sold")?,
-        floats(&rr, "return_rate")?,
-        floats(&rr, "after_sales_rate")?,
+        i64s_or_zero(&rr, "units_sold")?,
+        f64s(&rr, "return_rate")?,
+        f64s(&rr, "after_sales_rate")?,
     );
     for i in 0..rr.height() {
         let (Some(q), Some(k)) = (q[i].clone(), k[i].clone()) else {
@@ -244,13 +213,13 @@ fn aggregate(t: &Tables) -> Result<BTreeMap<Key, Agg>> {
     }
     let (q, k) = (strs(cases, "quarter")?, strs(cases, "merchant_id")?);
     let (n, d, l, f, r) = (
-        ints(cases, "cases")?,
-        ints(cases, "disputes")?,
-        ints(cases, "losses")?,
-        ints(cases, "fault")?,
-        ints(cases, "ratings")?,
+        i64s_or_zero(cases, "cases")?,
+        i64s_or_zero(cases, "disputes")?,
+        i64s_or_zero(cases, "losses")?,
+        i64s_or_zero(cases, "fault")?,
+        i64s_or_zero(cases, "ratings")?,
     );
-    let rs = floats(cases, "rating_sum")?;
+    let rs = f64s(cases, "rating_sum")?;
     for i in 0..cases.height() {
         let (Some(q), Some(k)) = (q[i].clone(), k[i].clone()) else {
             continue;
@@ -279,10 +248,10 @@ fn aggregate(t: &Tables) -> Result<BTreeMap<Key, Agg>> {
             strs(&c, "quarter")?,
             strs(&c, "merchant_id")?,
             strs(&c, "rule")?,
-            ints(&c, "met")?,
-            ints(&c, "breached")?,
+            i64s_or_zero(&c, "met")?,
+            i64s_or_zero(&c, "breached")?,
         );
-        let (clocks, void) = (ints(&c, "clocks")?, ints(&c, "void")?);
+        let (clocks, void) = (i64s_or_zero(&c, "clocks")?, i64s_or_zero(&c, "void")?);
         for i in 0..c.height() {
             let (Some(q), Some(k), Some(rule)) = (q[i].clone(), k[i].clone(), rule[i].clone()) else {
                 continue;

@@ -12,6 +12,7 @@
 
 pub mod calibration;
 pub mod carriers;
+mod columns;
 pub mod episodes;
 pub mod evidence;
 mod kernels;

@@ -25,6 +25,7 @@
 use anyhow::Result;
 use polars::prelude::*;
 
+use super::columns::{f64s_or_nan, strs_or_empty};
 use super::return_rates::SoldWeeks;
 use super::{LINE_ROW, Prepared, as_of_lit, local_tz, period_code, period_expr};
 use crate::config::RiskParams;
@@ -400,26 +401,8 @@ pub fn risk_flags(eval: &DataFrame, r: &RiskParams) -> Result<DataFrame> {
         .filter(col("flagged"))
         .drop(cols(["flagged"]))
         .run_streaming()?;
-    let s = |c: &str| -> Result<Vec<String>> {
-        Ok(flags
-            .column(c)?
-            .as_materialized_series()
-            .cast(&DataType::String)?
-            .str()?
-            .iter()
-            .map(|v| v.unwrap_or("").to_string())
-            .collect())
-    };
-    let g = |c: &str| -> Result<Vec<f64>> {
-        Ok(flags
-            .column(c)?
-            .as_materialized_series()
-            .cast(&DataType::Float64)?
-            .f64()?
-            .iter()
-            .map(|v| v.unwrap_or(f64::NAN))
-            .collect())
-    };
+    let s = |c: &str| strs_or_empty(&flags, c);
+    let g = |c: &str| f64s_or_nan(&flags, c);
     let (level, key, cat, period) = (s("level")?, s("key")?, s("category")?, s("period")?);
     let (n_t, r_t, rate, r_b, n_b, p_c, p0, z, lift) = (
         g("n_t")?,

@@ -214,14 +214,16 @@ pub fn load_with_config(
 
 /// Runs the pipeline on a data folder into a fresh temporary output folder.
 pub fn run_pipeline(data: &Path) -> tempfile::TempDir {
+    run_pipeline_with(data, &[])
+}
+
+/// `run` on `data` into a fresh folder (`out/` inside it), with more arguments (e.g. `--as-of`).
+pub fn run_pipeline_with(data: &Path, more: &[&str]) -> tempfile::TempDir {
     let out = tempfile::tempdir().unwrap();
-    let o = aftersales(&[
-        "run",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        out.path().join("out").to_str().unwrap(),
-    ]);
+    let target = out.path().join("out");
+    let mut args = vec!["run", "--data", data.to_str().unwrap(), "--out", target.to_str().unwrap()];
+    args.extend_from_slice(more);
+    let o = aftersales(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     out
 }

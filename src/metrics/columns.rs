@@ -1,0 +1,42 @@
+//! A metric table's columns as plain vectors, for the steps that walk rows in order (dispersion, episodes, the
+//! merchant judgements, flag reasons). Each value is cast first, so an integer count reads as f64 and a date as text.
+
+use anyhow::Result;
+use polars::prelude::*;
+
+fn cast(df: &DataFrame, c: &str, to: DataType) -> Result<Series> {
+    Ok(df.column(c)?.as_materialized_series().cast(&to)?)
+}
+
+pub fn strs(df: &DataFrame, c: &str) -> Result<Vec<Option<String>>> {
+    Ok(cast(df, c, DataType::String)?
+        .str()?
+        .iter()
+        .map(|v| v.map(str::to_string))
+        .collect())
+}
+
+pub fn f64s(df: &DataFrame, c: &str) -> Result<Vec<Option<f64>>> {
+    Ok(cast(df, c, DataType::Float64)?.f64()?.iter().collect())
+}
+
+pub fn i64s(df: &DataFrame, c: &str) -> Result<Vec<Option<i64>>> {
+    Ok(cast(df, c, DataType::Int64)?.i64()?.iter().collect())
+}
+
+pub fn bools(df: &DataFrame, c: &str) -> Result<Vec<Option<bool>>> {
+    Ok(cast(df, c, DataType::Boolean)?.bool()?.iter().collect())
+}
+
+/// Missing values as `""`, NaN, 0: for columns the table never leaves empty, or where empty reads as that.
+pub fn strs_or_empty(df: &DataFrame, c: &str) -> Result<Vec<String>> {
+    Ok(strs(df, c)?.into_iter().map(Option::unwrap_or_default).collect())
+}
+
+pub fn f64s_or_nan(df: &DataFrame, c: &str) -> Result<Vec<f64>> {
+    Ok(f64s(df, c)?.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+}
+
+pub fn i64s_or_zero(df: &DataFrame, c: &str) -> Result<Vec<i64>> {
+    Ok(i64s(df, c)?.into_iter().map(Option::unwrap_or_default).collect())
+}
