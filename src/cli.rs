@@ -32,8 +32,12 @@ pub enum Command {
     /// The distributed path's last step: the tables from the aggregates aftersales-dist wrote over a Hive copy
     /// (docs/scale-out.md).
     Finish(FinishArgs),
-    /// Run one SQL file over the input and output tables; print the result, or write it with --out.
+    /// Run one SQL file over the input and output tables; print the result, or write it with --out. With
+    /// --from OUT, over a finished run's output tables instead (nothing is recomputed).
     Query(QueryArgs),
+    /// Render one merchant's page from a finished run's output folder (its tables, run.json and config.toml):
+    /// the page `run` writes, for any merchant, quarter or language.
+    Page(PageArgs),
     /// Write a commented config for a platform's standard exports (tmall, amazon, shopify) into a folder, with
     /// a subfolder for each export to drop the downloads into.
     Init(InitArgs),
@@ -75,6 +79,10 @@ pub struct RunArgs {
     /// The report's language: zh-CN or en; default: the config's `language`, else zh-CN.
     #[arg(long, value_parser = parse_lang)]
     pub lang: Option<crate::i18n::Lang>,
+    /// Which merchants get a page under merchants/: notable (something to act on in the quarter), all, none;
+    /// default: the config's `merchant_pages`, else notable. Any other page: `aftersales page ID --from OUT`.
+    #[arg(long = "merchant-pages", value_parser = parse_merchant_pages)]
+    pub merchant_pages: Option<crate::config::MerchantPages>,
     /// Go on even when more than max_reject_rate of a table's rows are rejected (exit 0 instead of 1).
     #[arg(long = "keep-going")]
     pub keep_going: bool,
@@ -89,6 +97,10 @@ pub struct QueryArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub input: InputArgs,
+    /// A finished run's output folder: the query reads its tables (tables/*.parquet) instead of loading the
+    /// exports and computing them again. Input tables are not there; --data, --config and --as-of do not apply.
+    #[arg(long, conflicts_with_all = ["data", "config", "as_of"])]
+    pub from: Option<PathBuf>,
     /// Write the result as Parquet here instead of printing it.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -140,6 +152,10 @@ pub struct FinishArgs {
     /// Output folder, replaced atomically.
     #[arg(long, default_value = "out")]
     pub out: PathBuf,
+    /// Which merchants get a page under merchants/: notable (something to act on in the quarter), all, none;
+    /// default: the config's `merchant_pages`, else notable. Any other page: `aftersales page ID --from OUT`.
+    #[arg(long = "merchant-pages", value_parser = parse_merchant_pages)]
+    pub merchant_pages: Option<crate::config::MerchantPages>,
 }
 
 #[derive(Debug, Args)]
@@ -162,6 +178,29 @@ pub struct ConvertArgs {
 pub enum Layout {
     Flat,
     Hive,
+}
+
+#[derive(Debug, Args)]
+pub struct PageArgs {
+    /// The merchant's id, as in the tables' merchant_id.
+    pub merchant_id: String,
+    /// The output folder of a finished `run` (or `finish`).
+    #[arg(long)]
+    pub from: PathBuf,
+    /// Where to write the page; default: <FROM>/merchants/ under the name the run gives it (with the quarter and
+    /// language in the name when they are not the run's). An existing different file is never replaced.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The page's quarter, e.g. 2026Q2; default: the run's report quarter.
+    #[arg(long)]
+    pub quarter: Option<String>,
+    /// The page's language: zh-CN or en; default: the run's.
+    #[arg(long, value_parser = parse_lang)]
+    pub lang: Option<crate::i18n::Lang>,
+}
+
+fn parse_merchant_pages(s: &str) -> Result<crate::config::MerchantPages, String> {
+    crate::config::MerchantPages::parse(s)
 }
 
 fn parse_lang(s: &str) -> Result<crate::i18n::Lang, String> {

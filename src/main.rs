@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         Command::Convert(a) => commands::convert::convert(a, cli.quiet),
         Command::Finish(a) => commands::finish::finish(a, cli.quiet),
         Command::Query(a) => commands::query::query(a, cli.quiet),
+        Command::Page(a) => commands::page::page(a, cli.quiet),
         Command::Init(a) => commands::init::init(a),
     };
     match result {

@@ -68,11 +68,18 @@ pub fn discover(dir: &Path) -> Result<Vec<QueryFile>> {
 /// reads only the columns it names.
 pub struct Catalog {
     tables: Vec<(String, LazyFrame)>,
+    /// Said after the tables in an error (what this catalog leaves out, and where to find it).
+    note: Option<String>,
 }
 
 impl Catalog {
     pub fn new(tables: Vec<(String, LazyFrame)>) -> Catalog {
-        Catalog { tables }
+        Catalog { tables, note: None }
+    }
+
+    pub fn with_note(mut self, note: &str) -> Catalog {
+        self.note = Some(note.to_string());
+        self
     }
 
     fn context(&self) -> SQLContext {
@@ -112,11 +119,12 @@ impl Catalog {
                 let msg = e.to_string();
                 let line = line_hint(&msg, &q.sql);
                 bail!(
-                    "{}{}: the query failed: {}\nTables and columns you can use:\n{}",
+                    "{}{}: the query failed: {}\nTables and columns you can use:\n{}{}",
                     q.path.display(),
                     line.map(|l| format!(" line {l}")).unwrap_or_default(),
                     msg.lines().next().unwrap_or(&msg),
-                    self.describe()
+                    self.describe(),
+                    self.note.as_ref().map(|n| format!("\n({n})")).unwrap_or_default()
                 )
             }
         }

@@ -629,25 +629,109 @@ fn the_chinese_page_embeds_a_glyph_for_every_character_it_shows() {
     }
 }
 
-/// One page per merchant with a badges row in the quarter (item 6 of the report issue). M0002's 2026Q3 page (the
-/// planted spiking merchant, in English here): its return rate and the platform's are the tables' own, its three
+/// The notable merchants of the quarter, worked out from the tables alone: a flag whose week's Monday is in the
+/// quarter (its own or one of its SKUs'), an episode reaching into the quarter, risk watch or high, gold so far, or
+/// eligible and short by exactly one criterion.
+fn notable_from_tables(dir: &Path, quarter: &str) -> BTreeSet<String> {
+    let t = |n: &str| read_parquet(&dir.join(format!("tables/{n}.parquet")));
+    let in_q = |date: &str| {
+        let m: u32 = date[5..7].parse().unwrap();
+        format!("{}Q{}", &date[..4], (m - 1) / 3 + 1) == quarter
+    };
+    let mut ids = BTreeSet::new();
+    let flags = t("risk_flags");
+    for (w, m) in str_col(&flags, "week_start").iter().zip(str_col(&flags, "merchant_id")) {
+        if in_q(w) {
+            ids.insert(m);
+        }
+    }
+    let ep = t("flag_episodes");
+    let (first, last, m) = (
+        str_col(&ep, "first_week_start"),
+        str_col(&ep, "last_week_start"),
+        str_col(&ep, "merchant_id"),
+    );
+    for i in 0..ep.height() {
+        let q = |d: &str| {
+            let mo: u32 = d[5..7].parse().unwrap();
+            format!("{}Q{}", &d[..4], (mo - 1) / 3 + 1)
+        };
+        if q(&first[i]).as_str() <= quarter && quarter <= q(&last[i]).as_str() {
+            ids.insert(m[i].clone());
+        }
+    }
+    let risk = t("merchant_risk");
+    let (rq, rm, rl) = (
+        str_col(&risk, "quarter"),
+        str_col(&risk, "merchant_id"),
+        str_col(&risk, "risk_level"),
+    );
+    for i in 0..risk.height() {
+        if rq[i] == quarter && (rl[i] == "watch" || rl[i] == "high") {
+            ids.insert(rm[i].clone());
+        }
+    }
+    let b = t("badges");
+    let (bq, bm, bs) = (
+        str_col(&b, "quarter"),
+        str_col(&b, "merchant_id"),
+        str_col(&b, "status_so_far"),
+    );
+    let failed = b.column("failed_criteria").unwrap().list().unwrap().clone();
+    for i in 0..b.height() {
+        let n_failed = failed.get_as_series(i).map_or(0, |s| s.len());
+        if bq[i] == quarter && (bs[i] == "gold" || (bs[i] == "not_awarded" && n_failed == 1)) {
+            ids.insert(bm[i].clone());
+        }
+    }
+    ids
+}
+
+/// A page for each merchant with something to act on in the quarter (`merchant_pages = "notable"`, the default),
+/// and merchants/index.json listing every merchant of the quarter with its file. M0002's 2026Q3 page (the
+/// planted spiking merchant, in English here): its return rate and the platform's are the tables' own, its
 /// flags of the quarter are listed with their evidence, every failed criterion is marked ✗ with its gap and its
 /// records, and the page is as self-contained as the report (no link, no script, its own font).
 #[test]
-fn each_merchant_gets_a_page_of_its_quarter_with_its_flags_and_criteria() {
+fn each_notable_merchant_gets_a_page_of_its_quarter_with_its_flags_and_criteria() {
     let dir = q3_out().join("out");
     let badges = read_parquet(&dir.join("tables/badges.parquet"));
     let q3: Vec<String> = (0..badges.height())
         .filter(|&i| str_col(&badges, "quarter")[i] == "2026Q3")
         .map(|i| str_col(&badges, "merchant_id")[i].clone())
         .collect();
-    let pages: Vec<String> = std::fs::read_dir(dir.join("merchants"))
+    let mut pages: Vec<String> = std::fs::read_dir(dir.join("merchants"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f != "index.json")
         .collect();
-    assert_eq!(pages.len(), q3.len());
-    for id in &q3 {
-        assert!(pages.contains(&format!("{id}.html")), "{id}");
+    pages.sort();
+    let notable = notable_from_tables(&dir, "2026Q3");
+    let expected: Vec<String> = notable.iter().map(|id| format!("{id}.html")).collect();
+    assert_eq!(pages, expected);
+    // The planted ones are among them (spiking M0002 and M0006, the gold-worthy), and far from every merchant is.
+    for id in ["M0002", "M0006", "M0001", "M0005"] {
+        assert!(notable.contains(id), "{id}");
+    }
+    assert!(
+        notable.len() * 2 < q3.len(),
+        "{} notable of {}",
+        notable.len(),
+        q3.len()
+    );
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("merchants/index.json")).unwrap()).unwrap();
+    let listed = index["merchants"].as_array().unwrap();
+    assert_eq!(listed.len(), q3.len());
+    for m in listed {
+        let id = m["merchant_id"].as_str().unwrap();
+        assert_eq!(m["file"], format!("{id}.html"));
+        assert_eq!(m["written"], notable.contains(id), "{id}");
+        assert_eq!(
+            m["notable"].as_array().unwrap().is_empty(),
+            !notable.contains(id),
+            "{m}"
+        );
     }
     let page = std::fs::read_to_string(dir.join("merchants/M0002.html")).unwrap();
     assert!(

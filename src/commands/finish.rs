@@ -157,6 +157,7 @@ pub fn finish(args: &FinishArgs, quiet: bool) -> Result<i32> {
             config: &config,
             inputs: &inputs,
             lang: args.lang.unwrap_or(config.language),
+            merchant_pages: args.merchant_pages.unwrap_or(config.merchant_pages),
         };
         let page = crate::report::build(&ctx, &tables, args.quarter.as_deref())?;
         page.write(&mut out)?;
@@ -187,7 +188,13 @@ pub fn finish(args: &FinishArgs, quiet: bool) -> Result<i32> {
         }))).collect::<serde_json::Map<_, _>>(),
         "outputs": out.written.iter().map(|(p, n)| serde_json::json!({"path": p, "rows": n})).collect::<Vec<_>>(),
         "stage_seconds": crate::output::run_json::stage_seconds(&stages),
+        "pages": crate::output::run_json::pages_json(
+            args.lang.unwrap_or(config.language),
+            as_of,
+            args.merchant_pages.unwrap_or(config.merchant_pages),
+        ),
     });
+    out.write_bytes("config.toml", &config.bytes)?;
     out.write_bytes("run.json", serde_json::to_string_pretty(&json)?.as_bytes())?;
     out.commit()?;
     progress.finish();

@@ -4,6 +4,7 @@ pub mod convert;
 pub mod finish;
 pub mod generate;
 pub mod init;
+pub mod page;
 pub mod query;
 pub mod run;
 pub mod validate;

@@ -48,6 +48,8 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
     let mut stages = loaded.stages.clone();
     pipeline::failpoint("load")?;
     let files = crate::queries::discover(&args.queries)?;
+    let lang = args.lang.unwrap_or(opts.config.language);
+    let merchant_pages = args.merchant_pages.unwrap_or(opts.config.merchant_pages);
     let slots = pipeline::MetricSlots::default();
     let tables: Slot<MetricTables> = Slot::new("write_tables");
     let out: Mutex<Option<OutputDir>> = Mutex::new(None);
@@ -102,7 +104,8 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
                 data_dir: &opts.data_dir,
                 config: &opts.config,
                 inputs: &inputs,
-                lang: args.lang.unwrap_or(opts.config.language),
+                lang,
+                merchant_pages,
             };
             let p = report::build(&ctx, tables.get(), args.quarter.as_deref())?;
             let mut guard = out.lock().unwrap_or_else(|e| e.into_inner());
@@ -169,6 +172,8 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<i32> {
     };
     let mut json = pipeline::run_json(&info, &loaded, &out, &stages);
     json["checks"] = serde_json::Value::Object(checks);
+    json["pages"] = crate::output::run_json::pages_json(lang, loaded.as_of, merchant_pages);
+    out.write_bytes("config.toml", &opts.config.bytes)?;
     out.write_bytes("run.json", serde_json::to_string_pretty(&json)?.as_bytes())?;
     out.commit()?;
     progress.finish();

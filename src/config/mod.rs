@@ -30,6 +30,8 @@ pub struct RawConfig {
     pub maturity_days: Option<i64>,
     /// The report's language: `zh-CN` (default) or `en`.
     pub language: Option<String>,
+    /// Which merchants get a page under merchants/: `notable` (default), `all` or `none`.
+    pub merchant_pages: Option<String>,
     #[serde(default)]
     pub calendar: RawCalendarSpec,
     #[serde(default)]
@@ -234,6 +236,7 @@ pub struct Config {
     pub max_reject_rate: f64,
     pub maturity_days: i64,
     pub language: crate::i18n::Lang,
+    pub merchant_pages: MerchantPages,
     pub calendar: Calendar,
     pub tables: HashMap<TableKind, TableConfig>,
     /// reason_code → responsible party, for every reason code.
@@ -246,6 +249,41 @@ pub struct Config {
     pub source: Option<PathBuf>,
     /// sha256 of the config file's bytes, or of the empty string for the defaults.
     pub digest: String,
+    /// The config file's bytes (empty for the defaults): the run keeps a copy beside its tables, from which
+    /// `aftersales page` renders a page as the run would have.
+    pub bytes: Vec<u8>,
+}
+
+/// Which merchants get a page under merchants/ (`merchant_pages`, `--merchant-pages`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MerchantPages {
+    /// The merchants with something to act on in the report's quarter: an episode or a flag (their own or an
+    /// SKU's), risk watch or high, gold, or eligible and missed by exactly one criterion.
+    #[default]
+    Notable,
+    All,
+    None,
+}
+
+impl MerchantPages {
+    pub fn parse(s: &str) -> Result<MerchantPages, String> {
+        match s.trim() {
+            "notable" => Ok(MerchantPages::Notable),
+            "all" => Ok(MerchantPages::All),
+            "none" => Ok(MerchantPages::None),
+            other => Err(format!(
+                "merchant_pages '{other}': expected \"notable\" (the merchants with something to act on), \"all\" or \"none\""
+            )),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            MerchantPages::Notable => "notable",
+            MerchantPages::All => "all",
+            MerchantPages::None => "none",
+        }
+    }
 }
 
 impl Default for Config {
@@ -325,6 +363,14 @@ impl Config {
             Err(e) => {
                 problems.push(e);
                 crate::i18n::Lang::default()
+            }
+        };
+
+        let merchant_pages = match raw.merchant_pages.as_deref().map(MerchantPages::parse).transpose() {
+            Ok(p) => p.unwrap_or_default(),
+            Err(e) => {
+                problems.push(e);
+                MerchantPages::default()
             }
         };
 
@@ -529,6 +575,7 @@ impl Config {
             max_reject_rate,
             maturity_days,
             language,
+            merchant_pages,
             calendar,
             tables,
             responsibility,
@@ -537,6 +584,7 @@ impl Config {
             badge: raw.badge.clone(),
             source: source.map(Path::to_path_buf),
             digest,
+            bytes: bytes.to_vec(),
         })
     }
 }

@@ -2,6 +2,7 @@
 //! which replaces the target only when the whole run has succeeded. A failed or interrupted run leaves the
 //! previous output as it was (SPEC §2).
 
+pub mod finished;
 pub mod run_json;
 
 use std::fs;

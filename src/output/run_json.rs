@@ -109,6 +109,21 @@ pub fn run_json(info: &RunInfo<'_>, loaded: &Loaded, out: &OutputDir, stages: &S
     })
 }
 
+/// run.json's `pages`: what the report and the merchant pages were rendered with, so that `aftersales page` renders
+/// any page the same way from the output folder (with config.toml, the config file's copy).
+pub fn pages_json(
+    lang: crate::i18n::Lang,
+    as_of: time::Micros,
+    merchant_pages: crate::config::MerchantPages,
+) -> serde_json::Value {
+    json!({
+        "language": lang.code(),
+        "as_of_us": as_of,
+        "merchant_pages": merchant_pages.name(),
+        "config_copy": "config.toml",
+    })
+}
+
 /// run.json's `stage_seconds`: each stage's seconds (to the millisecond), peak memory and lane.
 pub fn stage_seconds(stages: &Stages) -> serde_json::Value {
     stages

@@ -248,7 +248,8 @@ pub struct Inputs<'a> {
     pub tables: &'a [(&'static str, DataFrame)],
     /// merchant_id → merchant_name (merchants table, if given).
     pub merchant_names: HashMap<String, String>,
-    /// sku → merchant_id (from the order lines).
+    /// sku → merchant_id for the flagged SKUs: risk_flags' merchant_id (the merchant that sold most of the SKU's
+    /// lines), as flag_episodes names it too.
     pub sku_merchant: HashMap<String, String>,
     /// SLA rules switched off in the config (the exports carry no times for them): shown as not measured.
     pub rules_off: Vec<String>,
@@ -294,14 +295,8 @@ pub fn gather(inp: &Inputs<'_>, quarter: &str) -> Result<Facts> {
     let reasons = t("reason_breakdown")?;
     let evaluation = t("spike_evaluation")?;
 
-    let mut flag_rows = flag_rows(inp, &flags, quarter)?;
-    let flag_evidence = t("flag_evidence")?;
-    for f in flag_rows.iter_mut() {
-        f.evidence = flag_evidence_of(inp, &flag_evidence, f)?;
-    }
+    let (flag_rows, episodes_all, episodes) = flags_and_episodes(inp, quarter)?;
     let prev_flag_count = flag_rows_count(&flags, &prev)?;
-    let episodes_all = crate::metrics::episodes::from_table(&t("flag_episodes")?.df)?;
-    let episodes = episode_rows(inp, &episodes_all, quarter);
     let ongoing = episodes_all.iter().filter(|e| e.ongoing).count();
     let headlines = headlines(
         &rates,
@@ -413,6 +408,24 @@ pub fn gather(inp: &Inputs<'_>, quarter: &str) -> Result<Facts> {
         provisional: inp.provisional.clone(),
         episodes_all,
     })
+}
+
+/// The quarter's flags (each with its first evidence rows), every episode, and the quarter's episodes as the page
+/// shows them: what the report and each merchant page read, whether `run` or `page` renders them.
+#[allow(clippy::type_complexity)]
+pub fn flags_and_episodes(
+    inp: &Inputs<'_>,
+    quarter: &str,
+) -> Result<(Vec<FlagRow>, Vec<crate::metrics::episodes::Episode>, Vec<EpisodeRow>)> {
+    let t = |n: &'static str| Table::find(inp.tables, n);
+    let mut flag_rows = flag_rows(inp, &t("risk_flags")?, quarter)?;
+    let flag_evidence = t("flag_evidence")?;
+    for f in flag_rows.iter_mut() {
+        f.evidence = flag_evidence_of(inp, &flag_evidence, f)?;
+    }
+    let episodes_all = crate::metrics::episodes::from_table(&t("flag_episodes")?.df)?;
+    let episodes = episode_rows(inp, &episodes_all, quarter);
+    Ok((flag_rows, episodes_all, episodes))
 }
 
 #[allow(clippy::too_many_arguments)]

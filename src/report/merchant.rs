@@ -2,10 +2,14 @@
 //! rates beside the platform's, SLA compliance by rule beside the platform's, its flags (and its SKUs') with the
 //! returns behind them, and each badge criterion with its value, threshold, verdict, gap and the records behind a
 //! failure. Same language, same self-contained page and embedded glyphs as report.html; every figure is read from
-//! the output tables. One page for each merchant with a badges row in the quarter.
+//! the output tables. `run` writes the pages `merchant_pages` chooses ([`notable`] by default) and
+//! merchants/index.json; `aftersales page` renders any other from the finished run, the same bytes.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use anyhow::Result;
 use askama::Template;
+use sha2::{Digest, Sha256};
 
 use super::facts::{EpisodeRow, Evidence, FlagRow, Inputs, criterion_evidence, gap_sentence, name, risk_reasons};
 use super::frame::Table;
@@ -73,23 +77,97 @@ impl Page<'_> {
     }
 }
 
-/// `merchants/<file>`: the merchant id with anything but letters, digits, `-` and `_` replaced, so an id can never
-/// leave the folder.
-pub fn file_name(id: &str) -> String {
-    let safe: String = id
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '-' || c == '_' {
-                c
+/// `merchants/<file>` for each of the quarter's merchant ids. A page's name is its id when the id is made of
+/// letters, digits, `-` and `_` and no other id differs from it only in case (a Windows or macOS disk would hold
+/// one file for both); otherwise the id with anything else replaced by `_`, then `-` and 8 hex digits of the id's
+/// SHA-256 — so an id can never leave the folder and two ids never share a file (`SHOP-X.1` and `SHOP-X_1`).
+pub fn file_names<'a>(ids: impl IntoIterator<Item = &'a str>) -> BTreeMap<String, String> {
+    let ids: BTreeSet<&str> = ids.into_iter().collect();
+    let mut by_lower: HashMap<String, usize> = HashMap::new();
+    for id in &ids {
+        *by_lower.entry(id.to_lowercase()).or_default() += 1;
+    }
+    ids.iter()
+        .map(|id| {
+            let safe: String = id
+                .chars()
+                .map(|c| {
+                    if c.is_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            let unique = safe == *id && by_lower[&id.to_lowercase()] == 1 && !id.is_empty();
+            let file = if unique {
+                format!("{id}.html")
             } else {
-                '_'
-            }
+                let digest: String = Sha256::digest(id.as_bytes())
+                    .iter()
+                    .take(4)
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                format!("{safe}-{digest}.html")
+            };
+            (id.to_string(), file)
         })
-        .collect();
-    format!("{safe}.html")
+        .collect()
 }
 
-/// (file name, page) for every merchant with a badges row in the quarter.
+/// Why each merchant is worth a page in the quarter (`merchant_pages = "notable"`): the merchants with
+/// something to act on — an episode or a flag (their own or one of their SKUs'), risk watch or high, gold (so far),
+/// or eligible and missed by exactly one criterion. Merchants with nothing to act on are absent.
+pub fn notable(
+    inp: &Inputs<'_>,
+    flags: &[FlagRow],
+    episodes: &[EpisodeRow],
+    quarter: &str,
+) -> Result<BTreeMap<String, BTreeSet<&'static str>>> {
+    let mut why: BTreeMap<String, BTreeSet<&'static str>> = BTreeMap::new();
+    for f in flags {
+        let owner = match f.level.as_str() {
+            "merchant" => Some(f.key.clone()),
+            _ => inp.sku_merchant.get(&f.key).cloned(),
+        };
+        if let Some(id) = owner {
+            why.entry(id).or_default().insert("flag");
+        }
+    }
+    for e in episodes.iter().filter(|e| !e.merchant_id.is_empty()) {
+        why.entry(e.merchant_id.clone()).or_default().insert("episode");
+    }
+    let risk = Table::find(inp.tables, "merchant_risk")?.rows(&[("quarter", quarter)])?;
+    for (id, level) in risk.strs("merchant_id")?.into_iter().zip(risk.strs("risk_level")?) {
+        if let (Some(id), Some(level @ ("watch" | "high"))) = (id, level.as_deref()) {
+            why.entry(id)
+                .or_default()
+                .insert(if level == "high" { "risk_high" } else { "risk_watch" });
+        }
+    }
+    let badges = Table::find(inp.tables, "badges")?.rows(&[("quarter", quarter)])?;
+    let (ids, status, failed) = (
+        badges.strs("merchant_id")?,
+        badges.strs("status_so_far")?,
+        badges.lists("failed_criteria")?,
+    );
+    for i in 0..badges.height() {
+        let Some(id) = ids[i].clone() else { continue };
+        match status[i].as_deref() {
+            Some("gold") => {
+                why.entry(id).or_default().insert("gold");
+            }
+            Some("not_awarded") if failed[i].len() == 1 => {
+                why.entry(id).or_default().insert("one_criterion_short");
+            }
+            _ => {}
+        }
+    }
+    Ok(why)
+}
+
+/// (merchant id, page) for every merchant with a badges row in the quarter that `chosen` accepts, in id order.
+#[allow(clippy::too_many_arguments)]
 pub fn pages(
     inp: &Inputs<'_>,
     lang: &'static str,
@@ -98,6 +176,7 @@ pub fn pages(
     quarter: &str,
     as_of: &str,
     provisional: Option<&str>,
+    chosen: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<Vec<(String, String)>> {
     let m = inp.m;
     let t = |n: &'static str| Table::find(inp.tables, n);
@@ -109,7 +188,11 @@ pub fn pages(
         t("badge_evidence")?,
     );
     let q_badges = badges.rows(&[("quarter", quarter)])?;
-    let ids = q_badges.strs("merchant_id")?;
+    let ids: Vec<Option<String>> = q_badges
+        .strs("merchant_id")?
+        .into_iter()
+        .map(|id| id.filter(|id| chosen(id)))
+        .collect();
     let statuses = q_badges.strs("status_so_far")?;
     // The quarter's rows of each table, cut once: a page then filters a few thousand rows, not the whole table
     // (return_rates has a row per sku and period).
@@ -269,7 +352,7 @@ pub fn pages(
             status: name(m, "badge_status", statuses[i].as_deref().unwrap_or_default()),
             criteria,
         };
-        Ok(Some((file_name(id), page.render()?)))
+        Ok(Some((id.to_string(), page.render()?)))
     };
     // Two threads, half the merchants each (a page is a few milliseconds, a run has hundreds to thousands).
     let half = ids.len() / 2;

@@ -19,7 +19,7 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use crate::charts::{self, Rendered};
-use crate::config::Config;
+use crate::config::{Config, MerchantPages};
 use crate::input::Loaded;
 use crate::metrics::MetricTables;
 use crate::tables::TableKind;
@@ -29,8 +29,11 @@ pub struct Report {
     pub quarter: String,
     pub charts: Vec<Rendered>,
     pub html: String,
-    /// (file name under merchants/, page): one per merchant with a badges row in the quarter.
+    /// (file name under merchants/, page): one per merchant `merchant_pages` chooses.
     pub merchant_pages: Vec<(String, String)>,
+    /// merchants/index.json: every merchant of the quarter, its page's file name, whether it was written and why
+    /// it is notable. None when `merchant_pages = "none"` (no merchants/ folder).
+    pub merchant_index: Option<String>,
     /// alerts.jsonl: one line per ongoing episode, in the page's language ([`crate::metrics::episodes`]).
     pub alerts: String,
 }
@@ -46,6 +49,9 @@ impl Report {
         dir.write_bytes("alerts.jsonl", self.alerts.as_bytes())?;
         for (file, page) in &self.merchant_pages {
             dir.write_bytes(&format!("merchants/{file}"), page.as_bytes())?;
+        }
+        if let Some(index) = &self.merchant_index {
+            dir.write_bytes("merchants/index.json", index.as_bytes())?;
         }
         Ok(())
     }
@@ -100,6 +106,8 @@ pub struct RunContext<'a> {
     pub inputs: &'a InputFacts,
     /// The page's language (`--lang`, else the config's `language`).
     pub lang: crate::i18n::Lang,
+    /// Which merchants get a page (`--merchant-pages`, else the config's `merchant_pages`).
+    pub merchant_pages: crate::config::MerchantPages,
 }
 
 /// The quarter the report covers when none is asked for (SPEC §5): the latest quarter that has ended at as_of —
@@ -140,27 +148,14 @@ pub fn build(ctx: &RunContext<'_>, metrics: &MetricTables, quarter: Option<&str>
             }
         }
     };
-    let inputs = facts::Inputs {
+    let inputs = inputs(
+        ctx.config,
+        ctx.inputs.merchants.as_ref(),
         tables,
-        merchant_names: merchant_names(ctx.inputs, tables)?,
-        sku_merchant: sku_merchant(&metrics.sku_merchants)?,
-        rules_off: ["merchant_ack", "refund_payout"]
-            .into_iter()
-            .filter(|r| !ctx.config.sla_rules.iter().any(|s| s.name == *r))
-            .map(str::to_string)
-            .collect(),
-        provisional: time::Provisional::of(
-            &quarter,
-            ctx.inputs.as_of,
-            ctx.config.timezone,
-            ctx.config.maturity_days,
-        )
-        .map(|p| provisional_reason(p, &quarter, ctx)),
-        tz: ctx.config.timezone,
-        m: ctx.lang.messages(),
-        risk: ctx.config.risk.clone(),
-        badge: ctx.config.badge.clone(),
-    };
+        ctx.inputs.as_of,
+        ctx.lang,
+        &quarter,
+    )?;
     let f = facts::gather(&inputs, &quarter)?;
     let charts = crate::i18n::with_lang(ctx.lang, || -> Result<Vec<Rendered>> {
         Ok(vec![
@@ -176,17 +171,41 @@ pub fn build(ctx: &RunContext<'_>, metrics: &MetricTables, quarter: Option<&str>
     })?;
     let mut fonts = font::Subsetter::new()?;
     let html = fonts.embed(&html::page(ctx, &f, &charts)?)?;
-    let as_of = time::format_local(ctx.inputs.as_of, ctx.config.timezone);
-    let merchant_pages = merchant::pages(
-        &inputs,
-        ctx.lang.code(),
-        &f.flags,
-        &f.episodes,
-        &quarter,
-        &as_of,
-        f.provisional.as_deref(),
-    )?;
-    let merchant_pages = font::embed_all(merchant_pages)?;
+    let (merchant_pages, merchant_index) = match ctx.merchant_pages {
+        MerchantPages::None => (Vec::new(), None),
+        which => {
+            let names = quarter_file_names(&inputs, &quarter)?;
+            let notable = merchant::notable(&inputs, &f.flags, &f.episodes, &quarter)?;
+            let chosen = |id: &str| which == MerchantPages::All || notable.contains_key(id);
+            let pages = merchant::pages(
+                &inputs,
+                ctx.lang.code(),
+                &f.flags,
+                &f.episodes,
+                &quarter,
+                &time::format_local(ctx.inputs.as_of, ctx.config.timezone),
+                f.provisional.as_deref(),
+                &chosen,
+            )?;
+            let pages = pages.into_iter().map(|(id, page)| (names[&id].clone(), page)).collect();
+            let index = serde_json::json!({
+                "quarter": quarter,
+                "language": ctx.lang.code(),
+                "merchant_pages": which.name(),
+                "render_any": "aftersales page MERCHANT_ID --from <this output folder> [--quarter Q] [--lang L]",
+                "merchants": names.iter().map(|(id, file)| serde_json::json!({
+                    "merchant_id": id,
+                    "file": file,
+                    "written": chosen(id),
+                    "notable": notable.get(id).map(|w| w.iter().collect::<Vec<_>>()).unwrap_or_default(),
+                })).collect::<Vec<_>>(),
+            });
+            (
+                font::embed_all(pages)?,
+                Some(serde_json::to_string_pretty(&index)? + "\n"),
+            )
+        }
+    };
     let alerts = crate::metrics::episodes::alerts_jsonl(
         &f.episodes_all,
         &|id| inputs.merchant_names.get(id).cloned(),
@@ -199,14 +218,84 @@ pub fn build(ctx: &RunContext<'_>, metrics: &MetricTables, quarter: Option<&str>
         charts,
         html,
         merchant_pages,
+        merchant_index,
         alerts,
     })
 }
 
+/// What every page of the quarter reads: the tables, names, the SKUs' merchants, the rules switched off, whether
+/// the quarter is provisional at as_of, the language and the parameters sentences name. `run` gives the tables it
+/// computed; `page` the ones it wrote.
+pub fn inputs<'a>(
+    config: &Config,
+    merchants: Option<&DataFrame>,
+    tables: &'a [(&'static str, DataFrame)],
+    as_of: Micros,
+    lang: crate::i18n::Lang,
+    quarter: &str,
+) -> Result<facts::Inputs<'a>> {
+    Ok(facts::Inputs {
+        tables,
+        merchant_names: merchant_names(merchants, tables)?,
+        sku_merchant: sku_merchant(tables)?,
+        rules_off: ["merchant_ack", "refund_payout"]
+            .into_iter()
+            .filter(|r| !config.sla_rules.iter().any(|s| s.name == *r))
+            .map(str::to_string)
+            .collect(),
+        provisional: time::Provisional::of(quarter, as_of, config.timezone, config.maturity_days)
+            .map(|p| provisional_reason(p, quarter, config.timezone, lang)),
+        tz: config.timezone,
+        m: lang.messages(),
+        risk: config.risk.clone(),
+        badge: config.badge.clone(),
+    })
+}
+
+/// The page file name of every merchant with a badges row in the quarter ([`merchant::file_names`]).
+pub fn quarter_file_names(
+    inputs: &facts::Inputs<'_>,
+    quarter: &str,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let badges = frame::Table::find(inputs.tables, "badges")?.rows(&[("quarter", quarter)])?;
+    let ids: Vec<String> = badges.strs("merchant_id")?.into_iter().flatten().collect();
+    Ok(merchant::file_names(ids.iter().map(String::as_str)))
+}
+
+/// One merchant's page of the quarter, as `run` writes it: (file name, page).
+pub fn merchant_page(
+    inputs: &facts::Inputs<'_>,
+    lang: crate::i18n::Lang,
+    as_of: &str,
+    quarter: &str,
+    id: &str,
+) -> Result<Option<(String, String)>> {
+    let names = quarter_file_names(inputs, quarter)?;
+    let Some(file) = names.get(id) else {
+        return Ok(None);
+    };
+    let (flags, _, episodes) = facts::flags_and_episodes(inputs, quarter)?;
+    let pages = merchant::pages(
+        inputs,
+        lang.code(),
+        &flags,
+        &episodes,
+        quarter,
+        as_of,
+        inputs.provisional.as_deref(),
+        &|m| m == id,
+    )?;
+    let pages = font::embed_all(pages.into_iter().map(|(_, p)| (file.clone(), p)).collect())?;
+    Ok(pages.into_iter().next())
+}
+
 /// merchant_id → merchant_name from the merchants table, else from merchant_risk (which carries names when
 /// the table was given).
-fn merchant_names(inputs: &InputFacts, tables: &[(&'static str, DataFrame)]) -> Result<HashMap<String, String>> {
-    let df = match &inputs.merchants {
+fn merchant_names(
+    merchants: Option<&DataFrame>,
+    tables: &[(&'static str, DataFrame)],
+) -> Result<HashMap<String, String>> {
+    let df = match merchants {
         Some(m) => m.clone(),
         None => match tables.iter().find(|(n, _)| *n == "merchant_risk") {
             Some((_, d)) => d.clone(),
@@ -221,27 +310,23 @@ fn merchant_names(inputs: &InputFacts, tables: &[(&'static str, DataFrame)]) -> 
         .collect())
 }
 
-/// sku → merchant_id for the skus in risk_flags (the only skus the report names), as the merchant facts count
-/// them (`MetricTables::sku_merchants`).
-fn sku_merchant(df: &DataFrame) -> Result<HashMap<String, String>> {
-    let (skus, ids) = (df.column("sku")?.str()?, df.column("merchant_id")?.str()?);
-    Ok(skus
-        .iter()
-        .zip(ids.iter())
-        .filter_map(|(s, m)| Some((s?.to_string(), m?.to_string())))
+/// sku → merchant_id for the SKUs in risk_flags (the only SKUs the report names): the flag row's merchant_id, the
+/// merchant that sold most of the SKU's lines, as flag_episodes names it.
+fn sku_merchant(tables: &[(&'static str, DataFrame)]) -> Result<HashMap<String, String>> {
+    let flags = frame::Table::find(tables, "risk_flags")?.rows(&[("level", "sku")])?;
+    Ok(flags
+        .strs("key")?
+        .into_iter()
+        .zip(flags.strs("merchant_id")?)
+        .filter_map(|(s, m)| Some((s?, m?)))
         .collect())
 }
 
 /// Why the quarter is provisional, in the page's language (badges.parquet's `provisional_reason` says it in
 /// English).
-fn provisional_reason(p: time::Provisional, quarter: &str, ctx: &RunContext<'_>) -> String {
-    let m = ctx.lang.messages();
-    let day = |t: Micros| {
-        time::format_local(t, ctx.config.timezone)
-            .chars()
-            .take(10)
-            .collect::<String>()
-    };
+fn provisional_reason(p: time::Provisional, quarter: &str, tz: chrono_tz::Tz, lang: crate::i18n::Lang) -> String {
+    let m = lang.messages();
+    let day = |t: Micros| time::format_local(t, tz).chars().take(10).collect::<String>();
     match p {
         time::Provisional::NotEnded { ends } => {
             m.f("provisional.not_ended", &[("quarter", &quarter), ("date", &day(ends))])

@@ -221,7 +221,13 @@ pub fn run_pipeline(data: &Path) -> tempfile::TempDir {
 pub fn run_pipeline_with(data: &Path, more: &[&str]) -> tempfile::TempDir {
     let out = tempfile::tempdir().unwrap();
     let target = out.path().join("out");
-    let mut args = vec!["run", "--data", data.to_str().unwrap(), "--out", target.to_str().unwrap()];
+    let mut args = vec![
+        "run",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        target.to_str().unwrap(),
+    ];
     args.extend_from_slice(more);
     let o = aftersales(&args);
     assert!(o.status.success(), "{}", stderr(&o));
