@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::columns::{f64s_or_nan, i64s_or_zero, strs_or_empty};
+use super::columns::{f64s_or_nan, i64s_or_zero};
 use super::stats::{CHI2_1_MEDIAN, benjamini_hochberg, binomial_upper_tail, median_of};
 use crate::config::RiskParams;
 
@@ -29,8 +29,8 @@ pub const MIN_DISPERSION_ROWS: usize = 30;
 
 /// Adds phi, p_value, q_value, flagged and severity after `lift`, and drops `week_idx`.
 pub fn calibrate(mut eval: DataFrame, r: &RiskParams) -> Result<DataFrame> {
-    let level = strs_or_empty(&eval, "level")?;
-    let category = strs_or_empty(&eval, "category")?;
+    let level = codes(&eval, "level")?;
+    let category = codes(&eval, "category")?;
     let week = i64s_or_zero(&eval, "week_idx")?;
     let n_t = i64s_or_zero(&eval, "n_t")?;
     let r_t = i64s_or_zero(&eval, "r_t")?;
@@ -43,11 +43,12 @@ pub fn calibrate(mut eval: DataFrame, r: &RiskParams) -> Result<DataFrame> {
         .map(|i| binomial_upper_tail(r_t[i], n_t[i], p0[i], phi[i]))
         .collect();
     let mut q_value = vec![1.0; eval.height()];
-    let mut by_week: HashMap<(&str, i64), Vec<usize>> = HashMap::new();
+    let weeks = Weeks::of(&week);
+    let mut by_week: Vec<Vec<usize>> = vec![Vec::new(); (max_code(&level) + 1) * weeks.len];
     for i in 0..eval.height() {
-        by_week.entry((level[i].as_str(), week[i])).or_default().push(i);
+        by_week[level[i] as usize * weeks.len + weeks.at(week[i])].push(i);
     }
-    for rows in by_week.values() {
+    for rows in by_week.iter().filter(|r| !r.is_empty()) {
         let p: Vec<f64> = rows.iter().map(|&i| p_value[i]).collect();
         for (&i, q) in rows.iter().zip(benjamini_hochberg(&p)) {
             q_value[i] = q;
@@ -76,37 +77,87 @@ pub fn calibrate(mut eval: DataFrame, r: &RiskParams) -> Result<DataFrame> {
     Ok(eval)
 }
 
-/// φ per row (see the module docs): one median per (level, category, week) and per (level, week), each over the
-/// z² of the B weeks before it.
-fn dispersion(level: &[String], category: &[String], week: &[i64], z: &[f64], b: i64) -> Vec<f64> {
-    // z² by (level, category, week) and by (level, week); non-finite z (p0 = 1) say nothing about spread.
-    let mut by_cat: HashMap<(&str, &str, i64), Vec<f64>> = HashMap::new();
-    let mut by_level: HashMap<(&str, i64), Vec<f64>> = HashMap::new();
-    for i in 0..z.len() {
-        if z[i].is_finite() {
-            let z2 = z[i] * z[i];
-            by_cat
-                .entry((level[i].as_str(), category[i].as_str(), week[i]))
-                .or_default()
-                .push(z2);
-            by_level.entry((level[i].as_str(), week[i])).or_default().push(z2);
+/// A small dense code per distinct value of a text column (its level, its category), so that rows are grouped by
+/// indexing, not by hashing text a million times. Rows come sorted by entity, so most rows repeat the value
+/// before them and cost one comparison.
+fn codes(df: &DataFrame, c: &str) -> Result<Vec<u32>> {
+    let s = df.column(c)?.as_materialized_series().cast(&DataType::String)?;
+    let mut seen: HashMap<&str, u32> = HashMap::new();
+    let mut last: Option<(&str, u32)> = None;
+    let mut out = Vec::with_capacity(s.len());
+    for v in s.str()?.iter() {
+        let v = v.unwrap_or("");
+        let code = match last {
+            Some((l, code)) if l == v => code,
+            _ => {
+                let next = seen.len() as u32;
+                *seen.entry(v).or_insert(next)
+            }
+        };
+        last = Some((v, code));
+        out.push(code);
+    }
+    Ok(out)
+}
+
+fn max_code(c: &[u32]) -> usize {
+    c.iter().copied().max().unwrap_or(0) as usize
+}
+
+/// The weeks of the evaluation as indices 0..len (week_idx counts ISO weeks, so its range is the data's).
+struct Weeks {
+    first: i64,
+    len: usize,
+}
+
+impl Weeks {
+    fn of(week: &[i64]) -> Weeks {
+        let first = week.iter().copied().min().unwrap_or(0);
+        let last = week.iter().copied().max().unwrap_or(0);
+        Weeks {
+            first,
+            len: (last - first + 1).max(1) as usize,
         }
     }
-    fn window<'v>(w: i64, b: i64, get: impl Fn(i64) -> Option<&'v Vec<f64>>) -> Vec<f64> {
-        (w - b..w).filter_map(get).flatten().copied().collect()
+
+    fn at(&self, w: i64) -> usize {
+        (w - self.first) as usize
     }
-    let mut level_phi: HashMap<(&str, i64), Option<f64>> = HashMap::new();
-    let mut cat_phi: HashMap<(&str, &str, i64), f64> = HashMap::new();
+}
+
+/// φ per row (see the module docs): one median per (level, category, week) and per (level, week), each over the
+/// z² of the B weeks before it. Levels and categories as [`codes`].
+fn dispersion(level: &[u32], category: &[u32], week: &[i64], z: &[f64], b: i64) -> Vec<f64> {
+    let weeks = Weeks::of(week);
+    let (levels, cats) = (max_code(level) + 1, max_code(category) + 1);
+    let cell = |lv: u32, cat: u32, w: usize| (lv as usize * cats + cat as usize) * weeks.len + w;
+    // z² by (level, category, week) and by (level, week); non-finite z (p0 = 1) say nothing about spread.
+    let mut by_cat: Vec<Vec<f64>> = vec![Vec::new(); levels * cats * weeks.len];
+    let mut by_level: Vec<Vec<f64>> = vec![Vec::new(); levels * weeks.len];
+    for i in 0..z.len() {
+        if z[i].is_finite() {
+            let (z2, w) = (z[i] * z[i], weeks.at(week[i]));
+            by_cat[cell(level[i], category[i], w)].push(z2);
+            by_level[level[i] as usize * weeks.len + w].push(z2);
+        }
+    }
+    // The window of week w: the B weeks before it (weeks before the data's first hold nothing).
+    let window = |w: usize, cells: &dyn Fn(usize) -> usize, from: &[Vec<f64>]| -> Vec<f64> {
+        let start = w.saturating_sub(b.max(0) as usize);
+        (start..w).flat_map(|k| from[cells(k)].iter().copied()).collect()
+    };
+    let mut level_phi: Vec<Option<Option<f64>>> = vec![None; levels * weeks.len];
+    let mut cat_phi: Vec<Option<f64>> = vec![None; levels * cats * weeks.len];
     (0..z.len())
         .map(|i| {
-            let (lv, cat, w) = (level[i].as_str(), category[i].as_str(), week[i]);
-            *cat_phi.entry((lv, cat, w)).or_insert_with(|| {
-                let mut v = window(w, b, |k| by_cat.get(&(lv, cat, k)));
+            let (lv, cat, w) = (level[i], category[i], weeks.at(week[i]));
+            *cat_phi[cell(lv, cat, w)].get_or_insert_with(|| {
+                let mut v = window(w, &|k| cell(lv, cat, k), &by_cat);
                 let estimate = if v.len() >= MIN_DISPERSION_ROWS {
                     median_of(&mut v)
                 } else {
-                    *level_phi.entry((lv, w)).or_insert_with(|| {
-                        let mut v = window(w, b, |k| by_level.get(&(lv, k)));
+                    *level_phi[lv as usize * weeks.len + w].get_or_insert_with(|| {
+                        let mut v = window(w, &|k| lv as usize * weeks.len + k, &by_level);
                         (v.len() >= MIN_DISPERSION_ROWS).then(|| median_of(&mut v)).flatten()
                     })
                 };
@@ -125,6 +176,24 @@ mod tests {
     /// φ = 2.405 / 0.4549364231195724 = 5.28645…  With 29 rows the category falls back to the level (here the
     /// same 29 rows plus one of category B with z = 10: 30 rows, median (1.5² + 1.6²)/2 again). With fewer
     /// than 30 rows at the level too, φ = 1; and a window whose median is below χ²'s gives 1, never less.
+    /// Codes as `codes` gives them, from plain strings.
+    fn ids(v: &[String]) -> Vec<u32> {
+        let mut seen: Vec<&String> = Vec::new();
+        v.iter()
+            .map(|s| match seen.iter().position(|x| *x == s) {
+                Some(i) => i as u32,
+                None => {
+                    seen.push(s);
+                    (seen.len() - 1) as u32
+                }
+            })
+            .collect()
+    }
+
+    fn dispersion(level: &[String], category: &[String], week: &[i64], z: &[f64], b: i64) -> Vec<f64> {
+        super::dispersion(&ids(level), &ids(category), week, z, b)
+    }
+
     #[test]
     fn phi_is_the_median_of_the_previous_weeks_z_squared_over_the_chi_squared_median() {
         let mut level = vec![];

@@ -177,33 +177,70 @@ pub fn alert_id(level: &str, key: &str, first_week: &str) -> String {
     h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-/// The episodes of an evaluation (spike_evaluation, in its (level, key, week) order).
+/// The episodes of an evaluation (spike_evaluation, in its (level, key, week) order). Only the flagged rows are
+/// read into Rust (a few hundred of a million); whether each begins an episode — the row before it, of the same
+/// entity, is not flagged — is worked out on the columns.
 pub fn episodes(eval: &DataFrame) -> Result<Vec<Episode>> {
-    let s = |c: &str| strs(eval, c);
-    let f = |c: &str| f64s_or_nan(eval, c);
+    let same_entity = col("level")
+        .eq(col("level").shift(lit(1)))
+        .and(col("key").eq(col("key").shift(lit(1))))
+        .fill_null(lit(false));
+    let flagged = col("flagged").fill_null(lit(false));
+    let rows = eval
+        .clone()
+        .lazy()
+        .with_columns([
+            col("week_start").max().cast(DataType::Int32).alias("_latest"),
+            flagged
+                .clone()
+                .and(
+                    same_entity
+                        .and(flagged.clone().shift(lit(1)).fill_null(lit(false)))
+                        .not(),
+                )
+                .alias("_starts"),
+        ])
+        .filter(flagged)
+        .select([
+            col("level"),
+            col("key"),
+            col("merchant_id"),
+            col("category"),
+            col("period"),
+            col("week_start").cast(DataType::Int32),
+            col("n_t"),
+            col("r_t"),
+            col("p0"),
+            col("z"),
+            col("q_value"),
+            col("severity"),
+            col("_starts"),
+            col("_latest"),
+        ])
+        .collect()?;
+    let s = |c: &str| strs(&rows, c);
+    let f = |c: &str| f64s_or_nan(&rows, c);
     let (level, key, merchant, category, period) =
         (s("level")?, s("key")?, s("merchant_id")?, s("category")?, s("period")?);
-    let days: Vec<i32> = i64s(eval, "week_start")?
+    let days: Vec<i32> = i64s(&rows, "week_start")?
         .into_iter()
         .map(|v| v.map_or(i32::MIN, |d| d as i32))
         .collect();
     let (n_t, r_t, p0, z, q) = (f("n_t")?, f("r_t")?, f("p0")?, f("z")?, f("q_value")?);
-    let flagged: Vec<bool> = bools(eval, "flagged")?
+    let starts: Vec<bool> = bools(&rows, "_starts")?
         .into_iter()
-        .map(|v| v.unwrap_or(false))
+        .map(|v| v.unwrap_or(true))
         .collect();
     let severity = s("severity")?;
-    let latest = days.iter().copied().max().unwrap_or(i32::MIN);
+    let latest = i64s(&rows, "_latest")?
+        .first()
+        .copied()
+        .flatten()
+        .map_or(i32::MIN, |d| d as i32);
     let mut out: Vec<Episode> = Vec::new();
-    let mut open = false;
-    for i in 0..eval.height() {
-        let same_entity = i > 0 && level[i] == level[i - 1] && key[i] == key[i - 1];
-        if !flagged[i] {
-            open = false;
-            continue;
-        }
+    for i in 0..rows.height() {
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
-        if !(open && same_entity) {
+        if starts[i] || out.is_empty() {
             out.push(Episode {
                 alert_id: alert_id(&text(&level[i]), &text(&key[i]), &text(&period[i])),
                 level: text(&level[i]),
@@ -225,7 +262,6 @@ pub fn episodes(eval: &DataFrame) -> Result<Vec<Episode>> {
                 ongoing: false,
             });
         }
-        open = true;
         let e = out.last_mut().expect("pushed above");
         e.last_week = text(&period[i]);
         e.last_week_start = days[i];

@@ -266,10 +266,23 @@ pub fn evaluate(
         .lazy();
     let mut parts = Vec::new();
     for (level, key) in [("merchant", "merchant_id"), ("sku", "sku")] {
-        let mut entity_cat = sold
+        // Per (entity, category, merchant): units and lines, grouped once from the weekly sums and read twice
+        // below (an entity's category, an SKU's merchant) instead of grouping the sums twice.
+        let per_entity = if level == "merchant" {
+            sold.clone()
+                .group_by([col(key), col("category")])
+                .agg([col("quantity").sum().alias("_units")])
+        } else {
+            sold.clone()
+                .group_by([col(key), col("category"), col("merchant_id").alias("_merchant")])
+                .agg([col("quantity").sum().alias("_units"), col("n").sum().alias("_lines")])
+        }
+        .run()?
+        .lazy();
+        let mut entity_cat = per_entity
             .clone()
             .group_by([col(key), col("category")])
-            .agg([col("quantity").sum().alias("_units")])
+            .agg([col("_units").sum()])
             .sort(
                 [key, "_units", "category"],
                 SortMultipleOptions::default().with_order_descending_multi([false, true, false]),
@@ -289,17 +302,21 @@ pub fn evaluate(
                 )
                 .drop(cols(["primary_category"]));
         }
-        // A SKU's merchant: the one that sold most of its lines (an SKU id belongs to one shop in practice).
-        let entity_merchant = sold
-            .clone()
-            .group_by([col(key), col("merchant_id").alias("_merchant")])
-            .agg([col("n").sum().alias("_lines")])
-            .sort(
-                [key, "_lines", "_merchant"],
-                SortMultipleOptions::default().with_order_descending_multi([false, true, false]),
-            )
-            .group_by([col(key)])
-            .agg([col("_merchant").first().alias("entity_merchant")]);
+        // A SKU's merchant: the one that sold most of its lines (an SKU id belongs to one shop in practice); a
+        // merchant's is itself.
+        let entity_merchant = if level == "merchant" {
+            entity_cat.clone().select([col(key), col(key).alias("entity_merchant")])
+        } else {
+            per_entity
+                .group_by([col(key), col("_merchant")])
+                .agg([col("_lines").sum()])
+                .sort(
+                    [key, "_lines", "_merchant"],
+                    SortMultipleOptions::default().with_order_descending_multi([false, true, false]),
+                )
+                .group_by([col(key)])
+                .agg([col("_merchant").first().alias("entity_merchant")])
+        };
         let entity_weeks = key_weeks(&sold, &early, &weeks, key);
         parts.push(
             trailing_at_own_weeks(entity_weeks, key, r.baseline_weeks, "r_b", "n_b")?

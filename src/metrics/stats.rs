@@ -68,13 +68,20 @@ pub fn binomial_upper_tail(r: i64, n: i64, p: f64, phi: f64) -> f64 {
 /// m·p_(j)/j, at most 1. Tied p-values get the same q-value.
 pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
     let m = p.len() as f64;
-    let mut order: Vec<usize> = (0..p.len()).collect();
-    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    // A p-value of 1 (no return at all, most SKU-weeks) has q = 1 whatever its rank (m·1/j ≥ 1), and ranks after
+    // every smaller one: only the others are sorted, with m still the count of all.
+    let mut order: Vec<(f64, u32)> = p
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| **v < 1.0)
+        .map(|(i, v)| (*v, i as u32))
+        .collect();
+    order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let mut q = vec![1.0; p.len()];
     let mut running = 1.0f64;
-    for (rank, &i) in order.iter().enumerate().rev() {
-        running = running.min(p[i] * m / (rank + 1) as f64);
-        q[i] = running.min(1.0);
+    for (rank, &(v, i)) in order.iter().enumerate().rev() {
+        running = running.min(v * m / (rank + 1) as f64);
+        q[i as usize] = running.min(1.0);
     }
     q
 }
