@@ -65,6 +65,16 @@ fn a_page_rendered_from_the_run_equals_the_page_the_run_wrote() {
     assert!(o.status.success(), "{}", stderr(&o));
     let q2 = std::fs::read_to_string(out.join("merchants/M0002.2026Q2.en.html")).unwrap();
     assert!(q2.contains("after-sales 2026Q2</title>"), "{:.300}", q2);
+    // Readable like the run's pages, not private like the temporary file it was written through.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(out.join("merchants/M0002.2026Q2.en.html"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644, "{mode:o}");
+    }
     let clash = tmp.path().join("clash.html");
     std::fs::write(&clash, "not this page").unwrap();
     let o = page("M0002", &out, &["--out", clash.to_str().unwrap()]);

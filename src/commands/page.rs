@@ -114,6 +114,9 @@ fn write_new(target: &PathBuf, bytes: &[u8]) -> Result<&'static str> {
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create folder {}", dir.display()))?;
     let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
     std::io::Write::write_all(&mut tmp, bytes)?;
+    // A temporary file is private (0600); the page is as readable as the run's pages.
+    #[cfg(unix)]
+    std::fs::set_permissions(tmp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
     tmp.persist_noclobber(target)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {}", target.display(), e.error))?;
     Ok("wrote")
