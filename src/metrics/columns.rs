@@ -30,13 +30,25 @@ pub fn bools(df: &DataFrame, c: &str) -> Result<Vec<Option<bool>>> {
 
 /// Missing values as `""`, NaN, 0: for columns the table never leaves empty, or where empty reads as that.
 pub fn strs_or_empty(df: &DataFrame, c: &str) -> Result<Vec<String>> {
-    Ok(strs(df, c)?.into_iter().map(Option::unwrap_or_default).collect())
+    Ok(cast(df, c, DataType::String)?
+        .str()?
+        .iter()
+        .map(|v| v.unwrap_or_default().to_string())
+        .collect())
 }
 
 pub fn f64s_or_nan(df: &DataFrame, c: &str) -> Result<Vec<f64>> {
-    Ok(f64s(df, c)?.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+    Ok(cast(df, c, DataType::Float64)?
+        .f64()?
+        .iter()
+        .map(|v| v.unwrap_or(f64::NAN))
+        .collect())
 }
 
 pub fn i64s_or_zero(df: &DataFrame, c: &str) -> Result<Vec<i64>> {
-    Ok(i64s(df, c)?.into_iter().map(Option::unwrap_or_default).collect())
+    Ok(cast(df, c, DataType::Int64)?
+        .i64()?
+        .iter()
+        .map(Option::unwrap_or_default)
+        .collect())
 }
