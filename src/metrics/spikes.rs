@@ -266,8 +266,8 @@ pub fn evaluate(
         .lazy();
     let mut parts = Vec::new();
     for (level, key) in [("merchant", "merchant_id"), ("sku", "sku")] {
-        // Per (entity, category, merchant): units and lines, grouped once from the weekly sums and read twice
-        // below (an entity's category, an SKU's merchant) instead of grouping the sums twice.
+        // Per (entity, category, merchant): units and lines, grouped from the weekly sums for both an entity's
+        // category and an SKU's merchant (left lazy: the engine runs it within the evaluation's plan).
         let per_entity = if level == "merchant" {
             sold.clone()
                 .group_by([col(key), col("category")])
@@ -276,9 +276,7 @@ pub fn evaluate(
             sold.clone()
                 .group_by([col(key), col("category"), col("merchant_id").alias("_merchant")])
                 .agg([col("quantity").sum().alias("_units"), col("n").sum().alias("_lines")])
-        }
-        .run()?
-        .lazy();
+        };
         let mut entity_cat = per_entity
             .clone()
             .group_by([col(key), col("category")])
