@@ -51,7 +51,8 @@ fn bench_metrics(c: &mut Criterion) {
         .scan;
     let compliance = sla::sla_compliance(&p, &clocks, &config.sla_rules).unwrap();
     let evaluation = spikes::spike_evaluation(&p, &config.risk, &weeks).unwrap();
-    let flags = spikes::risk_flags(&evaluation, &config.risk).unwrap();
+    let owners = spikes::flag_owners(&evaluation, &weeks).unwrap();
+    let flags = spikes::risk_flags(&evaluation, &owners, &config.risk).unwrap();
     let mut stages = Default::default();
     let tables = pipeline::compute_metrics(&loaded, &config, &Progress::hidden(), &mut stages).unwrap();
 
@@ -76,7 +77,7 @@ fn bench_metrics(c: &mut Criterion) {
             let sku_merchants = merchants::flagged_sku_merchants(weeks.0.clone().lazy(), &flags).unwrap();
             let facts = merchants::QuarterFacts::new(&p, &rates, &compliance, &flags, &sku_merchants).unwrap();
             (
-                facts.merchant_risk(&config.badge).unwrap(),
+                facts.merchant_risk(&config.risk).unwrap(),
                 facts.badges(&config.badge).unwrap(),
             )
         })
@@ -93,6 +94,7 @@ fn bench_metrics(c: &mut Criterion) {
         config: &config,
         inputs: &inputs,
         lang: config.language,
+        merchant_pages: config.merchant_pages,
     };
     g.bench_function("charts_and_report", |b| {
         b.iter(|| report::build(&ctx, &tables, None).unwrap())

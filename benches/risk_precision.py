@@ -47,7 +47,8 @@ def flags(con, path, rule, name):
     high = {"after": "severity = 'high'", "before": "z >= 5"}[rule]
     con.execute(
         f"""CREATE OR REPLACE TABLE {name} AS
-            SELECT level, key, period, week_start, merchant_id, ({high}) AS high, ({planted_sql()}) AS planted
+            SELECT level, key, period, week_start, CASE WHEN level = 'merchant' THEN key END AS merchant_id,
+                   ({high}) AS high, ({planted_sql()}) AS planted
             FROM '{path}/tables/spike_evaluation.parquet' WHERE {cond}"""
     ).fetchall()
     return name

@@ -171,6 +171,8 @@ pub struct MetricSlots {
     badges: Slot<DataFrame>,
     flag_evidence: Slot<DataFrame>,
     badge_evidence: Slot<DataFrame>,
+    /// (level, key, merchant_id) of every flagged entity (`spikes::flag_owners`), set by the risk_flags step.
+    owners: Slot<DataFrame>,
 }
 
 impl Default for MetricSlots {
@@ -192,6 +194,7 @@ impl Default for MetricSlots {
             badges: Slot::new("badges"),
             flag_evidence: Slot::new("flag_evidence"),
             badge_evidence: Slot::new("badge_evidence"),
+            owners: Slot::new("risk_flags"),
         }
     }
 }
@@ -320,13 +323,18 @@ pub fn metric_steps<'a>(s: &'a MetricSlots, loaded: &'a Loaded, config: &'a Conf
             let compliance = sla::sla_compliance(s.prepared.get(), &s.clocks.get().scan, &config.sla_rules);
             set(&s.compliance, compliance)
         }),
+        // A flagged entity's merchant, looked up once for the flags and the episodes (the evaluation has none).
         Step::new("risk_flags", Main, &["spike_evaluation"], move || {
-            set(&s.flags, spikes::risk_flags(s.evaluation.get(), &config.risk))
+            let owners = spikes::flag_owners(s.evaluation.get(), &s.rates.get().1)?;
+            let flags = spikes::risk_flags(s.evaluation.get(), &owners, &config.risk)?;
+            s.owners.set(owners);
+            s.flags.set(flags);
+            Ok(())
         }),
-        Step::new("flag_episodes", Main, &["spike_evaluation"], move || {
+        Step::new("flag_episodes", Main, &["risk_flags"], move || {
             set(
                 &s.episodes,
-                episodes::flag_episodes_of(s.evaluation.get(), &config.risk),
+                episodes::flag_episodes_of(s.evaluation.get(), s.owners.get(), &config.risk),
             )
         }),
         // merchant_risk and badges read the same per-(quarter, merchant) facts: gathered once. A flagged SKU's

@@ -702,7 +702,8 @@ fn spikes_from_return_rates_weekly_sums_equal_spikes_from_the_lines() {
     assert!(flagged > 0, "the sample's planted spikes are flagged");
     assert!(from_cells.equals_missing(&from_lines));
     // A flagged SKU's merchant looked up in the weekly sums is the one the lines give.
-    let flags = spikes::risk_flags(&from_lines, &config.risk).unwrap();
+    let owners = spikes::flag_owners(&from_lines, &whole).unwrap();
+    let flags = spikes::risk_flags(&from_lines, &owners, &config.risk).unwrap();
     let sorted = |df: polars::prelude::DataFrame| df.sort(["sku"], Default::default()).unwrap();
     let by_weeks = sorted(metrics::merchants::flagged_sku_merchants(weeks.0.clone().lazy(), &flags).unwrap());
     let by_lines = sorted(metrics::merchants::flagged_sku_merchants(p.lines.clone(), &flags).unwrap());

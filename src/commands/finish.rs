@@ -69,8 +69,9 @@ pub fn finish(args: &FinishArgs, quiet: bool) -> Result<i32> {
     let sold = aggregates::sold_weeks(agg)?;
     let early = aggregates::early_weeks(agg)?;
     let evaluation = spikes::evaluate(&early, &sold, merchants.as_ref(), tz, as_of, &config.risk)?;
-    let flags = spikes::risk_flags(&evaluation, &config.risk)?;
-    let episodes = episodes::flag_episodes_of(&evaluation, &config.risk)?;
+    let owners = spikes::flag_owners(&evaluation, &sold)?;
+    let flags = spikes::risk_flags(&evaluation, &owners, &config.risk)?;
+    let episodes = episodes::flag_episodes_of(&evaluation, &owners, &config.risk)?;
     let sku_merchants = merchants::flagged_sku_merchants(sold.0.clone().lazy(), &flags)?;
     let case_counts = aggregates::merchant_case_counts(agg)?;
     let facts = merchants::QuarterFacts::from_tables(

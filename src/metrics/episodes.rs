@@ -180,7 +180,7 @@ pub fn alert_id(level: &str, key: &str, first_week: &str) -> String {
 /// The episodes of an evaluation (spike_evaluation, in its (level, key, week) order). Only the flagged rows are
 /// read into Rust (a few hundred of a million); whether each begins an episode — the row before it, of the same
 /// entity, is not flagged — is worked out on the columns.
-pub fn episodes(eval: &DataFrame) -> Result<Vec<Episode>> {
+pub fn episodes(eval: &DataFrame, owners: &DataFrame) -> Result<Vec<Episode>> {
     let same_entity = col("level")
         .eq(col("level").shift(lit(1)))
         .and(col("key").eq(col("key").shift(lit(1))))
@@ -201,6 +201,16 @@ pub fn episodes(eval: &DataFrame) -> Result<Vec<Episode>> {
                 .alias("_starts"),
         ])
         .filter(flagged)
+        .join(
+            owners.clone().lazy(),
+            [col("level"), col("key")],
+            [col("level"), col("key")],
+            {
+                let mut args = JoinArgs::new(JoinType::Left);
+                args.maintain_order = MaintainOrderJoin::Left;
+                args
+            },
+        )
         .select([
             col("level"),
             col("key"),
@@ -281,8 +291,8 @@ pub fn episodes(eval: &DataFrame) -> Result<Vec<Episode>> {
 }
 
 /// The flag_episodes table of an evaluation (spike_evaluation).
-pub fn flag_episodes_of(eval: &DataFrame, r: &RiskParams) -> Result<DataFrame> {
-    flag_episodes(&episodes(eval)?, r)
+pub fn flag_episodes_of(eval: &DataFrame, owners: &DataFrame, r: &RiskParams) -> Result<DataFrame> {
+    flag_episodes(&episodes(eval, owners)?, r)
 }
 
 /// The flag_episodes table (see the module docs).
@@ -445,7 +455,6 @@ mod tests {
         df![
             "level" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
             "key" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
-            "merchant_id" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
             "category" => vec!["C"; n],
             "period" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
             "week_start" => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
@@ -473,7 +482,9 @@ mod tests {
             ("merchant", "M2", "2026-W10", 10, true, "medium"),
             ("merchant", "M2", "2026-W12", 24, true, "medium"),
         ]);
-        let ep = episodes(&e).unwrap();
+        let owners =
+            df!["level" => ["merchant", "merchant"], "key" => ["M1", "M2"], "merchant_id" => ["M1", "M2"]].unwrap();
+        let ep = episodes(&e, &owners).unwrap();
         let got: Vec<(&str, &str, &str, usize, &str, &str)> = ep
             .iter()
             .map(|e| {

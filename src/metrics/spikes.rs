@@ -4,8 +4,7 @@
 //! ordered_at) that is mature, past the burn-in and has a category prior. `risk_flags` keeps the rows that are
 //! flagged, with a sentence.
 //!
-//! Columns: level, key, merchant_id (the key of a merchant row; an SKU's merchant: the one that sold most of its
-//! lines), category, period (`2026-W23`), week_start (local Monday, as a date), n_t (order lines sold
+//! Columns: level, key, category, period (`2026-W23`), week_start (local Monday, as a date), n_t (order lines sold
 //! in the week), r_t (those lines with a return opened within A days of the line's ordered_at whose responsibility
 //! is not the carrier's), r_carrier (lines whose every such return was the carrier's: left out of r_t, shown so the
 //! reader sees what was set aside — a wave of parcels broken in transit is the carrier's spike, in
@@ -14,7 +13,8 @@
 //! the entity), p_c (the category's ratio over the same B weeks), p0 = max((r_b + k·p_c) / (n_b + k), floor),
 //! z = (r_t − n_t·p0) / sqrt(n_t·p0·(1 − p0)) (the number a person reads; it does not decide), lift = rate / p0,
 //! then from [`super::calibration`]: phi, p_value, q_value, flagged, severity (`high` when q_value ≤ q_high, else
-//! `medium`; null when not flagged); risk_flags adds reason (a sentence a person can check).
+//! `medium`; null when not flagged); risk_flags adds merchant_id after key (a merchant row's own key; an SKU's
+//! merchant, [`flag_owners`]) and reason (a sentence a person can check).
 //!
 //! A week is evaluated once as_of ≥ its end + A days (so a spike is seen A days after its week closes) and once its
 //! Monday is at least `burn_in_weeks` (default B) after the Monday of the first week with sales. Lines, not units,
@@ -266,17 +266,10 @@ pub fn evaluate(
         .lazy();
     let mut parts = Vec::new();
     for (level, key) in [("merchant", "merchant_id"), ("sku", "sku")] {
-        // Per (entity, category, merchant): units and lines, grouped from the weekly sums for both an entity's
-        // category and an SKU's merchant (left lazy: the engine runs it within the evaluation's plan).
-        let per_entity = if level == "merchant" {
-            sold.clone()
-                .group_by([col(key), col("category")])
-                .agg([col("quantity").sum().alias("_units")])
-        } else {
-            sold.clone()
-                .group_by([col(key), col("category"), col("merchant_id").alias("_merchant")])
-                .agg([col("quantity").sum().alias("_units"), col("n").sum().alias("_lines")])
-        };
+        let per_entity = sold
+            .clone()
+            .group_by([col(key), col("category")])
+            .agg([col("quantity").sum().alias("_units")]);
         let mut entity_cat = per_entity
             .clone()
             .group_by([col(key), col("category")])
@@ -300,26 +293,10 @@ pub fn evaluate(
                 )
                 .drop(cols(["primary_category"]));
         }
-        // A SKU's merchant: the one that sold most of its lines (an SKU id belongs to one shop in practice); a
-        // merchant's is itself.
-        let entity_merchant = if level == "merchant" {
-            entity_cat.clone().select([col(key), col(key).alias("entity_merchant")])
-        } else {
-            per_entity
-                .group_by([col(key), col("_merchant")])
-                .agg([col("_lines").sum()])
-                .sort(
-                    [key, "_lines", "_merchant"],
-                    SortMultipleOptions::default().with_order_descending_multi([false, true, false]),
-                )
-                .group_by([col(key)])
-                .agg([col("_merchant").first().alias("entity_merchant")])
-        };
         let entity_weeks = key_weeks(&sold, &early, &weeks, key);
         parts.push(
             trailing_at_own_weeks(entity_weeks, key, r.baseline_weeks, "r_b", "n_b")?
                 .join(entity_cat, [col(key)], [col(key)], JoinArgs::new(JoinType::Left))
-                .join(entity_merchant, [col(key)], [col(key)], JoinArgs::new(JoinType::Left))
                 .join(
                     cat_base.clone(),
                     [col("entity_category"), col("week_idx")],
@@ -332,7 +309,6 @@ pub fn evaluate(
                         .alias("_sort"),
                     lit(level).alias("level"),
                     col(key).alias("key"),
-                    col("entity_merchant").alias("merchant_id"),
                     col("entity_category").alias("category"),
                     col("week_idx").cast(DataType::Int64),
                     col("period"),
@@ -383,7 +359,6 @@ pub fn evaluate(
         .select([
             col("level"),
             col("key"),
-            col("merchant_id"),
             col("category"),
             col("period"),
             col("week_start"),
@@ -408,14 +383,70 @@ pub fn evaluate(
     super::calibration::calibrate(out, r)
 }
 
-/// The flagged rows of the evaluation, each with a sentence that states its evidence.
-pub fn risk_flags(eval: &DataFrame, r: &RiskParams) -> Result<DataFrame> {
+/// The merchant of every entity with a flagged week: (level, key, merchant_id). A merchant's is its own key; an
+/// SKU's is the merchant that sold most of its lines (the smallest id among equals; an SKU id belongs to one shop
+/// in practice), looked up in the weekly sums for the flagged SKUs only — a few hundred of a million evaluation
+/// rows need it, so the evaluation itself does not carry it.
+pub fn flag_owners(eval: &DataFrame, sold: &SoldWeeks) -> Result<DataFrame> {
+    let flagged = eval
+        .clone()
+        .lazy()
+        .filter(col("flagged"))
+        .select([col("level"), col("key")])
+        .unique(None, UniqueKeepStrategy::Any)
+        .run()?;
+    let merchants = flagged
+        .clone()
+        .lazy()
+        .filter(col("level").eq(lit("merchant")))
+        .with_column(col("key").alias("merchant_id"));
+    let skus = flagged.lazy().filter(col("level").eq(lit("sku")));
+    let sku_merchants = sold
+        .0
+        .clone()
+        .lazy()
+        .join(
+            skus.clone().select([col("key").alias("sku")]),
+            [col("sku")],
+            [col("sku")],
+            crate::engine::small_right(JoinType::Semi),
+        )
+        .group_by([col("sku"), col("merchant_id")])
+        .agg([col("n").sum().alias("_lines")])
+        .sort(
+            ["sku", "_lines", "merchant_id"],
+            SortMultipleOptions::default().with_order_descending_multi([false, true, false]),
+        )
+        .group_by([col("sku")])
+        .agg([col("merchant_id").first()]);
+    let skus = skus.join(sku_merchants, [col("key")], [col("sku")], JoinArgs::new(JoinType::Left));
+    Ok(concat([merchants, skus], UnionArgs::default())?
+        .select([col("level"), col("key"), col("merchant_id")])
+        .run()?)
+}
+
+/// The flagged rows of the evaluation with their merchant ([`flag_owners`]), each with a sentence that states its
+/// evidence.
+pub fn risk_flags(eval: &DataFrame, owners: &DataFrame, r: &RiskParams) -> Result<DataFrame> {
     let mut flags = eval
         .clone()
         .lazy()
         .filter(col("flagged"))
         .drop(cols(["flagged"]))
-        .run_streaming()?;
+        .join(
+            owners.clone().lazy(),
+            [col("level"), col("key")],
+            [col("level"), col("key")],
+            {
+                let mut args = JoinArgs::new(JoinType::Left);
+                args.maintain_order = MaintainOrderJoin::Left;
+                args
+            },
+        )
+        .run()?;
+    let at = flags.get_column_index("key").expect("flags have key") + 1;
+    let merchant = flags.drop_in_place("merchant_id")?;
+    flags.insert_column(at, merchant)?;
     let s = |c: &str| strs_or_empty(&flags, c);
     let g = |c: &str| f64s_or_nan(&flags, c);
     let (level, key, cat, period) = (s("level")?, s("key")?, s("category")?, s("period")?);
