@@ -634,14 +634,14 @@ fn the_chinese_page_embeds_a_glyph_for_every_character_it_shows() {
 /// eligible and short by exactly one criterion.
 fn notable_from_tables(dir: &Path, quarter: &str) -> BTreeSet<String> {
     let t = |n: &str| read_parquet(&dir.join(format!("tables/{n}.parquet")));
-    let in_q = |date: &str| {
+    let quarter_of = |date: &str| {
         let m: u32 = date[5..7].parse().unwrap();
-        format!("{}Q{}", &date[..4], (m - 1) / 3 + 1) == quarter
+        format!("{}Q{}", &date[..4], (m - 1) / 3 + 1)
     };
     let mut ids = BTreeSet::new();
     let flags = t("risk_flags");
     for (w, m) in str_col(&flags, "week_start").iter().zip(str_col(&flags, "merchant_id")) {
-        if in_q(w) {
+        if quarter_of(w) == quarter {
             ids.insert(m);
         }
     }
@@ -652,11 +652,7 @@ fn notable_from_tables(dir: &Path, quarter: &str) -> BTreeSet<String> {
         str_col(&ep, "merchant_id"),
     );
     for i in 0..ep.height() {
-        let q = |d: &str| {
-            let mo: u32 = d[5..7].parse().unwrap();
-            format!("{}Q{}", &d[..4], (mo - 1) / 3 + 1)
-        };
-        if q(&first[i]).as_str() <= quarter && quarter <= q(&last[i]).as_str() {
+        if quarter_of(&first[i]).as_str() <= quarter && quarter <= quarter_of(&last[i]).as_str() {
             ids.insert(m[i].clone());
         }
     }

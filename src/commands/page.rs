@@ -2,7 +2,7 @@
 //! (its tables, run.json and config.toml) without loading or computing anything: the same bytes `run` writes for
 //! that merchant, for any merchant of the quarter, another quarter or the other language.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use polars::prelude::*;
@@ -100,7 +100,7 @@ pub fn page(args: &PageArgs, quiet: bool) -> Result<i32> {
 
 /// Writes `bytes` to `target` through a temporary file beside it. A file already there with the same bytes is
 /// left as it is; one with other bytes is never replaced.
-fn write_new(target: &PathBuf, bytes: &[u8]) -> Result<&'static str> {
+fn write_new(target: &Path, bytes: &[u8]) -> Result<&'static str> {
     if target.exists() {
         if std::fs::read(target).is_ok_and(|old| old == bytes) {
             return Ok("already there, the same page:");

@@ -205,11 +205,7 @@ pub fn episodes(eval: &DataFrame, owners: &DataFrame) -> Result<Vec<Episode>> {
             owners.clone().lazy(),
             [col("level"), col("key")],
             [col("level"), col("key")],
-            {
-                let mut args = JoinArgs::new(JoinType::Left);
-                args.maintain_order = MaintainOrderJoin::Left;
-                args
-            },
+            super::prepare::in_order(JoinArgs::new(JoinType::Left)),
         )
         .select([
             col("level"),

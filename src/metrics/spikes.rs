@@ -437,11 +437,7 @@ pub fn risk_flags(eval: &DataFrame, owners: &DataFrame, r: &RiskParams) -> Resul
             owners.clone().lazy(),
             [col("level"), col("key")],
             [col("level"), col("key")],
-            {
-                let mut args = JoinArgs::new(JoinType::Left);
-                args.maintain_order = MaintainOrderJoin::Left;
-                args
-            },
+            super::prepare::in_order(JoinArgs::new(JoinType::Left)),
         )
         .run()?;
     let at = flags.get_column_index("key").expect("flags have key") + 1;
