@@ -40,16 +40,19 @@ pub fn calibrate(mut eval: DataFrame, r: &RiskParams) -> Result<DataFrame> {
 
     let phi = dispersion(&level, &category, &week, &z, r.baseline_weeks);
     let p_value = p_values(&r_t, &n_t, &p0, &phi);
-    let mut q_value = vec![1.0; eval.height()];
     let weeks = Weeks::of(&week);
-    let mut by_week: Vec<Vec<usize>> = vec![Vec::new(); (max_code(&level) + 1) * weeks.len];
-    for i in 0..eval.height() {
-        by_week[level[i] as usize * weeks.len + weeks.at(week[i])].push(i);
-    }
-    for rows in by_week.iter().filter(|r| !r.is_empty()) {
-        let p: Vec<f64> = rows.iter().map(|&i| p_value[i]).collect();
+    let mut q_value = vec![1.0; eval.height()];
+    let by_week = Cells::of((max_code(&level) + 1) * weeks.len, |add| {
+        for i in 0..level.len() {
+            add(level[i] as usize * weeks.len + weeks.at(week[i]), i as u32);
+        }
+    });
+    let mut p = Vec::new();
+    for rows in by_week.iter() {
+        p.clear();
+        p.extend(rows.iter().map(|&i| p_value[i as usize]));
         for (&i, q) in rows.iter().zip(benjamini_hochberg(&p)) {
-            q_value[i] = q;
+            q_value[i as usize] = q;
         }
     }
     let flagged: Vec<bool> = (0..eval.height())
@@ -143,42 +146,85 @@ impl Weeks {
     }
 }
 
+/// Values grouped by a dense cell index, laid out one cell after another in one vector (counted first, then
+/// placed): cells next to each other in the index are next to each other in memory, so a run of cells — a window
+/// of weeks — is one slice.
+struct Cells<T> {
+    start: Vec<usize>,
+    values: Vec<T>,
+}
+
+impl<T: Copy + Default> Cells<T> {
+    /// `each` calls its argument once per (cell, value); it is called twice, to count and to place.
+    fn of(cells: usize, each: impl Fn(&mut dyn FnMut(usize, T))) -> Cells<T> {
+        let mut start = vec![0usize; cells + 1];
+        each(&mut |c, _| start[c + 1] += 1);
+        for c in 0..cells {
+            start[c + 1] += start[c];
+        }
+        let mut next = start.clone();
+        let mut values = vec![T::default(); start[cells]];
+        each(&mut |c, v| {
+            values[next[c]] = v;
+            next[c] += 1;
+        });
+        Cells { start, values }
+    }
+
+    /// The values of cells `from..to`.
+    fn run(&self, from: usize, to: usize) -> &[T] {
+        &self.values[self.start[from]..self.start[to]]
+    }
+
+    /// Every non-empty cell's values.
+    fn iter(&self) -> impl Iterator<Item = &[T]> {
+        self.start.windows(2).map(|w| &self.values[w[0]..w[1]]).filter(|v| !v.is_empty())
+    }
+}
+
 /// φ per row (see the module docs): one median per (level, category, week) and per (level, week), each over the
 /// z² of the B weeks before it. Levels and categories as [`codes`].
 fn dispersion(level: &[u32], category: &[u32], week: &[i64], z: &[f64], b: i64) -> Vec<f64> {
     let weeks = Weeks::of(week);
     let (levels, cats) = (max_code(level) + 1, max_code(category) + 1);
+    // Weeks vary fastest, so the B weeks before week w of one (level, category) are one run of cells.
     let cell = |lv: u32, cat: u32, w: usize| (lv as usize * cats + cat as usize) * weeks.len + w;
+    let level_cell = |lv: u32, w: usize| lv as usize * weeks.len + w;
     // z² by (level, category, week) and by (level, week); non-finite z (p0 = 1) say nothing about spread.
-    let mut by_cat: Vec<Vec<f64>> = vec![Vec::new(); levels * cats * weeks.len];
-    let mut by_level: Vec<Vec<f64>> = vec![Vec::new(); levels * weeks.len];
-    for i in 0..z.len() {
-        if z[i].is_finite() {
-            let (z2, w) = (z[i] * z[i], weeks.at(week[i]));
-            by_cat[cell(level[i], category[i], w)].push(z2);
-            by_level[level[i] as usize * weeks.len + w].push(z2);
+    let finite = || (0..z.len()).filter(move |&i| z[i].is_finite());
+    let by_cat = Cells::of(levels * cats * weeks.len, |add| {
+        for i in finite() {
+            add(cell(level[i], category[i], weeks.at(week[i])), z[i] * z[i]);
         }
-    }
-    // The window of week w: the B weeks before it (weeks before the data's first hold nothing).
-    let window = |w: usize, cells: &dyn Fn(usize) -> usize, from: &[Vec<f64>]| -> Vec<f64> {
-        let start = w.saturating_sub(b.max(0) as usize);
-        (start..w).flat_map(|k| from[cells(k)].iter().copied()).collect()
+    });
+    let by_level = Cells::of(levels * weeks.len, |add| {
+        for i in finite() {
+            add(level_cell(level[i], weeks.at(week[i])), z[i] * z[i]);
+        }
+    });
+    let b = b.max(0) as usize;
+    let mut scratch: Vec<f64> = Vec::new();
+    // The median of a window's values, when it holds enough of them (the values are copied: the median reorders).
+    let mut median = |window: &[f64]| -> Option<f64> {
+        if window.len() < MIN_DISPERSION_ROWS {
+            return None;
+        }
+        scratch.clear();
+        scratch.extend_from_slice(window);
+        median_of(&mut scratch)
     };
     let mut level_phi: Vec<Option<Option<f64>>> = vec![None; levels * weeks.len];
     let mut cat_phi: Vec<Option<f64>> = vec![None; levels * cats * weeks.len];
     (0..z.len())
         .map(|i| {
             let (lv, cat, w) = (level[i], category[i], weeks.at(week[i]));
+            // The window of week w: the B weeks before it (weeks before the data's first hold nothing).
+            let from = w.saturating_sub(b);
             *cat_phi[cell(lv, cat, w)].get_or_insert_with(|| {
-                let mut v = window(w, &|k| cell(lv, cat, k), &by_cat);
-                let estimate = if v.len() >= MIN_DISPERSION_ROWS {
-                    median_of(&mut v)
-                } else {
-                    *level_phi[lv as usize * weeks.len + w].get_or_insert_with(|| {
-                        let mut v = window(w, &|k| lv as usize * weeks.len + k, &by_level);
-                        (v.len() >= MIN_DISPERSION_ROWS).then(|| median_of(&mut v)).flatten()
-                    })
-                };
+                let estimate = median(by_cat.run(cell(lv, cat, from), cell(lv, cat, w))).or_else(|| {
+                    *level_phi[level_cell(lv, w)]
+                        .get_or_insert_with(|| median(by_level.run(level_cell(lv, from), level_cell(lv, w))))
+                });
                 estimate.map_or(1.0, |m| (m / CHI2_1_MEDIAN).max(1.0))
             })
         })

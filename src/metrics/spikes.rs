@@ -172,17 +172,9 @@ fn trailing(agg: LazyFrame, key: &str, b: i64, r_out: &str, n_out: &str) -> Resu
 
 /// [`trailing`] at the weeks that have a row only (an entity's baseline is read at its own weeks): a rolling sum
 /// over each key's weeks in order, instead of grouping b shifted copies of every (key, week) row.
-/// The rows keep their other columns, so the sums need no join back, and come sorted by `_by` = the key's rank
-/// among the keys × [`KEY_STRIDE`] + week_idx, which orders them as (key, week) does.
-fn trailing_at_own_weeks(agg: LazyFrame, key: &str, b: i64, r_out: &str, n_out: &str) -> Result<LazyFrame> {
-    // One sort of the distinct keys and an integer sort of the rows, instead of sorting every row by (string,
-    // week) and rolling `over` each key, which is several times slower.
-    let ranks = agg
-        .clone()
-        .select([col(key)])
-        .unique(None, UniqueKeepStrategy::Any)
-        .sort([key], SortMultipleOptions::default())
-        .with_row_index("_rank", None);
+/// `kid` is the key's rank among the keys ([`key_ids`]). The rows keep their other columns, so the sums need no join
+/// back, and come sorted by `_by` = kid × [`KEY_STRIDE`] + week_idx, which orders them as (key, week) does.
+fn trailing_at_own_weeks(agg: LazyFrame, kid: &str, b: i64, r_out: &str, n_out: &str) -> LazyFrame {
     let window = RollingOptionsDynamicWindow {
         window_size: Duration::parse(&format!("{b}i")),
         min_periods: 1,
@@ -191,16 +183,27 @@ fn trailing_at_own_weeks(agg: LazyFrame, key: &str, b: i64, r_out: &str, n_out: 
         closed_window: ClosedWindow::Left,
         fn_params: None,
     };
-    Ok(agg
-        .join(ranks, [col(key)], [col(key)], JoinArgs::new(JoinType::Inner))
-        .with_column(
-            (col("_rank").cast(DataType::Int64) * lit(KEY_STRIDE) + col("week_idx").cast(DataType::Int64)).alias("_by"),
-        )
-        .sort(["_by"], SortMultipleOptions::default())
-        .with_columns([
-            col("r").rolling_sum_by(col("_by"), window.clone()).alias(r_out),
-            col("n").rolling_sum_by(col("_by"), window).alias(n_out),
-        ]))
+    agg.with_column(
+        (col(kid).cast(DataType::Int64) * lit(KEY_STRIDE) + col("week_idx").cast(DataType::Int64)).alias("_by"),
+    )
+    .sort(["_by"], SortMultipleOptions::default())
+    .with_columns([
+        col("r").rolling_sum_by(col("_by"), window.clone()).alias(r_out),
+        col("n").rolling_sum_by(col("_by"), window).alias(n_out),
+    ])
+}
+
+/// A level's keys as dense integers `_kid` numbered in key order (0 = the smallest), beside their text. The
+/// evaluation groups, joins and sorts by `_kid` — one hash of each sold group's text instead of one per grouping
+/// and join — and the id orders the rows as the key does; the text comes back once, at the end.
+fn key_ids(sold: &LazyFrame, key: &str) -> Result<DataFrame> {
+    Ok(sold
+        .clone()
+        .select([col(key)])
+        .unique(None, UniqueKeepStrategy::Any)
+        .sort([key], SortMultipleOptions::default())
+        .with_row_index("_kid", None)
+        .run()?)
 }
 
 /// Distance between two keys' week numbers in `_by`: more than any span of weeks (19,000 years) plus a baseline.
@@ -239,7 +242,8 @@ impl EarlyWeeks {
                     col("_counted").not().sum().cast(DataType::Int64).alias("r_carrier"),
                     col("returned_units").sum().alias("units_returned"),
                 ])
-                .run_streaming()?,
+                // The in-memory engine: the cases are held in memory, and its groupings of them are quicker.
+                .run()?,
         ))
     }
 }
@@ -266,26 +270,44 @@ pub fn evaluate(
         .lazy();
     let mut parts = Vec::new();
     for (level, key) in [("merchant", "merchant_id"), ("sku", "sku")] {
-        let per_entity = sold
+        let ids = key_ids(&sold, key)?;
+        // A null key is a group of its own, as in a grouping.
+        let by_id = JoinArgs {
+            nulls_equal: true,
+            ..JoinArgs::new(JoinType::Inner)
+        };
+        let coded = |f: &LazyFrame| {
+            f.clone()
+                .join(ids.clone().lazy(), [col(key)], [col(key)], by_id.clone())
+                .drop(cols(["merchant_id", "sku"]))
+        };
+        let (sold, early) = (coded(&sold), coded(&early));
+        let mut entity_cat = sold
             .clone()
-            .group_by([col(key), col("category")])
-            .agg([col("quantity").sum().alias("_units")]);
-        let mut entity_cat = per_entity
-            .clone()
-            .group_by([col(key), col("category")])
-            .agg([col("_units").sum()])
+            .group_by([col("_kid"), col("category")])
+            .agg([col("quantity").sum().alias("_units")])
             .sort(
-                [key, "_units", "category"],
+                ["_kid", "_units", "category"],
                 SortMultipleOptions::default().with_order_descending_multi([false, true, false]),
             )
-            .group_by([col(key)])
+            .group_by([col("_kid")])
             .agg([col("category").first().alias("entity_category")]);
         if level == "merchant"
             && let Some(m) = merchants
         {
-            let primary = m.clone().lazy().select([col("merchant_id"), col("primary_category")]);
+            let primary = ids.clone().lazy().join(
+                m.clone().lazy().select([col("merchant_id"), col("primary_category")]),
+                [col(key)],
+                [col("merchant_id")],
+                JoinArgs::new(JoinType::Inner),
+            );
             entity_cat = entity_cat
-                .join(primary, [col(key)], [col("merchant_id")], JoinArgs::new(JoinType::Left))
+                .join(
+                    primary.select([col("_kid"), col("primary_category")]),
+                    [col("_kid")],
+                    [col("_kid")],
+                    JoinArgs::new(JoinType::Left),
+                )
                 .with_column(
                     col("primary_category")
                         .fill_null(col("entity_category"))
@@ -293,16 +315,17 @@ pub fn evaluate(
                 )
                 .drop(cols(["primary_category"]));
         }
-        let entity_weeks = key_weeks(&sold, &early, &weeks, key);
+        let entity_weeks = key_weeks(&sold, &early, &weeks, "_kid");
         parts.push(
-            trailing_at_own_weeks(entity_weeks, key, r.baseline_weeks, "r_b", "n_b")?
-                .join(entity_cat, [col(key)], [col(key)], JoinArgs::new(JoinType::Left))
+            trailing_at_own_weeks(entity_weeks, "_kid", r.baseline_weeks, "r_b", "n_b")
+                .join(entity_cat, [col("_kid")], [col("_kid")], JoinArgs::new(JoinType::Left))
                 .join(
                     cat_base.clone(),
                     [col("entity_category"), col("week_idx")],
                     [col("category"), col("week_idx")],
                     JoinArgs::new(JoinType::Left),
                 )
+                .join(ids.lazy(), [col("_kid")], [col("_kid")], JoinArgs::new(JoinType::Left))
                 .select([
                     // Output order (level, key, week) as one integer: levels apart, then `_by`.
                     (lit(if level == "merchant" { 0i64 } else { 1i64 }) * lit(KEY_STRIDE * 1_000_000_000) + col("_by"))
@@ -379,7 +402,8 @@ pub fn evaluate(
         ])
         .sort(["_sort"], SortMultipleOptions::default())
         .drop(cols(["_sort"]))
-        .run_streaming()?;
+        // Every input is an in-memory frame of weekly sums: the in-memory engine, quicker on them than streaming.
+        .run()?;
     super::calibration::calibrate(out, r)
 }
 
@@ -506,20 +530,19 @@ pub fn risk_flags(eval: &DataFrame, owners: &DataFrame, r: &RiskParams) -> Resul
 mod tests {
     use super::*;
 
-    /// Weeks 1, 2, 5, 12, 13 of entity a and week 3 of b; baseline of 8 weeks = the weeks w − 8 … w − 1 that have a
+    /// Weeks 1, 2, 5, 12, 13 of entity a (id 0) and week 3 of b (id 1); baseline of 8 weeks = the weeks w − 8 … w − 1 that have a
     /// row. Worked by hand: a@2 ← a@1; a@5 ← a@1, a@2; a@12 (weeks 4–11) ← a@5; a@13 (5–12) ← a@5, a@12; b@3 ← none.
     #[test]
     fn an_entity_baseline_sums_its_rows_in_the_eight_weeks_before_each_of_its_weeks() {
         let agg = df![
-            "sku" => ["a", "b", "a", "a", "a", "a"],
+            "_kid" => [0u32, 1, 0, 0, 0, 0],
             "week_idx" => [12i32, 3, 1, 5, 2, 13],
             "r" => [4i64, 9, 1, 3, 2, 5],
             "n" => [40i64, 90, 10, 30, 20, 50],
         ]
         .unwrap();
-        let out = trailing_at_own_weeks(agg.lazy(), "sku", 8, "r_b", "n_b")
-            .unwrap()
-            .sort(["sku", "week_idx"], SortMultipleOptions::default())
+        let out = trailing_at_own_weeks(agg.lazy(), "_kid", 8, "r_b", "n_b")
+            .sort(["_kid", "week_idx"], SortMultipleOptions::default())
             .collect()
             .unwrap();
         let get = |c: &str| -> Vec<Option<i64>> { out.column(c).unwrap().i64().unwrap().iter().collect() };
