@@ -178,7 +178,10 @@ impl<T: Copy + Default> Cells<T> {
 
     /// Every non-empty cell's values.
     fn iter(&self) -> impl Iterator<Item = &[T]> {
-        self.start.windows(2).map(|w| &self.values[w[0]..w[1]]).filter(|v| !v.is_empty())
+        self.start
+            .windows(2)
+            .map(|w| &self.values[w[0]..w[1]])
+            .filter(|v| !v.is_empty())
     }
 }
 

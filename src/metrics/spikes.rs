@@ -206,6 +206,19 @@ fn key_ids(sold: &LazyFrame, key: &str) -> Result<DataFrame> {
         .run()?)
 }
 
+/// Per `key`, the value of `pick` whose rows sum the most `amount` (the smallest such value among equals), as
+/// (key, `out`): an entity's category by units sold, an SKU's merchant by lines sold.
+fn most_by(rows: LazyFrame, key: &str, pick: &str, amount: &str, out: &str) -> LazyFrame {
+    rows.group_by([col(key), col(pick)])
+        .agg([col(amount).sum().alias("_amount")])
+        .sort(
+            [key, "_amount", pick],
+            SortMultipleOptions::default().with_order_descending_multi([false, true, false]),
+        )
+        .group_by([col(key)])
+        .agg([col(pick).first().alias(out)])
+}
+
 /// Distance between two keys' week numbers in `_by`: more than any span of weeks (19,000 years) plus a baseline.
 /// `_by` stays below KEY_STRIDE × 10⁹ (a billion keys), the distance between the two levels in the output order.
 const KEY_STRIDE: i64 = 1_000_000;
@@ -282,16 +295,7 @@ pub fn evaluate(
                 .drop(cols(["merchant_id", "sku"]))
         };
         let (sold, early) = (coded(&sold), coded(&early));
-        let mut entity_cat = sold
-            .clone()
-            .group_by([col("_kid"), col("category")])
-            .agg([col("quantity").sum().alias("_units")])
-            .sort(
-                ["_kid", "_units", "category"],
-                SortMultipleOptions::default().with_order_descending_multi([false, true, false]),
-            )
-            .group_by([col("_kid")])
-            .agg([col("category").first().alias("entity_category")]);
+        let mut entity_cat = most_by(sold.clone(), "_kid", "category", "quantity", "entity_category");
         if level == "merchant"
             && let Some(m) = merchants
         {
@@ -425,24 +429,13 @@ pub fn flag_owners(eval: &DataFrame, sold: &SoldWeeks) -> Result<DataFrame> {
         .filter(col("level").eq(lit("merchant")))
         .with_column(col("key").alias("merchant_id"));
     let skus = flagged.lazy().filter(col("level").eq(lit("sku")));
-    let sku_merchants = sold
-        .0
-        .clone()
-        .lazy()
-        .join(
-            skus.clone().select([col("key").alias("sku")]),
-            [col("sku")],
-            [col("sku")],
-            crate::engine::small_right(JoinType::Semi),
-        )
-        .group_by([col("sku"), col("merchant_id")])
-        .agg([col("n").sum().alias("_lines")])
-        .sort(
-            ["sku", "_lines", "merchant_id"],
-            SortMultipleOptions::default().with_order_descending_multi([false, true, false]),
-        )
-        .group_by([col("sku")])
-        .agg([col("merchant_id").first()]);
+    let flagged_sold = sold.0.clone().lazy().join(
+        skus.clone().select([col("key").alias("sku")]),
+        [col("sku")],
+        [col("sku")],
+        crate::engine::small_right(JoinType::Semi),
+    );
+    let sku_merchants = most_by(flagged_sold, "sku", "merchant_id", "n", "merchant_id");
     let skus = skus.join(sku_merchants, [col("key")], [col("sku")], JoinArgs::new(JoinType::Left));
     Ok(concat([merchants, skus], UnionArgs::default())?
         .select([col("level"), col("key"), col("merchant_id")])
