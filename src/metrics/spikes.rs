@@ -121,8 +121,8 @@ fn week_facts(tz: chrono_tz::Tz, r: &RiskParams, sold: &LazyFrame) -> LazyFrame 
 }
 
 /// Per (key, week): order lines sold and their units (from the sold groups), lines returned early and their units
-/// (from the early weeks, [`EarlyWeeks`]), and the week's facts.
-fn key_weeks(sold: &LazyFrame, early: &LazyFrame, weeks: &LazyFrame, key: &str) -> LazyFrame {
+/// (from the early weeks, [`EarlyWeeks`]; 0 when none), as `_week` and `week_idx`.
+fn key_weeks(sold: &LazyFrame, early: &LazyFrame, key: &str) -> LazyFrame {
     let sold = sold
         .clone()
         .group_by([col(key), col("week_code").alias("_week")])
@@ -135,12 +135,6 @@ fn key_weeks(sold: &LazyFrame, early: &LazyFrame, weeks: &LazyFrame, key: &str) 
         returned,
         [col(key), col("_week")],
         [col(key), col("_week")],
-        JoinArgs::new(JoinType::Left),
-    )
-    .join(
-        weeks.clone(),
-        [col("_week")],
-        [col("_week")],
         JoinArgs::new(JoinType::Left),
     )
     .with_columns([
@@ -204,6 +198,62 @@ fn key_ids(sold: &LazyFrame, key: &str) -> Result<DataFrame> {
         .sort([key], SortMultipleOptions::default())
         .with_row_index("_kid", None)
         .run()?)
+}
+
+/// One level's entity weeks, in (key, week) order: key, `_by`, `_week`, n, units_sold, r, r_carrier,
+/// units_returned, r_b, n_b, entity_category (columns as [`kernels::entity_weeks`] states them). By hand; by polars
+/// ([`entity_rows_by_polars`], the same rows) when the kernel declines the inputs.
+///
+/// [`kernels::entity_weeks`]: super::kernels::entity_weeks
+fn entity_rows(early: &DataFrame, sold: &DataFrame, key: &str, b: i64) -> Result<LazyFrame> {
+    use super::kernels::entity_weeks::{Inputs, entity_weeks};
+    let inputs = Inputs {
+        sold,
+        early,
+        key,
+        baseline_weeks: b,
+        stride: KEY_STRIDE,
+    };
+    match entity_weeks(&inputs)? {
+        Some(rows) => Ok(rows.lazy()),
+        None => entity_rows_by_polars(&early.clone().lazy(), &sold.clone().lazy(), key, b),
+    }
+}
+
+/// [`entity_rows`] by polars: the keys as dense ids in key order ([`key_ids`]) for the groupings, the join and the
+/// baseline's sort, the text joined back at the end.
+fn entity_rows_by_polars(early: &LazyFrame, sold: &LazyFrame, key: &str, b: i64) -> Result<LazyFrame> {
+    let ids = key_ids(sold, key)?;
+    // A null key is a group of its own, as in a grouping.
+    let by_id = JoinArgs {
+        nulls_equal: true,
+        ..JoinArgs::new(JoinType::Inner)
+    };
+    let coded = |f: &LazyFrame| {
+        f.clone()
+            .join(ids.clone().lazy(), [col(key)], [col(key)], by_id.clone())
+            .drop(cols(["merchant_id", "sku"]))
+    };
+    let (sold, early) = (coded(sold), coded(early));
+    let entity_cat = most_by(sold.clone(), "_kid", "category", "quantity", "entity_category");
+    Ok(
+        trailing_at_own_weeks(key_weeks(&sold, &early, "_kid"), "_kid", b, "r_b", "n_b")
+            .join(entity_cat, [col("_kid")], [col("_kid")], JoinArgs::new(JoinType::Left))
+            .join(ids.lazy(), [col("_kid")], [col("_kid")], JoinArgs::new(JoinType::Left))
+            .select([
+                col(key),
+                col("_by"),
+                col("_week"),
+                col("n"),
+                col("units_sold"),
+                col("r"),
+                col("r_carrier"),
+                col("units_returned"),
+                col("r_b").fill_null(lit(0i64)),
+                col("n_b").fill_null(lit(0i64)),
+                col("entity_category"),
+            ]),
+    )
 }
 
 /// Per `key`, the value of `pick` whose rows sum the most `amount` (the smallest such value among equals), as
@@ -270,11 +320,11 @@ pub fn evaluate(
     as_of: crate::time::Micros,
     r: &RiskParams,
 ) -> Result<DataFrame> {
+    let (early_rows, sold_rows) = (&early.0, &sold.0);
     let early = early.0.clone().lazy();
     let sold = sold.0.clone().lazy();
     let weeks = week_facts(tz, r, &sold).run()?.lazy();
-    let cat_weeks =
-        key_weeks(&sold, &early, &weeks, "category").select([col("category"), col("week_idx"), col("r"), col("n")]);
+    let cat_weeks = key_weeks(&sold, &early, "category").select([col("category"), col("week_idx"), col("r"), col("n")]);
     // A few hundred rows, read by both levels: collected once (as a plan, each level's join and each of the b
     // shifted copies would group the sold groups by category again).
     let cat_weeks = cat_weeks.run()?.lazy();
@@ -283,33 +333,15 @@ pub fn evaluate(
         .lazy();
     let mut parts = Vec::new();
     for (level, key) in [("merchant", "merchant_id"), ("sku", "sku")] {
-        let ids = key_ids(&sold, key)?;
-        // A null key is a group of its own, as in a grouping.
-        let by_id = JoinArgs {
-            nulls_equal: true,
-            ..JoinArgs::new(JoinType::Inner)
-        };
-        let coded = |f: &LazyFrame| {
-            f.clone()
-                .join(ids.clone().lazy(), [col(key)], [col(key)], by_id.clone())
-                .drop(cols(["merchant_id", "sku"]))
-        };
-        let (sold, early) = (coded(&sold), coded(&early));
-        let mut entity_cat = most_by(sold.clone(), "_kid", "category", "quantity", "entity_category");
+        let mut rows = entity_rows(&early_rows, &sold_rows, key, r.baseline_weeks)?;
         if level == "merchant"
             && let Some(m) = merchants
         {
-            let primary = ids.clone().lazy().join(
-                m.clone().lazy().select([col("merchant_id"), col("primary_category")]),
-                [col(key)],
-                [col("merchant_id")],
-                JoinArgs::new(JoinType::Inner),
-            );
-            entity_cat = entity_cat
+            rows = rows
                 .join(
-                    primary.select([col("_kid"), col("primary_category")]),
-                    [col("_kid")],
-                    [col("_kid")],
+                    m.clone().lazy().select([col("merchant_id"), col("primary_category")]),
+                    [col(key)],
+                    [col("merchant_id")],
                     JoinArgs::new(JoinType::Left),
                 )
                 .with_column(
@@ -319,38 +351,40 @@ pub fn evaluate(
                 )
                 .drop(cols(["primary_category"]));
         }
-        let entity_weeks = key_weeks(&sold, &early, &weeks, "_kid");
         parts.push(
-            trailing_at_own_weeks(entity_weeks, "_kid", r.baseline_weeks, "r_b", "n_b")
-                .join(entity_cat, [col("_kid")], [col("_kid")], JoinArgs::new(JoinType::Left))
-                .join(
-                    cat_base.clone(),
-                    [col("entity_category"), col("week_idx")],
-                    [col("category"), col("week_idx")],
-                    JoinArgs::new(JoinType::Left),
-                )
-                .join(ids.lazy(), [col("_kid")], [col("_kid")], JoinArgs::new(JoinType::Left))
-                .select([
-                    // Output order (level, key, week) as one integer: levels apart, then `_by`.
-                    (lit(if level == "merchant" { 0i64 } else { 1i64 }) * lit(KEY_STRIDE * 1_000_000_000) + col("_by"))
-                        .alias("_sort"),
-                    lit(level).alias("level"),
-                    col(key).alias("key"),
-                    col("entity_category").alias("category"),
-                    col("week_idx").cast(DataType::Int64),
-                    col("period"),
-                    col("week_start"),
-                    col("judged_from"),
-                    col("n").alias("n_t"),
-                    col("r").alias("r_t"),
-                    col("r_carrier"),
-                    col("units_sold"),
-                    col("units_returned"),
-                    col("r_b").fill_null(lit(0i64)),
-                    col("n_b").fill_null(lit(0i64)),
-                    col("r_cb").fill_null(lit(0i64)),
-                    col("n_cb").fill_null(lit(0i64)),
-                ]),
+            rows.join(
+                weeks.clone(),
+                [col("_week")],
+                [col("_week")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .join(
+                cat_base.clone(),
+                [col("entity_category"), col("_week")],
+                [col("category"), col("week_idx")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .select([
+                // Output order (level, key, week) as one integer: levels apart, then `_by`.
+                (lit(if level == "merchant" { 0i64 } else { 1i64 }) * lit(KEY_STRIDE * 1_000_000_000) + col("_by"))
+                    .alias("_sort"),
+                lit(level).alias("level"),
+                col(key).alias("key"),
+                col("entity_category").alias("category"),
+                col("_week").cast(DataType::Int64).alias("week_idx"),
+                col("period"),
+                col("week_start"),
+                col("judged_from"),
+                col("n").alias("n_t"),
+                col("r").alias("r_t"),
+                col("r_carrier"),
+                col("units_sold"),
+                col("units_returned"),
+                col("r_b"),
+                col("n_b"),
+                col("r_cb").fill_null(lit(0i64)),
+                col("n_cb").fill_null(lit(0i64)),
+            ]),
         );
     }
     let k = lit(r.prior_strength);
@@ -543,5 +577,71 @@ mod tests {
         assert_eq!(weeks, [1, 2, 5, 12, 13, 3].map(Some).to_vec());
         assert_eq!(get("r_b"), vec![None, Some(1), Some(3), Some(3), Some(7), None]);
         assert_eq!(get("n_b"), vec![None, Some(10), Some(30), Some(30), Some(70), None]);
+    }
+
+    /// Weekly sums as return_rates leaves them: some (key, week) groups in two rows, SKUs longer than the 12 bytes a
+    /// string view holds inline, an SKU sold in two categories with equal units, early returns in weeks that sold
+    /// nothing. Made by a fixed recurrence, so the test is the same every time.
+    fn weekly_sums() -> (DataFrame, DataFrame) {
+        let mut x = 7u64;
+        let mut next = |m: u64| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (x >> 33) % m
+        };
+        let cats = ["bags", "shoes", "toys"];
+        let (mut m, mut sku, mut cat, mut week, mut n, mut q) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+        for _ in 0..400 {
+            let s = next(40);
+            m.push(format!("M{}", s % 7));
+            sku.push(if s % 5 == 0 {
+                format!("SKU-LONGER-THAN-12-BYTES-{s}")
+            } else {
+                format!("S{s}")
+            });
+            cat.push(cats[((s + next(2) * (s % 3 == 0) as u64) % 3) as usize].to_string());
+            week.push(100 + next(30) as i32);
+            n.push(1 + next(50) as i64);
+            q.push(1 + next(3) as i64);
+        }
+        let sold = df!["merchant_id" => &m, "sku" => &sku, "category" => &cat, "week_code" => &week,
+            "n" => &n, "quantity" => &q]
+        .unwrap();
+        let (mut r, mut rc, mut u) = (vec![], vec![], vec![]);
+        for _ in 0..400 {
+            r.push(next(5) as i64);
+            rc.push(next(2) as i64);
+            u.push(next(9) as i64);
+        }
+        let mut early = sold.select(["merchant_id", "sku", "category", "week_code"]).unwrap();
+        let shifted: Vec<i32> = week.iter().map(|w| w + (next(4) == 0) as i32 * 40).collect();
+        early.with_column(Column::new("week_code".into(), shifted)).unwrap();
+        for (name, v) in [("r", r), ("r_carrier", rc), ("units_returned", u)] {
+            early.with_column(Column::new(name.into(), v)).unwrap();
+        }
+        (sold, early)
+    }
+
+    #[test]
+    fn entity_weeks_by_hand_equal_entity_weeks_by_polars() {
+        let (sold, early) = weekly_sums();
+        for key in ["merchant_id", "sku"] {
+            let inputs = super::super::kernels::entity_weeks::Inputs {
+                sold: &sold,
+                early: &early,
+                key,
+                baseline_weeks: 8,
+                stride: KEY_STRIDE,
+            };
+            let hand = super::super::kernels::entity_weeks::entity_weeks(&inputs)
+                .unwrap()
+                .expect("these sums suit the kernel");
+            let by_polars = entity_rows_by_polars(&early.clone().lazy(), &sold.clone().lazy(), key, 8)
+                .unwrap()
+                .sort(["_by"], SortMultipleOptions::default())
+                .collect()
+                .unwrap();
+            assert!(hand.height() > 100, "{key}: {} rows", hand.height());
+            assert!(hand.equals(&by_polars), "{key}\nhand:\n{hand}\npolars:\n{by_polars}");
+        }
     }
 }
