@@ -102,20 +102,26 @@ pub fn entity_weeks(i: &Inputs) -> Result<Option<DataFrame>> {
     }
     let slot = |id: u32, week: i32| rank[id as usize] as usize * span + (week - w0) as usize;
 
-    // Each (key, week) a row, numbered in order of first appearance; its sums of sold lines.
+    // Each (key, week) a row, numbered in slot order — (key, week) order — so that everything after reads its
+    // rows in sequence: the slots that sold anything are marked first, then numbered.
     let mut row_at = vec![NONE; slots];
-    let mut sums = Vec::<[i64; 5]>::new(); // n, units_sold, r, r_carrier, units_returned
-    let mut first_row = Vec::<u32>::new();
-    for (row, (&id, &week)) in id_of.iter().zip(sold_week).enumerate() {
-        let at = &mut row_at[slot(id, week)];
-        if *at == NONE {
-            *at = sums.len() as u32;
-            sums.push([0; 5]);
-            first_row.push(row as u32);
+    for (&id, &week) in id_of.iter().zip(sold_week) {
+        row_at[slot(id, week)] = 0;
+    }
+    let (mut row_rank, mut row_week) = (Vec::new(), Vec::new());
+    for (at, row) in row_at.iter_mut().enumerate() {
+        if *row != NONE {
+            *row = row_rank.len() as u32;
+            row_rank.push((at / span) as u32);
+            row_week.push(w0 + (at % span) as i32);
         }
-        let s = &mut sums[*at as usize];
-        s[0] += n[row];
-        s[1] += quantity[row];
+    }
+    let rows = row_rank.len();
+    let mut sums = vec![[0i64; 5]; rows]; // n, units_sold, r, r_carrier, units_returned
+    for (line, (&id, &week)) in id_of.iter().zip(sold_week).enumerate() {
+        let s = &mut sums[row_at[slot(id, week)] as usize];
+        s[0] += n[line];
+        s[1] += quantity[line];
     }
     // The early returns of a (key, week) that sold nothing are not an entity week (as in a left join from sold).
     let (early_keys, early_weeks) = (strs(early, i.key)?, weeks(early)?);
@@ -126,9 +132,9 @@ pub fn entity_weeks(i: &Inputs) -> Result<Option<DataFrame>> {
         .into_iter()
         .collect::<Result<Vec<_>>>()?;
     let came_back: Vec<&[i64]> = came_back.iter().map(|c| c.cont_slice()).collect::<PolarsResult<_>>()?;
-    for row in 0..early.height() {
-        let week = early_week[row];
-        let Some(id) = ids.find(early_arr, row, key_arr) else {
+    for line in 0..early.height() {
+        let week = early_week[line];
+        let Some(id) = ids.find(early_arr, line, key_arr) else {
             continue;
         };
         if week < w0 || week > w1 {
@@ -137,58 +143,56 @@ pub fn entity_weeks(i: &Inputs) -> Result<Option<DataFrame>> {
         let at = row_at[slot(id, week)];
         if at != NONE {
             for (k, c) in came_back.iter().enumerate() {
-                sums[at as usize][2 + k] += c[row];
+                sums[at as usize][2 + k] += c[line];
             }
         }
     }
-
-    // The rows in (key, week) order, and each row's trailing sums over its key's previous b weeks: a window that
-    // moves forward with the rows of one key.
-    let order: Vec<u32> = row_at.iter().copied().filter(|&r| r != NONE).collect();
     drop(row_at);
-    let week_of = |r: u32| sold_week[first_row[r as usize] as usize] as i64;
-    let key_of = |r: u32| id_of[first_row[r as usize] as usize];
-    let mut trailing = vec![[0i64; 2]; order.len()]; // r_b, n_b in output order
+
+    // Each row's trailing sums over its key's previous b weeks: a window that moves forward with the rows of one
+    // key.
+    let mut trailing = vec![[0i64; 2]; rows]; // r_b, n_b
     let (mut lo, mut sum_r, mut sum_n) = (0usize, 0i64, 0i64);
-    for (at, &r) in order.iter().enumerate() {
-        if at == 0 || key_of(order[at - 1]) != key_of(r) {
+    for at in 0..rows {
+        if at == 0 || row_rank[at - 1] != row_rank[at] {
             (lo, sum_r, sum_n) = (at, 0, 0);
         } else {
-            let prev = &sums[order[at - 1] as usize];
-            (sum_r, sum_n) = (sum_r + prev[2], sum_n + prev[0]);
+            (sum_r, sum_n) = (sum_r + sums[at - 1][2], sum_n + sums[at - 1][0]);
         }
-        while week_of(order[lo]) < week_of(r) - i.baseline_weeks {
-            let old = &sums[order[lo] as usize];
-            (sum_r, sum_n) = (sum_r - old[2], sum_n - old[0]);
+        while (row_week[lo] as i64) < row_week[at] as i64 - i.baseline_weeks {
+            (sum_r, sum_n) = (sum_r - sums[lo][2], sum_n - sums[lo][0]);
             lo += 1;
         }
         trailing[at] = [sum_r, sum_n];
     }
 
+    // The text of each key and of its category, gathered once per key, then once per row from those few.
     let category_row = entity_categories(&ids, &id_of, cat_arr, quantity);
-
-    let take = |rows: Vec<IdxSize>| IdxCa::from_vec("".into(), rows);
+    let idx = |v: Vec<IdxSize>| IdxCa::from_vec("".into(), v);
+    let per_key = |of_id: &dyn Fn(usize) -> IdxSize| idx(by_text.iter().map(|&id| of_id(id as usize)).collect());
+    let per_row = idx(row_rank.iter().map(|&r| r as IdxSize).collect());
     let key_col = keys
-        .take(&take(order.iter().map(|&r| first_row[r as usize] as IdxSize).collect()))?
+        .take(&per_key(&|id| ids.first_row[id] as IdxSize))?
+        .take(&per_row)?
         .with_name(i.key.into());
     let cat_col = cats
-        .take(&take(order.iter().map(|&r| category_row[key_of(r) as usize]).collect()))?
+        .take(&per_key(&|id| category_row[id]))?
+        .take(&per_row)?
         .with_name("entity_category".into());
-    let by: Vec<i64> = order
+    let by: Vec<i64> = row_rank
         .iter()
-        .map(|&r| rank[key_of(r) as usize] as i64 * i.stride + week_of(r))
+        .zip(&row_week)
+        .map(|(&r, &w)| r as i64 * i.stride + w as i64)
         .collect();
-    let week: Vec<i32> = order.iter().map(|&r| week_of(r) as i32).collect();
-    let sum = |name: &str, k: usize| {
-        Int64Chunked::from_vec(name.into(), order.iter().map(|&r| sums[r as usize][k]).collect()).into_column()
-    };
+    let sum =
+        |name: &str, k: usize| Int64Chunked::from_vec(name.into(), sums.iter().map(|s| s[k]).collect()).into_column();
     let base = |name: &str, k: usize| {
         Int64Chunked::from_vec(name.into(), trailing.iter().map(|t| t[k]).collect()).into_column()
     };
     let columns = vec![
         key_col.into_column(),
         Int64Chunked::from_vec("_by".into(), by).into_column(),
-        Int32Chunked::from_vec("_week".into(), week).into_column(),
+        Int32Chunked::from_vec("_week".into(), row_week).into_column(),
         sum("n", 0),
         sum("units_sold", 1),
         sum("r", 2),
@@ -198,7 +202,7 @@ pub fn entity_weeks(i: &Inputs) -> Result<Option<DataFrame>> {
         base("n_b", 1),
         cat_col.into_column(),
     ];
-    Ok(Some(DataFrame::new(order.len(), columns)?))
+    Ok(Some(DataFrame::new(rows, columns)?))
 }
 
 /// Key ids by text: a key of up to 12 bytes is found by its view (the string itself, see `same_string`), a longer
