@@ -24,6 +24,9 @@ pub fn track_stage_peaks() {
 pub struct Stage {
     pub name: String,
     pub seconds: f64,
+    /// When it started, in seconds after the run started: with `seconds`, which stages overlapped (two lanes share
+    /// the cores, so a stage's seconds depend on what ran beside it).
+    pub started_s: f64,
     /// The largest resident set during the stage, in MiB.
     pub peak_rss_mb: Option<u64>,
     /// Ran on a thread of its own beside other stages (the spike detector, carriers, reasons, the queries): its
@@ -33,11 +36,24 @@ pub struct Stage {
 }
 
 /// The stages of one run, in the order they ran. Stages must not nest: each one resets the high-water mark.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Stages {
     pub list: Vec<Stage>,
+    /// When the run started: stages' `started_s` count from here.
+    origin: Instant,
     /// The largest peak seen so far, including the gaps between stages: the run's peak for the `total` row.
     max_rss_mb: Option<u64>,
+}
+
+impl Default for Stages {
+    /// The stages of a run that starts now.
+    fn default() -> Stages {
+        Stages {
+            list: Vec::new(),
+            origin: Instant::now(),
+            max_rss_mb: None,
+        }
+    }
 }
 
 /// A started stage; hand it back to [`Stages::end`].
@@ -63,21 +79,24 @@ impl Stages {
         self.list.push(Stage {
             name: name.to_string(),
             seconds: clock.started.elapsed().as_secs_f64(),
+            started_s: self.since_origin(clock.started),
             peak_rss_mb: peak,
             concurrent: false,
         });
     }
 
     /// Records a stage that ran on a thread of its own beside the ones recorded since `since` (their peaks include
-    /// its memory): its own seconds, and the largest of their peaks as its peak.
-    pub fn push_concurrent_since(&mut self, since: usize, name: &str, seconds: f64) {
+    /// its memory): when it started, its own seconds, and the largest of their peaks as its peak.
+    pub fn push_concurrent_since(&mut self, since: usize, name: &str, started: Instant, seconds: f64) {
         let peak = self.list[since.min(self.list.len())..]
             .iter()
             .filter_map(|s| s.peak_rss_mb)
             .max();
+        let started_s = self.since_origin(started);
         self.list.push(Stage {
             name: name.to_string(),
             seconds,
+            started_s,
             peak_rss_mb: peak,
             concurrent: true,
         });
@@ -89,9 +108,15 @@ impl Stages {
         self.list.push(Stage {
             name: "total".into(),
             seconds: started.elapsed().as_secs_f64(),
+            started_s: self.since_origin(started),
             peak_rss_mb: self.max_rss_mb,
             concurrent: false,
         });
+    }
+
+    /// Seconds from the run's start to `at` (0 for an instant before it).
+    fn since_origin(&self, at: Instant) -> f64 {
+        at.saturating_duration_since(self.origin).as_secs_f64()
     }
 
     fn fold(&mut self, peak: Option<u64>) {

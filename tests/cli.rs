@@ -62,6 +62,20 @@ fn run_writes_run_json_with_counts_as_of_and_timings() {
         stages.contains(&"load_orders") && stages.contains(&"checks") && stages.contains(&"total"),
         "{stages:?}"
     );
+    // Each stage says when it started: the main lane's stages one after another, the loads inside `load`.
+    let at = |stage: &str, field: &str| {
+        run_json_entry(&run, "stage_seconds", "stage", stage)[field]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(at("checks", "started_s") >= at("load", "started_s") + at("load", "seconds") - 0.002);
+    assert!(at("prepare", "started_s") >= at("checks", "started_s") + at("checks", "seconds") - 0.002);
+    assert!(at("load_orders", "started_s") >= at("load", "started_s"));
+    assert!(
+        at("load_orders", "started_s") + at("load_orders", "seconds")
+            <= at("load", "started_s") + at("load", "seconds") + 0.002
+    );
+    assert_eq!(at("total", "started_s"), 0.0);
     // On Linux every stage names its peak memory, and the run's peak is the largest of them.
     if std::path::Path::new("/proc/self/clear_refs").exists() {
         let peaks: Vec<u64> = run["stage_seconds"]

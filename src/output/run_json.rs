@@ -124,7 +124,8 @@ pub fn pages_json(
     })
 }
 
-/// run.json's `stage_seconds`: each stage's seconds (to the millisecond), peak memory and lane.
+/// run.json's `stage_seconds`: each stage's start (seconds after the run started) and seconds, to the millisecond,
+/// peak memory and lane.
 pub fn stage_seconds(stages: &Stages) -> serde_json::Value {
     stages
         .list
@@ -132,6 +133,7 @@ pub fn stage_seconds(stages: &Stages) -> serde_json::Value {
         .map(|s| {
             json!({
                 "stage": s.name,
+                "started_s": (s.started_s * 1000.0).round() / 1000.0,
                 "seconds": (s.seconds * 1000.0).round() / 1000.0,
                 "peak_rss_mb": s.peak_rss_mb,
                 "concurrent": s.concurrent,
