@@ -272,9 +272,9 @@ impl ColBuilder {
         }
     }
 
-    fn push(&mut self, v: Value) {
+    fn push(&mut self, v: Value<'_>) {
         match (self, v) {
-            (ColBuilder::Str(b), Value::Str(s)) => b.append_value(s),
+            (ColBuilder::Str(b), Value::Str(s)) => b.append_value(s.as_ref()),
             (ColBuilder::Str(b), _) => b.append_null(),
             (ColBuilder::Int(b), Value::Int(i)) => b.push(Some(i)),
             (ColBuilder::Int(b), _) => b.push(None),
@@ -315,7 +315,6 @@ struct TableSink<'a> {
     builders: Vec<ColBuilder>,
     source_idx: Vec<u32>,
     row_numbers: Vec<u64>,
-    values: Vec<Value>,
     stats: FileStats,
     rejects: Vec<Reject>,
     progress: &'a Progress,
@@ -427,7 +426,8 @@ impl RowSink for TableSink<'_> {
             self.reject(row_number, "(row)", truncate(&joined, 200), problem);
             return;
         }
-        self.values.clear();
+        // The row's values borrow its cells: kept until every cell has parsed (a row is taken whole or rejected).
+        let mut values = Vec::with_capacity(self.builders.len());
         for (spec, m) in self.schema.columns.iter().zip(&self.mapping) {
             let mut cell = m.map_or(Cell::Null, |i| cells[i]);
             if let Some(unit) = self.tc.epoch_units.get(spec.name) {
@@ -444,14 +444,14 @@ impl RowSink for TableSink<'_> {
                     self.reject(row_number, spec.name, String::new(), "required value is missing".into());
                     return;
                 }
-                Ok(v) => self.values.push(v),
+                Ok(v) => values.push(v),
                 Err(problem) => {
                     self.reject(row_number, spec.name, cell.show(), problem);
                     return;
                 }
             }
         }
-        for (b, v) in self.builders.iter_mut().zip(self.values.drain(..)) {
+        for (b, v) in self.builders.iter_mut().zip(values) {
             b.push(v);
         }
         self.source_idx.push(self.file_idx);
@@ -757,7 +757,6 @@ impl<'a> TableLoader<'a> {
                     .collect(),
                 source_idx: Vec::new(),
                 row_numbers: Vec::new(),
-                values: Vec::with_capacity(schema.columns.len()),
                 stats: FileStats::default(),
                 rejects: Vec::new(),
                 progress,

@@ -1,6 +1,7 @@
 //! Parsing one cell into its canonical type (SPEC §1 types). A failure is a sentence naming the value and what
 //! was expected; the caller adds the file, row and column.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::TimeZone as _;
@@ -10,10 +11,12 @@ use super::reader::{Cell, show_decimal};
 use crate::tables::{ColumnKind, MAX_CELL_BYTES, MAX_MONEY};
 use crate::time::{self, Micros};
 
+/// A parsed cell. Text borrows from the cell (or the config's value map, or the schema's allowed values) when it
+/// can: a row's text cells are copied once, into the column, not into a String first.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub enum Value<'a> {
     Null,
-    Str(String),
+    Str(Cow<'a, str>),
     Int(i64),
     /// Money in cents.
     Cents(i128),
@@ -21,12 +24,12 @@ pub enum Value {
 }
 
 /// `map`: the config's export label → canonical value for this column, if any.
-pub fn parse_cell(
-    cell: &Cell<'_>,
+pub fn parse_cell<'a>(
+    cell: &Cell<'a>,
     kind: &ColumnKind,
     tz: Tz,
-    map: Option<&HashMap<String, String>>,
-) -> Result<Value, String> {
+    map: Option<&'a HashMap<String, String>>,
+) -> Result<Value<'a>, String> {
     if let Cell::BadUtf8(_) = cell {
         return Err("is not valid UTF-8 text; if the export is GBK (common for Chinese spreadsheets), set encoding = \"gbk\" for this table".into());
     }
@@ -48,10 +51,10 @@ pub fn parse_cell(
                 if t.is_empty() {
                     Value::Null
                 } else {
-                    Value::Str(t.to_string())
+                    Value::Str(Cow::Borrowed(t))
                 }
             }
-            other => Value::Str(other.show()),
+            other => Value::Str(Cow::Owned(other.show())),
         }),
         ColumnKind::Int { min, max } => {
             let v = match cell {
@@ -147,32 +150,39 @@ pub fn parse_cell(
             other => Err(format!("'{}' is not a timestamp", other.show())),
         }),
         ColumnKind::Enum(allowed) => {
-            let raw = cell.show();
+            let raw = match cell {
+                Cell::Str(s) => Cow::Borrowed(*s),
+                other => Cow::Owned(other.show()),
+            };
             let t = raw.trim();
             if t.is_empty() {
                 return Ok(Value::Null);
             }
             if let Some(v) = map.and_then(|m| m.get(t)) {
-                return Ok(Value::Str(v.clone()));
+                return Ok(Value::Str(Cow::Borrowed(v)));
             }
-            let lower = t.to_lowercase();
-            if let Some(v) = map.and_then(|m| m.get(&lower)) {
-                return Ok(Value::Str(v.clone()));
-            }
-            if allowed.contains(&lower.as_str()) {
-                Ok(Value::Str(lower))
+            // Lowercase ASCII is its own lowercase: no copy for the common case.
+            let lower = if t.is_ascii() && !t.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Borrowed(t)
             } else {
-                Err(format!(
+                Cow::Owned(t.to_lowercase())
+            };
+            if let Some(v) = map.and_then(|m| m.get(lower.as_ref())) {
+                return Ok(Value::Str(Cow::Borrowed(v)));
+            }
+            match allowed.iter().find(|a| **a == lower) {
+                Some(a) => Ok(Value::Str(Cow::Borrowed(a))),
+                None => Err(format!(
                     "'{t}' is not a known value: expected one of {} (map export labels under [tables.<table>.values.<column>] in the config)",
                     allowed.join(", ")
-                ))
+                )),
             }
         }
     }
 }
 
 /// A timestamp outside years 1–9999 (a typed Parquet i64::MAX, say) is not the time of anything.
-fn in_calendar(v: Result<Value, String>) -> Result<Value, String> {
+fn in_calendar(v: Result<Value<'_>, String>) -> Result<Value<'_>, String> {
     match v {
         Ok(Value::Ts(t)) if !(time::MIN_MICROS..=time::MAX_MICROS).contains(&t) => Err(format!(
             "{t} µs since 1970 is not a date between the years 1 and 9999: expected a timestamp"
