@@ -203,10 +203,10 @@ fn parse_iso(s: &str, tz: Tz) -> Result<Micros, String> {
     }
     let utc = match offset_secs {
         Some(off) => naive - chrono::Duration::seconds(off as i64),
-        None => match tz.from_local_datetime(&naive) {
-            LocalResult::Single(t) => t.naive_utc(),
+        None => match local_to_utc(tz, naive) {
+            LocalResult::Single(t) => t,
             // The hour repeated when clocks go back: the earlier reading is the one a log writes first.
-            LocalResult::Ambiguous(early, _) => early.naive_utc(),
+            LocalResult::Ambiguous(early, _) => early,
             LocalResult::None => {
                 return Err(format!(
                     "'{s}' does not exist in {tz}: clocks skipped that hour (daylight saving); add an offset"
@@ -215,6 +215,50 @@ fn parse_iso(s: &str, tz: Tz) -> Result<Micros, String> {
         },
     };
     Ok(utc.and_utc().timestamp_micros())
+}
+
+/// The UTC readings of a local wall time in `tz`, as chrono-tz gives them. A day with one offset throughout is
+/// looked up in the zone's table once per thread and kept in a small cache by date: loading converts every
+/// timestamp cell, and the table search was most of that cost.
+pub fn local_to_utc(tz: Tz, naive: NaiveDateTime) -> LocalResult<NaiveDateTime> {
+    use chrono::Offset as _;
+    const SLOTS: usize = 512;
+    std::thread_local! {
+        /// (zone, day number, offset in seconds) of days with one offset, by day number modulo SLOTS.
+        static DAYS: std::cell::RefCell<[Option<(Tz, i32, i32)>; SLOTS]> = const { std::cell::RefCell::new([None; SLOTS]) };
+    }
+    let date = naive.date();
+    let day = date.num_days_from_ce();
+    let slot = day.rem_euclid(SLOTS as i32) as usize;
+    let cached = DAYS.with(|d| match d.borrow()[slot] {
+        Some((z, d, off)) if z == tz && d == day => Some(off),
+        _ => None,
+    });
+    let shifted = |off: i32| naive - chrono::Duration::seconds(off as i64);
+    if let Some(off) = cached {
+        return LocalResult::Single(shifted(off));
+    }
+    let offset_at = |h: u32, m: u32, s: u32, nano: u32| {
+        let t = NaiveTime::from_hms_nano_opt(h, m, s, nano).expect("a valid time of day");
+        match tz.from_local_datetime(&date.and_time(t)) {
+            LocalResult::Single(x) => Some(x.offset().fix().local_minus_utc()),
+            _ => None,
+        }
+    };
+    // One offset at the day's start, middle and end: no change that day (a zone changes at most once a day).
+    let (start, noon, end) = (
+        offset_at(0, 0, 0, 0),
+        offset_at(12, 0, 0, 0),
+        offset_at(23, 59, 59, 999_999_999),
+    );
+    if let (Some(a), Some(b), Some(c)) = (start, noon, end)
+        && a == b
+        && b == c
+    {
+        DAYS.with(|d| d.borrow_mut()[slot] = Some((tz, day, a)));
+        return LocalResult::Single(shifted(a));
+    }
+    tz.from_local_datetime(&naive).map(|t| t.naive_utc())
 }
 
 fn expected(s: &str) -> String {
@@ -397,6 +441,38 @@ pub fn iso_week_expr(e: Expr, tz: Tz) -> Expr {
 
 #[cfg(test)]
 mod tests {
+
+    /// Every quarter hour of 2026 in zones with and without daylight saving (New York's gap on 8 March and repeated
+    /// hour on 1 November, London's, Shanghai's none), each converted twice so the second reads the cache: the same
+    /// readings as chrono-tz's own conversion.
+    #[test]
+    fn the_per_day_offset_cache_gives_the_zone_table_readings() {
+        let zones = [
+            chrono_tz::America::New_York,
+            chrono_tz::Europe::London,
+            chrono_tz::Asia::Shanghai,
+        ];
+        let start = NaiveDate::from_ymd_opt(2026, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        let (mut gaps, mut repeats) = (0, 0);
+        for q in 0..(365 * 96) {
+            let naive = start + chrono::Duration::minutes(15 * q);
+            for tz in zones {
+                let want = tz.from_local_datetime(&naive).map(|t| t.naive_utc());
+                match want {
+                    LocalResult::None => gaps += 1,
+                    LocalResult::Ambiguous(..) => repeats += 1,
+                    LocalResult::Single(_) => {}
+                }
+                assert_eq!(local_to_utc(tz, naive), want, "{naive} in {tz}");
+                assert_eq!(local_to_utc(tz, naive), want, "{naive} in {tz}, again");
+            }
+        }
+        // Each of the two zones with daylight saving: one hour skipped and one repeated in spring and autumn.
+        assert_eq!((gaps, repeats), (8, 8));
+    }
     use super::*;
 
     const SH: Tz = chrono_tz::Asia::Shanghai;
