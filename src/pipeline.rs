@@ -13,7 +13,7 @@ use crate::metrics;
 use crate::output::{OutputDir, rejects_frame};
 use crate::progress::Progress;
 use crate::schedule::{self, Slot, Step};
-use crate::stages::Stages;
+use crate::stages::{Stages, Timed};
 use crate::tables::TableKind;
 use crate::time;
 use crate::workdir::WorkDir;
@@ -40,7 +40,7 @@ fn load_tables(
     opts: &LoadOptions,
     progress: &Progress,
     work: Option<&WorkDir>,
-) -> Vec<(TableKind, Result<Option<LoadedTable>>, std::time::Instant, f64)> {
+) -> Vec<(TableKind, Result<Option<LoadedTable>>, Timed)> {
     const ORDER: [TableKind; 5] = [
         TableKind::Shipments,
         TableKind::Orders,
@@ -51,7 +51,7 @@ fn load_tables(
     let next = std::sync::atomic::AtomicUsize::new(0);
     let lookups = crate::staging::Lookups::default();
     let tz = opts.config.timezone;
-    let mut done: Vec<(TableKind, Result<Option<LoadedTable>>, std::time::Instant, f64)> = std::thread::scope(|s| {
+    let mut done: Vec<(TableKind, Result<Option<LoadedTable>>, Timed)> = std::thread::scope(|s| {
         let lane = || {
             let mut out = Vec::new();
             loop {
@@ -61,7 +61,7 @@ fn load_tables(
                 progress.set_message(format!("loading {}", kind.name()));
                 let tc = opts.config.table(kind);
                 let loaded = crate::staging::load_table(&opts.data_dir, kind, &tc, tz, progress, work, &lookups);
-                out.push((kind, loaded, started, started.elapsed().as_secs_f64()));
+                out.push((kind, loaded, Timed::since(started)));
             }
             out
         };
@@ -71,7 +71,7 @@ fn load_tables(
             .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     });
-    done.sort_by_key(|(k, _, _, _)| TableKind::ALL.iter().position(|a| a == k));
+    done.sort_by_key(|(k, _, _)| TableKind::ALL.iter().position(|a| a == k));
     done
 }
 
@@ -88,11 +88,11 @@ pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded>
     let loads = load_tables(opts, progress, work.as_ref());
     stages.end("load", clock);
     let since = stages.list.len() - 1;
-    for (kind, result, started, seconds) in loads {
+    for (kind, result, timed) in loads {
         if let Some(t) = result.context(CannotStart)? {
             tables.insert(kind, t);
         }
-        stages.push_concurrent_since(since, &format!("load_{}", kind.name()), started, seconds);
+        stages.push_concurrent_since(since, &format!("load_{}", kind.name()), timed);
     }
     let clock = stages.start();
     progress.set_message("setting aside implausible timestamps".into());

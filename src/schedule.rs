@@ -17,7 +17,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use crate::progress::Progress;
-use crate::stages::Stages;
+use crate::stages::{Stages, Timed};
 
 /// The thread a step runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -202,7 +202,7 @@ pub fn run(steps: Vec<Step<'_>>, stages: &mut Stages, progress: &Progress) -> Re
         let handles: Vec<_> = lanes
             .into_iter()
             .map(|(lane, list)| {
-                scope.spawn(move || -> (Result<()>, Vec<(&'static str, Instant, f64)>) {
+                scope.spawn(move || -> (Result<()>, Vec<(&'static str, Timed)>) {
                     let _guard = PanicGuard(shared);
                     let mut seconds = Vec::new();
                     for step in list {
@@ -211,7 +211,7 @@ pub fn run(steps: Vec<Step<'_>>, stages: &mut Stages, progress: &Progress) -> Re
                         }
                         let started = Instant::now();
                         let result = (step.run)();
-                        seconds.push((step.name, started, started.elapsed().as_secs_f64()));
+                        seconds.push((step.name, Timed::since(started)));
                         crate::stages::debug_mark(&format!("after {} ({lane:?} lane)", step.name));
                         shared.finish(step.name, result.is_ok());
                         if result.is_err() {
@@ -256,8 +256,8 @@ pub fn run(steps: Vec<Step<'_>>, stages: &mut Stages, progress: &Progress) -> Re
     main_result?;
     for (result, seconds) in others {
         result?;
-        for (name, started, secs) in seconds {
-            stages.push_concurrent_since(first_concurrent, name, started, secs);
+        for (name, timed) in seconds {
+            stages.push_concurrent_since(first_concurrent, name, timed);
         }
     }
     Ok(())

@@ -56,6 +56,23 @@ impl Default for Stages {
     }
 }
 
+/// When a step on another thread started and how long it took, for [`Stages::push_concurrent_since`].
+#[derive(Debug, Clone, Copy)]
+pub struct Timed {
+    pub started: Instant,
+    pub seconds: f64,
+}
+
+impl Timed {
+    /// A step that started at `started` and ends now.
+    pub fn since(started: Instant) -> Timed {
+        Timed {
+            started,
+            seconds: started.elapsed().as_secs_f64(),
+        }
+    }
+}
+
 /// A started stage; hand it back to [`Stages::end`].
 pub struct StageClock {
     started: Instant,
@@ -87,15 +104,15 @@ impl Stages {
 
     /// Records a stage that ran on a thread of its own beside the ones recorded since `since` (their peaks include
     /// its memory): when it started, its own seconds, and the largest of their peaks as its peak.
-    pub fn push_concurrent_since(&mut self, since: usize, name: &str, started: Instant, seconds: f64) {
+    pub fn push_concurrent_since(&mut self, since: usize, name: &str, timed: Timed) {
         let peak = self.list[since.min(self.list.len())..]
             .iter()
             .filter_map(|s| s.peak_rss_mb)
             .max();
-        let started_s = self.since_origin(started);
+        let started_s = self.since_origin(timed.started);
         self.list.push(Stage {
             name: name.to_string(),
-            seconds,
+            seconds: timed.seconds,
             started_s,
             peak_rss_mb: peak,
             concurrent: true,

@@ -135,8 +135,8 @@ pub fn excel_serial(days: f64, tz: Tz) -> Result<Micros, String> {
     // Rounded to the millisecond: a spreadsheet's binary fraction of a day is never meant finer than that.
     let millis = (days * 86_400_000.0).round() as i64;
     let naive = base + chrono::Duration::milliseconds(millis);
-    match tz.from_local_datetime(&naive) {
-        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Ok(t.timestamp_micros()),
+    match local_to_utc(tz, naive) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Ok(t.and_utc().timestamp_micros()),
         LocalResult::None => Err(format!("'{naive}' does not exist in {tz} (daylight-saving gap)")),
     }
 }

@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use chrono::TimeZone as _;
 use chrono_tz::Tz;
 
 use super::reader::{Cell, show_decimal};
@@ -140,9 +139,9 @@ pub fn parse_cell<'a>(
                 let naive = chrono::DateTime::from_timestamp_micros(wall)
                     .ok_or("timestamp out of range")?
                     .naive_utc();
-                match tz.from_local_datetime(&naive) {
+                match time::local_to_utc(tz, naive) {
                     chrono::LocalResult::Single(x) | chrono::LocalResult::Ambiguous(x, _) => {
-                        Ok(Value::Ts(x.timestamp_micros()))
+                        Ok(Value::Ts(x.and_utc().timestamp_micros()))
                     }
                     chrono::LocalResult::None => Err(format!("'{naive}' does not exist in {tz} (daylight-saving gap)")),
                 }

@@ -205,7 +205,7 @@ fn key_ids(sold: &LazyFrame, key: &str) -> Result<DataFrame> {
 /// ([`entity_rows_by_polars`], the same rows) when the kernel declines the inputs.
 ///
 /// [`kernels::entity_weeks`]: super::kernels::entity_weeks
-fn entity_rows(early: &DataFrame, sold: &DataFrame, key: &str, b: i64) -> Result<LazyFrame> {
+fn entity_rows(sold: &DataFrame, early: &DataFrame, key: &str, b: i64) -> Result<LazyFrame> {
     use super::kernels::entity_weeks::{Inputs, entity_weeks};
     let inputs = Inputs {
         sold,
@@ -216,13 +216,13 @@ fn entity_rows(early: &DataFrame, sold: &DataFrame, key: &str, b: i64) -> Result
     };
     match entity_weeks(&inputs)? {
         Some(rows) => Ok(rows.lazy()),
-        None => entity_rows_by_polars(&early.clone().lazy(), &sold.clone().lazy(), key, b),
+        None => entity_rows_by_polars(&sold.clone().lazy(), &early.clone().lazy(), key, b),
     }
 }
 
 /// [`entity_rows`] by polars: the keys as dense ids in key order ([`key_ids`]) for the groupings, the join and the
 /// baseline's sort, the text joined back at the end.
-fn entity_rows_by_polars(early: &LazyFrame, sold: &LazyFrame, key: &str, b: i64) -> Result<LazyFrame> {
+fn entity_rows_by_polars(sold: &LazyFrame, early: &LazyFrame, key: &str, b: i64) -> Result<LazyFrame> {
     let ids = key_ids(sold, key)?;
     // A null key is a group of its own, as in a grouping.
     let by_id = JoinArgs {
@@ -320,7 +320,7 @@ pub fn evaluate(
     as_of: crate::time::Micros,
     r: &RiskParams,
 ) -> Result<DataFrame> {
-    let (early_rows, sold_rows) = (&early.0, &sold.0);
+    let (sold_rows, early_rows) = (&sold.0, &early.0);
     let early = early.0.clone().lazy();
     let sold = sold.0.clone().lazy();
     let weeks = week_facts(tz, r, &sold).run()?.lazy();
@@ -333,7 +333,7 @@ pub fn evaluate(
         .lazy();
     let mut parts = Vec::new();
     for (level, key) in [("merchant", "merchant_id"), ("sku", "sku")] {
-        let mut rows = entity_rows(&early_rows, &sold_rows, key, r.baseline_weeks)?;
+        let mut rows = entity_rows(sold_rows, early_rows, key, r.baseline_weeks)?;
         if level == "merchant"
             && let Some(m) = merchants
         {
@@ -635,7 +635,7 @@ mod tests {
             let hand = super::super::kernels::entity_weeks::entity_weeks(&inputs)
                 .unwrap()
                 .expect("these sums suit the kernel");
-            let by_polars = entity_rows_by_polars(&early.clone().lazy(), &sold.clone().lazy(), key, 8)
+            let by_polars = entity_rows_by_polars(&sold.clone().lazy(), &early.clone().lazy(), key, 8)
                 .unwrap()
                 .sort(["_by"], SortMultipleOptions::default())
                 .collect()
