@@ -7,6 +7,7 @@ use aftersales::config::Config;
 use aftersales::generate::{self, Options};
 use aftersales::pipeline::{LoadOptions, load_and_check};
 use aftersales::progress::Progress;
+use aftersales::workdir::HoldInputs;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn bench_load(c: &mut Criterion) {
@@ -27,8 +28,9 @@ fn bench_load(c: &mut Criterion) {
         data_dir: csv.clone(),
         config: config.clone(),
         as_of: None,
-        // As `run` does: each table written to a working copy once loaded.
+        // As `run` does: tables held in memory up to a quarter of the memory available, else working copies.
         work_in: Some(dir.path().to_path_buf()),
+        hold_inputs: HoldInputs::Auto,
     };
     // The Parquet copy, as `aftersales convert` writes it.
     let pq = dir.path().join("parquet");
@@ -44,8 +46,9 @@ fn bench_load(c: &mut Criterion) {
         data_dir: pq,
         config,
         as_of: None,
-        // As `run` does: each table written to a working copy once loaded.
+        // As `run` does: tables held in memory up to a quarter of the memory available, else working copies.
         work_in: Some(dir.path().to_path_buf()),
+        hold_inputs: HoldInputs::Auto,
     };
 
     // The same CSV exports read through the staging layer (`sources` naming every column, cells cleaned): what a
@@ -72,6 +75,7 @@ fn bench_load(c: &mut Criterion) {
         config: Config::load(&staged_dir.join("aftersales.toml")).unwrap(),
         as_of: None,
         work_in: Some(dir.path().to_path_buf()),
+        hold_inputs: HoldInputs::Auto,
     };
 
     let mut g = c.benchmark_group("load_and_check");

@@ -27,6 +27,7 @@ fn bench_metrics(c: &mut Criterion) {
         config: config.clone(),
         as_of: None,
         work_in: Some(data.clone()),
+        hold_inputs: aftersales::workdir::HoldInputs::Auto,
     };
     let loaded = load_and_check(&load, &Progress::hidden()).unwrap();
     let table = |k: TableKind| &loaded.tables[&k];

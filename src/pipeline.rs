@@ -81,7 +81,7 @@ pub fn load_and_check(opts: &LoadOptions, progress: &Progress) -> Result<Loaded>
     let mut tables = BTreeMap::new();
     progress.reset();
     let work = match &opts.work_in {
-        Some(dir) => Some(WorkDir::create_in(dir).context(CannotStart)?),
+        Some(dir) => Some(WorkDir::create_in(dir).context(CannotStart)?.holding(opts.hold_inputs)),
         None => None,
     };
     let clock = stages.start();

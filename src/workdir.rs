@@ -18,6 +18,41 @@ pub struct WorkDir {
     dir: tempfile::TempDir,
     /// Numbers every file handed out, so that no two callers share one.
     next: std::sync::atomic::AtomicU32,
+    /// Bytes of input rows kept in memory instead of written here, and the most they may take (see
+    /// [`HoldInputs`]).
+    held: std::sync::atomic::AtomicUsize,
+    hold_limit: usize,
+}
+
+/// How much of the input tables a run keeps in memory rather than in working copies.
+///
+/// Why: writing a table's working copy and reading it back (Parquet encoding, dictionaries, LZ4) was about a fifth
+/// of a first run's CPU at scale 10 (BENCHMARKS.md), and a machine that can hold the inputs gains nothing from it.
+/// Inputs that would pass the limit go to working copies as before, so the largest runs keep their memory bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HoldInputs {
+    /// A quarter of the memory available when the run starts (none where that cannot be read).
+    #[default]
+    Auto,
+    /// Never more than this many bytes of rows (0: every table goes to a working copy).
+    UpTo(usize),
+}
+
+impl HoldInputs {
+    pub fn limit(self) -> usize {
+        match self {
+            HoldInputs::UpTo(n) => n,
+            HoldInputs::Auto => available_memory().map_or(0, |m| m / 4),
+        }
+    }
+}
+
+/// MemAvailable from /proc/meminfo, in bytes (Linux); None elsewhere.
+fn available_memory() -> Option<usize> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    kb.checked_mul(1024)
 }
 
 impl WorkDir {
@@ -37,7 +72,30 @@ impl WorkDir {
         Ok(WorkDir {
             dir,
             next: std::sync::atomic::AtomicU32::new(0),
+            held: std::sync::atomic::AtomicUsize::new(0),
+            hold_limit: 0,
         })
+    }
+
+    /// Input rows up to `hold` stay in memory (see [`HoldInputs`]); without it, every table goes to a working copy.
+    pub fn holding(mut self, hold: HoldInputs) -> WorkDir {
+        self.hold_limit = hold.limit();
+        self
+    }
+
+    /// Reserves `bytes` for input rows kept in memory: false, and nothing reserved, when they would pass the limit.
+    pub fn try_hold(&self, bytes: usize) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.held
+            .fetch_update(Relaxed, Relaxed, |h| {
+                h.checked_add(bytes).filter(|&n| n <= self.hold_limit)
+            })
+            .is_ok()
+    }
+
+    /// Gives back what [`Self::try_hold`] reserved (the rows went to a working copy after all).
+    pub fn release(&self, bytes: usize) {
+        self.held.fetch_sub(bytes, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn path(&self) -> &Path {
@@ -172,5 +230,18 @@ mod tests {
         let (a, b) = (w.file("line_facts"), w.file("line_facts"));
         assert_ne!(a, b);
         assert!(a.starts_with(w.path()) && b.starts_with(w.path()));
+    }
+
+    #[test]
+    fn rows_are_held_up_to_the_limit_and_no_further() {
+        let parent = tempfile::tempdir().unwrap();
+        let none = WorkDir::create_in(parent.path()).unwrap();
+        assert!(!none.try_hold(1), "no limit given: nothing is held");
+        let w = WorkDir::create_in(parent.path()).unwrap().holding(HoldInputs::UpTo(100));
+        assert!(w.try_hold(60));
+        assert!(!w.try_hold(41), "60 + 41 passes 100");
+        assert!(w.try_hold(40));
+        w.release(60);
+        assert!(w.try_hold(60) && !w.try_hold(1));
     }
 }

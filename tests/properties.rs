@@ -54,6 +54,7 @@ fn tables_of(data: &Path, config_dir: &Path) -> Tables {
         config: config.clone(),
         as_of: None,
         work_in: None,
+        hold_inputs: aftersales::workdir::HoldInputs::Auto,
     };
     let progress = Progress::hidden();
     let loaded = pipeline::load_and_check(&opts, &progress).unwrap();

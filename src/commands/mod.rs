@@ -52,5 +52,6 @@ pub fn resolve_inputs(args: &InputArgs) -> Result<LoadOptions> {
         as_of,
         // Commands that write an output folder put the working copies beside it instead (same disk).
         work_in: Some(std::env::temp_dir()),
+        hold_inputs: crate::workdir::HoldInputs::Auto,
     })
 }

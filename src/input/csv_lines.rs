@@ -73,6 +73,18 @@ impl Fields {
         let starts = std::iter::once(0).chain(self.ends.iter().map(move |e| e + skip));
         starts.zip(self.ends.iter().copied()).map(|(a, b)| &self.buf[a..b])
     }
+    /// Each field as text, or its bytes where they are not valid UTF-8. The buffer is validated once: when it is
+    /// valid, a field whose two ends fall on character boundaries is valid too (a field split inside a character
+    /// — possible only when the unescaped fields sit side by side — is checked on its own).
+    pub fn texts(&self) -> impl Iterator<Item = Result<&str, &[u8]>> + '_ {
+        let whole = std::str::from_utf8(&self.buf).ok();
+        let skip = usize::from(self.skip_delimiters);
+        let starts = std::iter::once(0).chain(self.ends.iter().map(move |e| e + skip));
+        starts.zip(self.ends.iter().copied()).map(move |(a, b)| match whole {
+            Some(s) if s.is_char_boundary(a) && s.is_char_boundary(b) => Ok(&s[a..b]),
+            _ => std::str::from_utf8(&self.buf[a..b]).map_err(|_| &self.buf[a..b]),
+        })
+    }
     fn end_field(&mut self) {
         self.ends.push(self.buf.len());
     }
@@ -505,6 +517,31 @@ mod tests {
             fields.end_field();
         }
         Item::Record { line, fields }
+    }
+
+    #[test]
+    fn a_field_is_text_only_when_its_own_bytes_are_valid_utf8() {
+        // Unescaped fields side by side: the buffer "é" is valid, but split inside the character each half is not.
+        let mut split = Fields::default();
+        split.buf.extend_from_slice(&[0xC3]);
+        split.end_field();
+        split.buf.extend_from_slice(&[0xA9]);
+        split.end_field();
+        let got: Vec<_> = split.texts().collect();
+        assert_eq!(got, vec![Err(&[0xC3u8][..]), Err(&[0xA9u8][..])]);
+        // Kept text with delimiters: valid fields stay text, an invalid one is its bytes, the others untouched.
+        let mut kept = Fields {
+            skip_delimiters: true,
+            ..Fields::default()
+        };
+        for f in [&b"\xE5\x95\x86\xE5\xAE\xB6"[..], b"x\xFFy", b""] {
+            kept.buf.extend_from_slice(f);
+            kept.end_field();
+            kept.buf.push(b',');
+        }
+        kept.buf.pop();
+        let got: Vec<_> = kept.texts().collect();
+        assert_eq!(got, vec![Ok("商家"), Err(&b"x\xFFy"[..]), Ok("")]);
     }
 
     fn damaged_lines(items: &[Item]) -> Vec<u64> {

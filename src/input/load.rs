@@ -188,7 +188,7 @@ impl LoadedTable {
 impl LoadedTable {
     /// Moves accepted rows to the rejects after loading (a check that needs every table first, such as
     /// plausibility): `found` pairs each row's lineage (file index, row number) with its reject. The accepted rows
-    /// keep their order; a working copy is written again without the rows, in `work` (in memory without one).
+    /// keep their order; a working copy is written again without the rows, in `work`; rows in memory stay there.
     pub fn reject_rows(&mut self, found: Vec<(u32, Reject)>, work: Option<&WorkDir>) -> Result<()> {
         if found.is_empty() {
             return Ok(());
@@ -212,8 +212,9 @@ impl LoadedTable {
             anti,
         );
         let expected = self.height() - found.len();
+        let in_memory = matches!(self.storage, Storage::Memory(_));
         self.storage = match work {
-            Some(w) => {
+            Some(w) if !in_memory => {
                 let path = w.file(&format!("{}-plausible", self.kind.name()));
                 workdir::sink_in_order(kept, &path)?;
                 Storage::WorkingCopy {
@@ -221,7 +222,7 @@ impl LoadedTable {
                     rows: expected,
                 }
             }
-            None => Storage::Memory(kept.collect()?),
+            _ => Storage::Memory(kept.collect()?),
         };
         anyhow::ensure!(
             self.height() == expected,
@@ -541,7 +542,9 @@ fn truncate(s: &str, n: usize) -> String {
 }
 
 /// Where a table's accepted rows go while it loads, a chunk at a time and in file order: kept in memory, or
-/// written at once into the run's working folder, so that a table is never held whole.
+/// written at once into the run's working folder, so that a table is never held whole. With a working folder,
+/// chunks stay in memory while the folder's hold limit allows (`workdir::HoldInputs`); the first chunk past it
+/// sends the table's chunks so far, and every later one, to working copies.
 struct Chunks<'a> {
     kind: TableKind,
     work: Option<&'a WorkDir>,
@@ -553,6 +556,8 @@ struct Chunks<'a> {
     hashes: Vec<u64>,
     /// Order lines without a line_no are numbered within their order, which needs the whole table at once.
     needs_line_numbers: bool,
+    /// Bytes of `frames` reserved from the working folder's hold limit.
+    held: usize,
 }
 
 impl Chunks<'_> {
@@ -571,13 +576,33 @@ impl Chunks<'_> {
         match self.work {
             None => self.frames.push(df),
             Some(w) => {
-                append_key_hashes(&df, self.kind.schema().key, &mut self.hashes)?;
-                let path = w.file(&format!("{}-{:05}", self.kind.name(), self.paths.len()));
-                workdir::write(&mut df, &path)?;
-                self.paths.push(path);
+                let bytes = df.estimated_size();
+                if self.paths.is_empty() && w.try_hold(bytes) {
+                    self.held += bytes;
+                    self.frames.push(df);
+                    return Ok(());
+                }
+                for mut held in std::mem::take(&mut self.frames) {
+                    self.write(w, &mut held)?;
+                }
+                w.release(std::mem::take(&mut self.held));
+                self.write(w, &mut df)?;
             }
         }
         Ok(())
+    }
+
+    fn write(&mut self, w: &WorkDir, df: &mut DataFrame) -> Result<()> {
+        append_key_hashes(df, self.kind.schema().key, &mut self.hashes)?;
+        let path = w.file(&format!("{}-{:05}", self.kind.name(), self.paths.len()));
+        workdir::write(df, &path)?;
+        self.paths.push(path);
+        Ok(())
+    }
+
+    /// Whether the table's rows are in memory (none went to a working copy).
+    fn in_memory(&self) -> bool {
+        self.work.is_none() || (self.paths.is_empty() && !self.frames.is_empty())
     }
 }
 
@@ -768,6 +793,7 @@ impl<'a> TableLoader<'a> {
                     rows: 0,
                     hashes: Vec::new(),
                     needs_line_numbers: false,
+                    held: 0,
                 },
                 auto_flush: true,
                 chunk_rows: read.parquet_slice_rows.max(1),
@@ -841,8 +867,9 @@ impl<'a> TableLoader<'a> {
             ..
         } = sink;
         let names: Vec<String> = stats.iter().map(|s| s.file.clone()).collect();
+        let in_memory = chunks.in_memory();
         let (storage, dups) = match chunks.work {
-            Some(w) if !chunks.needs_line_numbers => {
+            Some(w) if !chunks.needs_line_numbers && !in_memory => {
                 if chunks.paths.is_empty() {
                     let path = w.file(&format!("{}-00000", kind.name()));
                     workdir::write(&mut empty.clone(), &path)?;
@@ -867,7 +894,7 @@ impl<'a> TableLoader<'a> {
                 }
                 let (mut df, dups) = reject_duplicate_keys(df, schema, &names)?;
                 let storage = match chunks.work {
-                    Some(w) => {
+                    Some(w) if !in_memory => {
                         let path = w.file(kind.name());
                         workdir::write(&mut df, &path)?;
                         for p in &chunks.paths {
@@ -878,7 +905,7 @@ impl<'a> TableLoader<'a> {
                             rows: df.height(),
                         }
                     }
-                    None => Storage::Memory(df),
+                    _ => Storage::Memory(df),
                 };
                 (storage, dups)
             }

@@ -23,6 +23,8 @@ pub struct LoadOptions {
     /// Where the run's working copies go (a hidden folder made inside it, removed at the end): each table is
     /// written there once loaded and scanned from there by later stages. None keeps every table in memory.
     pub work_in: Option<PathBuf>,
+    /// With `work_in`: how much of the input tables stays in memory instead of going to working copies.
+    pub hold_inputs: crate::workdir::HoldInputs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

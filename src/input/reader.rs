@@ -138,11 +138,11 @@ pub fn read_csv(file: &SourceFile, tc: &TableConfig, sink: &mut dyn RowSink) -> 
         match item {
             Item::Record { line, fields } => {
                 let cells: Vec<Cell<'_>> = fields
-                    .iter()
-                    .map(|field| match std::str::from_utf8(field) {
+                    .texts()
+                    .map(|field| match field {
                         Ok("") => Cell::Null,
                         Ok(s) => Cell::Str(s),
-                        Err(_) => Cell::BadUtf8(field),
+                        Err(bytes) => Cell::BadUtf8(bytes),
                     })
                     .collect();
                 sink.row(line, &cells);

@@ -275,6 +275,8 @@ pub fn load_and_prepare(
         config: config.clone(),
         as_of: None,
         work_in: work.map(Path::to_path_buf),
+        // With a working folder, every table goes to a working copy (the path a run over large inputs takes).
+        hold_inputs: aftersales::workdir::HoldInputs::UpTo(0),
     };
     let loaded = aftersales::pipeline::load_and_check(&load, &aftersales::progress::Progress::hidden()).unwrap();
     let table = |k: TableKind| loaded.tables[&k].lazy().unwrap();
