@@ -10,9 +10,10 @@ DIR holds orders/cases/shipments/refunds .parquet and aftersales.toml (time zone
 mismatches found (exit 1 if any). Run by benches/baseline.sh; never part of the product or of `cargo test`.
 
 The SQL follows docs/tables.md: a case reaches the lowest line_no of (order_id, sku); a return is a counted case
-(status not cancelled) of type return/exchange whose decision is not rejected; returned units are capped at the
-line's quantity; periods are local to the configured zone; as_of is the latest event timestamp; SLA statuses in
-the documented order, working-day deadlines at the end of the N-th working day after the start's local date.
+(status not cancelled) of type return/exchange whose decision is not rejected; returned units are capped per
+(order, sku) at the units of that sku the whole order holds (SPEC §4.1); periods are local to the configured zone;
+as_of is the latest event timestamp; SLA statuses in the documented order, working-day deadlines at the end of the
+N-th working day after the start's local date.
 """
 
 import argparse
@@ -88,16 +89,17 @@ def main():
 
     om, oq = periods("o.ordered_at", tz)
     stage("lines", f"""
-        CREATE TABLE first_line AS SELECT order_id, sku, min(line_no) AS line_no FROM orders GROUP BY ALL;
+        CREATE TABLE first_line AS
+            SELECT order_id, sku, min(line_no) AS line_no, sum(quantity) AS held FROM orders GROUP BY ALL;
         CREATE TABLE lines AS
         WITH ret AS (
-            SELECT f.order_id, f.line_no, sum(coalesce(c.quantity, 1)) AS q
+            SELECT f.order_id, f.line_no, least(sum(coalesce(c.quantity, 1)), f.held) AS q
             FROM cases c JOIN first_line f USING (order_id, sku)
             WHERE c.status <> 'cancelled' AND c.case_type IN ('return', 'exchange')
               AND c.decision IS DISTINCT FROM 'rejected'
-            GROUP BY ALL)
+            GROUP BY f.order_id, f.line_no, f.held)
         SELECT o.order_id, o.line_no, o.category, o.merchant_id, o.sku, o.quantity,
-               least(coalesce(r.q, 0), o.quantity) AS returned, {om} AS m, {oq} AS q
+               coalesce(r.q, 0) AS returned, {om} AS m, {oq} AS q
         FROM orders o LEFT JOIN ret r USING (order_id, line_no)""")
     stage("return_rates", """
         CREATE TABLE return_rates AS
