@@ -55,6 +55,20 @@ fn short(v: Expr) -> Expr {
         .or(v.str().len_bytes().lt_eq(lit(MAX_CELL_BYTES as u32)))
 }
 
+/// Whether every value of a text column is already as loading keeps it — not empty, no whitespace at either end,
+/// and for an enum (`lower`) lowercase ASCII — so the column is taken as it is instead of normalised into a copy
+/// (a file `convert` wrote, and most typed exports: the copies were a quarter of a typed load's CPU).
+fn already_clean(c: &Column, lower: bool) -> PolarsResult<bool> {
+    Ok(c.str()?.iter().all(|v| match v {
+        None => true,
+        Some(t) => {
+            !t.is_empty()
+                && super::parse::trim(t).len() == t.len()
+                && (!lower || t.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()))
+        }
+    }))
+}
+
 /// Trimmed text, empty as null.
 fn trimmed(e: Expr) -> Expr {
     let t = e.str().strip_chars(lit(NULL));
@@ -104,16 +118,19 @@ pub fn split(
         let c = col(src);
         let v = col(n(spec.name));
         let (value, valid) = match &spec.kind {
+            ColumnKind::Id | ColumnKind::Text if already_clean(&df.columns()[i], false)? => (c, short(v.clone())),
             ColumnKind::Id | ColumnKind::Text => (trimmed(c), short(v.clone())),
             ColumnKind::Enum(allowed) => {
                 let known = v.clone().is_in(
                     lit(Series::new("allowed".into(), allowed.to_vec())).implode(false),
                     false,
                 );
-                (
-                    trimmed(c).str().to_lowercase(),
-                    v.clone().is_null().or(known.and(short(v.clone()))),
-                )
+                let value = if already_clean(&df.columns()[i], true)? {
+                    c
+                } else {
+                    trimmed(c).str().to_lowercase()
+                };
+                (value, v.clone().is_null().or(known.and(short(v.clone()))))
             }
             ColumnKind::Int { min, max } => (
                 c.cast(DataType::Int64),
@@ -173,4 +190,25 @@ pub fn split(
         suspect,
         suspect_rows,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(values: &[Option<&str>]) -> Column {
+        Column::new("c".into(), values)
+    }
+
+    #[test]
+    fn a_text_column_is_taken_as_it_is_only_when_no_value_would_change() {
+        assert!(already_clean(&text(&[Some("O1"), None, Some("商家 A")]), false).unwrap());
+        assert!(!already_clean(&text(&[Some("O1"), Some(" O2")]), false).unwrap(), "a space to trim");
+        assert!(!already_clean(&text(&[Some("O1"), Some("O2\u{3000}")]), false).unwrap(), "an ideographic space");
+        assert!(!already_clean(&text(&[Some("")]), false).unwrap(), "empty becomes null");
+        // Enums are lowercased: uppercase or non-ASCII text goes through the normalising copy.
+        assert!(already_clean(&text(&[Some("return"), None]), true).unwrap());
+        assert!(!already_clean(&text(&[Some("Return")]), true).unwrap());
+        assert!(!already_clean(&text(&[Some("退货")]), true).unwrap());
+    }
 }

@@ -184,7 +184,7 @@ pub fn parse_cell<'a>(
 /// `str::trim`, without its walk over the characters when both end bytes are printable ASCII (nearly every cell):
 /// every whitespace character is either ASCII at or below a space or starts with a byte of 0x80 or more.
 #[inline]
-fn trim(s: &str) -> &str {
+pub(crate) fn trim(s: &str) -> &str {
     match s.as_bytes() {
         [first, .., last] if (b'!'..0x80).contains(first) && (b'!'..0x80).contains(last) => s,
         [only] if (b'!'..0x80).contains(only) => s,
