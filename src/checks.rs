@@ -106,16 +106,13 @@ pub fn data_quality(
 ) -> Result<DataFrame> {
     let mut parts: Vec<LazyFrame> = Vec::new();
     let orders = tables.get(&TableKind::Orders).map(|t| t.lazy()).transpose()?;
-    // The distinct order ids, found once for the three tables that reference them.
-    let order_ids = orders
-        .as_ref()
-        .map(|o| {
-            o.clone()
-                .select([col("order_id")])
-                .unique(None, UniqueKeepStrategy::Any)
-                .run_streaming()
-        })
-        .transpose()?;
+    // The distinct order ids, sorted once for the three tables that reference them: a row's id is looked up by
+    // walking them beside the rows (`SortedIds`), where an anti join hashed every order line's id to find them
+    // and every row's to probe them.
+    let order_ids = match tables.get(&TableKind::Orders) {
+        Some(t) => Some(std::sync::Arc::new(sorted_ids_of(t, "order_id")?)),
+        None => None,
+    };
     // The lines of orders that have a case or a refund (a tenth of all lines), read once for the checks that
     // compare a case or refund with its order's lines.
     let touched = match &orders {
@@ -151,22 +148,19 @@ pub fn data_quality(
         }
         None => None,
     };
-    let case_ids = tables
-        .get(&TableKind::Cases)
-        .map(|t| t.lazy().map(|lf| lf.select([col("case_id")])))
-        .transpose()?;
+    let case_ids = match tables.get(&TableKind::Cases) {
+        Some(t) => Some(std::sync::Arc::new(sorted_ids_of(t, "case_id")?)),
+        None => None,
+    };
 
     for kind in [TableKind::Cases, TableKind::Shipments, TableKind::Refunds] {
         let Some(t) = tables.get(&kind) else { continue };
         let lf = t.lazy()?;
         if let (Some(_), Some(ids)) = (&orders, &order_ids) {
-            let ids = ids.clone().lazy();
-            let unknown = lf.clone().join(
-                ids.clone(),
-                [col("order_id")],
-                [col("order_id")],
-                JoinArgs::new(JoinType::Anti),
-            );
+            // order_id is required in the three tables: no null to tell apart from an unknown id.
+            let unknown = lf
+                .clone()
+                .filter(is_in_sorted(col("order_id"), ids.clone()).not());
             parts.push(Warn { t, lf: unknown }.finish(
                 "unknown_order",
                 "order_id",
@@ -188,12 +182,9 @@ pub fn data_quality(
         if kind != TableKind::Cases
             && let Some(cids) = &case_ids
         {
-            let unknown = lf.clone().filter(col("case_id").is_not_null()).join(
-                cids.clone(),
-                [col("case_id")],
-                [col("case_id")],
-                JoinArgs::new(JoinType::Anti),
-            );
+            let unknown = lf
+                .clone()
+                .filter(col("case_id").is_not_null().and(is_in_sorted(col("case_id"), cids.clone()).not()));
             parts.push(Warn { t, lf: unknown }.finish(
                 "unknown_case",
                 "case_id",
@@ -261,6 +252,12 @@ pub fn data_quality(
         )
         .run()?;
     Ok(all)
+}
+
+/// The distinct values of a table's text column, sorted.
+fn sorted_ids_of(t: &LoadedTable, column: &str) -> Result<SortedIds> {
+    let df = t.lazy()?.select([col(column)]).collect()?;
+    Ok(SortedIds::new(&[df.column(column)?.str()?]))
 }
 
 /// The checks of a case or refund against its order's lines, worked out by hand: each row looks through its

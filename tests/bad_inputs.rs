@@ -235,6 +235,26 @@ fn unknown_order_is_a_warning_not_a_reject() {
     assert_eq!(dq.column("row_number").unwrap().u64().unwrap().get(0), Some(3));
 }
 
+/// Ids are looked up by walking sorted ids beside the rows; rows out of order (S2 after S1's O2, S4's O0 before
+/// everything) must still be found, or not, exactly.
+#[test]
+fn unknown_case_and_order_are_found_in_rows_out_of_order() {
+    let (code, err, _d, out) = validate("unknown_case_rows_out_of_order");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(table_counts(&out, "shipments"), (4, 4, 0));
+    let dq = row_findings(&out.path().join("v/data_quality.parquet"));
+    let found: Vec<(String, String, String)> = str_col(&dq, "check")
+        .into_iter()
+        .zip(str_col(&dq, "key"))
+        .zip(str_col(&dq, "value"))
+        .map(|((c, k), v)| (c, k, v))
+        .collect();
+    let own = |c: &str, k: &str, v: &str| (c.to_string(), k.to_string(), v.to_string());
+    assert_eq!(found, [own("unknown_case", "S3", "C9"), own("unknown_order", "S4", "O0")], "{dq}");
+    let rows: Vec<Option<u64>> = dq.column("row_number").unwrap().u64().unwrap().iter().collect();
+    assert_eq!(rows, [Some(4), Some(5)]);
+}
+
 #[test]
 fn gbk_bytes_in_a_utf8_file_are_rejected_with_a_hint() {
     let (_, _, _d, out) = validate("gbk_read_as_utf8");
