@@ -155,8 +155,7 @@ fn parse_iso(s: &str, tz: Tz) -> Result<Micros, String> {
         return Err(expected(s));
     }
     let day = p.digits(1, 2).ok_or_else(|| expected(s))?;
-    let date =
-        NaiveDate::from_ymd_opt(year as i32, month, day).ok_or_else(|| format!("'{s}' is not a real calendar date"))?;
+    let days = days_from_civil(year as i32, month, day).ok_or_else(|| format!("'{s}' is not a real calendar date"))?;
     let (mut hour, mut min, mut sec, mut nanos) = (0, 0, 0, 0u32);
     if p.eat(b'T') || p.eat(b' ') {
         while p.eat(b' ') {}
@@ -175,9 +174,9 @@ fn parse_iso(s: &str, tz: Tz) -> Result<Micros, String> {
             }
         }
     }
-    let time = NaiveTime::from_hms_nano_opt(hour, min, sec, nanos)
-        .ok_or_else(|| format!("'{s}' has a time of day out of range"))?;
-    let naive = NaiveDateTime::new(date, time);
+    if hour > 23 || min > 59 || sec > 59 {
+        return Err(format!("'{s}' has a time of day out of range"));
+    }
     while p.eat(b' ') {}
     let offset_secs: Option<i32> = match p.peek() {
         None => None,
@@ -201,43 +200,76 @@ fn parse_iso(s: &str, tz: Tz) -> Result<Micros, String> {
     if p.i != b.len() {
         return Err(expected(s));
     }
-    let utc = match offset_secs {
-        Some(off) => naive - chrono::Duration::seconds(off as i64),
-        None => match local_to_utc(tz, naive) {
-            LocalResult::Single(t) => t,
-            // The hour repeated when clocks go back: the earlier reading is the one a log writes first.
-            LocalResult::Ambiguous(early, _) => early,
-            LocalResult::None => {
-                return Err(format!(
-                    "'{s}' does not exist in {tz}: clocks skipped that hour (daylight saving); add an offset"
-                ));
+    // Seconds of the wall time as if it were UTC, then the offset taken off: plain arithmetic on the day number, with
+    // the zone's offset for that day from the cache (`day_offset`), and chrono-tz only on a day the offset changes.
+    let wall = days as i64 * 86_400 + (hour * 3600 + min * 60 + sec) as i64;
+    let utc = match offset_secs.or_else(|| day_offset(tz, days)) {
+        Some(off) => wall - off as i64,
+        None => {
+            let naive = NaiveDate::from_num_days_from_ce_opt(days + UNIX_EPOCH_DAYS_FROM_CE)
+                .and_then(|d| d.and_hms_opt(hour, min, sec))
+                .ok_or_else(|| format!("'{s}' is not a real calendar date"))?;
+            match tz.from_local_datetime(&naive).map(|t| t.naive_utc()) {
+                LocalResult::Single(t) => t.and_utc().timestamp(),
+                // The hour repeated when clocks go back: the earlier reading is the one a log writes first.
+                LocalResult::Ambiguous(early, _) => early.and_utc().timestamp(),
+                LocalResult::None => {
+                    return Err(format!(
+                        "'{s}' does not exist in {tz}: clocks skipped that hour (daylight saving); add an offset"
+                    ));
+                }
             }
-        },
+        }
     };
-    Ok(utc.and_utc().timestamp_micros())
+    Ok(utc * 1_000_000 + (nanos / 1000) as i64)
 }
 
-/// The UTC readings of a local wall time in `tz`, as chrono-tz gives them. A day with one offset throughout is
-/// looked up in the zone's table once per thread and kept in a small cache by date: loading converts every
-/// timestamp cell, and the table search was most of that cost.
-pub fn local_to_utc(tz: Tz, naive: NaiveDateTime) -> LocalResult<NaiveDateTime> {
+/// Days from 0001-01-01 (chrono's day 1) to 1970-01-01, less one: chrono's `num_days_from_ce` of the epoch.
+const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
+/// The days from 1970-01-01 to a date of the proleptic Gregorian calendar, or None when there is no such date
+/// (month 13, 30 February). The civil-from-days arithmetic of H. Hinnant's date algorithms.
+fn days_from_civil(year: i32, month: u32, day: u32) -> Option<i32> {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if day == 0 || day > month_days {
+        return None;
+    }
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y.rem_euclid(400);
+    let march_based = (month + 9) % 12;
+    let day_of_year = (153 * march_based + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year as i32;
+    Some(era * 146_097 + day_of_era - 719_468)
+}
+
+/// The zone's offset from UTC in seconds on a day (days since 1970-01-01) when it is the same all day; None on a
+/// day it changes. Found in the zone's table once per thread and kept in a small cache by day: loading converts
+/// every timestamp cell, and the table search was most of that cost.
+fn day_offset(tz: Tz, days: i32) -> Option<i32> {
     use chrono::Offset as _;
     const SLOTS: usize = 512;
     std::thread_local! {
-        /// (zone, day number, offset in seconds) of days with one offset, by day number modulo SLOTS.
-        static DAYS: std::cell::RefCell<[Option<(Tz, i32, i32)>; SLOTS]> = const { std::cell::RefCell::new([None; SLOTS]) };
+        /// (zone, day, offset in seconds or None for a day with a change), by day modulo SLOTS.
+        static DAYS: [std::cell::Cell<Option<(Tz, i32, Option<i32>)>>; SLOTS] =
+            const { [const { std::cell::Cell::new(None) }; SLOTS] };
     }
-    let date = naive.date();
-    let day = date.num_days_from_ce();
-    let slot = day.rem_euclid(SLOTS as i32) as usize;
-    let cached = DAYS.with(|d| match d.borrow()[slot] {
-        Some((z, d, off)) if z == tz && d == day => Some(off),
-        _ => None,
-    });
-    let shifted = |off: i32| naive - chrono::Duration::seconds(off as i64);
-    if let Some(off) = cached {
-        return LocalResult::Single(shifted(off));
+    let slot = days.rem_euclid(SLOTS as i32) as usize;
+    let cached = DAYS.with(|d| d[slot].get());
+    if let Some((z, d, off)) = cached
+        && z == tz
+        && d == days
+    {
+        return off;
     }
+    let date = NaiveDate::from_num_days_from_ce_opt(days.checked_add(UNIX_EPOCH_DAYS_FROM_CE)?)?;
     let offset_at = |h: u32, m: u32, s: u32, nano: u32| {
         let t = NaiveTime::from_hms_nano_opt(h, m, s, nano).expect("a valid time of day");
         match tz.from_local_datetime(&date.and_time(t)) {
@@ -251,14 +283,22 @@ pub fn local_to_utc(tz: Tz, naive: NaiveDateTime) -> LocalResult<NaiveDateTime> 
         offset_at(12, 0, 0, 0),
         offset_at(23, 59, 59, 999_999_999),
     );
-    if let (Some(a), Some(b), Some(c)) = (start, noon, end)
-        && a == b
-        && b == c
-    {
-        DAYS.with(|d| d.borrow_mut()[slot] = Some((tz, day, a)));
-        return LocalResult::Single(shifted(a));
+    let off = match (start, noon, end) {
+        (Some(a), Some(b), Some(c)) if a == b && b == c => Some(a),
+        _ => None,
+    };
+    DAYS.with(|d| d[slot].set(Some((tz, days, off))));
+    off
+}
+
+/// The UTC readings of a local wall time in `tz`, as chrono-tz gives them; a day with one offset throughout from
+/// the per-day cache ([`day_offset`]).
+pub fn local_to_utc(tz: Tz, naive: NaiveDateTime) -> LocalResult<NaiveDateTime> {
+    let days = naive.date().num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE;
+    match day_offset(tz, days) {
+        Some(off) => LocalResult::Single(naive - chrono::Duration::seconds(off as i64)),
+        None => tz.from_local_datetime(&naive).map(|t| t.naive_utc()),
     }
-    tz.from_local_datetime(&naive).map(|t| t.naive_utc())
 }
 
 fn expected(s: &str) -> String {
@@ -476,6 +516,42 @@ mod tests {
     use super::*;
 
     const SH: Tz = chrono_tz::Asia::Shanghai;
+
+    /// The day arithmetic agrees with chrono on every day from 1600 to 2400 (leap centuries included), and refuses
+    /// what chrono refuses.
+    #[test]
+    fn days_from_civil_agrees_with_chrono() {
+        let mut d = NaiveDate::from_ymd_opt(1600, 1, 1).unwrap();
+        while d.year() < 2400 {
+            let want = d.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE;
+            assert_eq!(days_from_civil(d.year(), d.month(), d.day()), Some(want), "{d}");
+            d = d.succ_opt().unwrap();
+        }
+        for (y, m, day) in [(2026, 2, 29), (1900, 2, 29), (2026, 4, 31), (2026, 13, 1), (2026, 0, 1), (2026, 1, 0)] {
+            assert_eq!(days_from_civil(y, m, day), None, "{y}-{m}-{day}");
+            assert!(NaiveDate::from_ymd_opt(y, m, day).is_none());
+        }
+        assert_eq!(days_from_civil(2000, 2, 29), Some(11_016));
+    }
+
+    /// Every 7 minutes of 2026 (so every hour's minutes come round) in three zones, written as an export writes them:
+    /// the instant chrono-tz gives, the earlier one in a repeated hour, an error in a skipped hour.
+    #[test]
+    fn text_timestamps_read_as_chrono_tz_reads_them() {
+        let zones = [chrono_tz::America::New_York, chrono_tz::Europe::London, SH];
+        let start = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        for k in 0..(365 * 24 * 60 / 7) {
+            let naive = start + chrono::Duration::minutes(7 * k) + chrono::Duration::seconds(k % 60);
+            let text = naive.format("%Y-%m-%d %H:%M:%S").to_string();
+            for tz in zones {
+                let want = match tz.from_local_datetime(&naive) {
+                    LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Some(t.timestamp_micros()),
+                    LocalResult::None => None,
+                };
+                assert_eq!(parse_ts(&text, tz).ok(), want, "{text} in {tz}");
+            }
+        }
+    }
 
     #[test]
     fn naive_and_offset_forms_are_the_same_instant() {
