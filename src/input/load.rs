@@ -262,14 +262,15 @@ enum ColBuilder {
 }
 
 impl ColBuilder {
-    fn new(name: &str, kind: &ColumnKind) -> Self {
+    /// A builder with room for `rows` values, so a chunk's values are not copied as its vectors grow.
+    fn new(name: &str, kind: &ColumnKind, rows: usize) -> Self {
         match kind {
             ColumnKind::Id | ColumnKind::Text | ColumnKind::Enum(_) => {
-                ColBuilder::Str(StringChunkedBuilder::new(name.into(), 1024))
+                ColBuilder::Str(StringChunkedBuilder::new(name.into(), rows))
             }
-            ColumnKind::Int { .. } => ColBuilder::Int(Vec::new()),
-            ColumnKind::Money { places, .. } => ColBuilder::Cents(Vec::new(), *places),
-            ColumnKind::Ts => ColBuilder::Ts(Vec::new()),
+            ColumnKind::Int { .. } => ColBuilder::Int(Vec::with_capacity(rows)),
+            ColumnKind::Money { places, .. } => ColBuilder::Cents(Vec::with_capacity(rows), *places),
+            ColumnKind::Ts => ColBuilder::Ts(Vec::with_capacity(rows)),
         }
     }
 
@@ -427,14 +428,16 @@ impl RowSink for TableSink<'_> {
             self.reject(row_number, "(row)", truncate(&joined, 200), problem);
             return;
         }
-        // The row's values borrow its cells: kept until every cell has parsed (a row is taken whole or rejected).
-        let mut values = Vec::with_capacity(self.builders.len());
+        // The row's values borrow its cells: kept until every cell has parsed (a row is taken whole or rejected), on
+        // the stack (dropped before a reject, which needs the sink whose value maps they may borrow).
+        let mut values: smallvec::SmallVec<[Value<'_>; 24]> = smallvec::SmallVec::new();
         for (spec, m) in self.schema.columns.iter().zip(&self.mapping) {
             let mut cell = m.map_or(Cell::Null, |i| cells[i]);
             if let Some(unit) = self.tc.epoch_units.get(spec.name) {
                 match epoch_cell(cell, *unit) {
                     Ok(c) => cell = c,
                     Err(problem) => {
+                        drop(values);
                         self.reject(row_number, spec.name, cell.show(), problem);
                         return;
                     }
@@ -442,11 +445,13 @@ impl RowSink for TableSink<'_> {
             }
             match parse_cell(&cell, &spec.kind, self.tz, self.tc.value_maps.get(spec.name)) {
                 Ok(Value::Null) if spec.required => {
+                    drop(values);
                     self.reject(row_number, spec.name, String::new(), "required value is missing".into());
                     return;
                 }
                 Ok(v) => values.push(v),
                 Err(problem) => {
+                    drop(values);
                     self.reject(row_number, spec.name, cell.show(), problem);
                     return;
                 }
@@ -476,7 +481,7 @@ impl TableSink<'_> {
             schema
                 .columns
                 .iter()
-                .map(|c| ColBuilder::new(c.name, &c.kind))
+                .map(|c| ColBuilder::new(c.name, &c.kind, self.chunk_rows))
                 .collect(),
         );
         let mut cols = Vec::with_capacity(builders.len() + 2);
@@ -778,7 +783,7 @@ impl<'a> TableLoader<'a> {
                 builders: schema
                     .columns
                     .iter()
-                    .map(|c| ColBuilder::new(c.name, &c.kind))
+                    .map(|c| ColBuilder::new(c.name, &c.kind, read.parquet_slice_rows.max(1)))
                     .collect(),
                 source_idx: Vec::new(),
                 row_numbers: Vec::new(),
