@@ -9,7 +9,7 @@ use aftersales::config::TableConfig;
 use aftersales::input::{LoadedTable, ReadOptions, SourceFile, SourceFormat, load_files_to};
 use aftersales::progress::Progress;
 use aftersales::tables::TableKind;
-use aftersales::workdir::WorkDir;
+use aftersales::workdir::{HoldInputs, WorkDir};
 use polars::prelude::*;
 
 const TZ: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
@@ -188,6 +188,17 @@ fn a_table_written_in_chunks_to_a_working_copy_is_the_table_loaded_in_memory() {
         assert_same(&copy, &memory, &format!("chunks of {rows}"));
         let on_disk: Vec<_> = std::fs::read_dir(work.path()).unwrap().collect();
         assert!(!on_disk.is_empty(), "chunks of {rows}: the rows are on disk");
+    }
+
+    // Held in memory while they fit (`HoldInputs`): all of it; none of it; and half of it, where the chunks held so
+    // far are written out first when one passes the limit, then the rest go after them in file order.
+    let all = memory.frame().unwrap().estimated_size();
+    for (limit, on_disk) in [(usize::MAX, false), (0, true), (all / 2, true)] {
+        let work = WorkDir::create_in(dir.path()).unwrap().holding(HoldInputs::UpTo(limit));
+        let held = load(&files, 2, Some(&work));
+        assert_same(&held, &memory, &format!("held up to {limit} bytes"));
+        let files_written = std::fs::read_dir(work.path()).unwrap().count() > 0;
+        assert_eq!(files_written, on_disk, "held up to {limit} bytes of {all}");
     }
 }
 
