@@ -109,10 +109,10 @@ pub fn data_quality(
     // The distinct order ids, sorted once for the three tables that reference them: a row's id is looked up by
     // walking them beside the rows (`SortedIds`), where an anti join hashed every order line's id to find them
     // and every row's to probe them.
-    let order_ids = match tables.get(&TableKind::Orders) {
-        Some(t) => Some(std::sync::Arc::new(sorted_ids_of(t, "order_id")?)),
-        None => None,
-    };
+    let order_ids = tables
+        .get(&TableKind::Orders)
+        .map(|t| sorted_ids_of(t, "order_id"))
+        .transpose()?;
     // The lines of orders that have a case or a refund (a tenth of all lines), read once for the checks that
     // compare a case or refund with its order's lines.
     let touched = match &orders {
@@ -148,19 +148,17 @@ pub fn data_quality(
         }
         None => None,
     };
-    let case_ids = match tables.get(&TableKind::Cases) {
-        Some(t) => Some(std::sync::Arc::new(sorted_ids_of(t, "case_id")?)),
-        None => None,
-    };
+    let case_ids = tables
+        .get(&TableKind::Cases)
+        .map(|t| sorted_ids_of(t, "case_id"))
+        .transpose()?;
 
     for kind in [TableKind::Cases, TableKind::Shipments, TableKind::Refunds] {
         let Some(t) = tables.get(&kind) else { continue };
         let lf = t.lazy()?;
-        if let (Some(_), Some(ids)) = (&orders, &order_ids) {
+        if let Some(ids) = &order_ids {
             // order_id is required in the three tables: no null to tell apart from an unknown id.
-            let unknown = lf
-                .clone()
-                .filter(is_in_sorted(col("order_id"), ids.clone()).not());
+            let unknown = lf.clone().filter(is_in_sorted(col("order_id"), ids.clone()).not());
             parts.push(Warn { t, lf: unknown }.finish(
                 "unknown_order",
                 "order_id",
@@ -182,9 +180,11 @@ pub fn data_quality(
         if kind != TableKind::Cases
             && let Some(cids) = &case_ids
         {
-            let unknown = lf
-                .clone()
-                .filter(col("case_id").is_not_null().and(is_in_sorted(col("case_id"), cids.clone()).not()));
+            let unknown = lf.clone().filter(
+                col("case_id")
+                    .is_not_null()
+                    .and(is_in_sorted(col("case_id"), cids.clone()).not()),
+            );
             parts.push(Warn { t, lf: unknown }.finish(
                 "unknown_case",
                 "case_id",
@@ -254,10 +254,10 @@ pub fn data_quality(
     Ok(all)
 }
 
-/// The distinct values of a table's text column, sorted.
-fn sorted_ids_of(t: &LoadedTable, column: &str) -> Result<SortedIds> {
+/// The distinct values of a table's text column, sorted, for `is_in_sorted`.
+fn sorted_ids_of(t: &LoadedTable, column: &str) -> Result<std::sync::Arc<SortedIds>> {
     let df = t.lazy()?.select([col(column)]).collect()?;
-    Ok(SortedIds::new(&[df.column(column)?.str()?]))
+    Ok(std::sync::Arc::new(SortedIds::new(&[df.column(column)?.str()?])))
 }
 
 /// The checks of a case or refund against its order's lines, worked out by hand: each row looks through its

@@ -209,7 +209,7 @@ fn parse_iso(s: &str, tz: Tz) -> Result<Micros, String> {
             let naive = NaiveDate::from_num_days_from_ce_opt(days + UNIX_EPOCH_DAYS_FROM_CE)
                 .and_then(|d| d.and_hms_opt(hour, min, sec))
                 .ok_or_else(|| format!("'{s}' is not a real calendar date"))?;
-            match tz.from_local_datetime(&naive).map(|t| t.naive_utc()) {
+            match local_to_utc(tz, naive) {
                 LocalResult::Single(t) => t.and_utc().timestamp(),
                 // The hour repeated when clocks go back: the earlier reading is the one a log writes first.
                 LocalResult::Ambiguous(early, _) => early.and_utc().timestamp(),
@@ -481,6 +481,9 @@ pub fn iso_week_expr(e: Expr, tz: Tz) -> Expr {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    const SH: Tz = chrono_tz::Asia::Shanghai;
 
     /// Every quarter hour of 2026 in zones with and without daylight saving (New York's gap on 8 March and repeated
     /// hour on 1 November, London's, Shanghai's none), each converted twice so the second reads the cache: the same
@@ -513,9 +516,6 @@ mod tests {
         // Each of the two zones with daylight saving: one hour skipped and one repeated in spring and autumn.
         assert_eq!((gaps, repeats), (8, 8));
     }
-    use super::*;
-
-    const SH: Tz = chrono_tz::Asia::Shanghai;
 
     /// The day arithmetic agrees with chrono on every day from 1600 to 2400 (leap centuries included), and refuses
     /// what chrono refuses.
@@ -527,7 +527,14 @@ mod tests {
             assert_eq!(days_from_civil(d.year(), d.month(), d.day()), Some(want), "{d}");
             d = d.succ_opt().unwrap();
         }
-        for (y, m, day) in [(2026, 2, 29), (1900, 2, 29), (2026, 4, 31), (2026, 13, 1), (2026, 0, 1), (2026, 1, 0)] {
+        for (y, m, day) in [
+            (2026, 2, 29),
+            (1900, 2, 29),
+            (2026, 4, 31),
+            (2026, 13, 1),
+            (2026, 0, 1),
+            (2026, 1, 0),
+        ] {
             assert_eq!(days_from_civil(y, m, day), None, "{y}-{m}-{day}");
             assert!(NaiveDate::from_ymd_opt(y, m, day).is_none());
         }
@@ -539,7 +546,10 @@ mod tests {
     #[test]
     fn text_timestamps_read_as_chrono_tz_reads_them() {
         let zones = [chrono_tz::America::New_York, chrono_tz::Europe::London, SH];
-        let start = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        let start = NaiveDate::from_ymd_opt(2026, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
         for k in 0..(365 * 24 * 60 / 7) {
             let naive = start + chrono::Duration::minutes(7 * k) + chrono::Duration::seconds(k % 60);
             let text = naive.format("%Y-%m-%d %H:%M:%S").to_string();

@@ -237,7 +237,9 @@ mod tests {
         let parent = tempfile::tempdir().unwrap();
         let none = WorkDir::create_in(parent.path()).unwrap();
         assert!(!none.try_hold(1), "no limit given: nothing is held");
-        let w = WorkDir::create_in(parent.path()).unwrap().holding(HoldInputs::UpTo(100));
+        let w = WorkDir::create_in(parent.path())
+            .unwrap()
+            .holding(HoldInputs::UpTo(100));
         assert!(w.try_hold(60));
         assert!(!w.try_hold(41), "60 + 41 passes 100");
         assert!(w.try_hold(40));

@@ -250,7 +250,11 @@ fn unknown_case_and_order_are_found_in_rows_out_of_order() {
         .map(|((c, k), v)| (c, k, v))
         .collect();
     let own = |c: &str, k: &str, v: &str| (c.to_string(), k.to_string(), v.to_string());
-    assert_eq!(found, [own("unknown_case", "S3", "C9"), own("unknown_order", "S4", "O0")], "{dq}");
+    assert_eq!(
+        found,
+        [own("unknown_case", "S3", "C9"), own("unknown_order", "S4", "O0")],
+        "{dq}"
+    );
     let rows: Vec<Option<u64>> = dq.column("row_number").unwrap().u64().unwrap().iter().collect();
     assert_eq!(rows, [Some(4), Some(5)]);
 }

@@ -69,18 +69,20 @@ impl Fields {
         self.ends.is_empty()
     }
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.spans().map(|(a, b)| &self.buf[a..b])
+    }
+    /// Where each field starts and ends in `buf`.
+    fn spans(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
         let skip = usize::from(self.skip_delimiters);
         let starts = std::iter::once(0).chain(self.ends.iter().map(move |e| e + skip));
-        starts.zip(self.ends.iter().copied()).map(|(a, b)| &self.buf[a..b])
+        starts.zip(self.ends.iter().copied())
     }
     /// Each field as text, or its bytes where they are not valid UTF-8. The buffer is validated once: when it is
     /// valid, a field whose two ends fall on character boundaries is valid too (a field split inside a character
     /// — possible only when the unescaped fields sit side by side — is checked on its own).
     pub fn texts(&self) -> impl Iterator<Item = Result<&str, &[u8]>> + '_ {
         let whole = std::str::from_utf8(&self.buf).ok();
-        let skip = usize::from(self.skip_delimiters);
-        let starts = std::iter::once(0).chain(self.ends.iter().map(move |e| e + skip));
-        starts.zip(self.ends.iter().copied()).map(move |(a, b)| match whole {
+        self.spans().map(move |(a, b)| match whole {
             Some(s) if s.is_char_boundary(a) && s.is_char_boundary(b) => Ok(&s[a..b]),
             _ => std::str::from_utf8(&self.buf[a..b]).map_err(|_| &self.buf[a..b]),
         })

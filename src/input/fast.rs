@@ -203,8 +203,14 @@ mod tests {
     #[test]
     fn a_text_column_is_taken_as_it_is_only_when_no_value_would_change() {
         assert!(already_clean(&text(&[Some("O1"), None, Some("商家 A")]), false).unwrap());
-        assert!(!already_clean(&text(&[Some("O1"), Some(" O2")]), false).unwrap(), "a space to trim");
-        assert!(!already_clean(&text(&[Some("O1"), Some("O2\u{3000}")]), false).unwrap(), "an ideographic space");
+        assert!(
+            !already_clean(&text(&[Some("O1"), Some(" O2")]), false).unwrap(),
+            "a space to trim"
+        );
+        assert!(
+            !already_clean(&text(&[Some("O1"), Some("O2\u{3000}")]), false).unwrap(),
+            "an ideographic space"
+        );
         assert!(!already_clean(&text(&[Some("")]), false).unwrap(), "empty becomes null");
         // Enums are lowercased: uppercase or non-ASCII text goes through the normalising copy.
         assert!(already_clean(&text(&[Some("return"), None]), true).unwrap());

@@ -561,8 +561,6 @@ struct Chunks<'a> {
     hashes: Vec<u64>,
     /// Order lines without a line_no are numbered within their order, which needs the whole table at once.
     needs_line_numbers: bool,
-    /// Bytes of `frames` reserved from the working folder's hold limit.
-    held: usize,
 }
 
 impl Chunks<'_> {
@@ -583,14 +581,14 @@ impl Chunks<'_> {
             Some(w) => {
                 let bytes = df.estimated_size();
                 if self.paths.is_empty() && w.try_hold(bytes) {
-                    self.held += bytes;
                     self.frames.push(df);
                     return Ok(());
                 }
+                // Past the limit: the chunks held so far go first, and give back what they reserved.
                 for mut held in std::mem::take(&mut self.frames) {
+                    w.release(held.estimated_size());
                     self.write(w, &mut held)?;
                 }
-                w.release(std::mem::take(&mut self.held));
                 self.write(w, &mut df)?;
             }
         }
@@ -798,7 +796,6 @@ impl<'a> TableLoader<'a> {
                     rows: 0,
                     hashes: Vec::new(),
                     needs_line_numbers: false,
-                    held: 0,
                 },
                 auto_flush: true,
                 chunk_rows: read.parquet_slice_rows.max(1),

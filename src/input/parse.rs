@@ -278,9 +278,19 @@ mod tests {
 
     #[test]
     fn trim_agrees_with_str_trim_at_every_kind_of_end() {
-        let spaces: Vec<char> = (0..=0x3000u32).filter_map(char::from_u32).filter(|c| c.is_whitespace()).collect();
+        let spaces: Vec<char> = (0..=0x3000u32)
+            .filter_map(char::from_u32)
+            .filter(|c| c.is_whitespace())
+            .collect();
         assert_eq!(spaces.len(), 25, "Unicode's White_Space set");
-        let mut cases = vec![String::new(), "a".into(), "ab".into(), "商家".into(), "a\u{1f}".into(), "~".into()];
+        let mut cases = vec![
+            String::new(),
+            "a".into(),
+            "ab".into(),
+            "商家".into(),
+            "a\u{1f}".into(),
+            "~".into(),
+        ];
         for w in &spaces {
             for core in ["", "x", "x y", "商"] {
                 cases.push(format!("{w}{core}"));
